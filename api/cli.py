@@ -1,0 +1,79 @@
+"""The `cadenza` console script. Each package registers its own commands; this module only wires
+them together and turns Cadenza errors into one line on stderr with a non-zero exit."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from api.errors import CadenzaError
+
+app = typer.Typer(
+    name="cadenza",
+    help="Cadenza: piano-performance feedback (scoring, pedagogy retrieval, cited feedback).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Cadenza: piano-performance feedback (scoring, pedagogy retrieval, cited feedback)."""
+
+
+@app.command()
+def version() -> None:
+    """Print Cadenza's version."""
+    from importlib.metadata import PackageNotFoundError, version as package_version
+
+    try:
+        print(package_version("cadenza"))
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        print("0.1.0 (source tree)")
+
+
+def _register_all() -> None:
+    # Imported here so that `cadenza --help` stays fast: heavy imports live inside the commands.
+    from api import commands as api_commands
+    from corpus import cli as corpus_cli
+    from rag import cli as rag_cli
+    from scorer import cli as scorer_cli
+
+    for module in (corpus_cli, rag_cli, scorer_cli, api_commands):
+        module.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _register_all()
+    try:
+        app(args=argv, standalone_mode=False)
+    except CadenzaError as err:
+        print(f"cadenza: error: {err.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cadenza: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exit_:  # typer raises this for --help and usage errors
+        return int(exit_.code or 0)
+    except Exception as err:  # click usage errors and similar
+        import click
+
+        if isinstance(err, click.exceptions.ClickException):
+            err.show()
+            return err.exit_code
+        if isinstance(err, click.exceptions.Abort):
+            return 130
+        raise
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

