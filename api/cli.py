@@ -40,9 +40,10 @@ def _register_all() -> None:
     from api import commands as api_commands
     from corpus import cli as corpus_cli
     from rag import cli as rag_cli
+    from rag import feedback_cli
     from scorer import cli as scorer_cli
 
-    for module in (corpus_cli, rag_cli, scorer_cli, api_commands):
+    for module in (corpus_cli, rag_cli, feedback_cli, scorer_cli, api_commands):
         module.register(app)
 
 
