@@ -21,7 +21,7 @@ import numpy as np
 from rag.citations import CheckedText, strip_markers
 
 # Calibrated on eval/grounding_pairs.jsonl (split "calibration") with `rag-eval grounding`.
-GROUNDING_THRESHOLD = 0.45
+GROUNDING_THRESHOLD = 0.5576
 _WINDOW = 3
 _SPLIT = re.compile(r"(?<=[.!?;:])\s+")
 _lock = threading.Lock()

@@ -63,3 +63,16 @@ def make_report(weak: dict[str, float], *, duration_s: float = 95.0, default_goo
                           reason=f"{name} low", bars=[5 + 4 * j, 6 + 4 * j, 7 + 4 * j]))
     return ScoreReport(duration_s=duration_s, backend="test-profile", dimensions=dims, windows=[],
                        weak_spots=spots, strengths=[], source="test.wav")
+
+
+class CorpusPassages:
+    """Until rag/retriever.py lands on main: serves real corpus passages in a fixed order through the
+    Retriever's search signature. Tests use the real Retriever as soon as it exists (see `retriever`)."""
+
+    def __init__(self, hits: list[SearchHit]) -> None:
+        self.hits = hits
+        self.queries: list[str] = []
+
+    def search(self, query: str, *, mode: str = "hybrid", k: int | None = None, filters=None) -> list[SearchHit]:
+        self.queries.append(query)
+        return self.hits[: k or 5]
