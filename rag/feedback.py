@@ -76,14 +76,20 @@ class FeedbackService:
         return result
 
     def stream(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None,
-               level: str | None = None, _stream_llm: bool = True) -> Iterator[FeedbackEvent]:
+               level: str | None = None, _stream_llm: bool = True, _use_llm: bool = True) -> Iterator[FeedbackEvent]:
         started = time.perf_counter()
         t = time.perf_counter()
         hits, dims = self.retrieve(feedback_queries(report, piece=piece, composer=composer))
         latency = {"retrieval": _ms(t)}
         messages = feedback_messages(report, hits, piece=piece, composer=composer, level=level)
         yield from self._answer(messages, hits, latency, started, _stream_llm,
-                                fallback=lambda: fallback_feedback(report, hits, dims))
+                                fallback=lambda: fallback_feedback(report, hits, dims), use_llm=_use_llm)
+
+    def fallback(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None) -> FeedbackResult:
+        """The deterministic answer alone (what the student gets when the LLM fails): for `rag-eval`."""
+        events = list(self.stream(report, piece=piece, composer=composer, _stream_llm=False, _use_llm=False))
+        assert events[-1].result is not None
+        return events[-1].result
 
     # --- chat --------------------------------------------------------------------------------
     def chat(self, *, question: str, history: Sequence[ChatTurn], report: ScoreReport | None) -> FeedbackResult:
@@ -110,13 +116,15 @@ class FeedbackService:
 
     # --- shared: LLM, check, fallback --------------------------------------------------------
     def _answer(self, messages: list[Message], hits: list[SearchHit], latency: dict[str, float], started: float,
-                stream_llm: bool, *, fallback) -> Iterator[FeedbackEvent]:
+                stream_llm: bool, *, fallback, use_llm: bool = True) -> Iterator[FeedbackEvent]:
         yield FeedbackEvent(type="start")
         t = time.perf_counter()
         error: str | None = None
         raw = ""
         try:
-            if stream_llm:
+            if not use_llm:
+                error = "LLM not asked (fallback requested)"
+            elif stream_llm:
                 parts = []
                 for delta in self.llm.stream(messages):
                     parts.append(delta)

@@ -57,14 +57,13 @@ def support_scores(pairs: Sequence[tuple[str, str]]) -> list[float]:
         return []
     claims = [strip_markers(sentence) for sentence, _ in pairs]
     windows = [passage_windows(passage) for _, passage in pairs]
-    flat = [w for ws in windows for w in ws]
-    vectors = _embed(claims + flat)
-    claim_vecs, window_vecs = vectors[: len(claims)], vectors[len(claims):]
-    scores, offset = [], 0
-    for i, ws in enumerate(windows):
-        block = window_vecs[offset: offset + len(ws)]
-        offset += len(ws)
-        scores.append(float(np.max(block @ claim_vecs[i])))
+    unique = list(dict.fromkeys(claims + [w for ws in windows for w in ws]))  # passages repeat across pairs
+    index = {text: i for i, text in enumerate(unique)}
+    vectors = _embed(unique)
+    scores = []
+    for claim, ws in zip(claims, windows):
+        block = vectors[[index[w] for w in ws]]
+        scores.append(float(np.max(block @ vectors[index[claim]])))
     return scores
 
 
