@@ -22,6 +22,7 @@ class RankedItem:
     source: str  # document slug
     start: int
     end: int
+    text: str = ""  # for the per-query breakdown only
 
 
 @dataclass(frozen=True)
