@@ -11,6 +11,7 @@ from api.errors import InputError
 from api.settings import Settings
 from eval.credit import RankedItem
 from eval.judgements import EvalSet
+from eval.loaders import load_source
 
 
 class SearchBackend(Protocol):
@@ -26,7 +27,7 @@ def corpus_sources(corpus_dir: Path, evalset: EvalSet) -> dict[str, str]:
     paths = sorted(corpus_dir.glob("*.txt"))
     if not paths:
         raise InputError(f"{corpus_dir}: no .txt files to index")
-    sources = {p.stem: p.read_text(encoding="utf-8") for p in paths}
+    sources = {p.stem: load_source(p) for p in paths}
     sources.update(evalset.replaced_sources)
     return sources
 
@@ -50,7 +51,11 @@ class CadenzaBackend:
         self._tmp: Path | None = None
         if corpus_dir is not None or evalset.documents:
             self._tmp = Path(tempfile.mkdtemp(prefix="rag-eval-"))
-            settings = settings.model_copy(update={"home": self._tmp / "home"})
+            # The embedding cache stays where the real settings keep it, so a temporary index never
+            # re-embeds a text some earlier run (or the live index) already embedded.
+            settings = settings.model_copy(
+                update={"home": self._tmp / "home", "embedding_cache_dir": settings.resolved_embedding_cache_dir}
+            )
         self.settings = settings
         self._retriever = Retriever.open(settings)
         try:
@@ -58,13 +63,7 @@ class CadenzaBackend:
                 for slug, (title, text) in evalset.documents.items():
                     self._retriever.index_document(text=text, title=title, slug=slug)
             elif corpus_dir is not None:
-                folder = self._tmp / "corpus"  # type: ignore[operator]
-                folder.mkdir()
-                for slug, text in corpus_sources(corpus_dir, evalset).items():
-                    (folder / f"{slug}.txt").write_text(text, encoding="utf-8")
-                self._retriever.index_paths(
-                    sorted(folder.glob("*.txt")), manifest=find_manifest(corpus_dir), progress=progress
-                )
+                self._index_folder(corpus_dir, evalset, progress)
             self._slugs = {d.document_id: (d.slug or d.document_id) for d in self._retriever.list_documents()}
         except BaseException:
             self.close()
@@ -73,8 +72,30 @@ class CadenzaBackend:
             self.close()
             raise InputError(f"the index under {settings.home} is empty: index a corpus or pass --corpus DIR")
 
+    def _index_folder(self, corpus_dir: Path, evalset: EvalSet, progress: bool) -> None:
+        """Index each text under its file stem as slug (what span judgements name), manifest metadata if any."""
+        from tqdm import tqdm
+
+        from corpus.manifest import read_manifest
+
+        manifest = find_manifest(corpus_dir)
+        entries = read_manifest(manifest) if manifest else {}
+        sources = corpus_sources(corpus_dir, evalset)
+        for slug in tqdm(sorted(sources), disable=not progress, unit="doc", desc="rag-eval: indexing"):
+            entry = entries.get(slug)
+            self._retriever.index_document(
+                text=sources[slug], title=entry.title if entry else slug.replace("_", " "), slug=slug,
+                author=entry.author if entry else None, year=entry.year if entry else None,
+                url=entry.url if entry else None, licence=entry.licence if entry else None,
+            )
+
     def search(self, query: str, mode: str, depth: int) -> tuple[list[RankedItem], dict[str, float]]:
         hits, timings = self._retriever.search_timed(query, mode=mode, k=depth, filters=None)  # type: ignore[arg-type]
+        if mode == "rerank":
+            # The reranked top N, then the rest of the fused list, so every system ranks to `depth`.
+            seen = {h.chunk_id for h in hits}
+            fused = self._retriever.search(query, mode="hybrid", k=depth)
+            hits = hits + [h for h in fused if h.chunk_id not in seen][: depth - len(hits)]
         items = [
             RankedItem(h.chunk_id, self._slugs.get(h.source.document_id, h.source.document_id), h.char_start, h.char_end, h.text)
             for h in hits

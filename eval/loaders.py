@@ -57,6 +57,13 @@ def _grade(path: Path, n: int, value: Any, what: str) -> int:
     return value
 
 
+def load_source(path: Path) -> str:
+    """A corpus text exactly as the indexer sees it (its loader's normalisation), so offsets agree."""
+    from corpus.loaders import load_file
+
+    return load_file(path).text
+
+
 class SourceTexts:
     """Corpus texts by slug, read once, with their whitespace-collapsed form for quote lookup."""
 
@@ -72,7 +79,7 @@ class SourceTexts:
             path = self.corpus_dir / f"{slug}.txt"
             if not path.is_file():
                 return None
-            self._texts[slug] = path.read_text(encoding="utf-8")
+            self._texts[slug] = load_source(path)
         return self._texts[slug]
 
     def collapsed(self, slug: str) -> CollapsedText | None:
@@ -134,7 +141,7 @@ def load_hofmann(path: Path, corpus_dir: Path) -> EvalSet:
         rows.append((n, obj))
     if not rows:
         raise _fail(path, None, "no questions")
-    book = book_path.read_text(encoding="utf-8")
+    book = load_source(book_path)
     try:
         masked = mask_hofmann(book, [(obj["question"], obj["answer"]) for _, obj in rows])
     except LookupError as err:  # which row could not be found
@@ -255,13 +262,18 @@ def detect_format(path: Path) -> JudgementFormat:
         return "beir"
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    for _n, obj in _jsonl(path):
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        first = next((line for line in handle if line.strip()), "")
+    try:
+        obj = json.loads(first)
+    except json.JSONDecodeError:
+        obj = None
+    if isinstance(obj, dict):
         if "relevant" in obj:
             return "spans"
         if "answer" in obj and "question" in obj:
             return "hofmann"
-        break
-    if path.suffix == ".jsonl":
+    if obj is not None or path.suffix == ".jsonl":
         raise InputError(f"{path}: cannot tell the format; pass --format spans|hofmann|beir|trec")
     return "trec"
 

@@ -74,7 +74,7 @@ def run_command(
         elif split is not None:
             raise InputError(f"--split {split}: does not cover every query id")
 
-    build = make_backend_factory(evalset, corpus_dir=corpus_dir, cache_dir=settings.home / "eval-cache", progress=progress)
+    build = make_backend_factory(evalset, corpus_dir=corpus_dir, cache_dir=settings.resolved_embedding_cache_dir, progress=progress)
     bar = None
     if progress:
         from tqdm import tqdm
