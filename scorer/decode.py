@@ -141,9 +141,9 @@ def decode(path: Path, *, max_duration_s: float, soundfont: Path, cache_dir: Pat
         if y.size == 0:
             raise InputError(f"{path.name}: the file contains no audio")
         if sr != FEATURE_SR:
-            import librosa
+            from scorer.resample import resample
 
-            y = librosa.resample(y, orig_sr=sr, target_sr=FEATURE_SR)
+            y = resample(y, sr, FEATURE_SR)
         audio, notes, kind = y.astype(np.float32), None, "audio"
     duration = len(audio) / FEATURE_SR
     _check_duration(path.name, duration, max_duration_s)
