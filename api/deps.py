@@ -1,12 +1,13 @@
 """FastAPI dependencies as ``Annotated`` aliases (``SessionDep``, ``PrincipalDep``, ``RetrieverDep`` …).
 
 The heavy components come through ``get_scorer`` / ``get_retriever`` / ``get_feedback_service`` so a
-test can override one to inject a fault; by default they are the real, lazily built objects.
+test can override one to inject a fault. Each gives a *provider* (call it to get the component): a
+route first checks the caller, the body and ownership, and only then builds a model it needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -83,18 +84,18 @@ def get_admin(principal: PrincipalDep) -> Principal:
 AdminDep = Annotated[Principal, Depends(get_admin)]
 
 
-def get_scorer(state: StateDep) -> Scorer:
-    return state.components.scorer()
+def get_scorer(state: StateDep) -> Callable[[], Scorer]:
+    return state.components.scorer
 
 
-def get_retriever(state: StateDep) -> Retriever:
-    return state.components.retriever()
+def get_retriever(state: StateDep) -> Callable[[], Retriever]:
+    return state.components.retriever
 
 
-def get_feedback_service(state: StateDep) -> FeedbackService:
-    return state.components.feedback()
+def get_feedback_service(state: StateDep) -> Callable[[], FeedbackService]:
+    return state.components.feedback
 
 
-ScorerDep = Annotated[Any, Depends(get_scorer)]
-RetrieverDep = Annotated[Any, Depends(get_retriever)]
-FeedbackDep = Annotated[Any, Depends(get_feedback_service)]
+ScorerDep = Annotated[Callable[[], Any], Depends(get_scorer)]
+RetrieverDep = Annotated[Callable[[], Any], Depends(get_retriever)]
+FeedbackDep = Annotated[Callable[[], Any], Depends(get_feedback_service)]

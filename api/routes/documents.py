@@ -78,20 +78,21 @@ async def create_document(request: Request, principal: AdminDep, state: StateDep
         content_type = form.file.content_type
     finally:
         form.discard()  # the text goes to the catalogue; the upload itself is not kept
-    document_id, report = await run_in_threadpool(_index, retriever, data, filename, content_type, fields)
+    document_id, report = await run_in_threadpool(
+        lambda: _index(retriever(), data, filename, content_type, fields))
     return DocumentIndexed(document_id=document_id, report=report)
 
 
 @router.get("/v1/documents", response_model=DocumentList, responses=error_responses(401, 429))
 def list_documents(principal: PrincipalDep, retriever: RetrieverDep) -> DocumentList:
     """Every indexed document with its chunk count."""
-    return DocumentList(items=[d.model_dump(mode="json") for d in retriever.list_documents()])
+    return DocumentList(items=[d.model_dump(mode="json") for d in retriever().list_documents()])
 
 
 @router.delete("/v1/documents/{document_id}", status_code=204, responses=error_responses(401, 403, 404, 429))
 def delete_document(document_id: str, principal: AdminDep, retriever: RetrieverDep) -> Response:
     """Remove a document and its chunks from the catalogue and both indexes (admin)."""
-    retriever.remove_document(document_id)
+    retriever().remove_document(document_id)
     return Response(status_code=204)
 
 
@@ -112,4 +113,4 @@ def search(
         if not sep or not key.strip():
             raise InputError(f"filter must be key=value, not {item!r}")
         filters[key.strip()] = value.strip()
-    return retriever.search(q, mode=mode, k=k, filters=filters or None)
+    return retriever().search(q, mode=mode, k=k, filters=filters or None)

@@ -34,7 +34,7 @@ def _result_dict(result: Any) -> dict[str, Any]:
     responses={200: _SSE_DOC, **error_responses(400, 401, 404, 409, 422, 429)},
 )
 def create_feedback(body: FeedbackCreate, request: Request, principal: PrincipalDep, session: SessionDep,
-                    state: StateDep, service: FeedbackDep) -> Any:
+                    state: StateDep, feedback_service: FeedbackDep) -> Any:
     """Feedback with checked citations. From ``performance_id`` it is stored with the performance."""
     performance: Performance | None = None
     if body.performance_id is not None:
@@ -52,6 +52,7 @@ def create_feedback(body: FeedbackCreate, request: Request, principal: Principal
     performance_id = performance.id if performance is not None else None
     owner = principal.key_id
     session.close()  # generation takes seconds: do not hold a database connection meanwhile
+    service = feedback_service()
     start = time.perf_counter()
 
     def finish(feedback: dict[str, Any]) -> dict[str, Any]:

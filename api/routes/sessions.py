@@ -72,12 +72,12 @@ def delete_session(session_id: str, principal: PrincipalDep, session: SessionDep
     responses={200: _SSE_DOC, **error_responses(401, 404, 422, 429)},
 )
 def post_message(session_id: str, body: MessageCreate, request: Request, principal: PrincipalDep,
-                 session: SessionDep, state: StateDep, service: FeedbackDep) -> Any:
+                 session: SessionDep, state: StateDep, feedback_service: FeedbackDep) -> Any:
     """Ask the tutor. The answer retrieves on the question condensed with the recent turns and sees the
     performance's scores and weak spots; the turn is stored only once the answer is complete."""
+    tutor = get_owned(session, TutorSession, session_id, principal, "session")
     from rag.feedback_types import ChatTurn
 
-    tutor = get_owned(session, TutorSession, session_id, principal, "session")
     report = None
     if tutor.performance_id is not None:
         performance = session.get(Performance, tutor.performance_id)
@@ -87,6 +87,7 @@ def post_message(session_id: str, body: MessageCreate, request: Request, princip
     recent = tutor.messages[-keep:] if keep else []
     history = [ChatTurn(role=m.role, content=m.content) for m in recent]  # type: ignore[arg-type]
     session.close()
+    service = feedback_service()
     start = time.perf_counter()
 
     def finish(result: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,109 @@
+"""Fixtures and helpers for the REST service tests (imported by tests/test_api_*.py).
+
+Every API test runs against SQLite and against the PostgreSQL server that `.ci/run` starts
+(CADENZA_TEST_POSTGRES_URL); the Postgres variant is skipped only when that variable is unset.
+Each Postgres test gets a database of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from api.app import create_app
+from api.auth import create_key
+from api.settings import Settings
+
+POSTGRES_ENV = "CADENZA_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None (SQLite under the test's home) or the URL of a fresh Postgres database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set (CI always sets it: .ci/services.d/postgres.sh)")
+    name = f"cz_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture()
+def api_settings(tmp_path: Path, shared_dir: Path, database_url: str | None) -> Settings:
+    return Settings(home=tmp_path / "home", shared_dir=shared_dir, database_url=database_url,
+                    rate_limit_per_minute=10_000)
+
+
+@dataclass
+class Api:
+    """A started app with a test client and a few keys."""
+
+    app: FastAPI
+    client: TestClient
+    settings: Settings
+    student: dict[str, str]
+    other_student: dict[str, str]
+    admin: dict[str, str]
+
+    @property
+    def state(self) -> Any:
+        return self.app.state.cadenza
+
+    def new_key(self, role: str) -> tuple[str, str]:
+        with self.state.db.session() as session:
+            row, plain = create_key(session, role=role)
+            return row.id, plain
+
+    def count(self, table: str) -> int:
+        with self.state.db.engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def start_api(settings: Settings) -> Iterator[Api]:
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        state = app.state.cadenza
+        keys = []
+        for role in ("student", "student", "admin"):
+            with state.db.session() as session:
+                keys.append(create_key(session, role=role)[1])
+        yield Api(app=app, client=client, settings=settings, student=bearer(keys[0]),
+                  other_student=bearer(keys[1]), admin=bearer(keys[2]))
+
+
+@pytest.fixture()
+def api(api_settings: Settings) -> Iterator[Api]:
+    yield from start_api(api_settings)
+
+
+def files_under(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
+
+
+def stored_uploads(settings: Settings) -> list[Path]:
+    """Every file an upload left under the data home (audio store and staging)."""
+    return files_under(settings.home / "uploads")
