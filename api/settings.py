@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     candidates_per_retriever: int = Field(20, ge=1)
     rerank_candidates: int = Field(20, ge=1)
     top_k: int = Field(5, ge=1)
+    embedding_cache_dir: Path | None = Field(None, description="Embedding cache (model, text sha); default: home/embedding-cache.")
+    context_header: bool = Field(True, description="Prefix 'Author, Title — Section' to chunks when embedding.")
+    header_max_tokens: int = Field(40, ge=0, description="Word pieces reserved for the context header.")
+    rrf_weight_bm25: float = Field(1.0, ge=0)
+    rrf_weight_dense: float = Field(1.0, ge=0)
+    reranker_max_length: int = Field(256, ge=32, description="Word pieces per (query, passage) pair.")
+    qdrant_path: Path | None = Field(None, description="Qdrant local-mode folder; default: home/qdrant (when no URL).")
+    qdrant_collection: str = "cadenza_chunks"
 
     # --- scorer ------------------------------------------------------------------------------
     scorer_backend: Literal["embedded", "muq"] = "embedded"
@@ -80,6 +88,10 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @property
+    def resolved_embedding_cache_dir(self) -> Path:
+        return (self.embedding_cache_dir or self.home / "embedding-cache").expanduser().resolve()
 
     # Derived locations (not settings of their own, so they cannot drift apart).
     @property
