@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from api.app import create_app
 from api.auth import create_key
@@ -37,7 +38,7 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if not base:
         pytest.skip(f"{POSTGRES_ENV} is not set (CI always sets it: .ci/services.d/postgres.sh)")
     name = f"cz_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:

@@ -2,7 +2,7 @@
 # Runs the server as the `postgres` user when we are root (postgres refuses to run as root).
 # Idempotent: an already running cluster is reused. Variables exported:
 #   CADENZA_TEST_POSTGRES_URL  SQLAlchemy URL of an empty database for the tests
-#   CADENZA_TEST_PG_DATA / CADENZA_TEST_PG_BIN / CADENZA_TEST_PG_USER  so a fault test can restart the server
+#   CZTEST_PG_DATA / CZTEST_PG_BIN / CZTEST_PG_USER  so a fault test can restart the server
 _cz_pg_start() {
   local bin data port user run
   bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -23,7 +23,7 @@ _cz_pg_start() {
     "SELECT 1 FROM pg_database WHERE datname='cadenza_test'" | grep -q 1 \
     || "${run[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres cadenza_test
   export CADENZA_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$port/cadenza_test"
-  export CADENZA_TEST_PG_DATA="$data" CADENZA_TEST_PG_BIN="$bin" CADENZA_TEST_PG_USER="$user"
+  export CZTEST_PG_DATA="$data" CZTEST_PG_BIN="$bin" CZTEST_PG_USER="$user"
   echo "postgres: $CADENZA_TEST_POSTGRES_URL"
 }
 _cz_pg_start

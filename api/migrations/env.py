@@ -9,6 +9,7 @@ from __future__ import annotations
 from alembic import context
 
 import api.db_models  # noqa: F401  (registers the service tables on Base.metadata)
+import corpus.models  # noqa: F401  (and the catalogue tables)
 from corpus.db import Base, make_engine
 
 target_metadata = Base.metadata
