@@ -28,10 +28,29 @@ from api.settings import Settings
 POSTGRES_ENV = "CADENZA_TEST_POSTGRES_URL"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """None (SQLite under the test's home) or the URL of a fresh Postgres database."""
-    if request.param == "sqlite":
+    yield from temporary_database(request.param)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The same, shared by the tests of one module (for fixtures that index documents once)."""
+    yield from temporary_database(request.param)
+
+
+@pytest.fixture(scope="session")
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding cache for the whole run: a book is embedded once, however many tests index it."""
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
+def temporary_database(kind: str) -> Iterator[str | None]:
+    if kind == "sqlite":
         yield None
         return
     base = os.environ.get(POSTGRES_ENV)
@@ -50,9 +69,34 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 
 @pytest.fixture()
-def api_settings(tmp_path: Path, shared_dir: Path, database_url: str | None) -> Settings:
+def api_settings(tmp_path: Path, shared_dir: Path, database_url: str | None, embedding_cache: Path) -> Settings:
     return Settings(home=tmp_path / "home", shared_dir=shared_dir, database_url=database_url,
-                    rate_limit_per_minute=10_000)
+                    rate_limit_per_minute=10_000, embedding_cache_dir=embedding_cache)
+
+
+SMALL_BOOKS = ("saint_saens_execution_of_music", "schumann_advice_to_young_musicians")
+
+
+def manifest_row(settings: Settings, slug: str) -> dict[str, str]:
+    import csv
+
+    with open(settings.corpus_manifest, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            if row["slug"] == slug:
+                return row
+    raise KeyError(slug)
+
+
+def upload_book(api: Api, slug: str) -> Any:
+    """POST one book of the shared corpus to /v1/documents with its manifest metadata."""
+    row = manifest_row(api.settings, slug)
+    path = api.settings.corpus_dir / f"{slug}.txt"
+    return api.client.post(
+        "/v1/documents", headers=api.admin,
+        files={"file": (path.name, path.read_bytes(), "text/plain")},
+        data={"title": row["title"], "author": row["author"], "year": row["year"][:20],
+              "url": row["original_source_url"], "licence": "public domain", "slug": slug},
+    )
 
 
 @dataclass

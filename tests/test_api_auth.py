@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from tests.api_support import Api, api, api_settings, bearer, database_url, start_api  # noqa: F401
+from tests.api_support import *  # noqa: F401,F403  (fixtures)
+from tests.api_support import Api, bearer, start_api
 
 ERROR_KEYS = {"code", "message", "detail"}
 
