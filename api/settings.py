@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     muq_model_path: Path | None = None
     max_duration_s: float = Field(1800.0, gt=0)
     soundfont: Path = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    scorer_top_n: int = Field(5, ge=1, description="Weak spots / strengths reported per recording.")
+    muq_device: str = Field("cpu", description="torch device for the MuQ backend ('cuda' in production).")
 
     # --- LLM ---------------------------------------------------------------------------------
     llm_model: str = Field("openai/qwen2.5-0.5b-instruct", description="litellm model string.")
