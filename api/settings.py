@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.2, ge=0)
     llm_max_tokens: int = Field(400, ge=1)
     local_llm_gguf: Path | None = Field(None, description="GGUF for the embedded LLM; default: assembled from pandas-sns parts.")
+    models_dir: Path = Field(Path("~/.cache/cadenza/models"), description="Model files assembled by .ci/setup.d (outside the repo).")
+    local_llm_ctx: int = Field(4096, ge=512, description="Context window of the local llama.cpp server.")
+    local_llm_threads: int | None = Field(None, ge=1, description="llama.cpp threads; None = its default.")
+    local_llm_start_timeout_s: float = Field(120.0, gt=0)
+    feedback_history_turns: int = Field(6, ge=0, description="Chat turns kept in the prompt.")
+    grounding_threshold: float | None = Field(None, description="Support score threshold; None = the calibrated value.")
 
     # --- API ---------------------------------------------------------------------------------
     auth_enabled: bool = True
@@ -86,7 +92,7 @@ class Settings(BaseSettings):
     job_stale_after_s: float = Field(120.0, gt=0, description="A running job with no heartbeat this long was interrupted.")
     chat_history_turns: int = Field(6, ge=0, description="Recent turns sent with each tutor-session question.")
 
-    @field_validator("home", "shared_dir", mode="after")
+    @field_validator("home", "shared_dir", "models_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
