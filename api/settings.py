@@ -90,7 +90,6 @@ class Settings(BaseSettings):
     document_max_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Largest document upload (read into memory).")
     job_max_attempts: int = Field(2, ge=1, description="Scoring attempts before a job that was interrupted fails.")
     job_stale_after_s: float = Field(120.0, gt=0, description="A running job with no heartbeat this long was interrupted.")
-    chat_history_turns: int = Field(6, ge=0, description="Recent turns sent with each tutor-session question.")
 
     @field_validator("home", "shared_dir", "models_dir", mode="after")
     @classmethod

@@ -83,9 +83,8 @@ def post_message(session_id: str, body: MessageCreate, request: Request, princip
         performance = session.get(Performance, tutor.performance_id)
         if performance is not None and performance.report is not None:
             report = ScoreReport.model_validate(performance.report)
-    keep = state.settings.chat_history_turns
-    recent = tutor.messages[-keep:] if keep else []
-    history = [ChatTurn(role=m.role, content=m.content) for m in recent]  # type: ignore[arg-type]
+    # The service keeps the last settings.feedback_history_turns of these in the prompt.
+    history = [ChatTurn(role=m.role, content=m.content) for m in tutor.messages[-50:]]  # type: ignore[arg-type]
     session.close()
     service = feedback_service()
     start = time.perf_counter()
