@@ -54,8 +54,11 @@ def dimension_table() -> list[DimensionInfo]:
 
 
 def _settings(request: Request) -> Settings:
-    # The app factory may keep its own Settings on app.state (tests do); otherwise the process-wide one.
-    return getattr(request.app.state, "settings", None) or get_settings()
+    # The app's own Settings (the API keeps them on app.state.cadenza; tests on app.state.settings),
+    # else the process-wide ones.
+    state = request.app.state
+    cadenza = getattr(state, "cadenza", None)
+    return getattr(cadenza, "settings", None) or getattr(state, "settings", None) or get_settings()
 
 
 def list_examples(settings: Settings) -> list[ExampleInfo]:
