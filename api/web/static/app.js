@@ -116,7 +116,8 @@ function resetResults() {
 function showScores(report) {
   $("scores-card").hidden = false;
   const info = Object.fromEntries(state.table.map((t) => [t.name, t]));
-  const geo = renderRadar($("radar"), report.dimensions, state.table);
+  const weak = new Set((report.weak_spots || []).map((spot) => spot.dimension));
+  const geo = renderRadar($("radar"), report.dimensions, state.table, { weak });
   const legend = $("group-legend");
   legend.replaceChildren();
   for (const group of geo.groups) {
@@ -285,7 +286,7 @@ async function consumeStream(events, target, meta) {
     target.classList.remove("draft");
   }
   if (!result) throw new Error("The answer stream ended without a final answer.");
-  renderCitedText(target, result.text, result.citations, openPassage);
+  renderCitedText(target, result.text, result.citations, openPassage, state.audioUrl ? seek : null);
   return result;
 }
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
-import { markerNumbers, tokenize } from "../../../api/web/static/js/citations.js";
+import { markerNumbers, splitTimes, tokenize } from "../../../api/web/static/js/citations.js";
 import { findReport, findResult, normaliseEvent } from "../../../api/web/static/js/events.js";
 import { radarGeometry, radialValue } from "../../../api/web/static/js/radar.js";
 import { parseEventBlock, readEvents, splitBlocks } from "../../../api/web/static/js/sse.js";
@@ -46,6 +46,12 @@ test("citation markers: single, lists, ranges, non-markers", () => {
   const segs = tokenize("Lift the pedal [1]. Listen [2, 3]; see [a] and [4-5].");
   assert.deepEqual(segs.filter((s) => s.type === "cite").map((s) => s.numbers), [[1], [2, 3], [4, 5]]);
   assert.equal(segs.map((s) => (s.type === "text" ? s.text : s.raw)).join(""), "Lift the pedal [1]. Listen [2, 3]; see [a] and [4-5].");
+});
+
+test("times in the feedback text become seek targets", () => {
+  const parts = splitTimes("The pedal blurs from 0:02 to 1:07.5, not at 12:60 or 3:5.");
+  assert.deepEqual(parts.filter((p) => p.type === "time").map((p) => p.seconds), [2, 67.5]);
+  assert.equal(parts.map((p) => (p.type === "text" ? p.text : p.raw)).join(""), "The pedal blurs from 0:02 to 1:07.5, not at 12:60 or 3:5.");
 });
 
 test("stream events normalise to delta / error / done with the checked result", () => {

@@ -28,15 +28,44 @@ export function tokenize(text) {
   return out;
 }
 
-/** Render text into `container` as paragraphs; markers with a known citation become buttons. */
-export function renderCitedText(container, text, citations, onOpen) {
+const TIME = /\b(\d{1,2}):([0-5]\d(?:\.\d+)?)\b/g;
+
+/** Split plain text around "m:ss" times: [{type:"text", text} | {type:"time", seconds, raw}]. */
+export function splitTimes(text) {
+  const out = [];
+  let last = 0;
+  for (const m of text.matchAll(TIME)) {
+    if (m.index > last) out.push({ type: "text", text: text.slice(last, m.index) });
+    out.push({ type: "time", seconds: 60 * parseInt(m[1], 10) + parseFloat(m[2]), raw: m[0] });
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) out.push({ type: "text", text: text.slice(last) });
+  return out;
+}
+
+function appendText(p, text, onSeek) {
+  for (const part of onSeek ? splitTimes(text) : [{ type: "text", text }]) {
+    if (part.type === "text") { p.append(document.createTextNode(part.text)); continue; }
+    const btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = "link-button time";
+    btn.textContent = part.raw;
+    btn.setAttribute("aria-label", `Play from ${part.raw}`);
+    btn.addEventListener("click", () => onSeek(part.seconds));
+    p.append(btn);
+  }
+}
+
+/** Render text into `container` as paragraphs; markers with a known citation become buttons, and
+ * "m:ss" times become buttons that seek the recording when `onSeek` is given. */
+export function renderCitedText(container, text, citations, onOpen, onSeek = null) {
   const byN = new Map((citations || []).map((c) => [c.n, c]));
   container.replaceChildren();
   for (const para of text.split(/\n\s*\n/)) {
     if (!para.trim()) continue;
     const p = document.createElement("p");
     for (const seg of tokenize(para)) {
-      if (seg.type === "text") { p.append(document.createTextNode(seg.text)); continue; }
+      if (seg.type === "text") { appendText(p, seg.text, onSeek); continue; }
       const known = seg.numbers.filter((n) => byN.has(n));
       if (!known.length) { p.append(document.createTextNode(seg.raw)); continue; }
       p.append(document.createTextNode("["));

@@ -70,7 +70,7 @@ export function describe(dim, info) {
 }
 
 /** Render the radar into `container` (replacing its content). */
-export function renderRadar(container, dimensions, table) {
+export function renderRadar(container, dimensions, table, { weak = new Set() } = {}) {
   const geo = radarGeometry(dimensions, table);
   const { cx, cy, radius, axes } = geo;
   const svg = el("svg", { viewBox: "0 0 640 600", role: "img", "aria-labelledby": "radar-title radar-desc", class: "radar" });
@@ -114,9 +114,12 @@ export function renderRadar(container, dimensions, table) {
   if (quality.length >= 3) {
     svg.append(el("polygon", { points: quality.map((a) => a.point.join(",")).join(" "), class: "quality-shape" }));
   }
-  // Points.
+  // Points (a ring marks the dimensions that have weak spots).
   for (const axis of axes) {
     const [x, y] = axis.point;
+    if (weak.has(axis.dim.name)) {
+      svg.append(el("circle", { cx: x, cy: y, r: 11, class: "weak-ring", "data-dimension": axis.dim.name }));
+    }
     const title = `${prettyName(axis.dim.name)}: ${describe(axis.dim, axis.info)}`;
     let mark;
     if (axis.dim.kind === "quality") {
