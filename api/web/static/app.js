@@ -236,7 +236,7 @@ function seek(seconds) {
 }
 
 // --- feedback -------------------------------------------------------------------------------
-async function openPassage(c) {
+async function openPassage(c, sentence) {
   const dialog = $("passage-dialog");
   $("passage-title").textContent = `[${c.n}] ${c.title}`;
   $("passage-byline").textContent = [c.author, c.year].filter(Boolean).join(", ");
@@ -250,15 +250,26 @@ async function openPassage(c) {
   quote.textContent = c.text || c.quote || "Loading the passage…";
   dialog.showModal();
   $("passage-close").focus();
-  if (!c.text && !c.quote) {
-    try {
-      const chunk = await api.json(`/v1/chunks/${encodeURIComponent(c.chunk_id)}`);
-      c.text = chunk.text;
-      quote.textContent = chunk.text;
-    } catch (err) {
-      quote.textContent = `The passage text could not be loaded (${err.message}).`;
-    }
+  if (c.text || c.quote) return;
+  try {
+    c.text = await passageText(c, sentence);
+    quote.textContent = c.text || "The passage text is not available here; open the source instead.";
+  } catch (err) {
+    quote.textContent = `The passage text could not be loaded (${err.message}).`;
   }
+}
+
+/** The cited chunk's text when the citation does not carry it: search for the sentence that cites it
+ * (the grounding check matched the two), then for the section, and keep the hit with the same chunk id. */
+async function passageText(c, sentence) {
+  const queries = [sentence, [c.section, c.title].filter(Boolean).join(" ")].filter((q) => q && q.trim());
+  for (const q of queries) {
+    const params = new URLSearchParams({ q: q.slice(0, 500), mode: "hybrid", k: "20" });
+    const hits = await api.json(`/v1/search?${params}`);
+    const hit = (Array.isArray(hits) ? hits : hits.items || hits.hits || []).find((h) => h.chunk_id === c.chunk_id);
+    if (hit) return hit.text;
+  }
+  return null;
 }
 
 /** Consume a feedback/chat stream into `target`: draft deltas, then the checked text replaces them. */

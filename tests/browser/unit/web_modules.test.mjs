@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
-import { markerNumbers, splitTimes, tokenize } from "../../../api/web/static/js/citations.js";
+import { citingSentence, markerNumbers, splitTimes, tokenize } from "../../../api/web/static/js/citations.js";
 import { findReport, findResult, normaliseEvent } from "../../../api/web/static/js/events.js";
 import { radarGeometry, radialValue } from "../../../api/web/static/js/radar.js";
 import { parseEventBlock, readEvents, splitBlocks } from "../../../api/web/static/js/sse.js";
@@ -46,6 +46,13 @@ test("citation markers: single, lists, ranges, non-markers", () => {
   const segs = tokenize("Lift the pedal [1]. Listen [2, 3]; see [a] and [4-5].");
   assert.deepEqual(segs.filter((s) => s.type === "cite").map((s) => s.numbers), [[1], [2, 3], [4, 5]]);
   assert.equal(segs.map((s) => (s.type === "text" ? s.text : s.raw)).join(""), "Lift the pedal [1]. Listen [2, 3]; see [a] and [4-5].");
+});
+
+test("the sentence a marker closes", () => {
+  assert.equal(citingSentence("Good tone. Change the pedal with each harmony "), "Change the pedal with each harmony");
+  assert.equal(citingSentence("Intro here. Lift the pedal as the chord sounds. "), "Lift the pedal as the chord sounds.");
+  assert.equal(citingSentence("Practise slowly, then add it back. See "), "Practise slowly, then add it back. See");
+  assert.equal(citingSentence(""), "");
 });
 
 test("times in the feedback text become seek targets", () => {

@@ -28,6 +28,14 @@ export function tokenize(text) {
   return out;
 }
 
+/** The sentence a marker closes: the text since the previous sentence end (markers may follow the period). */
+export function citingSentence(before) {
+  const parts = before.trim().split(/(?<=[.!?])\s+/).filter((x) => x.trim());
+  let sentence = parts.pop() || "";
+  if (sentence.replace(/[^A-Za-z]/g, "").length < 12 && parts.length) sentence = `${parts.pop()} ${sentence}`;
+  return sentence.trim();
+}
+
 const TIME = /\b(\d{1,2}):([0-5]\d(?:\.\d+)?)\b/g;
 
 /** Split plain text around "m:ss" times: [{type:"text", text} | {type:"time", seconds, raw}]. */
@@ -64,8 +72,10 @@ export function renderCitedText(container, text, citations, onOpen, onSeek = nul
   for (const para of text.split(/\n\s*\n/)) {
     if (!para.trim()) continue;
     const p = document.createElement("p");
+    let before = "";
     for (const seg of tokenize(para)) {
-      if (seg.type === "text") { appendText(p, seg.text, onSeek); continue; }
+      if (seg.type === "text") { appendText(p, seg.text, onSeek); before += seg.text; continue; }
+      const sentence = citingSentence(before);
       const known = seg.numbers.filter((n) => byN.has(n));
       if (!known.length) { p.append(document.createTextNode(seg.raw)); continue; }
       p.append(document.createTextNode("["));
@@ -78,7 +88,7 @@ export function renderCitedText(container, text, citations, onOpen, onSeek = nul
         btn.textContent = String(n);
         btn.dataset.n = String(n);
         btn.setAttribute("aria-label", `Source ${n}: ${c.title}${c.author ? ", " + c.author : ""}`);
-        btn.addEventListener("click", () => onOpen(c));
+        btn.addEventListener("click", () => onOpen(c, sentence));
         p.append(btn);
       });
       p.append(document.createTextNode("]"));
