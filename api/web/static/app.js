@@ -347,12 +347,19 @@ async function sendChat(event) {
     chatBubble("user", content);
     input.value = "";
     const target = chatBubble("assistant", "…");
-    target.closest(".bubble").setAttribute("aria-busy", "true");
-    const result = await consumeStream(
-      api.stream(`/v1/sessions/${encodeURIComponent(state.sessionId)}/messages`, { content }), target, null);
-    target.closest(".bubble").setAttribute("aria-busy", "false");
-    target.closest(".bubble").dataset.done = "true";
-    void result;
+    const bubble = target.closest(".bubble");
+    bubble.setAttribute("aria-busy", "true");
+    try {
+      await consumeStream(
+        api.stream(`/v1/sessions/${encodeURIComponent(state.sessionId)}/messages`, { content }), target, null);
+      bubble.dataset.done = "true";
+    } catch (err) {
+      target.textContent = "No answer this time.";
+      bubble.classList.add("bubble-failed");
+      throw err;
+    } finally {
+      bubble.setAttribute("aria-busy", "false");
+    }
   } catch (err) {
     showError(err);
   } finally {
