@@ -204,3 +204,33 @@ def test_proxy_matches_the_api_limits() -> None:
     assert size and int(size.group(1)) * 1024 * 1024 == Settings.model_fields["upload_max_bytes"].default
     assert "proxy_buffering off;" in nginx  # SSE token streaming
     assert "server api:8000 resolve;" in nginx  # scaled replicas join the rotation
+
+
+def test_worker_runs_and_stops_cleanly(tmp_path: Path, shared_dir: Path) -> None:
+    """The worker entry point starts the real job queue (migrations, recovery, loop), beats, and stops on SIGTERM."""
+    if not (REPO / "api" / "state.py").is_file():
+        pytest.skip("the REST service's job worker (api/state.py, issue 6) is not in this tree yet")
+    import signal
+
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CADENZA_")}
+    env.update(CADENZA_HOME=str(home), CADENZA_SHARED_DIR=str(shared_dir), PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, str(DOCKER / "worker.py")], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        check = [sys.executable, str(DOCKER / "worker.py"), "--check"]
+        while subprocess.run(check, env=env, capture_output=True).returncode != 0:
+            assert proc.poll() is None, proc.communicate()[0][-3000:]
+            assert time.monotonic() < deadline, "no heartbeat within 120 s"
+            time.sleep(0.5)
+        assert (home / "cadenza.db").is_file()  # migrations ran on the embedded default database
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=30)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, output[-3000:]
+    assert "scoring worker stopping" in output
+    assert subprocess.run(check, env=env, capture_output=True).returncode == 1  # heartbeat removed
