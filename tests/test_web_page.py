@@ -209,3 +209,18 @@ def test_javascript_modules_under_node(tmp_path: Path) -> None:
                          env={**os.environ, "CADENZA_WEB_FIXTURE": str(fixture)})
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert re.search(r"^# pass [1-9]", run.stdout, flags=re.M) and re.search(r"^# fail 0", run.stdout, flags=re.M)
+
+
+def test_the_api_app_serves_the_page(settings: Settings) -> None:
+    """The REST service's app factory mounts the page (api/app.py calls mount_web)."""
+    if not (REPO / "api" / "app.py").is_file():
+        pytest.skip("the REST service (api/app.py, issue 6) is not in this tree yet")
+    from api.app import create_app
+
+    client = TestClient(create_app(settings))  # no lifespan: only the routes are needed
+    page = client.get("/")
+    assert page.status_code == 200 and "Cadenza" in page.text
+    assert client.get("/static/app.js").status_code == 200
+    assert [d["name"] for d in client.get("/dimensions").json()] == [d.name for d in DIMENSIONS]
+    missing = client.get("/examples/nope.wav")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
