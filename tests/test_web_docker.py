@@ -97,6 +97,8 @@ def test_service_environment_is_valid_settings(config: dict) -> None:
         assert settings.resolved_database_url.startswith("postgresql+psycopg://")
         assert "@postgres:5432/" in settings.resolved_database_url
         assert settings.scorer_backend == "muq" and settings.auth_enabled is True
+        if "muq_device" in fields:
+            assert settings.muq_device == "cuda"
 
 
 def test_required_secrets_are_enforced(tmp_path: Path) -> None:
@@ -113,7 +115,7 @@ def test_env_example_defines_every_required_variable() -> None:
     required = set(re.findall(r"\$\{(\w+):\?", compose))
     example = dict(re.findall(r"^(\w+)=(.*)$", (DOCKER / ".env.example").read_text(), flags=re.M))
     assert required and required <= set(example), sorted(required - set(example))
-    assert {"POSTGRES_PASSWORD", "VLLM_API_KEY", "CADENZA_MODELS_DIR", "CADENZA_SHARED_HOST_DIR"} <= required
+    assert {"POSTGRES_PASSWORD", "VLLM_API_KEY", "HOST_MODELS_DIR", "HOST_SHARED_DIR"} <= required
 
 
 @pytest.mark.parametrize("dockerfile", ["Dockerfile", "Dockerfile.gpu"])
