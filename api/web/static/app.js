@@ -77,7 +77,15 @@ async function submitRecording(file) {
     showScores(report);
     setProgress(null);
     setStatus(`Scored ${formatTime(report.duration_s)} of music. Writing feedback…`);
-    await streamFeedback();
+    try {
+      await streamFeedback();
+    } catch (err) {
+      // The scores stand on their own; say what failed and still offer the tutor.
+      $("feedback").textContent = "";
+      $("feedback-meta").textContent = `No feedback this time: ${err.message}`;
+      setStatus("Scores ready; the feedback could not be written.");
+      showError(err);
+    }
     $("chat-card").hidden = false;
   } catch (err) {
     setProgress(null);
