@@ -176,3 +176,13 @@ def plot(report: Mapping[str, Any], path: Path, metrics: Sequence[str] = METRICS
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def write_rankings(runs: Sequence[SystemRun], path: Path) -> None:
+    """One line per (system, query): the depth-100 ranking as [chunk_id, source, char_start, char_end]."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for run in runs:
+            for qid, outcome in run.outcomes.items():
+                ranking = [[it.chunk_id, it.source, it.start, it.end] for it in outcome.ranking]
+                handle.write(json.dumps({"system": run.spec.name, "query_id": qid, "ranking": ranking}) + "\n")

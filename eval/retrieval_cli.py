@@ -33,11 +33,12 @@ def run_command(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the JSON report here.")] = None,
     markdown_out: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown report here.")] = None,
     plot_out: Annotated[Optional[Path], typer.Option("--plot", help="Write a PNG bar chart with CI whiskers here.")] = None,
+    rankings_out: Annotated[Optional[Path], typer.Option("--rankings", help="Write every depth-100 ranking as JSONL (offline analysis).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bars on stderr.")] = True,
 ) -> None:
     """Evaluate retrieval systems side by side: nDCG@10, Recall@5/10/20, MRR@10, MAP@100, CIs, significance."""
     from eval.loaders import load_judgements
-    from eval.report import build_report, markdown, plot, table, write_json
+    from eval.report import build_report, markdown, plot, table, write_json, write_rankings
     from eval.runner import DEFAULT, NAIVE, SystemSpec, configured_settings, make_backend_factory, parse_overrides, run_systems
     from eval.split import SPLIT_FILE, load_split
 
@@ -104,6 +105,8 @@ def run_command(
         markdown_out.write_text(markdown(report), encoding="utf-8")
     if plot_out:
         plot(report, plot_out)
+    if rankings_out:
+        write_rankings(runs, rankings_out)
 
 
 def register(app: typer.Typer) -> None:

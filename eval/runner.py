@@ -42,6 +42,7 @@ class QueryOutcome:
     metrics: dict[str, float]
     top3: list[dict[str, object]]
     latency_ms: dict[str, float]  # per stage, plus "total"
+    ranking: list[RankedItem] = field(default_factory=list)  # depth-100, for offline analysis (--rankings)
 
 
 @dataclass
@@ -136,6 +137,7 @@ def run_systems(
                             for r, (it, g) in enumerate(zip(ranking[:3], c.gains[:3], strict=False), start=1)
                         ],
                         latency,
+                        [RankedItem(it.chunk_id, it.source, it.start, it.end) for it in ranking[:depth]],
                     )
                 if on_query:
                     on_query()
