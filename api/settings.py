@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     candidates_per_retriever: int = Field(20, ge=1)
     rerank_candidates: int = Field(20, ge=1)
     top_k: int = Field(5, ge=1)
+    embedding_cache_dir: Path | None = Field(None, description="Embedding cache (model, text sha); default: home/embedding-cache.")
+    context_header: bool = Field(True, description="Prefix 'Author, Title — Section' to chunks when embedding.")
+    header_max_tokens: int = Field(40, ge=0, description="Word pieces reserved for the context header.")
+    rrf_weight_bm25: float = Field(1.0, ge=0)
+    rrf_weight_dense: float = Field(1.0, ge=0)
+    reranker_max_length: int = Field(256, ge=32, description="Word pieces per (query, passage) pair.")
+    qdrant_path: Path | None = Field(None, description="Qdrant local-mode folder; default: home/qdrant (when no URL).")
+    qdrant_collection: str = "cadenza_chunks"
 
     # --- scorer ------------------------------------------------------------------------------
     scorer_backend: Literal["embedded", "muq"] = "embedded"
@@ -53,6 +61,8 @@ class Settings(BaseSettings):
     muq_model_path: Path | None = None
     max_duration_s: float = Field(1800.0, gt=0)
     soundfont: Path = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    scorer_top_n: int = Field(5, ge=1, description="Weak spots / strengths reported per recording.")
+    muq_device: str = Field("cpu", description="torch device for the MuQ backend ('cuda' in production).")
 
     # --- LLM ---------------------------------------------------------------------------------
     llm_model: str = Field("openai/qwen2.5-0.5b-instruct", description="litellm model string.")
@@ -74,11 +84,21 @@ class Settings(BaseSettings):
     auth_enabled: bool = True
     upload_max_bytes: int = Field(400 * 1024 * 1024, gt=0)
     rate_limit_per_minute: int = Field(120, ge=1)
+    api_host: str = Field("127.0.0.1", description="Address `cadenza serve` binds; auth may be off only on loopback.")
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_workers: int = Field(1, ge=1)
+    document_max_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Largest document upload (read into memory).")
+    job_max_attempts: int = Field(2, ge=1, description="Scoring attempts before a job that was interrupted fails.")
+    job_stale_after_s: float = Field(120.0, gt=0, description="A running job with no heartbeat this long was interrupted.")
 
     @field_validator("home", "shared_dir", "models_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @property
+    def resolved_embedding_cache_dir(self) -> Path:
+        return (self.embedding_cache_dir or self.home / "embedding-cache").expanduser().resolve()
 
     # Derived locations (not settings of their own, so they cannot drift apart).
     @property

@@ -1,0 +1,382 @@
+"""The Retriever: catalogue (source of truth) + derived BM25 and vector indexes + fusion + rerank.
+
+Writes go to the catalogue first, in one transaction per document; the indexes then catch up by
+comparing their chunk ids with the catalogue's (idempotent), so a crash at any point leaves no
+partial document and no duplicate chunk, and every process that sees a newer catalogue generation
+catches up before it answers."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+from api.errors import IndexMismatch, InputError, NotFound
+from api.settings import Settings
+from corpus.catalogue import CATALOGUE_STATE, Catalogue, ChunkRecord, DocumentInfo, NewChunk
+from corpus.chunking import chunk_text, normalise_for_hash
+from corpus.loaders import SUPPORTED_SUFFIXES, LoadedDocument, load_file
+from corpus.manifest import ManifestEntry, read_manifest
+from corpus.models import DocumentRow
+from corpus.tags import tag_text
+from rag.bm25 import LexicalIndex, make_lexical_index
+from rag.embedder import SentenceTransformerEmbedder, load_embedder
+from rag.embedding_cache import EmbeddingCache, embed_with_cache
+from rag.filters import allowed_seqs, validate_filters
+from rag.fusion import rrf
+from rag.rwlock import ReadWriteLock
+from rag.types import IndexReport, SearchHit, SourceRef
+from rag.vectorstore import FaissStore, QdrantStore, VectorStore
+
+log = logging.getLogger("cadenza.retrieval")
+
+Mode = Literal["bm25", "dense", "hybrid", "rerank"]
+MODES: tuple[str, ...] = ("bm25", "dense", "hybrid", "rerank")
+
+__all__ = ["DocumentInfo", "MODES", "Retriever"]
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")[:80] or "document"
+
+
+def context_header(title: str, author: str | None, section: str | None) -> str:
+    """'Hofmann, Piano Playing — The Use of the Pedal': who, what, where, for the embedder only."""
+    surname = ""
+    if author:
+        first = re.split(r"\s*(?:\(|,| and | & )", author)[0].strip()
+        surname = first.split()[-1] if first.split() else ""
+    short_title = re.split(r"[:;(]", title)[0].strip()
+    head = f"{surname}, {short_title}" if surname else short_title
+    if section and section.strip().lower() != short_title.lower():
+        head += f" — {section.strip().title() if section.isupper() else section.strip()}"
+    return head
+
+
+class Retriever:
+    def __init__(self, settings: Settings, *, embedder: SentenceTransformerEmbedder | None = None) -> None:
+        self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.catalogue = Catalogue(settings.resolved_database_url)
+        self.embedder = embedder or load_embedder(settings)
+        self.cache = EmbeddingCache(settings.resolved_embedding_cache_dir)
+        state = self.catalogue.state(CATALOGUE_STATE)
+        if state is not None and state.model_name and state.model_name != self.embedder.name:
+            raise IndexMismatch(
+                f"the catalogue at {settings.home} was chunked for {state.model_name} ({state.dimension}-d) but the "
+                f"settings ask for {self.embedder.name} ({self.embedder.dimension}-d); run `cadenza index --rebuild`"
+            )
+        self._index_dir = settings.home / "index"
+        self.lexical: LexicalIndex = make_lexical_index(settings.bm25_backend, self._index_dir / "bm25")
+        self.vectors: VectorStore = self._open_vectors()
+        self._lock = ReadWriteLock()  # searches read; catch-up writes
+        self._write_lock = threading.Lock()  # one document write at a time in this process
+        self._catch_up_lock = threading.Lock()
+        self._generation = -1
+        self._chunks: dict[int, ChunkRecord] = {}
+        self._documents: dict[str, DocumentInfo] = {}
+        self._filter_cache: dict[tuple[int, tuple[tuple[str, str], ...]], set[int]] = {}
+        self._reranker = None
+        self.catch_up()
+
+    @classmethod
+    def open(cls, settings: Settings) -> Retriever:
+        return cls(settings)
+
+    def _open_vectors(self) -> VectorStore:
+        s = self.settings
+        if s.vector_backend == "qdrant":
+            return QdrantStore(
+                path=None if s.qdrant_url else (s.qdrant_path or s.home / "qdrant"),
+                url=s.qdrant_url,
+                collection=s.qdrant_collection,
+                model_name=self.embedder.name,
+                dimension=self.embedder.dimension,
+            )
+        return FaissStore(self._index_dir / "faiss", model_name=self.embedder.name, dimension=self.embedder.dimension)
+
+    # --- keeping the indexes in step with the catalogue ------------------------------------------
+    def catch_up(self) -> int:
+        """Bring both indexes and the in-memory chunk table to the catalogue's generation."""
+        generation = self.catalogue.generation()
+        if generation == self._generation:
+            return generation
+        with self._catch_up_lock:
+            if generation == self._generation:
+                return generation
+            wanted = self.catalogue.chunk_seqs()
+            lexical_ids, vector_ids = self.lexical.ids(), self.vectors.ids()
+            need = (wanted - lexical_ids) | (wanted - vector_ids) | (wanted - set(self._chunks))
+            fresh = {c.seq: c for c in self.catalogue.chunks(sorted(need))} if need else {}
+            add_lex = sorted(wanted - lexical_ids)
+            add_vec = sorted(wanted - vector_ids)
+            vectors = embed_with_cache(self.embedder, self.cache, [self._record(s, fresh).embed_text for s in add_vec])
+            documents = self.catalogue.documents_meta()
+            with self._lock.write():
+                self.lexical.delete(sorted(lexical_ids - wanted))
+                self.vectors.delete(sorted(vector_ids - wanted))
+                self.lexical.add(add_lex, [self._record(s, fresh).text for s in add_lex])
+                self.vectors.add(add_vec, vectors)
+                self._chunks = {s: self._chunks.get(s) or fresh[s] for s in wanted}
+                self._documents = documents
+                self._filter_cache.clear()
+                self._generation = generation
+            if add_lex or add_vec or lexical_ids - wanted or vector_ids - wanted or self.lexical.generation != generation:
+                self.lexical.save(generation)
+                self.vectors.save(generation)
+        return generation
+
+    def _record(self, seq: int, fresh: Mapping[int, ChunkRecord]) -> ChunkRecord:
+        return fresh.get(seq) or self._chunks[seq]
+
+    # --- indexing ---------------------------------------------------------------------------------
+    def _max_chunk_tokens(self) -> int:
+        limit = min(self.embedder.max_length, 512)
+        reserve = (self.settings.header_max_tokens if self.settings.context_header else 0) + 4  # specials + newline
+        return min(self.settings.chunk_tokens or limit - reserve, limit - reserve)
+
+    def _chunks_for(self, document_id: str, doc: LoadedDocument) -> list[NewChunk]:
+        spans = chunk_text(
+            doc.text, count=self.embedder.count_tokens, max_tokens=self._max_chunk_tokens(), overlap=self.settings.chunk_overlap
+        )
+        chunks: list[NewChunk] = []
+        for ordinal, span in enumerate(spans):
+            embed_text = span.text
+            if self.settings.context_header:
+                header = context_header(doc.title, doc.author, span.section)
+                header = self.embedder.truncate(header, self.settings.header_max_tokens)
+                embed_text = f"{header}\n{span.text}"
+            chunks.append(
+                NewChunk(
+                    chunk_id=f"{document_id}:{ordinal:04d}", ordinal=ordinal, section=span.section,
+                    char_start=span.char_start, char_end=span.char_end, text=span.text, embed_text=embed_text,
+                    n_tokens=span.n_tokens, tags=tag_text(span.text),
+                )
+            )
+        return chunks
+
+    def _index_loaded(self, doc: LoadedDocument) -> tuple[str, IndexReport]:
+        report = IndexReport()
+        sha = hashlib.sha256(normalise_for_hash(doc.text).encode("utf-8")).hexdigest()
+        document_id = slugify(doc.slug or doc.title)
+        with self._write_lock:
+            same = self.catalogue.document_by_sha(sha)
+            if same is not None:  # identical text already indexed (under this id or another)
+                report.skipped = 1
+                return same.document_id, report
+            chunks = self._chunks_for(document_id, doc)
+            if not chunks:
+                raise InputError(f"{doc.filename or doc.title}: no indexable text")
+            # Embed before the catalogue write: the slow part runs while searches go on, and a crash
+            # here leaves nothing behind but cached vectors.
+            embed_with_cache(self.embedder, self.cache, [c.embed_text for c in chunks])
+            row = DocumentRow(
+                document_id=document_id, slug=doc.slug or document_id, title=doc.title, author=doc.author, year=doc.year,
+                url=doc.url, licence=doc.licence, source_type=doc.source_type, sha256=sha, text=doc.text,
+            )
+            replaced, removed = self.catalogue.put_document(row, chunks, model_name=self.embedder.name, dimension=self.embedder.dimension)
+            report.replaced, report.added = (1, 0) if replaced else (0, 1)
+            report.chunks_added, report.chunks_removed = len(chunks), removed
+        self.catch_up()
+        return document_id, report
+
+    def index_document(
+        self, *, text: str, title: str, author: str | None = None, year: str | None = None, url: str | None = None,
+        licence: str | None = None, slug: str | None = None, source_type: str = "book",
+    ) -> tuple[str, IndexReport]:
+        if not text.strip():
+            raise InputError("document text is empty")
+        if not title.strip():
+            raise InputError("document title is empty")
+        doc = LoadedDocument(text=text, title=title.strip(), author=author, year=year, url=url, licence=licence,
+                             slug=slug, source_type=source_type)
+        return self._index_loaded(doc)
+
+    def index_paths(self, paths: Sequence[Path], *, manifest: Path | None = None, progress: bool = False) -> IndexReport:
+        files = _expand(paths)
+        if not files:
+            raise InputError("no indexable files (" + ", ".join(SUPPORTED_SUFFIXES) + ") under " + ", ".join(map(str, paths)))
+        entries: dict[str, ManifestEntry] = read_manifest(manifest) if manifest else {}
+        total = IndexReport()
+        from tqdm import tqdm
+
+        bar = tqdm(files, disable=not progress, unit="doc", desc="indexing", dynamic_ncols=True)
+        for path in bar:
+            doc = load_file(path)
+            entry = entries.get(path.stem)
+            # A file's stem is its stable id: re-indexing an edited file replaces it.
+            doc = doc.model_copy(update={"slug": slugify(path.stem)})
+            if entry is not None:
+                doc = doc.model_copy(update={"slug": entry.slug, "title": entry.title, "author": entry.author,
+                                             "year": entry.year, "url": entry.url, "licence": entry.licence})
+            _, report = self._index_loaded(doc)
+            for field in IndexReport.model_fields:
+                setattr(total, field, getattr(total, field) + getattr(report, field))
+            bar.set_postfix(added=total.added, skipped=total.skipped, replaced=total.replaced, chunks=total.chunks_added)
+        return total
+
+    def remove_document(self, document_id: str) -> None:
+        with self._write_lock:
+            self.catalogue.remove_document(document_id)
+        self.catch_up()
+
+    def rebuild(self, *, progress: bool = False) -> IndexReport:
+        """Re-chunk every stored document for the current model and rebuild both indexes."""
+        from tqdm import tqdm
+
+        report = IndexReport()
+        for info in tqdm(self.catalogue.list_documents(), disable=not progress, unit="doc", desc="rebuilding"):
+            row = self.catalogue.document(info.document_id)
+            if row is None:
+                continue
+            doc = LoadedDocument(text=row.text, title=row.title, author=row.author, year=row.year, url=row.url,
+                                 licence=row.licence, slug=row.slug, source_type=row.source_type)
+            chunks = self._chunks_for(row.document_id, doc)
+            embed_with_cache(self.embedder, self.cache, [c.embed_text for c in chunks])
+            fresh = DocumentRow(document_id=row.document_id, slug=row.slug, title=row.title, author=row.author, year=row.year,
+                                url=row.url, licence=row.licence, source_type=row.source_type, sha256=row.sha256, text=row.text)
+            with self._write_lock:
+                _, removed = self.catalogue.put_document(fresh, chunks, model_name=self.embedder.name, dimension=self.embedder.dimension)
+            report.replaced += 1
+            report.chunks_added += len(chunks)
+            report.chunks_removed += removed
+        self.catch_up()
+        return report
+
+    def list_documents(self) -> list[DocumentInfo]:
+        return self.catalogue.list_documents()
+
+    # --- search -----------------------------------------------------------------------------------
+    def _allowed(self, filters: dict[str, str]) -> set[int] | None:
+        if not filters:
+            return None
+        key = (self._generation, tuple(sorted(filters.items())))
+        if key not in self._filter_cache:
+            self._filter_cache[key] = allowed_seqs(self._chunks.values(), self._documents, filters)
+        return self._filter_cache[key]
+
+    def _rerank_model(self):  # type: ignore[no-untyped-def]
+        if self.settings.reranker_model is None:
+            raise InputError("mode 'rerank' needs a cross-encoder: set CADENZA_RERANKER_MODEL (name or path)")
+        if self._reranker is None:
+            from rag.reranker import load_reranker
+
+            self._reranker = load_reranker(self.settings.reranker_model, max_length=self.settings.reranker_max_length)
+        return self._reranker
+
+    def search(self, query: str, *, mode: Mode = "hybrid", k: int | None = None, filters: Mapping[str, str] | None = None) -> list[SearchHit]:
+        return self.search_timed(query, mode=mode, k=k, filters=filters)[0]
+
+    def search_timed(
+        self, query: str, *, mode: Mode = "hybrid", k: int | None = None, filters: Mapping[str, str] | None = None
+    ) -> tuple[list[SearchHit], dict[str, float]]:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        if not query or not query.strip():
+            raise InputError("the query is empty")
+        if mode not in MODES:
+            raise InputError(f"unknown mode {mode!r} (use one of: {', '.join(MODES)})")
+        k = k if k is not None else self.settings.top_k
+        if k < 1:
+            raise InputError("k must be at least 1")
+        clean_filters = validate_filters(filters)
+        reranker = self._rerank_model() if mode == "rerank" else None
+        t = time.perf_counter()
+        self.catch_up()
+        timings["catch_up"] = _ms(t)
+        if not self._chunks:
+            raise InputError("the index is empty: index documents first (`cadenza index`)")
+        n_candidates = max(self.settings.candidates_per_retriever, k)
+        query_vector = None
+        if mode in ("dense", "hybrid", "rerank"):
+            t = time.perf_counter()
+            query_vector = self.embedder.encode_query(query)
+            timings["encode"] = _ms(t)
+        with self._lock.read():
+            allowed = self._allowed(clean_filters)
+            lexical: list[tuple[int, float]] = []
+            dense: list[tuple[int, float]] = []
+            if mode != "dense":
+                t = time.perf_counter()
+                lexical = self.lexical.search(query, k if mode == "bm25" else n_candidates, allowed)
+                timings["bm25"] = _ms(t)
+            if query_vector is not None:
+                t = time.perf_counter()
+                dense = self.vectors.search(query_vector, k if mode == "dense" else n_candidates, allowed)
+                timings["dense"] = _ms(t)
+            if mode == "bm25":
+                ranked = lexical
+            elif mode == "dense":
+                ranked = dense
+            else:
+                t = time.perf_counter()
+                ranked = rrf(
+                    [[s for s, _ in lexical], [s for s, _ in dense]],
+                    k=self.settings.rrf_k,
+                    weights=[self.settings.rrf_weight_bm25, self.settings.rrf_weight_dense],
+                )
+                timings["fusion"] = _ms(t)
+            records = {s: self._chunks[s] for s, _ in ranked if s in self._chunks}
+            documents = self._documents
+        if reranker is not None:
+            t = time.perf_counter()
+            pool = [(s, records[s]) for s, _ in ranked[: self.settings.rerank_candidates] if s in records]
+            scores = reranker.score(query, [r.embed_text for _, r in pool])
+            ranked = sorted(((s, float(v)) for (s, _), v in zip(pool, scores)), key=lambda x: -x[1])
+            timings["rerank"] = _ms(t)
+        hits: list[SearchHit] = []
+        for seq, score in ranked:
+            record = records.get(seq)
+            if record is None:
+                continue
+            doc = documents[record.document_id]
+            hits.append(
+                SearchHit(
+                    rank=len(hits) + 1, score=float(score), chunk_id=record.chunk_id, text=record.text, section=record.section,
+                    char_start=record.char_start, char_end=record.char_end,
+                    source=SourceRef(document_id=doc.document_id, title=doc.title, author=doc.author, year=doc.year, url=doc.url),
+                )
+            )
+            if len(hits) == k:
+                break
+        timings["total"] = _ms(started)
+        return hits, timings
+
+    def chunk_tags(self, chunk_id: str) -> dict[str, list[str]]:
+        for record in self._chunks.values():
+            if record.chunk_id == chunk_id:
+                return record.tags
+        raise NotFound(f"no chunk {chunk_id!r}")
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self._chunks)
+
+    def close(self) -> None:
+        self.vectors.close()
+        self.cache.close()
+        self.catalogue.close()
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def _expand(paths: Sequence[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(f"{path}: no such file or directory")
+    return files
