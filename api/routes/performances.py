@@ -115,7 +115,7 @@ def list_performances(
     principal: PrincipalDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> PerformanceList:
     """The caller's performances, newest first (an admin sees everyone's)."""
     query = select(Performance).order_by(Performance.created_at.desc(), Performance.id).limit(limit).offset(offset)
