@@ -97,6 +97,7 @@ def test_service_environment_is_valid_settings(config: dict) -> None:
         assert settings.resolved_database_url.startswith("postgresql+psycopg://")
         assert "@postgres:5432/" in settings.resolved_database_url
         assert settings.scorer_backend == "muq" and settings.auth_enabled is True
+        assert settings_env["jobs_in_process"] == ("true" if name == "worker" else "false")
         if "muq_device" in fields:
             assert settings.muq_device == "cuda"
 
