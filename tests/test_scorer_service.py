@@ -58,7 +58,8 @@ def test_report_contract(scorer: Scorer, shared_dir: Path) -> None:
 def test_five_minute_recording_with_bars(scorer: Scorer, shared_dir: Path, tmp_path: Path) -> None:
     """A 5-minute file: several PercePiano performances joined, the middle one made much worse
     (heavy dynamics flattening + noise); windows cover it and bars are reported."""
-    y, sr = sf.read(str(shared_dir / EXAMPLE), dtype="float32")
+    y, sr = sf.read(str(shared_dir / EXAMPLE), dtype="float32", always_2d=True)
+    y = y.mean(axis=1)
     parts = []
     rng = np.random.default_rng(0)
     for i in range(21):
