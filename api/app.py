@@ -14,6 +14,7 @@ from api.metrics import LatencyMiddleware
 from api.routes import documents, feedback, health, performances, sessions
 from api.settings import Settings, get_settings
 from api.state import AppState
+from api.web import mount_web
 
 log = logging.getLogger("cadenza.api")
 
@@ -41,5 +42,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handler(app)
     for router in (health.router, performances.router, feedback.router, sessions.router, documents.router):
         app.include_router(router)
+    mount_web(app)  # the student page at / (api/web)
     app.add_middleware(LatencyMiddleware, metrics=state.metrics)
     return app

@@ -112,6 +112,8 @@ def _pdf_to_text(data: bytes, filename: str) -> tuple[str, str | None]:
 def _title_from(text: str, filename: str) -> str:
     for line in text.splitlines():
         line = line.strip().lstrip("#").strip()
+        if line.lower().startswith(("produced by", "transcriber", "e-text prepared", "[illustration")):
+            continue  # Gutenberg producer credits come before the real title
         if 3 <= len(line) <= 120:
             return line
     return Path(filename).stem.replace("_", " ")

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 _BLOCK_SEP = re.compile(r"\n[ \t]*\n")
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(\S.*?)\s*#*\s*$")
-_NAMED_HEADING = re.compile(r"^(CHAPTER|PART|BOOK|SECTION|LECTURE|LESSON|STUDY|APPENDIX)\b", re.I)
+_NAMED_HEADING = re.compile(r"^(CHAPTER|PART|BOOK|SECTION|LECTURE|LESSON|STUDY)\s+([IVXLC]+|\d+)\b|^APPENDIX\b", re.I)
 _ROMAN_HEADING = re.compile(r"^[IVXLC]+\.\s+\S")
+_TOC_LINE = re.compile(r"\S\s{3,}\S|\s\d+\.?$|\.{4,}")
+_NOT_TITLES = frozenset({"AND", "PAGE", "CHAP", "CONTENTS", "TABLE OF CONTENTS", "BY", "FROM", "EDITED BY", "TRANSLATED BY", "FINIS", "THE END", "ILLUSTRATIONS", "LIST OF ILLUSTRATIONS"})
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,11 @@ def _heading_title(block: str) -> str | None:
     if markdown:
         return markdown.group(2).strip()
     letters = [c for c in line if c.isalpha()]
-    if len(letters) < 3 or len(line) > 80 or line.startswith("["):
+    if len(letters) < 4 or len(line) > 80 or line.startswith(("[", "|", "(")):
+        return None
+    # Table-of-contents lines ("GENERAL RULES      19"), imprints ("EWER & CO.") and lone words
+    # of a title page ("AND", "PAGE") are not section titles.
+    if _TOC_LINE.search(line) or "&" in line or line.upper().rstrip(".:") in _NOT_TITLES:
         return None
     if _NAMED_HEADING.match(line) or _ROMAN_HEADING.match(line):
         return line.rstrip(".")

@@ -10,6 +10,7 @@ scores, more matching terms score higher (no implicit AND).
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import re
@@ -21,6 +22,9 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+# bm25s logs every index build at DEBUG through its own logger; keep it quiet at our default level.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 

@@ -38,6 +38,9 @@ def resolve_model_path(name: str) -> str:
 class SentenceTransformerEmbedder:
     def __init__(self, name: str, *, query_instruction: str = "", batch_size: int = 32, device: str = "cpu") -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter every CLI call
 
         path = resolve_model_path(name)
         try:
@@ -45,7 +48,7 @@ class SentenceTransformerEmbedder:
         except (OSError, ValueError) as err:
             raise ConfigError(f"cannot load embedding model {name!r} ({path}): {err}") from err
         self.name = name if not Path(name).exists() else Path(name).name
-        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+        self.dimension = int((getattr(self._model, 'get_embedding_dimension', None) or self._model.get_sentence_embedding_dimension)() or 0)
         self.max_length = int(self._model.max_seq_length)
         self._tokenizer = self._model.tokenizer
         self._query_instruction = query_instruction
@@ -75,10 +78,19 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
+        import torch
+
         with self._lock:
-            vector = self._model.encode(
-                [self._query_instruction + text], normalize_embeddings=True, convert_to_numpy=True
-            )
+            # One short query gains nothing from intra-op threads, and on a busy 2-core machine their
+            # spin-waits made it ~10x slower (350 ms vs 30 ms measured): encode queries on one thread.
+            previous = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                vector = self._model.encode(
+                    [self._query_instruction + text], normalize_embeddings=True, convert_to_numpy=True
+                )
+            finally:
+                torch.set_num_threads(previous)
         return np.asarray(vector[0], dtype=np.float32)
 
 

@@ -211,6 +211,8 @@ class Retriever:
         for path in bar:
             doc = load_file(path)
             entry = entries.get(path.stem)
+            # A file's stem is its stable id: re-indexing an edited file replaces it.
+            doc = doc.model_copy(update={"slug": slugify(path.stem)})
             if entry is not None:
                 doc = doc.model_copy(update={"slug": entry.slug, "title": entry.title, "author": entry.author,
                                              "year": entry.year, "url": entry.url, "licence": entry.licence})

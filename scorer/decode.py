@@ -19,6 +19,9 @@ MIN_DURATION_S = 1.0
 # Peak below -60 dBFS: nothing a microphone would call playing (a quiet room is about -50 to -70).
 SILENCE_PEAK = 1e-3
 MIDI_SUFFIXES = {".mid", ".midi", ".smf", ".kar"}
+# Containers libsndfile reads natively. Anything else (MP3, AAC, junk) goes to ffmpeg, whose stderr
+# is captured: libsndfile's MP3 decoder prints resync notes straight to the process's stderr.
+_SNDFILE_MAGIC = (b"RIFF", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd", b"wvpk", b"caff")
 
 
 @dataclass(frozen=True)
@@ -65,16 +68,22 @@ def _parse_midi(path: Path):  # -> pretty_midi.PrettyMIDI
     return midi
 
 
+def _sndfile_container(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(4) in _SNDFILE_MAGIC
+
+
 def _audio_duration(path: Path) -> float:
     """Duration without decoding the whole file (soundfile header, else audioread/ffmpeg)."""
     import soundfile as sf
 
-    try:
-        info = sf.info(str(path))
-        if info.frames > 0 and info.samplerate > 0:
-            return info.frames / info.samplerate
-    except Exception:  # not a libsndfile format: ask ffmpeg
-        pass
+    if _sndfile_container(path):
+        try:
+            info = sf.info(str(path))
+            if info.frames > 0 and info.samplerate > 0:
+                return info.frames / info.samplerate
+        except Exception:  # a damaged header: let ffmpeg try
+            pass
     import audioread
 
     try:
@@ -98,11 +107,12 @@ def probe(path: Path, max_duration_s: float) -> float:
 def _decode_audio(path: Path) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
-    try:
-        y, sr = sf.read(str(path), dtype="float32", always_2d=True)
-        return y.mean(axis=1), int(sr)
-    except Exception:  # MP3 on old libsndfile, AAC, ...: fall back to ffmpeg through audioread
-        pass
+    if _sndfile_container(path):
+        try:
+            y, sr = sf.read(str(path), dtype="float32", always_2d=True)
+            return y.mean(axis=1), int(sr)
+        except Exception:  # damaged: fall back to ffmpeg through audioread
+            pass
     import librosa
 
     try:
@@ -131,9 +141,9 @@ def decode(path: Path, *, max_duration_s: float, soundfont: Path, cache_dir: Pat
         if y.size == 0:
             raise InputError(f"{path.name}: the file contains no audio")
         if sr != FEATURE_SR:
-            import librosa
+            from scorer.resample import resample
 
-            y = librosa.resample(y, orig_sr=sr, target_sr=FEATURE_SR)
+            y = resample(y, sr, FEATURE_SR)
         audio, notes, kind = y.astype(np.float32), None, "audio"
     duration = len(audio) / FEATURE_SR
     _check_duration(path.name, duration, max_duration_s)

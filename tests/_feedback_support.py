@@ -65,14 +65,13 @@ def make_report(weak: dict[str, float], *, duration_s: float = 95.0, default_goo
                        weak_spots=spots, strengths=[], source="test.wav")
 
 
-class CorpusPassages:
-    """Until rag/retriever.py lands on main: serves real corpus passages in a fixed order through the
-    Retriever's search signature. Tests use the real Retriever as soon as it exists (see `retriever`)."""
 
-    def __init__(self, hits: list[SearchHit]) -> None:
-        self.hits = hits
-        self.queries: list[str] = []
+def open_small_retriever(home: Path, shared_dir: Path, cache: Path):
+    """The real Retriever over three short books (the retrieval tests' slice), sharing the session's
+    embedding cache so that each book is embedded once per test run."""
+    from rag.retriever import Retriever
+    from tests.retrieval_support import SMALL_BOOKS, book_paths, make_settings
 
-    def search(self, query: str, *, mode: str = "hybrid", k: int | None = None, filters=None) -> list[SearchHit]:
-        self.queries.append(query)
-        return self.hits[: k or 5]
+    retriever = Retriever.open(make_settings(home, shared_dir, cache))
+    retriever.index_paths(book_paths(shared_dir, SMALL_BOOKS), manifest=shared_dir / "corpus" / "MANIFEST.tsv")
+    return retriever

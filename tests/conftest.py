@@ -33,3 +33,10 @@ def shared_dir() -> Path:
 def settings(tmp_path: Path, shared_dir: Path) -> Settings:
     """Embedded-default settings with a fresh data home."""
     return Settings(home=tmp_path / "home", shared_dir=shared_dir)
+
+
+@pytest.fixture(scope="session")
+def embedding_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding cache for the whole test session: no test embeds the same text twice.
+    Pass it as ``Settings(embedding_cache_dir=...)`` (or CADENZA_EMBEDDING_CACHE_DIR for subprocesses)."""
+    return tmp_path_factory.mktemp("embedding-cache")
