@@ -53,6 +53,7 @@ class Run:
     name: str
     latencies_ms: list[float] = field(default_factory=list)
     server_ms: list[float] = field(default_factory=list)  # feedback: server time excluding the LLM
+    stages_ms: dict[str, list[float]] = field(default_factory=dict)  # feedback: server-reported stages
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
 
@@ -66,6 +67,8 @@ class Run:
         if self.server_ms:
             out["p50_excl_llm_ms"] = _pct(self.server_ms, 50)
             out["p95_excl_llm_ms"] = _pct(self.server_ms, 95)
+        if self.stages_ms:
+            out["stage_p50_ms"] = {stage: _pct(values, 50) for stage, values in self.stages_ms.items()}
         if self.errors:
             out["first_errors"] = self.errors[:3]
         return out
@@ -105,6 +108,8 @@ async def _load(client: httpx.AsyncClient, name: str, n: int, concurrency: int, 
             if name == "feedback":
                 latency = response.json()["latency_ms"]
                 run.server_ms.append(latency["total"] - latency.get("llm", 0.0))
+                for stage, ms in response.json()["feedback"].get("latency_ms", {}).items():
+                    run.stages_ms.setdefault(stage, []).append(ms)
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -238,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:10} {r['requests']:>8} {r['errors']:>6} {r['throughput_rps']:>8} {r['p50_ms']:>8} "
               f"{r['p95_ms']:>8} {r.get('p50_excl_llm_ms', ''):>13} {r.get('p95_excl_llm_ms', ''):>13}")
     print(f"search throughput = {results['search']['vs_healthz_throughput']} x the /healthz baseline")
+    stages = results["feedback"].get("stage_p50_ms", {})
+    print("feedback stages (server, p50 ms): " + ", ".join(f"{k} {v}" for k, v in stages.items()))
     print("goals: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in results["goals"].items()))
     print(f"(load average at the end: {results['setup']['load_avg_1m_at_end']} on {os.cpu_count()} cores)")
     if args.json:

@@ -43,12 +43,6 @@ def module_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     yield from temporary_database(request.param)
 
 
-@pytest.fixture(scope="session")
-def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One embedding cache for the whole run: a book is embedded once, however many tests index it."""
-    return tmp_path_factory.mktemp("embedding-cache")
-
-
 def temporary_database(kind: str) -> Iterator[str | None]:
     if kind == "sqlite":
         yield None
@@ -69,9 +63,10 @@ def temporary_database(kind: str) -> Iterator[str | None]:
 
 
 @pytest.fixture()
-def api_settings(tmp_path: Path, shared_dir: Path, database_url: str | None, embedding_cache: Path) -> Settings:
+def api_settings(tmp_path: Path, shared_dir: Path, database_url: str | None, embedding_cache_dir: Path) -> Settings:
+    # embedding_cache_dir (tests/conftest.py): a book is embedded once, however many tests index it.
     return Settings(home=tmp_path / "home", shared_dir=shared_dir, database_url=database_url,
-                    rate_limit_per_minute=10_000, embedding_cache_dir=embedding_cache)
+                    rate_limit_per_minute=10_000, embedding_cache_dir=embedding_cache_dir)
 
 
 SMALL_BOOKS = ("saint_saens_execution_of_music", "schumann_advice_to_young_musicians")

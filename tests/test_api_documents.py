@@ -16,11 +16,11 @@ from tests.api_support import SMALL_BOOKS, Api, manifest_row, start_api, stored_
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path,
-            module_database_url: str | None) -> Iterator[Api]:
+            module_database_url: str | None, embedding_cache_dir: Path) -> Iterator[Api]:
     """One app per database backend with the two small books indexed through the API."""
     home = tmp_path_factory.mktemp("home")
     settings = Settings(home=home, shared_dir=shared_dir, database_url=module_database_url,
-                        rate_limit_per_minute=10_000, embedding_cache_dir=home.parent / "embedding-cache")
+                        rate_limit_per_minute=10_000, embedding_cache_dir=embedding_cache_dir)
     for api in start_api(settings):
         for slug in SMALL_BOOKS:
             response = upload_book(api, slug)

@@ -29,10 +29,10 @@ def standin() -> Iterator[StandIn]:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, module_database_url: str | None,
-            standin: StandIn) -> Iterator[Api]:
+            standin: StandIn, embedding_cache_dir: Path) -> Iterator[Api]:
     home = tmp_path_factory.mktemp("home")
     settings = Settings(home=home, shared_dir=shared_dir, database_url=module_database_url,
-                        rate_limit_per_minute=10_000, embedding_cache_dir=home.parent / "embedding-cache",
+                        rate_limit_per_minute=10_000, embedding_cache_dir=embedding_cache_dir,
                         llm_model="openai/standin", llm_api_base=standin.api_base, llm_timeout_s=1.0)
     for api in start_api(settings):
         for slug in SMALL_BOOKS:

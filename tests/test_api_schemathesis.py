@@ -44,10 +44,10 @@ def faulty_llm() -> Iterator[StandIn]:
 
 
 @pytest.fixture()
-def fuzzed_api(tmp_path: Path, shared_dir: Path, database_url: str | None, embedding_cache: Path,
+def fuzzed_api(tmp_path: Path, shared_dir: Path, database_url: str | None, embedding_cache_dir: Path,
                faulty_llm: StandIn) -> Iterator[Api]:
     settings = Settings(home=tmp_path / "home", shared_dir=shared_dir, database_url=database_url,
-                        rate_limit_per_minute=1_000_000, embedding_cache_dir=embedding_cache,
+                        rate_limit_per_minute=1_000_000, embedding_cache_dir=embedding_cache_dir,
                         llm_model="openai/standin", llm_api_base=faulty_llm.api_base, llm_timeout_s=0.5,
                         llm_retries=0, upload_max_bytes=2 * 1024 * 1024, document_max_bytes=256 * 1024)
     for api in start_api(settings):
