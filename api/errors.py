@@ -8,9 +8,11 @@
     ├── Forbidden           valid key, wrong role: HTTP 403
     ├── RateLimited         too many requests: HTTP 429
     ├── IndexMismatch       an index built with another model / dimension: HTTP 409
+    ├── Conflict            valid request, wrong state (performance not scored yet): HTTP 409
     ├── ConfigError         settings that cannot work (missing model path…): HTTP 500, CLI exit 2
     └── UpstreamError       a dependency failed (LLM, database, Qdrant): HTTP 502/503
-        └── UpstreamTimeout
+        ├── UpstreamTimeout     HTTP 504
+        └── ServiceUnavailable  database or index unreachable: HTTP 503
 
 Third-party errors are wrapped with ``raise ... from err`` at the boundary that knows what failed.
 HTTP status codes are mapped in one place (the API's exception handler), never inline in routes.
@@ -90,3 +92,17 @@ class UpstreamError(CadenzaError):
 class UpstreamTimeout(UpstreamError):
     code = "upstream_timeout"
     http_status = 504
+
+
+class ServiceUnavailable(UpstreamError):
+    """A store the service needs (database, index) cannot be reached right now: retry later."""
+
+    code = "unavailable"
+    http_status = 503
+
+
+class Conflict(CadenzaError):
+    """The request is valid but the object is not in a state that allows it (e.g. not scored yet)."""
+
+    code = "conflict"
+    http_status = 409

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     muq_model_path: Path | None = None
     max_duration_s: float = Field(1800.0, gt=0)
     soundfont: Path = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    scorer_top_n: int = Field(5, ge=1, description="Weak spots / strengths reported per recording.")
+    muq_device: str = Field("cpu", description="torch device for the MuQ backend ('cuda' in production).")
 
     # --- LLM ---------------------------------------------------------------------------------
     llm_model: str = Field("openai/qwen2.5-0.5b-instruct", description="litellm model string.")
@@ -69,15 +71,27 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(60.0, gt=0)
     llm_retries: int = Field(1, ge=0)
     llm_temperature: float = Field(0.2, ge=0)
-    llm_max_tokens: int = Field(400, ge=1)
+    llm_max_tokens: int = Field(300, ge=1)
     local_llm_gguf: Path | None = Field(None, description="GGUF for the embedded LLM; default: assembled from pandas-sns parts.")
+    models_dir: Path = Field(Path("~/.cache/cadenza/models"), description="Model files assembled by .ci/setup.d (outside the repo).")
+    local_llm_ctx: int = Field(4096, ge=512, description="Context window of the local llama.cpp server.")
+    local_llm_threads: int | None = Field(None, ge=1, description="llama.cpp threads; None = its default.")
+    local_llm_start_timeout_s: float = Field(120.0, gt=0)
+    feedback_history_turns: int = Field(6, ge=0, description="Chat turns kept in the prompt.")
+    grounding_threshold: float | None = Field(None, description="Support score threshold; None = the calibrated value.")
 
     # --- API ---------------------------------------------------------------------------------
     auth_enabled: bool = True
     upload_max_bytes: int = Field(400 * 1024 * 1024, gt=0)
     rate_limit_per_minute: int = Field(120, ge=1)
+    api_host: str = Field("127.0.0.1", description="Address `cadenza serve` binds; auth may be off only on loopback.")
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_workers: int = Field(1, ge=1)
+    document_max_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Largest document upload (read into memory).")
+    job_max_attempts: int = Field(2, ge=1, description="Scoring attempts before a job that was interrupted fails.")
+    job_stale_after_s: float = Field(120.0, gt=0, description="A running job with no heartbeat this long was interrupted.")
 
-    @field_validator("home", "shared_dir", mode="after")
+    @field_validator("home", "shared_dir", "models_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()

@@ -2,8 +2,122 @@
 
 from __future__ import annotations
 
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from api.errors import ConfigError, InputError
+
+
+def load_scores(path: Path):
+    """A scorer report from `cadenza score --json` (or a whole `cadenza feedback --json` output)."""
+    from pydantic import ValidationError
+
+    from scorer.schema import ScoreReport
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"cannot read scores JSON {path.name}: {err}") from err
+    if isinstance(data, dict) and "performance" in data:
+        data = data["performance"]
+    try:
+        return ScoreReport.model_validate(data)
+    except ValidationError as err:
+        raise InputError(f"{path.name} is not a scorer report: {err.errors()[0]['msg']}") from err
+
+
+def open_retriever(settings, *, progress: bool):
+    """The retriever, indexing the shared corpus first if the catalogue is empty (first run)."""
+    try:
+        from rag.retriever import Retriever
+    except ImportError as err:
+        raise ConfigError("retrieval is not installed in this build (rag/retriever.py missing)") from err
+    retriever = Retriever.open(settings)
+    if not retriever.list_documents():
+        paths = sorted(settings.corpus_dir.glob("*.txt"))
+        if not paths:
+            raise ConfigError(f"the catalogue is empty and no corpus was found at {settings.corpus_dir}")
+        if progress:
+            print(f"First run: indexing {len(paths)} books from {settings.corpus_dir} …", file=sys.stderr)
+        retriever.index_paths(paths, manifest=settings.corpus_manifest, progress=progress)
+    return retriever
+
+
+def render_text(report, result) -> str:
+    from rag.dimension_words import grade, plain_name, quality_by_goodness, spots_for
+
+    lines = [f"Recording: {report.source or '-'} ({report.duration_s:.0f} s, scorer {report.backend})", ""]
+    lines.append("Quality scales (weakest first):")
+    for d in quality_by_goodness(report):
+        where = spots_for(report, d.name)
+        lines.append(f"  {plain_name(d.name):<28} {grade(d):<14}{'  weak at ' + where if where else ''}")
+    lines += ["", f"Feedback ({result.generator}{', ' + result.model if result.model else ''}):", "", result.text, ""]
+    if result.citations:
+        lines.append("Sources:")
+        for c in result.citations:
+            who = f" — {c.author}" if c.author else ""
+            when = f" ({c.year})" if c.year else ""
+            where = f", {c.section}" if c.section else ""
+            check = "" if c.supported is None else ("  [supported]" if c.supported else "  [weak support]")
+            lines.append(f"  [{c.n}] {c.title}{who}{when}{where}, chars {c.char_start}–{c.char_end}{check}")
+            if c.url:
+                lines.append(f"      {c.url}")
+    if result.invalid_markers:
+        lines.append(f"Removed citations to sources that were not given: {', '.join(result.invalid_markers)}")
+    if result.llm_error:
+        lines.append(f"(The LLM answer was replaced by cited fallback feedback: {result.llm_error})")
+    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:
-    """Add `cadenza feedback` (filled in by the feedback work)."""
+    @app.command()
+    def feedback(
+        recording: Annotated[Optional[Path], typer.Argument(help="Audio or MIDI file to score.")] = None,
+        scores: Annotated[Optional[Path], typer.Option(help="Use a scorer report (JSON) instead of scoring a recording.")] = None,
+        piece: Annotated[Optional[str], typer.Option(help="Piece title, used for retrieval and the prompt.")] = None,
+        composer: Annotated[Optional[str], typer.Option(help="Composer.")] = None,
+        level: Annotated[Optional[str], typer.Option(help="Student level, e.g. 'beginner', 'advanced'.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract instead of text.")] = False,
+    ) -> None:
+        """Score a recording and write teacher feedback that cites piano-pedagogy books."""
+        from api.settings import get_settings
+        from rag.feedback import FeedbackService
+
+        settings = get_settings()
+        latency: dict[str, float] = {}
+        started = time.perf_counter()
+        if scores is not None:
+            report = load_scores(scores)
+        elif recording is not None:
+            if not recording.is_file():
+                raise InputError(f"no such file: {recording}")
+            try:
+                from scorer.service import Scorer
+            except ImportError as err:
+                raise ConfigError("the scorer is not installed in this build; pass --scores FILE.json") from err
+            t = time.perf_counter()
+            report = Scorer.load(settings).score_path(recording, source_name=recording.name)
+            latency["scoring"] = round((time.perf_counter() - t) * 1000, 1)
+        else:
+            raise InputError("give a RECORDING (audio or MIDI) or --scores FILE.json")
+
+        t = time.perf_counter()
+        retriever = open_retriever(settings, progress=not as_json or sys.stderr.isatty())
+        latency["open_retriever"] = round((time.perf_counter() - t) * 1000, 1)
+        try:
+            result = FeedbackService(settings, retriever).generate(report, piece=piece, composer=composer, level=level)
+        finally:
+            retriever.close()
+        latency.update({f"feedback_{k}": v for k, v in result.latency_ms.items()})
+        latency["total"] = round((time.perf_counter() - started) * 1000, 1)
+        if as_json:
+            payload = {"performance": report.model_dump(mode="json"), "feedback": result.model_dump(mode="json"),
+                       "latency_ms": latency}
+            print(json.dumps(payload, ensure_ascii=False, indent=2))
+        else:
+            print(render_text(report, result))

@@ -1,9 +1,140 @@
-"""`cadenza` commands of the scorer package."""
+"""`cadenza score` and `cadenza scorer train|eval|robustness`."""
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from api.errors import InputError
+
+scorer_app = typer.Typer(help="Train, evaluate and stress-test the scorer.", no_args_is_help=True)
+
+BAR_WIDTH = 20
+
+
+def _bar(value: float, width: int = BAR_WIDTH) -> str:
+    n = int(round(max(0.0, min(1.0, value)) * width))
+    return "█" * n + "·" * (width - n)
+
+
+def format_report(report) -> str:  # report: ScoreReport
+    from scorer.dimensions import BY_NAME
+
+    out = [f"{report.source or 'recording'}: {report.duration_s:.1f} s, backend {report.backend}, "
+           f"{len(report.windows)} window(s)", ""]
+    out.append(f"{'dimension':24} {'low pole':>22} {'':{BAR_WIDTH}} {'high pole':22} score  ±unc   kind")
+    for d in report.dimensions:
+        dim = BY_NAME[d.name]
+        marker = ""
+        if dim.desirable:
+            marker = f"quality (good: {dim.desirable})"
+        else:
+            marker = "character"
+        out.append(f"{d.name:24} {dim.low_pole:>22} {_bar(d.score)} {dim.high_pole:22} {d.score:.2f}  "
+                   f"±{d.uncertainty:.2f}  {marker}")
+    out.append("")
+    out.append("weak spots:" if report.weak_spots else "weak spots: none")
+    for s in report.weak_spots:
+        bars = f" bars {s.bars[0]}-{s.bars[-1]}" if s.bars else ""
+        out.append(f"  {s.start_s:6.1f}-{s.end_s:6.1f} s{bars}  {s.dimension:22} severity {s.severity:.2f}  {s.reason}")
+    out.append("strengths:" if report.strengths else "strengths: none")
+    for s in report.strengths:
+        out.append(f"  {s.dimension:22} {s.reason}")
+    return "\n".join(out)
+
+
+def _parse_bars(text: str | None) -> list[float] | None:
+    if not text:
+        return None
+    try:
+        bars = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError as err:
+        raise InputError("--bars must be comma-separated bar start times in seconds") from err
+    if any(b2 <= b1 for b1, b2 in zip(bars, bars[1:])):
+        raise InputError("--bars must be increasing")
+    return bars
+
+
+def score(
+    files: Annotated[list[Path], typer.Argument(help="Audio (WAV, FLAC, OGG, MP3) or MIDI files.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the ScoreReport JSON.")] = False,
+    bars: Annotated[Optional[str], typer.Option(help="Bar start times in seconds, comma-separated.")] = None,
+) -> None:
+    """Score recordings on the 19 PercePiano dimensions (model loaded once for all files)."""
+    from api.settings import get_settings
+    from scorer.service import Scorer
+
+    bar_times = _parse_bars(bars)
+    scorer = Scorer.load(get_settings())
+    reports = [scorer.score_path(f, bars=bar_times, source_name=f.name) for f in files]
+    if as_json:
+        payload = [r.model_dump(mode="json") for r in reports]
+        print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=1))
+    else:
+        print("\n\n".join(format_report(r) for r in reports))
+
+
+def _dirs(percepiano: Optional[Path], out: Optional[Path]):
+    from api.settings import get_settings
+    from scorer.pipeline import DEFAULT_DIR
+
+    settings = get_settings()
+    return settings, (percepiano or settings.percepiano_dir), (out or DEFAULT_DIR)
+
+
+@scorer_app.command("train")
+def train_cmd(
+    percepiano: Annotated[Optional[Path], typer.Option(help="PercePiano folder (default: settings).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default: scorer/models/embedded).")] = None,
+    cache: Annotated[Path, typer.Option(help="Render/feature cache (outside the repo).")] = Path("/work/cache/scorer"),
+    refold: Annotated[bool, typer.Option(help="Recompute folds.json from the MIDI.")] = False,
+    table: Annotated[Optional[Path], typer.Option(help="A saved feature table to reuse.")] = None,
+) -> None:
+    """Render PercePiano, extract features, train the embedded heads with leak-free 4-fold CV."""
+    from scorer.pipeline import train
+
+    settings, pdir, odir = _dirs(percepiano, out)
+    info = train(pdir, settings.soundfont, cache, odir, refold=refold, table_path=table)
+    print(json.dumps(info, indent=1))
+
+
+@scorer_app.command("eval")
+def eval_cmd(
+    percepiano: Annotated[Optional[Path], typer.Option(help="PercePiano folder (default: settings).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Model folder (default: scorer/models/embedded).")] = None,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+) -> None:
+    """Metrics from the committed out-of-fold predictions; writes the model card."""
+    from scorer.pipeline import card_markdown, evaluate
+
+    _, pdir, odir = _dirs(percepiano, out)
+    command = "cadenza scorer eval " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+    card = evaluate(pdir, odir, command=command.strip(), n_boot=n_boot)
+    print(card_markdown(card))
+
+
+@scorer_app.command("robustness")
+def robustness_cmd(
+    percepiano: Annotated[Optional[Path], typer.Option(help="PercePiano folder (default: settings).")] = None,
+    cache: Annotated[Path, typer.Option(help="Render/feature cache (outside the repo).")] = Path("/work/cache/scorer"),
+    limit: Annotated[int, typer.Option(help="Performances per suite (a deterministic subset).")] = 120,
+    out: Annotated[Optional[Path], typer.Option(help="Where to write robustness.json.")] = None,
+) -> None:
+    """Degradations (timing jitter, velocity compression, wrong notes, pedal) and recording conditions."""
+    from scorer.robustness import run_robustness
+
+    settings, pdir, odir = _dirs(percepiano, None)
+    result = run_robustness(settings, pdir, cache, limit=limit)
+    (out or odir / "robustness.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
 
 
 def register(app: typer.Typer) -> None:
-    """Add this package's commands to the `cadenza` app (filled in by the scorer work)."""
+    """Add this package's commands to the `cadenza` app."""
+    app.command("score")(score)
+    app.add_typer(scorer_app, name="scorer")

@@ -1,0 +1,87 @@
+"""The heavy components (scorer, retriever, feedback service): built once per process, on first use.
+
+Lazy so that `/healthz` answers at once and a test that never scores never loads the scorer.
+Tests may replace a factory to inject a fault; everything else uses the real classes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from api.settings import Settings
+
+if TYPE_CHECKING:
+    from rag.feedback import FeedbackService
+    from rag.retriever import Retriever
+    from scorer.service import Scorer
+
+log = logging.getLogger("cadenza.api")
+
+
+def _load_scorer(settings: Settings) -> Scorer:
+    from scorer.service import Scorer
+
+    return Scorer.load(settings)
+
+
+def _open_retriever(settings: Settings) -> Retriever:
+    from rag.retriever import Retriever
+
+    return Retriever.open(settings)
+
+
+def _make_feedback(settings: Settings, retriever: Retriever) -> FeedbackService:
+    from rag.feedback import FeedbackService
+
+    return FeedbackService(settings, retriever)
+
+
+class Components:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.scorer_factory: Callable[[Settings], Any] = _load_scorer
+        self.retriever_factory: Callable[[Settings], Any] = _open_retriever
+        self.feedback_factory: Callable[[Settings, Any], Any] = _make_feedback
+        self._scorer: Scorer | None = None
+        self._retriever: Retriever | None = None
+        self._feedback: FeedbackService | None = None
+        # One lock per component: loading the scorer must not block a search.
+        self._locks = {name: threading.Lock() for name in ("scorer", "retriever", "feedback")}
+
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            with self._locks["scorer"]:
+                if self._scorer is None:
+                    log.info("loading the scorer (%s backend)", self.settings.scorer_backend)
+                    self._scorer = self.scorer_factory(self.settings)
+        return self._scorer
+
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            with self._locks["retriever"]:
+                if self._retriever is None:
+                    log.info("opening the retriever under %s", self.settings.home)
+                    self._retriever = self.retriever_factory(self.settings)
+        return self._retriever
+
+    def feedback(self) -> FeedbackService:
+        if self._feedback is None:
+            retriever = self.retriever()
+            with self._locks["feedback"]:
+                if self._feedback is None:
+                    self._feedback = self.feedback_factory(self.settings, retriever)
+        return self._feedback
+
+    def loaded(self) -> dict[str, bool]:
+        return {"scorer": self._scorer is not None, "retriever": self._retriever is not None,
+                "feedback": self._feedback is not None}
+
+    def close(self) -> None:
+        if self._retriever is not None:
+            self._retriever.close()
+            self._retriever = None
+        self._feedback = None
+        self._scorer = None

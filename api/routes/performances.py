@@ -1,0 +1,160 @@
+"""/v1/performances: upload a recording (scored in the background), read, list, delete."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+
+from api.audio_store import classify, commit_audio, staged_with_extension
+from api.auth import Principal
+from api.db_models import Feedback, Job, Performance
+from api.deps import PrincipalDep, SessionDep, StateDep
+from api.errors import InputError
+from api.routes.common import error_responses, get_owned, multipart_body, new_id
+from api.schemas import FeedbackList, FeedbackPublic, PerformanceCreated, PerformanceList, PerformancePublic
+from api.uploads import ReceivedFile, receive_multipart
+
+log = logging.getLogger("cadenza.api")
+router = APIRouter(prefix="/v1/performances", tags=["performances"])
+
+
+class PerformanceForm(BaseModel):
+    """The text fields sent beside the recording."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: str | None = Field(None, max_length=300)
+    composer: str | None = Field(None, max_length=300)
+    piece: str | None = Field(None, max_length=300)
+    level: str | None = Field(None, max_length=100)
+
+
+_FORM_FIELDS = {name: {"type": "string", "maxLength": info.metadata[0].max_length if info.metadata else 300}
+                for name, info in PerformanceForm.model_fields.items()}
+
+
+def _probe(path, settings) -> float:  # type: ignore[no-untyped-def]
+    from scorer.service import probe_recording
+
+    return probe_recording(path, settings)
+
+
+def _store(state, principal: Principal, upload: ReceivedFile, form: PerformanceForm, extension: str,
+           duration_s: float) -> str:  # type: ignore[no-untyped-def]
+    """Move the audio to its content-hash name, then insert the performance and its job together."""
+    relative = commit_audio(state.settings.home, upload, extension)
+    performance_id = new_id()
+    try:
+        with state.db.session() as session:
+            session.add(Performance(
+                id=performance_id, owner=principal.key_id, status="queued", filename=_display_name(upload),
+                audio_sha256=upload.sha256, audio_path=str(relative), size_bytes=upload.size,
+                duration_s=duration_s, **form.model_dump(),
+            ))
+            session.flush()
+            session.add(Job(id=new_id(), performance_id=performance_id, status="queued"))
+    except BaseException:
+        _remove_audio_if_unused(state, upload.sha256, str(relative))
+        raise
+    return performance_id
+
+
+def _display_name(upload: ReceivedFile) -> str | None:
+    # Only the base name, for display: the stored file is always named by its hash.
+    if not upload.filename:
+        return None
+    return upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:300] or None
+
+
+def _remove_audio_if_unused(state, sha256: str, relative: str) -> None:  # type: ignore[no-untyped-def]
+    with state.db.session() as session:
+        users = session.scalar(select(func.count()).select_from(Performance)
+                               .where(Performance.audio_sha256 == sha256))
+    if not users:
+        (state.settings.home / relative).unlink(missing_ok=True)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=PerformanceCreated,
+    openapi_extra=multipart_body("file", _FORM_FIELDS, "The recording: WAV, FLAC, Ogg, MP3, M4A, AIFF or MIDI."),
+    responses=error_responses(400, 401, 413, 415, 429),
+)
+async def create_performance(request: Request, principal: PrincipalDep, state: StateDep) -> PerformanceCreated:
+    """Upload a recording; it is validated now and scored in the background (poll GET /v1/performances/{id})."""
+    settings = state.settings
+    form = await receive_multipart(request, file_field="file", staging=state.staging_dir,
+                                   max_bytes=settings.upload_max_bytes)
+    try:
+        if form.file is None:
+            raise InputError("missing the 'file' part (the recording)")
+        try:
+            fields = PerformanceForm.model_validate(form.fields)
+        except ValidationError as err:
+            raise InputError("invalid form fields", detail=[
+                {"loc": list(e["loc"]), "msg": e["msg"]} for e in err.errors()]) from err
+        extension = classify(form.file)
+        staged = staged_with_extension(form.file, extension)
+        duration_s = await run_in_threadpool(_probe, staged, settings)
+        performance_id = await run_in_threadpool(_store, state, principal, form.file, fields, extension, duration_s)
+    except BaseException:
+        form.discard()
+        raise
+    state.worker.notify()
+    return PerformanceCreated(id=performance_id, status="queued")
+
+
+@router.get("", response_model=PerformanceList, responses=error_responses(401, 429))
+def list_performances(
+    principal: PrincipalDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> PerformanceList:
+    """The caller's performances, newest first (an admin sees everyone's)."""
+    query = select(Performance).order_by(Performance.created_at.desc(), Performance.id).limit(limit).offset(offset)
+    if not principal.is_admin:
+        query = query.where(Performance.owner == principal.key_id)
+    return PerformanceList(items=list(session.scalars(query)))  # type: ignore[arg-type]
+
+
+@router.get("/{performance_id}", response_model=PerformancePublic, responses=error_responses(401, 404, 429))
+def get_performance(performance_id: str, principal: PrincipalDep, session: SessionDep) -> PerformancePublic:
+    """Status and, once done, the scorer output."""
+    row = get_owned(session, Performance, performance_id, principal, "performance")
+    return PerformancePublic.model_validate(row, from_attributes=True)
+
+
+@router.delete("/{performance_id}", status_code=204, responses=error_responses(401, 404, 429))
+def delete_performance(performance_id: str, principal: PrincipalDep, session: SessionDep,
+                       state: StateDep) -> Response:
+    """Remove the performance, its feedback, its job and (unless another performance shares it) its audio."""
+    row = get_owned(session, Performance, performance_id, principal, "performance")
+    sha256, relative = row.audio_sha256, row.audio_path
+    session.delete(row)
+    session.commit()
+    _remove_audio_if_unused(state, sha256, relative)
+    return Response(status_code=204)
+
+
+@router.get("/{performance_id}/feedback", response_model=FeedbackList, responses=error_responses(401, 404, 429))
+def list_performance_feedback(performance_id: str, principal: PrincipalDep, session: SessionDep) -> FeedbackList:
+    """The feedback generated for this performance, oldest first."""
+    performance = get_owned(session, Performance, performance_id, principal, "performance")
+    rows = session.scalars(select(Feedback).where(Feedback.performance_id == performance.id)
+                           .order_by(Feedback.created_at, Feedback.id)).all()
+    return FeedbackList(items=[stored_feedback(row, performance) for row in rows])
+
+
+def stored_feedback(row: Feedback, performance: Performance) -> FeedbackPublic:
+    result = dict(row.result)
+    return FeedbackPublic(
+        id=row.id, performance_id=performance.id, performance=performance.report,  # type: ignore[arg-type]
+        feedback=result.get("feedback", {}), latency_ms=result.get("latency_ms", {}), created_at=row.created_at,
+    )

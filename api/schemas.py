@@ -1,0 +1,151 @@
+"""Request and response models of the REST service (``XCreate`` in, ``XPublic`` out)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from rag.types import IndexReport
+from scorer.schema import ScoreReport
+
+JobStatus = Literal["queued", "running", "done", "failed"]
+# SQLite returns naive datetimes (stored in UTC); the API always answers with an explicit offset.
+UTCDatetime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.replace(tzinfo=UTC))]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    detail: Any = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, str]
+
+
+# --- performances ------------------------------------------------------------------------------
+
+class PerformanceCreated(BaseModel):
+    id: str
+    status: JobStatus
+
+
+class PerformanceSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    status: JobStatus
+    title: str | None
+    composer: str | None
+    piece: str | None
+    level: str | None
+    filename: str | None
+    size_bytes: int
+    duration_s: float | None
+    error: str | None
+    created_at: UTCDatetime
+    updated_at: UTCDatetime
+
+
+class PerformancePublic(PerformanceSummary):
+    report: ScoreReport | None = Field(None, description="The scorer output once status is 'done'.")
+
+
+class PerformanceList(BaseModel):
+    items: list[PerformanceSummary]
+
+
+# --- feedback ----------------------------------------------------------------------------------
+
+class FeedbackCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    performance_id: str | None = Field(None, max_length=64, description="A scored performance of the caller.")
+    scores: ScoreReport | None = Field(None, description="A scorer output (`cadenza score --json`).")
+    piece: str | None = Field(None, max_length=300)
+    composer: str | None = Field(None, max_length=300)
+    level: str | None = Field(None, max_length=100)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FeedbackCreate:
+        if (self.performance_id is None) == (self.scores is None):
+            raise ValueError("give exactly one of performance_id and scores")
+        return self
+
+
+class FeedbackPublic(BaseModel):
+    """The feedback JSON contract (`cadenza feedback --json`), plus where it is stored."""
+
+    id: str | None = Field(None, description="Stored feedback id (only for a performance_id request).")
+    performance_id: str | None
+    performance: ScoreReport
+    feedback: dict[str, Any]
+    latency_ms: dict[str, float]
+    created_at: UTCDatetime | None = None
+
+
+class FeedbackList(BaseModel):
+    items: list[FeedbackPublic]
+
+
+# --- tutor sessions ----------------------------------------------------------------------------
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    performance_id: str | None = Field(None, max_length=64)
+
+
+class MessageCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(min_length=1, max_length=4000)
+
+
+class MessagePublic(BaseModel):
+    id: str
+    seq: int
+    role: Literal["user", "assistant"]
+    content: str
+    citations: list[dict[str, Any]] = Field(default_factory=list)
+    generator: str | None = None
+    created_at: UTCDatetime
+
+
+class SessionPublic(BaseModel):
+    id: str
+    performance_id: str | None
+    created_at: UTCDatetime
+    messages: list[MessagePublic]
+
+
+class SessionList(BaseModel):
+    items: list[SessionPublic]
+
+
+class ReplyPublic(BaseModel):
+    session_id: str
+    message: MessagePublic
+    feedback: dict[str, Any] = Field(description="The full answer: text, citations, generator, latency.")
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+class DocumentIndexed(BaseModel):
+    document_id: str
+    report: IndexReport
+
+
+class DocumentList(BaseModel):
+    items: list[dict[str, Any]]

@@ -1,0 +1,204 @@
+"""Streaming multipart parsing: the file part goes straight to disk, hashed and size-checked as it arrives.
+
+Starlette's ``request.form()`` would spool the whole upload before a route could refuse it; here the
+size limit stops the transfer at the first byte over it, and an aborted request leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from api.errors import InputError, TooLarge, UnsupportedMediaType
+
+MAX_FIELD_BYTES = 64 * 1024
+MAX_FIELDS = 32
+# Multipart framing (boundaries, part headers, small fields) on top of the file itself.
+FRAMING_ALLOWANCE = MAX_FIELDS * (MAX_FIELD_BYTES // 16) + 64 * 1024
+
+
+@dataclass
+class ReceivedFile:
+    path: Path  # a temporary file under the upload staging folder; the caller moves or deletes it
+    filename: str | None
+    content_type: str | None
+    size: int
+    sha256: str
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class ReceivedForm:
+    fields: dict[str, str] = field(default_factory=dict)
+    file: ReceivedFile | None = None
+
+    def discard(self) -> None:
+        if self.file is not None:
+            self.file.discard()
+
+
+class _Collector:
+    """python-multipart callbacks: text fields into memory (bounded), the one file part onto disk."""
+
+    def __init__(self, *, file_field: str, staging: Path, max_bytes: int) -> None:
+        self.file_field = file_field
+        self.staging = staging
+        self.max_bytes = max_bytes
+        self.form = ReceivedForm()
+        self._header_name = b""
+        self._header_value = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._name: str | None = None
+        self._buffer = bytearray()
+        self._fh: IO[bytes] | None = None
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._is_file = False
+
+    # -- callbacks ------------------------------------------------------------------------
+    def on_part_begin(self) -> None:
+        self._headers = {}
+        self._name = None
+        self._buffer = bytearray()
+        self._is_file = False
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers[self._header_name.lower()] = self._header_value
+        self._header_name = b""
+        self._header_value = b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        if b"name" not in options:
+            raise InputError("multipart part without a name in its Content-Disposition")
+        self._name = options[b"name"].decode("utf-8", "replace")
+        if b"filename" in options:
+            if self._name != self.file_field:
+                raise InputError(f"unexpected file field {self._name!r}; send the file as {self.file_field!r}")
+            if self.form.file is not None or self._fh is not None:
+                raise InputError(f"send exactly one {self.file_field!r} file")
+            self._is_file = True
+            path = self.staging / f"{uuid.uuid4().hex}.partial"
+            self._fh = open(path, "wb")
+            content_type = self._headers.get(b"content-type")
+            self.form.file = ReceivedFile(
+                path=path,
+                filename=options[b"filename"].decode("utf-8", "replace") or None,
+                content_type=content_type.decode("latin-1") if content_type else None,
+                size=0,
+                sha256="",
+            )
+        elif len(self.form.fields) >= MAX_FIELDS:
+            raise InputError("too many form fields")
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        if self._is_file:
+            assert self._fh is not None
+            self._size += len(chunk)
+            if self._size > self.max_bytes:
+                raise TooLarge(f"upload larger than the limit of {self.max_bytes} bytes",
+                               detail={"limit_bytes": self.max_bytes})
+            self._hash.update(chunk)
+            self._fh.write(chunk)
+        else:
+            self._buffer.extend(chunk)
+            if len(self._buffer) > MAX_FIELD_BYTES:
+                raise InputError(f"form field {self._name!r} longer than {MAX_FIELD_BYTES} bytes")
+
+    def on_part_end(self) -> None:
+        if self._is_file:
+            assert self._fh is not None and self.form.file is not None
+            self._fh.close()
+            self._fh = None
+            self.form.file.size = self._size
+            self.form.file.sha256 = self._hash.hexdigest()
+        elif self._name is not None:
+            try:
+                self.form.fields[self._name] = self._buffer.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise InputError(f"form field {self._name!r} is not UTF-8 text") from err
+
+    def abort(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        self.form.discard()
+
+
+async def receive_multipart(request: Request, *, file_field: str, staging: Path, max_bytes: int) -> ReceivedForm:
+    """Parse a multipart/form-data request; the file (if any) ends up complete under ``staging``.
+
+    Raises UnsupportedMediaType (not multipart), TooLarge (over ``max_bytes``) or InputError (malformed);
+    in every failure case, and when the client disconnects, the partial file is removed.
+    """
+    content_type = request.headers.get("content-type", "")
+    media_type, params = parse_options_header(content_type)
+    if media_type != b"multipart/form-data":
+        raise UnsupportedMediaType("send multipart/form-data", detail={"content_type": content_type or None})
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise InputError("multipart/form-data without a boundary")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes + FRAMING_ALLOWANCE:
+        # Refuse before reading a byte when the client says up front that it is too large.
+        raise TooLarge(f"upload larger than the limit of {max_bytes} bytes", detail={"limit_bytes": max_bytes})
+
+    staging.mkdir(parents=True, exist_ok=True)
+    collector = _Collector(file_field=file_field, staging=staging, max_bytes=max_bytes)
+    callbacks = {name: getattr(collector, name) for name in (
+        "on_part_begin", "on_part_data", "on_part_end", "on_header_field", "on_header_value",
+        "on_header_end", "on_headers_finished")}
+    parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+        if collector._fh is not None:  # the body ended inside the file part
+            raise InputError("truncated multipart body")
+    except FormParserError as err:
+        collector.abort()
+        raise InputError("malformed multipart body", detail=str(err)[:200]) from err
+    except BaseException:  # also ClientDisconnect and cancellation: never leave a partial file
+        collector.abort()
+        raise
+    return collector.form
+
+
+def clear_staging(staging: Path, *, older_than_s: float = 0.0) -> int:
+    """Remove files left by uploads that a crash interrupted; returns how many were removed.
+
+    ``older_than_s`` spares the uploads in flight in sibling worker processes."""
+    removed = 0
+    cutoff = time.time() - older_than_s
+    if staging.is_dir():
+        for entry in staging.iterdir():
+            if entry.is_file() and entry.stat().st_mtime <= cutoff:
+                entry.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,114 @@
+"""`rag-eval feedback`: generation quality over committed score profiles, reported separately for the
+LLM's answers and for the deterministic fallback's answers.
+
+Metrics per answer:
+- citation validity: share of the raw output's references that point to a given source (before the check);
+- citation coverage: share of advice sentences (sentences with an advice verb) that carry a citation;
+- grounding rate: share of (sentence, citation) pairs whose passage supports the sentence (rag/grounding.py);
+- weak-dimension coverage: share of the two weakest quality dimensions (by desirability) the text addresses;
+then the fallback rate of the LLM runs and latency."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from rag.citations import parse_markers, split_sentences
+from rag.dimension_words import mentions, weakest_two
+from rag.feedback_types import FeedbackResult
+from scorer.schema import ScoreReport
+
+_ADVICE = re.compile(
+    r"\b(practi[cs]e|try|listen|play|use|using|keep|work|focus|aim|avoid|count|lift|chang|imagine|let|make|should|"
+    r"must|need|remember|start|slow|feel|think|study|relax|bring|shape|vary|hold|release|pedal|follow)\w*", re.IGNORECASE)
+
+
+def load_profiles(path: Path) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for row in rows:
+        row["report"] = ScoreReport.model_validate(row["report"])
+    return rows
+
+
+def advice_sentences(text: str) -> list[str]:
+    return [s for s in split_sentences(text) if len(s.split()) >= 4 and _ADVICE.search(s)]
+
+
+def answer_metrics(result: FeedbackResult, report: ScoreReport, raw_validity: float | None) -> dict:
+    advice = advice_sentences(result.text)
+    cited = [s for s in advice if parse_markers(s)]
+    weak = weakest_two(report)
+    return {
+        "citation_validity": raw_validity,
+        "citation_coverage": len(cited) / len(advice) if advice else 0.0,
+        "grounding_rate": result.grounding_rate,
+        "weak_dimension_coverage": sum(mentions(result.text, n) for n in weak) / len(weak) if weak else None,
+        "citations": len(result.citations),
+        "invalid_markers": len(result.invalid_markers),
+        "latency_ms": result.latency_ms.get("total"),
+        "llm_ms": result.latency_ms.get("llm"),
+    }
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return round(statistics.fmean(vals), 4) if vals else None
+
+
+def summarise(rows: list[dict]) -> dict:
+    return {
+        "answers": len(rows),
+        "citation_validity": _mean(r["citation_validity"] for r in rows),
+        "citation_coverage": _mean(r["citation_coverage"] for r in rows),
+        "grounding_rate": _mean(r["grounding_rate"] for r in rows),
+        "weak_dimension_coverage": _mean(r["weak_dimension_coverage"] for r in rows),
+        "weak_dimension_full_coverage": _mean(float(r["weak_dimension_coverage"] == 1.0) for r in rows),
+        "latency_ms_median": round(statistics.median(r["latency_ms"] for r in rows), 1) if rows else None,
+        "latency_ms_max": round(max(r["latency_ms"] for r in rows), 1) if rows else None,
+    }
+
+
+def run(service, profiles: list[dict], *, progress=None) -> dict:
+    """LLM runs (falling back where the service does) and deterministic fallback runs for every profile."""
+    llm_rows, llm_fell_back, fallback_rows, per_profile = [], [], [], []
+    started = time.perf_counter()
+    for row in profiles:
+        report = row["report"]
+        result = service.generate(report, piece=row.get("piece"), composer=row.get("composer"), level=row.get("level"))
+        metrics = answer_metrics(result, report, result._raw_validity)
+        (llm_rows if result.generator == "llm" else llm_fell_back).append(metrics)
+        fb = service.fallback(report, piece=row.get("piece"), composer=row.get("composer"))
+        refs = [n for m in parse_markers(fb.text) for n in m.numbers]
+        fb_validity = sum(1 <= n <= len(fb.citations) for n in refs) / len(refs) if refs else None
+        fb_metrics = answer_metrics(fb, report, fb_validity)
+        fallback_rows.append(fb_metrics)
+        raw_validity_all = result._raw_validity
+        per_profile.append({"id": row["id"], "weak": weakest_two(report), "generator": result.generator,
+                            "llm_error": result.llm_error, "raw_llm_text": result._raw_text,
+                            "raw_citation_validity": raw_validity_all, "text": result.text,
+                            "metrics": metrics, "fallback_text": fb.text, "fallback_metrics": fb_metrics})
+        if progress:
+            progress(row["id"], result.generator, metrics, _summary(service, per_profile, llm_rows, llm_fell_back,
+                                                                     fallback_rows, len(profiles), started))
+    return _summary(service, per_profile, llm_rows, llm_fell_back, fallback_rows, len(profiles), started)
+
+
+def _summary(service, per_profile, llm_rows, llm_fell_back, fallback_rows, n_profiles, started) -> dict:
+    llm_attempted = [p for p in per_profile if p["raw_llm_text"] is not None]
+    return {
+        "profiles": n_profiles,
+        "completed": len(per_profile),
+        "model": service.llm.model,
+        "grounding_threshold": service.threshold,
+        "fallback_rate": round(sum(p["generator"] == "fallback" for p in per_profile) / len(per_profile), 4),
+        "llm_raw_citation_validity_all_attempts": _mean(p["raw_citation_validity"] for p in llm_attempted),
+        "llm_answers": summarise(llm_rows),
+        "fallback_answers": summarise(fallback_rows),
+        "answers_served": summarise(llm_rows + llm_fell_back),
+        "wall_s": round(time.perf_counter() - started, 1),
+        "per_profile": per_profile,
+    }

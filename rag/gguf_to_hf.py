@@ -1,0 +1,29 @@
+"""Convert the embedded GGUF to a Hugging Face folder (bf16 safetensors) for vLLM, which serves
+Hugging Face-format models. Run with the vLLM virtualenv's Python (it has transformers + gguf):
+
+    .venv-vllm/bin/python -m rag.gguf_to_hf GGUF OUT_DIR
+
+Dequantises: transformers reads the GGUF's tensors and tokenizer, and saves them as safetensors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def convert(gguf: Path, out: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16)
+    tmp = out.with_name(out.name + ".partial")
+    model.save_pretrained(str(tmp), safe_serialization=True)
+    tokenizer.save_pretrained(str(tmp))
+    tmp.rename(out)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit("usage: python -m rag.gguf_to_hf GGUF OUT_DIR")
+    convert(Path(sys.argv[1]), Path(sys.argv[2]))

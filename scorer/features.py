@@ -1,0 +1,252 @@
+"""Features for the embedded backend.
+
+Two families, both rate-normalised (per second / per note) so that a 12 s window and a 20 s training
+segment give comparable numbers:
+- ``audio_features``: librosa descriptors of the waveform (loudness curve, onsets and inter-onset
+  timing, spectral shape, harmonic blur via chroma). Used for every input.
+- ``note_features``: performance features from notes (+ sustain pedal) when the input is MIDI:
+  timing, velocity/voicing, legato overlap, pedal use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FEATURE_SR = 22050
+_HOP = 512
+_NFFT = 2048
+
+
+def _stats(prefix: str, x: np.ndarray, out: dict[str, float]) -> None:
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        x = np.zeros(1)
+    p5, p25, p50, p75, p95 = np.percentile(x, [5, 25, 50, 75, 95])
+    out[f"{prefix}_mean"] = float(x.mean())
+    out[f"{prefix}_std"] = float(x.std())
+    out[f"{prefix}_p5"] = float(p5)
+    out[f"{prefix}_p50"] = float(p50)
+    out[f"{prefix}_p95"] = float(p95)
+    out[f"{prefix}_iqr"] = float(p75 - p25)
+
+
+def audio_features(y: np.ndarray, sr: int = FEATURE_SR) -> dict[str, float]:
+    """Descriptors of one mono clip at ``sr`` (expects a few seconds or more)."""
+    import librosa
+
+    out: dict[str, float] = {}
+    y = np.asarray(y, dtype=np.float32)
+    dur = max(len(y) / sr, 1e-3)
+    # One STFT feeds the loudness and spectral features (the expensive part, done once).
+    S = np.abs(librosa.stft(y, n_fft=_NFFT, hop_length=_HOP)) + 1e-10
+    power = S**2
+    rms = np.sqrt(power.mean(axis=0))
+    db = 20 * np.log10(rms + 1e-6)
+    # Level is relative to the clip's loud parts: users' gain is arbitrary, contrast is not.
+    ref = np.percentile(db, 95)
+    rel = db - ref
+    active = rel > -40
+    _stats("rel_db", rel[active] if active.any() else rel, out)
+    out["active_frac"] = float(active.mean())
+    out["db_range_90"] = float(np.percentile(db, 95) - np.percentile(db, 10))
+    out["abs_db_p95"] = float(ref)
+    d_db = np.diff(db)
+    _stats("ddb", d_db, out)
+    out["ddb_pos_mean"] = float(np.clip(d_db, 0, None).mean())
+    # slow loudness envelope (phrase-level dynamics)
+    win = max(1, int(round(1.0 * sr / _HOP)))
+    smooth = np.convolve(db, np.ones(win) / win, mode="valid") if len(db) > win else db
+    out["phrase_db_std"] = float(np.std(smooth))
+    out["phrase_db_range"] = float(np.percentile(smooth, 95) - np.percentile(smooth, 5))
+
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=_NFFT)
+    centroid = (freqs[:, None] * power).sum(0) / power.sum(0)
+    _stats("centroid", np.log(centroid + 1), out)
+    spread = np.sqrt(((freqs[:, None] - centroid[None]) ** 2 * power).sum(0) / power.sum(0))
+    out["spread_mean"] = float(np.log(spread + 1).mean())
+    flat = np.exp(np.log(S).mean(0)) / S.mean(0)
+    _stats("flatness", np.log(flat), out)
+    bands = [0, 150, 400, 1000, 2500, 5000, 11025]
+    total = power.sum(0)
+    for lo, hi in zip(bands[:-1], bands[1:]):
+        sel = (freqs >= lo) & (freqs < hi)
+        ratio = np.log(power[sel].sum(0) / total + 1e-9)
+        out[f"band_{lo}_{hi}_mean"] = float(ratio.mean())
+        out[f"band_{lo}_{hi}_std"] = float(ratio.std())
+    contrast = librosa.feature.spectral_contrast(S=S, sr=sr, n_fft=_NFFT, hop_length=_HOP)
+    for i, row in enumerate(contrast):
+        out[f"contrast{i}_mean"] = float(row.mean())
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, n_mels=64)), n_mfcc=13)
+    for i in range(1, 13):
+        out[f"mfcc{i}_mean"] = float(mfcc[i].mean())
+        out[f"mfcc{i}_std"] = float(mfcc[i].std())
+
+    # Onsets: timing regularity and density; onset strength as an attack-hardness proxy.
+    oenv = librosa.onset.onset_strength(S=librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, n_mels=64)), sr=sr, hop_length=_HOP)
+    _stats("oenv", oenv / (oenv.mean() + 1e-9), out)
+    out["oenv_mean_abs"] = float(oenv.mean())
+    onsets = librosa.onset.onset_detect(onset_envelope=oenv, sr=sr, hop_length=_HOP, units="frames")
+    out["onset_rate"] = float(len(onsets) / dur)
+    if len(onsets) >= 3:
+        t = onsets * _HOP / sr
+        ioi = np.diff(t)
+        lioi = np.log(ioi + 1e-3)
+        _stats("log_ioi", lioi, out)
+        out["ioi_cv"] = float(ioi.std() / (ioi.mean() + 1e-9))
+        out["dlog_ioi_std"] = float(np.diff(lioi).std()) if len(lioi) > 2 else 0.0
+        peaks = db[np.clip(onsets, 0, len(db) - 1)]
+        _stats("onset_db", peaks - ref, out)
+        out["onset_db_dstd"] = float(np.diff(peaks).std()) if len(peaks) > 2 else 0.0
+        # decay between onsets: how much level falls before the next attack (dry vs sustained)
+        valleys = [db[a:b].min() for a, b in zip(onsets[:-1], onsets[1:]) if b > a]
+        decay = peaks[: len(valleys)] - np.asarray(valleys)
+        _stats("decay_db", decay, out)
+        ostr = oenv[np.clip(onsets, 0, len(oenv) - 1)]
+        out["onset_strength_mean"] = float(ostr.mean() / (oenv.mean() + 1e-9))
+        out["onset_strength_cv"] = float(ostr.std() / (ostr.mean() + 1e-9))
+    else:
+        for k in ("log_ioi", "onset_db", "decay_db"):
+            _stats(k, np.zeros(1), out)
+        out.update(ioi_cv=0.0, dlog_ioi_std=0.0, onset_db_dstd=0.0, onset_strength_mean=0.0, onset_strength_cv=0.0)
+    try:
+        tempo = librosa.feature.tempo(onset_envelope=oenv, sr=sr, hop_length=_HOP)
+        out["tempo_bpm"] = float(np.log(tempo[0] + 1))
+    except Exception:  # too short for the autocorrelation window
+        out["tempo_bpm"] = 0.0
+
+    # Harmonic blur: how many pitch classes sound at once and how fast the harmony changes.
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_chroma=12)
+    cn = chroma / (chroma.sum(0, keepdims=True) + 1e-9)
+    entropy = -(cn * np.log(cn + 1e-9)).sum(0)
+    _stats("chroma_entropy", entropy, out)
+    out["chroma_flux"] = float(np.abs(np.diff(cn, axis=1)).sum(0).mean()) if cn.shape[1] > 1 else 0.0
+    # low-frequency sustain: energy below 400 Hz that persists (pedal proxy)
+    low = power[(freqs < 400)].sum(0)
+    out["low_sustain"] = float(np.log(np.percentile(low, 20) + 1e-9) - np.log(np.percentile(low, 90) + 1e-9))
+    out["duration_log"] = float(np.log(dur))
+    return out
+
+
+@dataclass(frozen=True)
+class Notes:
+    """A performance as arrays (seconds, MIDI pitch, velocity 1-127) plus sustain-pedal intervals."""
+
+    onset: np.ndarray
+    offset: np.ndarray
+    pitch: np.ndarray
+    velocity: np.ndarray
+    pedal: list[tuple[float, float]]
+
+    def window(self, start: float, end: float) -> "Notes":
+        sel = (self.onset >= start) & (self.onset < end)
+        ped = [(max(a, start) - start, min(b, end) - start) for a, b in self.pedal if b > start and a < end]
+        return Notes(self.onset[sel] - start, self.offset[sel] - start, self.pitch[sel], self.velocity[sel], ped)
+
+
+def notes_from_midi(midi: "object") -> Notes:
+    """Notes + sustain intervals from a pretty_midi.PrettyMIDI (all non-drum instruments)."""
+    on, off, pit, vel = [], [], [], []
+    pedal: list[tuple[float, float]] = []
+    for inst in midi.instruments:  # type: ignore[attr-defined]
+        if inst.is_drum:
+            continue
+        for n in inst.notes:
+            on.append(n.start)
+            off.append(n.end)
+            pit.append(n.pitch)
+            vel.append(n.velocity)
+        down: float | None = None
+        for cc in sorted((c for c in inst.control_changes if c.number == 64), key=lambda c: c.time):
+            if cc.value >= 64 and down is None:
+                down = cc.time
+            elif cc.value < 64 and down is not None:
+                pedal.append((down, cc.time))
+                down = None
+        if down is not None:
+            pedal.append((down, max(off) if off else down))
+    order = np.argsort(on, kind="stable")
+    arr = lambda xs: np.asarray(xs, dtype=np.float64)[order]  # noqa: E731
+    return Notes(arr(on), arr(off), arr(pit), arr(vel), sorted(pedal))
+
+
+def note_features(notes: Notes, duration: float) -> dict[str, float]:
+    """Performance features of a note list over ``duration`` seconds."""
+    out: dict[str, float] = {}
+    dur = max(duration, 1e-3)
+    n = len(notes.onset)
+    out["n_notes_rate"] = n / dur
+    if n < 4:
+        return out  # the model treats missing features as missing (NaN)
+    on, off, pit, vel = notes.onset, notes.offset, notes.pitch, notes.velocity
+    length = np.clip(off - on, 1e-3, None)
+    _stats("vel", vel / 127, out)
+    out["vel_range"] = float((np.percentile(vel, 95) - np.percentile(vel, 5)) / 127)
+    _stats("pitch", pit, out)
+    _stats("log_len", np.log(length), out)
+
+    # chords: onsets within 35 ms are one event (asynchrony inside, timing between)
+    event_id = np.concatenate([[0], np.cumsum(np.diff(on) > 0.035)])
+    n_ev = int(event_id[-1]) + 1
+    ev_on = np.array([on[event_id == e].min() for e in range(n_ev)])
+    ev_spread = np.array([np.ptp(on[event_id == e]) for e in range(n_ev)])
+    ev_vel = np.array([vel[event_id == e].mean() for e in range(n_ev)])
+    ev_top_minus = np.array(
+        [vel[event_id == e][np.argmax(pit[event_id == e])] - vel[event_id == e].mean() for e in range(n_ev)]
+    )
+    out["event_rate"] = n_ev / dur
+    out["chord_size"] = n / n_ev
+    out["async_mean"] = float(ev_spread.mean())
+    out["top_voice_vel_excess"] = float(ev_top_minus.mean() / 127)
+    _stats("ev_vel_diff", np.diff(ev_vel) / 127, out)
+    if n_ev >= 4:
+        ioi = np.diff(ev_on)
+        lioi = np.log(ioi + 1e-3)
+        _stats("ev_log_ioi", lioi, out)
+        out["ev_ioi_cv"] = float(ioi.std() / (ioi.mean() + 1e-9))
+        d = np.diff(lioi)
+        out["ev_dlog_ioi_std"] = float(d.std()) if d.size else 0.0
+        # tempo drift: slope of local log-IOI (rubato vs steady)
+        k = min(5, len(lioi))
+        sm = np.convolve(lioi, np.ones(k) / k, mode="valid")
+        out["ev_tempo_curve_std"] = float(sm.std())
+        out["vel_ioi_corr"] = float(np.corrcoef(ev_vel[:-1], ioi)[0, 1]) if np.std(ioi) > 0 and np.std(ev_vel) > 0 else 0.0
+    # legato: how far a note sounds past the next event's onset, relative to the gap
+    nxt = np.searchsorted(ev_on, on + 0.035)
+    has = nxt < n_ev
+    gap = np.where(has, ev_on[np.minimum(nxt, n_ev - 1)] - on, np.nan)
+    overlap = (off - on - gap) / np.clip(gap, 1e-2, None)
+    ov = overlap[has]
+    _stats("legato", np.clip(ov, -1, 3), out)
+    out["legato_frac"] = float((ov > 0).mean()) if ov.size else 0.0
+    out["staccato_frac"] = float((ov < -0.5).mean()) if ov.size else 0.0
+    # velocity vs pitch (voicing: melody in the treble louder than bass)
+    out["vel_pitch_corr"] = float(np.corrcoef(vel, pit)[0, 1]) if np.std(vel) > 0 and np.std(pit) > 0 else 0.0
+    hi = pit >= np.median(pit)
+    out["vel_hi_minus_lo"] = float((vel[hi].mean() - vel[~hi].mean()) / 127) if (~hi).any() and hi.any() else 0.0
+
+    # sustain pedal
+    ped = notes.pedal
+    down_time = sum(max(0.0, b - a) for a, b in ped)
+    out["pedal_frac"] = down_time / dur
+    out["pedal_rate"] = len(ped) / dur
+    out["pedal_len_mean"] = float(np.mean([b - a for a, b in ped])) if ped else 0.0
+    # effective (pedal-extended) offsets -> how many notes / pitch classes ring together
+    eff_off = off.copy()
+    for a, b in ped:
+        sel = (off > a) & (off < b)
+        eff_off[sel] = b
+    grid = np.arange(0, dur, 0.05)
+    if grid.size:
+        sounding = ((on[None, :] <= grid[:, None]) & (eff_off[None, :] > grid[:, None]))
+        count = sounding.sum(1)
+        pcs = np.array([len(set((pit[row] % 12).astype(int))) for row in sounding])
+        out["sounding_mean"] = float(count.mean())
+        out["sounding_pc_mean"] = float(pcs.mean())
+        out["sounding_pc_p90"] = float(np.percentile(pcs, 90))
+        raw = ((on[None, :] <= grid[:, None]) & (off[None, :] > grid[:, None])).sum(1)
+        out["pedal_extension"] = float(count.mean() - raw.mean())
+    out["eff_log_len_mean"] = float(np.log(np.clip(eff_off - on, 1e-3, None)).mean())
+    return out

@@ -1,0 +1,138 @@
+"""The embedded backend's trained heads: numpy-only inference from one small .npz file.
+
+Each head (``audio``: waveform descriptors; ``midi``: the same plus note features) holds one model per
+cross-validation fold; each fold model is an average of a ridge regression on standardised features
+and one small LightGBM model per dimension (an MLP member is supported but measured no better). The score is the mean over the fold models; the uncertainty is their spread,
+rescaled so that on held-out data it matches the real error (per dimension).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from api.errors import ConfigError
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "models" / "embedded" / "model.npz"
+
+
+@dataclass
+class FoldModel:
+    mean: np.ndarray  # (F,)
+    scale: np.ndarray  # (F,)
+    ridge_w: np.ndarray  # (F, D)
+    ridge_b: np.ndarray  # (D,)
+    mlp: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # relu hidden layers, linear out
+    mlp_weight: float = 0.5  # share of the MLP in the blend (0 = ridge only)
+    gbm: list[str] = field(default_factory=list)  # one LightGBM model (text) per dimension
+    gbm_weight: float = 0.0  # share of the gradient-boosting models in the blend
+    _boosters: list = field(default_factory=list, repr=False)
+
+    def boosters(self) -> list:
+        if self.gbm and not self._boosters:
+            import lightgbm as lgb
+
+            self._boosters = [lgb.Booster(model_str=s) for s in self.gbm]
+        return self._boosters
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        z = (x - self.mean) / self.scale
+        z = np.clip(z, -6, 6)  # an out-of-range descriptor must not dominate a linear model
+        out = z @ self.ridge_w + self.ridge_b
+        if self.gbm and self.gbm_weight > 0:
+            trees = np.stack([b.predict(x, num_threads=1) for b in self.boosters()], axis=1)
+            out = (1 - self.gbm_weight) * out + self.gbm_weight * trees
+        if self.mlp and self.mlp_weight > 0:
+            h = z
+            for i, (w, b) in enumerate(self.mlp):
+                h = h @ w + b
+                if i < len(self.mlp) - 1:
+                    h = np.maximum(h, 0)
+            out = (1 - self.mlp_weight) * out + self.mlp_weight * h
+        return out
+
+
+@dataclass
+class Head:
+    feature_names: list[str]
+    impute: np.ndarray  # (F,) training medians for missing features
+    folds: list[FoldModel]
+    rmse: np.ndarray  # (D,) held-out RMSE per dimension
+    mean_spread: np.ndarray  # (D,) mean fold spread on held-out data
+
+    def matrix(self, rows: list[dict[str, float]]) -> np.ndarray:
+        x = np.array([[row.get(n, np.nan) for n in self.feature_names] for row in rows], dtype=np.float64)
+        bad = ~np.isfinite(x)
+        x[bad] = np.broadcast_to(self.impute, x.shape)[bad]
+        return x
+
+    def predict(self, rows: list[dict[str, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, uncertainty), each ``(n_rows, D)``."""
+        x = self.matrix(rows)
+        preds = np.stack([f.predict(x) for f in self.folds])  # (K, N, D)
+        score = np.clip(preds.mean(0), 0.0, 1.0)
+        spread = preds.std(0)
+        # Calibrated: typical held-out error, larger where the folds disagree more than usual.
+        ratio = np.clip(spread / np.maximum(self.mean_spread, 1e-6), 0.5, 3.0)
+        return score, self.rmse * ratio
+
+
+@dataclass
+class EmbeddedModel:
+    heads: dict[str, Head]
+    meta: dict
+
+    def save(self, path: Path) -> None:
+        arrays: dict[str, np.ndarray] = {}
+        spec: dict = {"meta": self.meta, "heads": {}}
+        for hname, head in self.heads.items():
+            hs = {"feature_names": head.feature_names, "folds": []}
+            arrays[f"{hname}/impute"] = head.impute
+            arrays[f"{hname}/rmse"] = head.rmse
+            arrays[f"{hname}/mean_spread"] = head.mean_spread
+            for k, f in enumerate(head.folds):
+                p = f"{hname}/{k}/"
+                arrays[p + "mean"], arrays[p + "scale"] = f.mean, f.scale
+                arrays[p + "ridge_w"], arrays[p + "ridge_b"] = f.ridge_w, f.ridge_b
+                for j, (w, b) in enumerate(f.mlp):
+                    arrays[p + f"mlp{j}_w"], arrays[p + f"mlp{j}_b"] = w.astype(np.float32), b.astype(np.float32)
+                for j, text in enumerate(f.gbm):
+                    arrays[p + f"gbm{j}"] = np.frombuffer(text.encode(), dtype=np.uint8)
+                hs["folds"].append({"mlp_layers": len(f.mlp), "mlp_weight": f.mlp_weight,
+                                    "gbm_models": len(f.gbm), "gbm_weight": f.gbm_weight})
+            spec["heads"][hname] = hs
+        arrays["spec"] = np.frombuffer(json.dumps(spec).encode(), dtype=np.uint8)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "EmbeddedModel":
+        path = path or DEFAULT_WEIGHTS
+        if not path.is_file():
+            raise ConfigError(f"scorer weights not found: {path} (run `cadenza scorer train`)")
+        try:
+            z = np.load(path, allow_pickle=False)
+            spec = json.loads(bytes(z["spec"]).decode())
+            heads = {}
+            for hname, hs in spec["heads"].items():
+                folds = []
+                for k, fs in enumerate(hs["folds"]):
+                    p = f"{hname}/{k}/"
+                    mlp = [
+                        (z[p + f"mlp{j}_w"].astype(np.float64), z[p + f"mlp{j}_b"].astype(np.float64))
+                        for j in range(fs["mlp_layers"])
+                    ]
+                    gbm = [bytes(z[p + f"gbm{j}"]).decode() for j in range(fs.get("gbm_models", 0))]
+                    folds.append(FoldModel(
+                        z[p + "mean"], z[p + "scale"], z[p + "ridge_w"], z[p + "ridge_b"], mlp, fs["mlp_weight"],
+                        gbm, fs.get("gbm_weight", 0.0),
+                    ))
+                heads[hname] = Head(
+                    hs["feature_names"], z[f"{hname}/impute"], folds, z[f"{hname}/rmse"], z[f"{hname}/mean_spread"]
+                )
+        except (KeyError, ValueError, OSError) as err:
+            raise ConfigError(f"scorer weights unreadable: {path}: {err}") from err
+        return cls(heads, spec["meta"])

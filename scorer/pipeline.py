@@ -1,0 +1,179 @@
+"""`cadenza scorer train` and `cadenza scorer eval`: files in, committed artefacts out.
+
+Artefacts (next to the weights, default scorer/models/embedded/):
+  folds.json            the 4 leak-free folds (+ the music groups they come from)
+  model.npz             the two heads (audio, midi), 4 fold models each
+  oof_audio.json        out-of-fold predictions per PercePiano key (audio head), likewise oof_midi.json
+  oof_audio_performer.json   the same with performer-grouped folds (a report, not the shipped model)
+  model_card.json / .md / .png   metrics recomputable from the files above and the labels
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from scorer.dataset import FeatureTable, load_labels, parse_key
+from scorer.dimensions import DIMENSIONS
+from scorer.folds import load_folds, music_groups, assign_folds, performer_folds, save_folds
+from scorer.metrics import report
+from scorer.model import EmbeddedModel
+from scorer.service import REFERENCE_FILE
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "embedded"
+HEADS = ("audio", "midi")
+
+
+def write_reference(labels: dict[str, np.ndarray], path: Path = REFERENCE_FILE) -> None:
+    y = np.stack(list(labels.values()))
+    q = np.percentile(y, np.arange(101), axis=0)
+    payload = {"source": "PercePiano label_2round_mean_reg_19_with0_rm_highstd0 (1,189 performances)",
+               "dimensions": [d.name for d in DIMENSIONS], "quantiles": np.round(q, 5).tolist()}
+    path.write_text(json.dumps(payload) + "\n")
+
+
+def ensure_folds(percepiano_dir: Path, keys: list[str], out_dir: Path, refold: bool = False) -> dict[str, int]:
+    path = out_dir / "folds.json"
+    if path.is_file() and not refold:
+        return load_folds(path)
+    groups = music_groups(percepiano_dir, keys)
+    folds = assign_folds(groups)
+    save_folds(path, folds, groups)
+    return folds
+
+
+def save_oof(path: Path, oof: dict[str, np.ndarray]) -> None:
+    payload = {"dimensions": [d.name for d in DIMENSIONS],
+               "predictions": {k: [round(float(v), 6) for v in oof[k]] for k in sorted(oof)}}
+    path.write_text(json.dumps(payload, indent=0) + "\n")
+
+
+def load_oof(path: Path) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v) for k, v in json.loads(path.read_text())["predictions"].items()}
+
+
+def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path, *, refold: bool = False,
+          table_path: Path | None = None, progress: bool = True) -> dict:
+    from scorer.extract import build_table
+    from scorer.train import train_head
+
+    t0 = time.time()
+    labels = load_labels(percepiano_dir)
+    keys = list(labels)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    folds = ensure_folds(percepiano_dir, keys, out_dir, refold)
+    if table_path is not None and table_path.is_file():
+        table = FeatureTable.load(table_path)
+    else:
+        table = build_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
+    heads = {}
+    for head in HEADS:
+        res = train_head(table, labels, folds, head)
+        heads[head] = res.head
+        save_oof(out_dir / f"oof_{head}.json", res.oof)
+    perf = train_head(table, labels, performer_folds(keys), "audio")
+    save_oof(out_dir / "oof_audio_performer.json", perf.oof)
+    meta = {"trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "soundfont": soundfont.name,
+            "n_performances": len(keys), "n_windows": len(table.keys), "python": platform.python_version()}
+    EmbeddedModel(heads, meta).save(out_dir / "model.npz")
+    write_reference(labels)
+    write_example_snapshot(percepiano_dir, out_dir)
+    return {"seconds": round(time.time() - t0, 1), **meta}
+
+
+def write_example_snapshot(percepiano_dir: Path, out_dir: Path) -> None:
+    """What the fresh weights say about PercePiano's example file (a test checks the shipped model
+    still says it)."""
+    from api.settings import Settings
+    from scorer.embedded import EmbeddedBackend
+    from scorer.service import Scorer
+
+    example = percepiano_dir / "examples" / "Beethoven_WoO80_var27_8bars_3_15.wav"
+    scorer = Scorer(Settings(), EmbeddedBackend(out_dir / "model.npz"))
+    report = scorer.score_path(example)
+    payload = {"file": example.name, "scores": {d.name: d.score for d in report.dimensions}}
+    (out_dir / "example_scores.json").write_text(json.dumps(payload, indent=1) + "\n")
+
+
+def evaluate(percepiano_dir: Path, out_dir: Path, *, command: str, n_boot: int = 1000) -> dict:
+    """Metrics from the committed OOF files + labels; writes the model card (JSON, Markdown, PNG)."""
+    labels = load_labels(percepiano_dir)
+    folds = load_folds(out_dir / "folds.json")
+    keys = sorted(labels)
+    y = np.stack([labels[k] for k in keys])
+    passages = [parse_key(k).passage for k in keys]
+    # mean predictor: each fold predicts the mean label of the other folds
+    fold_arr = np.array([folds[k] for k in keys])
+    base = np.zeros_like(y)
+    for f in np.unique(fold_arr):
+        base[fold_arr == f] = y[fold_arr != f].mean(0)
+    card: dict = {"command": command, "dimensions": [d.name for d in DIMENSIONS],
+                  "folds": "folds.json (4 folds grouped by music; no recording in two folds)",
+                  "results": {}}
+    card["results"]["mean_baseline"] = report(y, base, passages, n_boot=n_boot)
+    for name in ("audio", "midi", "audio_performer"):
+        path = out_dir / f"oof_{name}.json"
+        if not path.is_file():
+            continue
+        oof = load_oof(path)
+        p = np.stack([oof[k] for k in keys])
+        card["results"][name] = report(y, p, passages, n_boot=n_boot)
+    (out_dir / "model_card.json").write_text(json.dumps(card, indent=1) + "\n")
+    (out_dir / "model_card.md").write_text(card_markdown(card))
+    _plot(card, out_dir / "model_card.png")
+    return card
+
+
+def card_markdown(card: dict) -> str:
+    res = card["results"]
+    lines = ["# Cadenza embedded scorer: model card", "",
+             f"Produced by: `{card['command']}`", "",
+             "Training data: PercePiano (1,189 rated segments), MIDI rendered with fluidsynth + FluidR3_GM.",
+             "Evaluation: out-of-fold predictions, 4 folds grouped by music (folds.json); "
+             "`audio_performer` uses performer-grouped folds instead.", "",
+             "| model | pooled R² [95% CI] | within-passage R² [95% CI] | MAE | pairwise acc. |",
+             "|---|---|---|---|---|"]
+    for name, r in res.items():
+        ci = r["ci95"]
+        lines.append(
+            f"| {name} | {r['r2_pooled']:.3f} [{ci['r2_pooled'][0]:.3f}, {ci['r2_pooled'][1]:.3f}] | "
+            f"{r['r2_within_passage']:.3f} [{ci['r2_within_passage'][0]:.3f}, {ci['r2_within_passage'][1]:.3f}] | "
+            f"{r['mae']:.4f} | {r['pairwise_accuracy']:.3f} |")
+    lines += ["", "Per dimension (R² pooled / within-passage / pairwise accuracy):", "",
+              "| dimension | " + " | ".join(n for n in res if n != "mean_baseline") + " |",
+              "|---|" + "---|" * (len(res) - 1)]
+    for i, d in enumerate(card["dimensions"]):
+        cells = [
+            f"{r['per_dimension']['r2'][i]:.2f} / {r['per_dimension']['r2_within_passage'][i]:.2f} / "
+            f"{r['per_dimension']['pairwise_accuracy'][i]:.2f}"
+            for n, r in res.items() if n != "mean_baseline"
+        ]
+        lines.append(f"| {d} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _plot(card: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n in card["results"] if n != "mean_baseline"]
+    dims = card["dimensions"]
+    fig, ax = plt.subplots(figsize=(10, 6))
+    x = np.arange(len(dims))
+    width = 0.8 / max(len(names), 1)
+    for j, n in enumerate(names):
+        ax.barh(x + j * width, card["results"][n]["per_dimension"]["r2"], height=width, label=f"{n} pooled R²")
+    ax.set_yticks(x + width * (len(names) - 1) / 2)
+    ax.set_yticklabels(dims, fontsize=8)
+    ax.axvline(0, color="k", lw=0.5)
+    ax.set_xlabel("out-of-fold R²")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)

@@ -1,0 +1,99 @@
+"""The scorer service: a recording in, a ScoreReport out (the contract in scorer/schema.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from api.errors import ConfigError
+from api.settings import Settings
+from scorer.decode import Decoded, decode, probe
+from scorer.dimensions import DIMENSIONS
+from scorer.schema import DimensionScore, ScoreReport, WindowScores
+from scorer.spots import Reference, find_spots
+from scorer.windows import aggregate, centre_weights, window_spans
+
+REFERENCE_FILE = Path(__file__).resolve().parent / "models" / "reference.json"
+
+
+class Backend(Protocol):
+    name: str
+
+    def predict_windows(
+        self, decoded: Decoded, spans: Sequence[tuple[float, float]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+
+def load_reference(path: Path = REFERENCE_FILE) -> Reference:
+    """PercePiano label quantiles (committed; computed from the labels by `cadenza scorer train`)."""
+    if not path.is_file():
+        raise ConfigError(f"scorer reference distribution missing: {path}")
+    return Reference(np.asarray(json.loads(path.read_text())["quantiles"]))
+
+
+def probe_recording(path: Path, settings: Settings) -> float:
+    """Fast validation for uploads: the duration in seconds, or InputError with one line."""
+    return probe(Path(path), settings.max_duration_s)
+
+
+class Scorer:
+    def __init__(self, settings: Settings, backend: Backend) -> None:
+        self.settings = settings
+        self._backend = backend
+        self.backend = backend.name
+        self.reference = load_reference()
+
+    @classmethod
+    def load(cls, settings: Settings) -> "Scorer":
+        """Load the configured backend once (weights from disk, never from the network)."""
+        if settings.scorer_backend == "muq":
+            from scorer.muq_backend import MuqBackend
+
+            return cls(settings, MuqBackend.from_settings(settings))
+        from scorer.embedded import EmbeddedBackend
+
+        return cls(settings, EmbeddedBackend(settings.scorer_weights))
+
+    def score_path(
+        self, path: Path, *, bars: Sequence[float] | None = None, source_name: str | None = None
+    ) -> ScoreReport:
+        path = Path(path)
+        decoded = decode(
+            path, max_duration_s=self.settings.max_duration_s, soundfont=self.settings.soundfont,
+            cache_dir=None,
+        )
+        return self.score_decoded(decoded, bars=bars, source_name=source_name or path.name)
+
+    def score_decoded(
+        self, decoded: Decoded, *, bars: Sequence[float] | None = None, source_name: str | None = None
+    ) -> ScoreReport:
+        spans = window_spans(decoded.duration_s)
+        scores, unc, rmse = self._backend.predict_windows(decoded, spans)
+        weights = centre_weights(spans, decoded.duration_s)
+        overall = aggregate(scores, weights)
+        overall_unc = aggregate(unc, weights)
+        dims = []
+        for d in DIMENSIONS:
+            s = float(overall[d.index])
+            dims.append(DimensionScore(
+                name=d.name, label=d.label, group=d.group, kind=d.kind, score=round(s, 4),
+                uncertainty=round(float(overall_unc[d.index]), 4),
+                goodness=None if d.goodness(s) is None else round(float(d.goodness(s)), 4),
+                percentile=round(self.reference.percentile(d.index, s), 1),
+            ))
+        windows = [
+            WindowScores(start_s=round(a, 2), end_s=round(b, 2),
+                         scores={d.name: round(float(scores[i, d.index]), 4) for d in DIMENSIONS})
+            for i, (a, b) in enumerate(spans)
+        ]
+        weak, strong = find_spots(
+            spans, scores, overall, rmse, self.reference, top_n=self.settings.scorer_top_n, bar_times=bars
+        )
+        return ScoreReport(
+            duration_s=round(decoded.duration_s, 3), backend=self.backend, dimensions=dims, windows=windows,
+            weak_spots=weak, strengths=strong, source=source_name,
+        )

@@ -1,0 +1,149 @@
+"""Fixtures and helpers for the REST service tests (imported by tests/test_api_*.py).
+
+Every API test runs against SQLite and against the PostgreSQL server that `.ci/run` starts
+(CADENZA_TEST_POSTGRES_URL); the Postgres variant is skipped only when that variable is unset.
+Each Postgres test gets a database of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from api.app import create_app
+from api.auth import create_key
+from api.settings import Settings
+
+POSTGRES_ENV = "CADENZA_TEST_POSTGRES_URL"
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None (SQLite under the test's home) or the URL of a fresh Postgres database."""
+    yield from temporary_database(request.param)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The same, shared by the tests of one module (for fixtures that index documents once)."""
+    yield from temporary_database(request.param)
+
+
+def temporary_database(kind: str) -> Iterator[str | None]:
+    if kind == "sqlite":
+        yield None
+        return
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set (CI always sets it: .ci/services.d/postgres.sh)")
+    name = f"cz_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture()
+def api_settings(tmp_path: Path, shared_dir: Path, database_url: str | None, embedding_cache_dir: Path) -> Settings:
+    # embedding_cache_dir (tests/conftest.py): a book is embedded once, however many tests index it.
+    return Settings(home=tmp_path / "home", shared_dir=shared_dir, database_url=database_url,
+                    rate_limit_per_minute=10_000, embedding_cache_dir=embedding_cache_dir)
+
+
+SMALL_BOOKS = ("saint_saens_execution_of_music", "schumann_advice_to_young_musicians")
+
+
+def manifest_row(settings: Settings, slug: str) -> dict[str, str]:
+    import csv
+
+    with open(settings.corpus_manifest, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            if row["slug"] == slug:
+                return row
+    raise KeyError(slug)
+
+
+def upload_book(api: Api, slug: str) -> Any:
+    """POST one book of the shared corpus to /v1/documents with its manifest metadata."""
+    row = manifest_row(api.settings, slug)
+    path = api.settings.corpus_dir / f"{slug}.txt"
+    return api.client.post(
+        "/v1/documents", headers=api.admin,
+        files={"file": (path.name, path.read_bytes(), "text/plain")},
+        data={"title": row["title"], "author": row["author"], "year": row["year"][:20],
+              "url": row["original_source_url"], "licence": "public domain", "slug": slug},
+    )
+
+
+@dataclass
+class Api:
+    """A started app with a test client and a few keys."""
+
+    app: FastAPI
+    client: TestClient
+    settings: Settings
+    student: dict[str, str]
+    other_student: dict[str, str]
+    admin: dict[str, str]
+
+    @property
+    def state(self) -> Any:
+        return self.app.state.cadenza
+
+    def new_key(self, role: str) -> tuple[str, str]:
+        with self.state.db.session() as session:
+            row, plain = create_key(session, role=role)
+            return row.id, plain
+
+    def count(self, table: str) -> int:
+        with self.state.db.engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def start_api(settings: Settings) -> Iterator[Api]:
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        state = app.state.cadenza
+        keys = []
+        for role in ("student", "student", "admin"):
+            with state.db.session() as session:
+                keys.append(create_key(session, role=role)[1])
+        yield Api(app=app, client=client, settings=settings, student=bearer(keys[0]),
+                  other_student=bearer(keys[1]), admin=bearer(keys[2]))
+
+
+@pytest.fixture()
+def api(api_settings: Settings) -> Iterator[Api]:
+    yield from start_api(api_settings)
+
+
+def files_under(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
+
+
+def stored_uploads(settings: Settings) -> list[Path]:
+    """Every file an upload left under the data home (audio store and staging)."""
+    return files_under(settings.home / "uploads")
