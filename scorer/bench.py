@@ -26,7 +26,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     example = settings.percepiano_dir / "examples" / "Beethoven_WoO80_var27_8bars_3_15.wav"
-    y, sr = sf.read(str(example), dtype="float32")
+    y, sr = sf.read(str(example), dtype="float32", always_2d=True)
+    y = y.mean(axis=1)
     reps = int(np.ceil(args.seconds * sr / len(y)))
     audio = np.tile(y, reps)[: int(args.seconds * sr)]
     with tempfile.TemporaryDirectory() as tmp:
