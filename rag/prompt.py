@@ -15,7 +15,7 @@ from rag.types import SearchHit
 from scorer.schema import ScoreReport
 
 # Passages are cut to this many characters in the prompt (the full chunk is still cited).
-PASSAGE_CHARS = 600
+PASSAGE_CHARS = 500
 
 SYSTEM = (
     "You are a warm, precise piano teacher writing feedback for a student after listening to a recording. "
@@ -74,13 +74,14 @@ def feedback_messages(report: ScoreReport, hits: Sequence[SearchHit], *, piece: 
     weak = [plain_name(n) for n in weakest_two(report)]
     best = strongest(report)
     task = (
-        "Write the feedback in 4 to 6 sentences:\n"
-        f"1. One specific strength ({plain_name(best) if best else 'what went well'}).\n"
+        "Write the feedback as one short paragraph of 4 to 6 sentences:\n"
+        f"- one specific strength ({plain_name(best) if best else 'what went well'});\n"
         + "".join(
-            f"{i}. How to improve {name}: a concrete practice step, where in the recording, and the source number.\n"
-            for i, name in enumerate(weak, start=2)
+            f"- how to improve {name}: a concrete practice step from a source, and where in the recording;\n"
+            for name in weak
         )
-        + "Cite every piece of advice with [n] from the sources above only."
+        + "End every sentence of advice with the number of the source it comes from in square brackets, "
+        "for example [1] or [3]. Use only the numbers of the sources above."
     )
     user = (
         f"PERFORMANCE\n{performance_block(report, piece=piece, composer=composer, level=level)}\n\n"
@@ -98,6 +99,7 @@ def chat_messages(question: str, history: Sequence[ChatTurn], hits: Sequence[Sea
     messages.append({
         "role": "user",
         "content": f"{context}SOURCES\n{sources_block(hits)}\n\nQUESTION\n{question}\n\n"
-                   "Answer in 2 to 5 sentences as the teacher. Cite every piece of advice with [n] from the sources above only.",
+                   "Answer in 2 to 5 sentences as the teacher. End every sentence of advice with the number of the source it "
+                   "comes from in square brackets, for example [1] or [2]. Use only the numbers of the sources above.",
     })
     return messages
