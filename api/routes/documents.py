@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -37,17 +38,19 @@ _FORM_FIELDS = {"title": {"type": "string", "maxLength": 300}, "author": {"type"
                 "slug": {"type": "string", "maxLength": 100, "pattern": "^[a-z0-9][a-z0-9_-]*$"}}
 
 
-def _index(retriever: Any, data: bytes, filename: str, content_type: str | None,
+def _index(retriever: Callable[[], Any], data: bytes, filename: str, content_type: str | None,
            form: DocumentForm) -> tuple[str, Any]:
     from corpus.loaders import load_bytes
 
+    # The file is read before the retriever is asked for: a refused file never loads a model.
     loaded = load_bytes(data, filename=filename, content_type=content_type)
     text = getattr(loaded, "text", "")
     if not text or not text.strip():
         raise InputError("the document contains no text")
     title = form.title or getattr(loaded, "title", None) or filename.rsplit(".", 1)[0]
-    return retriever.index_document(text=text, title=title, author=form.author, year=form.year, url=form.url,
-                                    licence=form.licence, slug=form.slug)
+    return retriever().index_document(text=text, title=title, author=form.author, year=form.year, url=form.url,
+                                      licence=form.licence, slug=form.slug,
+                                      source_type=getattr(loaded, "source_type", None) or "book")
 
 
 @router.post(
@@ -78,8 +81,7 @@ async def create_document(request: Request, principal: AdminDep, state: StateDep
         content_type = form.file.content_type
     finally:
         form.discard()  # the text goes to the catalogue; the upload itself is not kept
-    document_id, report = await run_in_threadpool(
-        lambda: _index(retriever(), data, filename, content_type, fields))
+    document_id, report = await run_in_threadpool(_index, retriever, data, filename, content_type, fields)
     return DocumentIndexed(document_id=document_id, report=report)
 
 
