@@ -23,9 +23,6 @@ from typing import Protocol
 
 import numpy as np
 
-# bm25s logs every index build at DEBUG through its own logger; keep it quiet at our default level.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
-
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -139,6 +136,9 @@ class Bm25sIndex(_TokenListIndex):
 
     def _rebuild(self) -> None:
         import bm25s
+
+        # bm25s sets its logger to DEBUG on import and logs every index build; quiet it once loaded.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
 
         self._seq_array = np.asarray(self._seqs, dtype=np.int64)
         if not self._seqs:

@@ -4,6 +4,7 @@ load the same way). Vectors are L2-normalised so that inner product = cosine."""
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -55,6 +56,9 @@ class SentenceTransformerEmbedder:
         self._batch_size = batch_size
         # One forward pass at a time: torch modules are not documented as thread-safe for inference.
         self._lock = threading.Lock()
+        # Queries repeat (queries_from_report draws on a fixed vocabulary): keep their vectors.
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_cache_size = 4096
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
@@ -81,6 +85,10 @@ class SentenceTransformerEmbedder:
         import torch
 
         with self._lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached.copy()
             # One short query gains nothing from intra-op threads, and on a busy 2-core machine their
             # spin-waits made it ~10x slower (350 ms vs 30 ms measured): encode queries on one thread.
             previous = torch.get_num_threads()
@@ -91,7 +99,11 @@ class SentenceTransformerEmbedder:
                 )
             finally:
                 torch.set_num_threads(previous)
-        return np.asarray(vector[0], dtype=np.float32)
+            result = np.asarray(vector[0], dtype=np.float32)
+            self._query_cache[text] = result
+            if len(self._query_cache) > self._query_cache_size:
+                self._query_cache.popitem(last=False)
+        return result.copy()
 
 
 _EMBEDDERS: dict[tuple[str, str], SentenceTransformerEmbedder] = {}
