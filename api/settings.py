@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(60.0, gt=0)
     llm_retries: int = Field(1, ge=0)
     llm_temperature: float = Field(0.2, ge=0)
-    llm_max_tokens: int = Field(400, ge=1)
+    llm_max_tokens: int = Field(300, ge=1)
     local_llm_gguf: Path | None = Field(None, description="GGUF for the embedded LLM; default: assembled from pandas-sns parts.")
     models_dir: Path = Field(Path("~/.cache/cadenza/models"), description="Model files assembled by .ci/setup.d (outside the repo).")
     local_llm_ctx: int = Field(4096, ge=512, description="Context window of the local llama.cpp server.")

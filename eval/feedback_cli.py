@@ -43,9 +43,12 @@ def register(app: typer.Typer) -> None:
         retriever = open_retriever(settings, progress=True)
         try:
             service = FeedbackService(settings, retriever)
-            result = run(service, rows, progress=lambda pid, gen, m: print(
-                f"{pid}: {gen:<8} coverage {m['citation_coverage']:.2f} grounding {m['grounding_rate']} "
-                f"weak {m['weak_dimension_coverage']} {m['latency_ms']:.0f} ms", file=sys.stderr))
+            def progress(pid: str, gen: str, m: dict, partial: dict) -> None:
+                print(f"{pid}: {gen:<8} coverage {m['citation_coverage']:.2f} grounding {m['grounding_rate']} "
+                      f"weak {m['weak_dimension_coverage']} {m['latency_ms']:.0f} ms", file=sys.stderr)
+                _write(partial, json_out)  # a long run leaves usable partial results
+
+            result = run(service, rows, progress=progress)
         finally:
             retriever.close()
         summary = {k: v for k, v in result.items() if k != "per_profile"}

@@ -92,10 +92,16 @@ def run(service, profiles: list[dict], *, progress=None) -> dict:
                             "raw_citation_validity": raw_validity_all, "text": result.text,
                             "metrics": metrics, "fallback_text": fb.text, "fallback_metrics": fb_metrics})
         if progress:
-            progress(row["id"], result.generator, metrics)
+            progress(row["id"], result.generator, metrics, _summary(service, per_profile, llm_rows, llm_fell_back,
+                                                                     fallback_rows, len(profiles), started))
+    return _summary(service, per_profile, llm_rows, llm_fell_back, fallback_rows, len(profiles), started)
+
+
+def _summary(service, per_profile, llm_rows, llm_fell_back, fallback_rows, n_profiles, started) -> dict:
     llm_attempted = [p for p in per_profile if p["raw_llm_text"] is not None]
     return {
-        "profiles": len(profiles),
+        "profiles": n_profiles,
+        "completed": len(per_profile),
         "model": service.llm.model,
         "grounding_threshold": service.threshold,
         "fallback_rate": round(sum(p["generator"] == "fallback" for p in per_profile) / len(per_profile), 4),

@@ -46,6 +46,23 @@ class CheckedText:
         return self.raw_valid_references / self.raw_references if self.raw_references else None
 
 
+def strip_echoed_sources(text: str, sources: Sequence[SearchHit]) -> str:
+    """Remove what a small model copies from the prompt's source list: "[2] Title — Author" header lines
+    and delimiter lines. A copied header is not a citation, and must not pass as one."""
+    kept = []
+    for line in text.splitlines():
+        bare = line.strip()
+        if re.fullmatch(r"[<\[]/?\s*sources?\s*[>\]]", bare, flags=re.IGNORECASE):
+            continue
+        head = re.match(r"\[(\d+)\]\s*(.*)", bare)
+        if head and 1 <= int(head.group(1)) <= len(sources):
+            title = sources[int(head.group(1)) - 1].source.title
+            if head.group(2)[:30].lower() == title[:30].lower():
+                continue
+        kept.append(line)
+    return "\n".join(kept).strip()
+
+
 def parse_markers(text: str) -> list[Marker]:
     markers: list[Marker] = []
     for match in _MARKER.finditer(text):

@@ -59,16 +59,17 @@ def fallback_feedback(report: ScoreReport, hits: Sequence[SearchHit], dims: Sequ
     for name in weak:
         score = next(d for d in quality_by_goodness(report) if d.name == name)
         where = spots_for(report, name)
-        head = f"{plain_name(name).capitalize()} ({grade(score)}) needs the most work"
-        head += f", especially at {where}." if where else " throughout the recording."
+        # One sentence per weak dimension: what, where, and the cited advice (so no advice goes uncited).
+        head = f"{plain_name(name).capitalize()} is {grade(score)}"
+        head += f", especially at {where}" if where else " throughout the recording"
         if name not in chosen:
-            lines.append(head)
+            lines.append(head + ".")
             continue
         n = chosen[name] + 1
         hit = hits[chosen[name]]
         author = hit.source.author or hit.source.title
         quote = best_quote(hit.text, TOPICS[name].query if name in TOPICS else name)
-        lines.append(f"{head} Practise those passages slowly with this advice from {author} in mind: \"{quote}\" [{n}].")
+        lines.append(f"{head}: practise those passages slowly with this advice from {author} in mind, \"{quote}\" [{n}].")
     if not hits:
         lines.append("No pedagogy passages were found for these weak spots, so no cited advice can be given.")
     return "\n".join(lines)

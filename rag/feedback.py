@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from api.errors import UpstreamError
 from api.settings import Settings
-from rag.citations import CheckedText, check_citations
+from rag.citations import CheckedText, check_citations, strip_echoed_sources
 from rag.fallback import fallback_answer, fallback_feedback
 from rag.feedback_queries import FeedbackQuery, condensed_question, feedback_queries
 from rag.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult
@@ -143,7 +143,7 @@ class FeedbackService:
         llm_checked: CheckedText | None = None
         if error is None:
             t = time.perf_counter()
-            checked = llm_checked = check_citations(raw, hits)
+            checked = llm_checked = check_citations(strip_echoed_sources(raw, hits), hits)
             latency["citation_check"] = _ms(t)
             if not checked.citations:
                 error = NO_CITATION

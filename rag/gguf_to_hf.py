@@ -13,11 +13,16 @@ from pathlib import Path
 
 def convert(gguf: Path, out: Path) -> None:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16)
+    # transformers 5 keeps GGUF weights packed (not serialisable); dequantize=True unpacks them to dense.
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16,
+                                                 quantization_config=GgufConfig(dequantize=True))
     tmp = out.with_name(out.name + ".partial")
+    if getattr(model, "hf_quantizer", None) is not None:  # saved as a plain model, not a GGUF-quantized one
+        model.hf_quantizer = None
+        model.config.__dict__.pop("quantization_config", None)
     model.save_pretrained(str(tmp), safe_serialization=True)
     tokenizer.save_pretrained(str(tmp))
     tmp.rename(out)

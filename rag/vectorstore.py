@@ -112,7 +112,14 @@ class FaissStore:
                     return []
                 selector = self._faiss.IDSelectorBatch(np.asarray(sorted(allowed), dtype=np.int64))
                 params = self._faiss.SearchParameters(sel=selector)
-            scores, ids = self._index.search(query, min(k, self._index.ntotal), params=params)
+            # One query: OpenMP threads only add spin-wait overhead (43 ms vs <1 ms measured on a
+            # busy 2-core machine for 137 vectors), so search on the calling thread.
+            previous = self._faiss.omp_get_max_threads()
+            self._faiss.omp_set_num_threads(1)
+            try:
+                scores, ids = self._index.search(query, min(k, self._index.ntotal), params=params)
+            finally:
+                self._faiss.omp_set_num_threads(previous)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
 
     def save(self, generation: int) -> None:

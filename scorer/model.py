@@ -1,8 +1,8 @@
 """The embedded backend's trained heads: numpy-only inference from one small .npz file.
 
 Each head (``audio``: waveform descriptors; ``midi``: the same plus note features) holds one model per
-cross-validation fold; each fold model is an average of a ridge regression and a small MLP on
-standardised features. The score is the mean over the fold models; the uncertainty is their spread,
+cross-validation fold; each fold model is an average of a ridge regression on standardised features
+and one small LightGBM model per dimension (an MLP member is supported but measured no better). The score is the mean over the fold models; the uncertainty is their spread,
 rescaled so that on held-out data it matches the real error (per dimension).
 """
 
@@ -27,11 +27,24 @@ class FoldModel:
     ridge_b: np.ndarray  # (D,)
     mlp: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # relu hidden layers, linear out
     mlp_weight: float = 0.5  # share of the MLP in the blend (0 = ridge only)
+    gbm: list[str] = field(default_factory=list)  # one LightGBM model (text) per dimension
+    gbm_weight: float = 0.0  # share of the gradient-boosting models in the blend
+    _boosters: list = field(default_factory=list, repr=False)
+
+    def boosters(self) -> list:
+        if self.gbm and not self._boosters:
+            import lightgbm as lgb
+
+            self._boosters = [lgb.Booster(model_str=s) for s in self.gbm]
+        return self._boosters
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         z = (x - self.mean) / self.scale
         z = np.clip(z, -6, 6)  # an out-of-range descriptor must not dominate a linear model
         out = z @ self.ridge_w + self.ridge_b
+        if self.gbm and self.gbm_weight > 0:
+            trees = np.stack([b.predict(x, num_threads=1) for b in self.boosters()], axis=1)
+            out = (1 - self.gbm_weight) * out + self.gbm_weight * trees
         if self.mlp and self.mlp_weight > 0:
             h = z
             for i, (w, b) in enumerate(self.mlp):
@@ -86,7 +99,10 @@ class EmbeddedModel:
                 arrays[p + "ridge_w"], arrays[p + "ridge_b"] = f.ridge_w, f.ridge_b
                 for j, (w, b) in enumerate(f.mlp):
                     arrays[p + f"mlp{j}_w"], arrays[p + f"mlp{j}_b"] = w.astype(np.float32), b.astype(np.float32)
-                hs["folds"].append({"mlp_layers": len(f.mlp), "mlp_weight": f.mlp_weight})
+                for j, text in enumerate(f.gbm):
+                    arrays[p + f"gbm{j}"] = np.frombuffer(text.encode(), dtype=np.uint8)
+                hs["folds"].append({"mlp_layers": len(f.mlp), "mlp_weight": f.mlp_weight,
+                                    "gbm_models": len(f.gbm), "gbm_weight": f.gbm_weight})
             spec["heads"][hname] = hs
         arrays["spec"] = np.frombuffer(json.dumps(spec).encode(), dtype=np.uint8)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,9 +125,11 @@ class EmbeddedModel:
                         (z[p + f"mlp{j}_w"].astype(np.float64), z[p + f"mlp{j}_b"].astype(np.float64))
                         for j in range(fs["mlp_layers"])
                     ]
-                    folds.append(
-                        FoldModel(z[p + "mean"], z[p + "scale"], z[p + "ridge_w"], z[p + "ridge_b"], mlp, fs["mlp_weight"])
-                    )
+                    gbm = [bytes(z[p + f"gbm{j}"]).decode() for j in range(fs.get("gbm_models", 0))]
+                    folds.append(FoldModel(
+                        z[p + "mean"], z[p + "scale"], z[p + "ridge_w"], z[p + "ridge_b"], mlp, fs["mlp_weight"],
+                        gbm, fs.get("gbm_weight", 0.0),
+                    ))
                 heads[hname] = Head(
                     hs["feature_names"], z[f"{hname}/impute"], folds, z[f"{hname}/rmse"], z[f"{hname}/mean_spread"]
                 )

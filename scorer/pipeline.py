@@ -81,7 +81,22 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
             "n_performances": len(keys), "n_windows": len(table.keys), "python": platform.python_version()}
     EmbeddedModel(heads, meta).save(out_dir / "model.npz")
     write_reference(labels)
+    write_example_snapshot(percepiano_dir, out_dir)
     return {"seconds": round(time.time() - t0, 1), **meta}
+
+
+def write_example_snapshot(percepiano_dir: Path, out_dir: Path) -> None:
+    """What the fresh weights say about PercePiano's example file (a test checks the shipped model
+    still says it)."""
+    from api.settings import Settings
+    from scorer.embedded import EmbeddedBackend
+    from scorer.service import Scorer
+
+    example = percepiano_dir / "examples" / "Beethoven_WoO80_var27_8bars_3_15.wav"
+    scorer = Scorer(Settings(), EmbeddedBackend(out_dir / "model.npz"))
+    report = scorer.score_path(example)
+    payload = {"file": example.name, "scores": {d.name: d.score for d in report.dimensions}}
+    (out_dir / "example_scores.json").write_text(json.dumps(payload, indent=1) + "\n")
 
 
 def evaluate(percepiano_dir: Path, out_dir: Path, *, command: str, n_boot: int = 1000) -> dict:

@@ -15,6 +15,10 @@ from scorer.model import FoldModel, Head
 RIDGE_ALPHA = 30.0
 MLP_HIDDEN = (64,)
 MLP_WEIGHT = 0.0  # measured: the MLP added nothing over ridge here and cost 100x the time
+GBM_WEIGHT = 0.5  # measured on 970 performances: ridge 0.28, LightGBM 0.34, blend 0.35 pooled R² (audio)
+# 60 trees of 7 leaves: the 152 fold x dimension models stay ~3-4 MB in the committed file
+GBM_PARAMS = dict(n_estimators=60, learning_rate=0.1, num_leaves=7, min_child_samples=10, subsample=0.8,
+                  subsample_freq=1, colsample_bytree=0.5, reg_lambda=1.0, verbose=-1, n_jobs=1)
 SEED = 0
 
 
@@ -57,7 +61,16 @@ def fit_fold(x: np.ndarray, y: np.ndarray, w: np.ndarray, *, mlp_weight: float =
             warnings.simplefilter("ignore")
             mlp.fit(z, y, sample_weight=w)
         layers = [(np.asarray(c), np.asarray(b)) for c, b in zip(mlp.coefs_, mlp.intercepts_)]
-    return FoldModel(mean, scale, ridge_w, ridge_b, layers, mlp_weight if layers else 0.0)
+    gbm: list[str] = []
+    if GBM_WEIGHT > 0:
+        import lightgbm as lgb
+
+        for d in range(y.shape[1]):
+            model = lgb.LGBMRegressor(random_state=SEED + d, **GBM_PARAMS)
+            model.fit(x, y[:, d], sample_weight=w)
+            gbm.append(model.booster_.model_to_string())
+    return FoldModel(mean, scale, ridge_w, ridge_b, layers, mlp_weight if layers else 0.0, gbm,
+                     GBM_WEIGHT if gbm else 0.0)
 
 
 @dataclass

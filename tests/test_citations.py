@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.citations import check_citations, parse_markers, split_sentences, strip_markers
+from rag.citations import check_citations, parse_markers, split_sentences, strip_echoed_sources, strip_markers
 from tests._feedback_support import standard_hits
 
 
@@ -74,3 +74,14 @@ def test_cited_sentences_keep_markers_written_after_the_stop(hits):
     assert [numbers for _, numbers in checked.cited_sentences] == [(1,), (2,), (3,)]
     assert split_sentences("A. [1] B.")[0] == "A. [1]"
     assert strip_markers("Lift the pedal [1, 2].") == "Lift the pedal."
+
+
+def test_echoed_source_list_is_not_a_citation(hits):
+    # What Qwen2.5-0.5B wrote in `rag-eval feedback` (profile p00): it copied the prompt's source headers.
+    raw = (f"One strength is your tone. Remember the accompaniment.\n[1] {hits[0].source.title} — Josef Hofmann\n"
+           f"[source]\nsome copied passage text\n[2] {hits[1].source.title} — Josef Hofmann\n</source>")
+    cleaned = strip_echoed_sources(raw, hits)
+    assert "[1]" not in cleaned and "[2]" not in cleaned and "[source]" not in cleaned
+    assert check_citations(cleaned, hits).citations == []
+    kept = "Lift the pedal at each change [1].\n[2] Keep time with a metronome only as a test."
+    assert strip_echoed_sources(kept, hits) == kept  # real citations and advice lines stay

