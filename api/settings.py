@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="Address `cadenza serve` binds; auth may be off only on loopback.")
     api_port: int = Field(8000, ge=1, le=65535)
     api_workers: int = Field(1, ge=1)
+    jobs_in_process: bool = Field(True, description="Run the scoring job worker inside each API process (False: a separate `docker/worker.py` scores).")
     document_max_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Largest document upload (read into memory).")
     job_max_attempts: int = Field(2, ge=1, description="Scoring attempts before a job that was interrupted fails.")
     job_stale_after_s: float = Field(120.0, gt=0, description="A running job with no heartbeat this long was interrupted.")

@@ -50,7 +50,10 @@ class AppState:
         # Uploads older than an hour in staging were cut off by a crash (younger ones may be in flight
         # in a sibling worker); `cadenza serve` clears all of them before any worker starts.
         clear_staging(self.staging_dir, older_than_s=3600)
-        self.worker.start()
+        if self.settings.jobs_in_process:
+            self.worker.start()
+        else:
+            log.info("job worker not started here (jobs_in_process=False): a separate worker scores")
         self.started = True
 
     def shutdown(self) -> None:

@@ -19,9 +19,8 @@ from api.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 DOCKER = REPO / "docker"
 VENV_BIN = Path(sys.executable).parent
-# Settings the compose file sets that come with the REST service branch (api_host/port/workers) or that
-# the lead was asked for (jobs_in_process: API replicas only queue jobs, the GPU worker scores).
-PENDING_SETTINGS = {"api_host", "api_port", "api_workers", "jobs_in_process"}
+# Settings the compose file may set that Settings does not know yet (none: every one must exist).
+PENDING_SETTINGS: set[str] = set()
 
 
 def compose_binary() -> Path:
