@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -42,6 +43,8 @@ def run_command(
     from eval.runner import DEFAULT, NAIVE, SystemSpec, configured_settings, make_backend_factory, parse_overrides, run_systems
     from eval.split import SPLIT_FILE, load_split
 
+    # A SIGTERM unwinds like Ctrl-C, so the temporary index is removed (the `finally` in the runner).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if fmt is not None and fmt not in ("spans", "hofmann", "beir", "trec"):
         raise InputError(f"--format must be spans, hofmann, beir or trec, not {fmt!r}")
     settings = get_settings()
