@@ -120,14 +120,28 @@ def _run_flow(node: str, script: str, args: list[str], server: Server) -> dict:
     return json.loads(lines[-1])
 
 
-def test_student_flow_in_chromium(home: Path, shared_dir: Path) -> None:
+# The bundled example is a sound performance (the scorer finds no weak spot in it), so the flow uploads a
+# performance the PercePiano raters judged weak: among the lowest interpretation ratings, 27 s, rendered
+# from its MIDI with Debian's fluidsynth, the way training renders were made.
+WEAK_PERFORMANCE = "Schubert_D960_mv3_8bars_3_31"
+
+
+def _render_weak_performance(shared_dir: Path, out: Path) -> Path:
+    midi = shared_dir / "data" / "percepiano" / "performance_midi" / f"{WEAK_PERFORMANCE}.mid"
+    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "1.0", "-r", "22050", "-F", str(out),
+                    "/usr/share/sounds/sf2/FluidR3_GM.sf2", str(midi)], check=True, capture_output=True, timeout=120)
+    return out
+
+
+def test_student_flow_in_chromium(home: Path, shared_dir: Path, tmp_path: Path) -> None:
     node = _require_tools()
     RESULTS.mkdir(exist_ok=True)
+    recording = _render_weak_performance(shared_dir, tmp_path / "weak-performance.wav")
     server = Server(_env(home, shared_dir, CADENZA_AUTH_ENABLED="false"), RESULTS / "web-server.log")
     try:
         shot = RESULTS / "web-page.png"
         report = _run_flow(node, "student_flow.mjs", ["--url", server.url, "--screenshot", str(shot),
-                                                      "--timeout-s", "900"], server)
+                                                      "--timeout-s", "900", "--upload", str(recording)], server)
     finally:
         server.stop()
     assert report["radar"]["points"] == 19 and report["radar"]["rows"] == 19

@@ -14,6 +14,7 @@ const { values: opts } = parseArgs({
     "timeout-s": { type: "string", default: "600" },
     executable: { type: "string", default: process.env.CHROMIUM || "/usr/bin/chromium" },
     question: { type: "string", default: "How should I practise the pedalling in this passage?" },
+    upload: { type: "string" },  // a recording to send through the upload form instead of the example
   },
 });
 if (!opts.url) { console.error("--url is required"); process.exit(2); }
@@ -43,12 +44,18 @@ try {
   await page.goto(opts.url, { waitUntil: "load" });
   check((await page.title()).includes("Cadenza"), "page title names Cadenza");
 
-  // 1. The example recording, started from the keyboard.
-  const example = page.locator("#example-button");
-  await example.waitFor({ state: "visible" });
-  await page.waitForFunction(() => !document.getElementById("example-button").disabled, null, { timeout: 30000 });
-  await example.focus();
-  await page.keyboard.press("Enter");
+  // 1. A recording through the upload form (--upload), else the example, started from the keyboard.
+  if (opts.upload) {
+    await page.locator("#file-input").setInputFiles(opts.upload);
+    await page.locator("#upload-form button[type=submit]").first().focus();
+    await page.keyboard.press("Enter");
+  } else {
+    const example = page.locator("#example-button");
+    await example.waitFor({ state: "visible" });
+    await page.waitForFunction(() => !document.getElementById("example-button").disabled, null, { timeout: 30000 });
+    await example.focus();
+    await page.keyboard.press("Enter");
+  }
   await page.locator("#progress").waitFor({ state: "visible", timeout: 30000 }).catch(() => {});
 
   // 2. Scores: the radar with all 19 dimensions, both kinds of scale, uncertainty bands.
