@@ -5,6 +5,11 @@
 # Then the embedded GGUF (from 20-llm.sh) is converted to a Hugging Face folder, which vLLM serves.
 # Idempotent: a second run only checks.
 set -euo pipefail
+# Test-only tool: skipped for the main job and the production images (CADENZA_SETUP_TEST_TOOLS=0).
+if [ "${CADENZA_SETUP_TEST_TOOLS:-1}" = "0" ]; then
+  echo "30-vllm: skipped (CADENZA_SETUP_TEST_TOOLS=0)"
+  exit 0
+fi
 cd "$(dirname "$0")/../.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
