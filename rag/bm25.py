@@ -74,6 +74,14 @@ def _atomic_pickle(path: Path, payload: object) -> None:
     os.replace(tmp, path)
 
 
+def _ranked(scores: np.ndarray, mask: np.ndarray | None, seq_array: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """Top ``k`` (chunk seq, score) pairs with a positive score, outside the filter mask dropped."""
+    if mask is not None:
+        scores = np.where(mask, scores, 0.0)
+    top = _top_k(scores, k)
+    return [(int(seq_array[i]), float(scores[i])) for i in top if scores[i] > 0]
+
+
 class _TokenListIndex:
     """Common part of the in-memory backends: token lists per chunk, persisted atomically."""
 
@@ -164,10 +172,7 @@ class Bm25sIndex(_TokenListIndex):
             scores = self._model.get_scores(query_ids)
             mask = self._mask(allowed)
             seq_array = self._seq_array
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        top = _top_k(scores, k)
-        return [(int(seq_array[i]), float(scores[i])) for i in top if scores[i] > 0]
+        return _ranked(scores, mask, seq_array, k)
 
 
 class RankBm25Index(_TokenListIndex):
@@ -190,10 +195,7 @@ class RankBm25Index(_TokenListIndex):
             scores = np.asarray(self._model.get_scores(terms))
             mask = self._mask(allowed)
             seq_array = self._seq_array
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        top = _top_k(scores, k)
-        return [(int(seq_array[i]), float(scores[i])) for i in top if scores[i] > 0]
+        return _ranked(scores, mask, seq_array, k)
 
 
 class Fts5Index:
