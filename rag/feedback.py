@@ -81,7 +81,7 @@ class FeedbackService:
         t = time.perf_counter()
         hits, dims = self.retrieve(feedback_queries(report, piece=piece, composer=composer))
         latency = {"retrieval": _ms(t)}
-        messages = feedback_messages(report, hits, piece=piece, composer=composer, level=level)
+        messages = feedback_messages(report, hits, piece=piece, composer=composer, level=level, hit_dimensions=dims)
         yield from self._answer(messages, hits, latency, started, _stream_llm,
                                 fallback=lambda: fallback_feedback(report, hits, dims), use_llm=_use_llm)
 

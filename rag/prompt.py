@@ -70,16 +70,29 @@ def performance_block(report: ScoreReport, *, piece: str | None = None, composer
 
 
 def feedback_messages(report: ScoreReport, hits: Sequence[SearchHit], *, piece: str | None = None,
-                      composer: str | None = None, level: str | None = None) -> list[Message]:
-    weak = [plain_name(n) for n in weakest_two(report)]
+                      composer: str | None = None, level: str | None = None,
+                      hit_dimensions: Sequence[str | None] | None = None) -> list[Message]:
+    """``hit_dimensions[i]`` is the weak dimension whose query retrieved ``hits[i]`` (None: the whole-piece
+    query). Naming the source for each weak dimension is what makes the 0.5B model cite at all: asked to
+    pick numbers itself, it wrote uncited prose under greedy decoding."""
+    weak = weakest_two(report)
     best = strongest(report)
+
+    def source_for(name: str) -> int | None:
+        for n, dim in enumerate(hit_dimensions or (), start=1):
+            if dim == name:
+                return n
+        return None
+
+    def improve_line(name: str) -> str:
+        n = source_for(name)
+        step = f"a practice step taken from source [{n}], ending with [{n}]" if n else "a concrete practice step from a source"
+        return f"- how to improve {plain_name(name)}: {step}, and where in the recording;\n"
+
     task = (
         "Write the feedback as one short paragraph of 4 to 6 sentences:\n"
         f"- one specific strength ({plain_name(best) if best else 'what went well'});\n"
-        + "".join(
-            f"- how to improve {name}: a concrete practice step from a source, and where in the recording;\n"
-            for name in weak
-        )
+        + "".join(improve_line(name) for name in weak)
         + "End every sentence of advice with the number of the source it comes from in square brackets, "
         "for example [1] or [3]. Use only the numbers of the sources above."
     )
