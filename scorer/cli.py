@@ -91,7 +91,7 @@ def _dirs(percepiano: Optional[Path], out: Optional[Path]):
 def train_cmd(
     percepiano: Annotated[Optional[Path], typer.Option(help="PercePiano folder (default: settings).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default: scorer/models/embedded).")] = None,
-    cache: Annotated[Path, typer.Option(help="Render/feature cache (outside the repo).")] = Path("/work/cache/scorer"),
+    cache: Annotated[Optional[Path], typer.Option(help="Render/feature cache (default: <home>/cache/scorer).")] = None,
     refold: Annotated[bool, typer.Option(help="Recompute folds.json from the MIDI.")] = False,
     table: Annotated[Optional[Path], typer.Option(help="A saved feature table to reuse.")] = None,
 ) -> None:
@@ -99,7 +99,7 @@ def train_cmd(
     from scorer.pipeline import train
 
     settings, pdir, odir = _dirs(percepiano, out)
-    info = train(pdir, settings.soundfont, cache, odir, refold=refold, table_path=table)
+    info = train(pdir, settings.soundfont, cache or settings.home / "cache" / "scorer", odir, refold=refold, table_path=table)
     print(json.dumps(info, indent=1))
 
 
@@ -121,7 +121,7 @@ def eval_cmd(
 @scorer_app.command("robustness")
 def robustness_cmd(
     percepiano: Annotated[Optional[Path], typer.Option(help="PercePiano folder (default: settings).")] = None,
-    cache: Annotated[Path, typer.Option(help="Render/feature cache (outside the repo).")] = Path("/work/cache/scorer"),
+    cache: Annotated[Optional[Path], typer.Option(help="Render/feature cache (default: <home>/cache/scorer).")] = None,
     limit: Annotated[int, typer.Option(help="Performances per suite (a deterministic subset).")] = 120,
     out: Annotated[Optional[Path], typer.Option(help="Where to write robustness.json.")] = None,
 ) -> None:
@@ -129,7 +129,7 @@ def robustness_cmd(
     from scorer.robustness import run_robustness
 
     settings, pdir, odir = _dirs(percepiano, None)
-    result = run_robustness(settings, pdir, cache, limit=limit)
+    result = run_robustness(settings, pdir, cache or settings.home / "cache" / "scorer", limit=limit)
     (out or odir / "robustness.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
 
