@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     max_duration_s: float = Field(1800.0, gt=0)
     soundfont: Path = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
     scorer_top_n: int = Field(5, ge=1, description="Weak spots / strengths reported per recording.")
+    scorer_threads: int = Field(2, ge=1, description="Threads of the embedded backend's transcription model.")
     muq_device: str = Field("cpu", description="torch device for the MuQ backend ('cuda' in production).")
 
     # --- LLM ---------------------------------------------------------------------------------

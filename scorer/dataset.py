@@ -6,7 +6,7 @@ import hashlib
 import json
 import pickle
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,12 +54,14 @@ def file_digest(path: Path) -> str:
 
 @dataclass
 class FeatureTable:
-    """One row per training window: which key, where, and the two feature families."""
+    """One row per training window: which key, where, and the feature families (waveform descriptors,
+    features of the true notes, features of the basic-pitch transcription)."""
 
     keys: list[str]
     spans: list[tuple[float, float]]
     audio: list[dict[str, float]]
     notes: list[dict[str, float]]
+    transcribed: list[dict[str, float]] = field(default_factory=list)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,3 +72,4 @@ class FeatureTable:
     @classmethod
     def load(cls, path: Path) -> "FeatureTable":
         return cls(**pickle.loads(path.read_bytes()))
+

@@ -8,23 +8,33 @@ from pathlib import Path
 import numpy as np
 
 from scorer.decode import Decoded
-from scorer.extract import window_features
-from scorer.model import EmbeddedModel
+from scorer.extract import TRANSCRIBED_PREFIX, recording_rows
+from scorer.model import EmbeddedModel, Head
+from scorer.transcribe import Transcriber
 
 
 class EmbeddedBackend:
     name = "embedded"
 
-    def __init__(self, weights: Path | None = None) -> None:
+    def __init__(self, weights: Path | None = None, *, threads: int = 2) -> None:
         self.model = EmbeddedModel.load(weights)
+        self._threads = threads
+        self._transcriber: Transcriber | None = None
+
+    def transcriber_for(self, head: Head) -> Transcriber | None:
+        """The transcription model, loaded on first use, when the head reads its features."""
+        if not any(n.startswith(TRANSCRIBED_PREFIX) for n in head.feature_names):
+            return None
+        if self._transcriber is None:
+            self._transcriber = Transcriber(self._threads)
+        return self._transcriber
 
     def predict_windows(
         self, decoded: Decoded, spans: Sequence[tuple[float, float]]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(scores, uncertainty, held-out rmse): MIDI input uses the head that also sees the notes."""
-        a_rows, n_rows = window_features(decoded.audio, decoded.notes, spans)
+        """(scores, uncertainty, held-out rmse): MIDI input uses the head that sees the true notes."""
         head_name = "midi" if decoded.notes is not None and "midi" in self.model.heads else "audio"
         head = self.model.heads[head_name]
-        rows = [{**a, **n} for a, n in zip(a_rows, n_rows)] if head_name == "midi" else a_rows
+        rows = recording_rows(decoded.audio, decoded.notes, spans, self.transcriber_for(head))
         scores, unc = head.predict(rows)
         return scores, unc, head.rmse

@@ -13,26 +13,61 @@ from pathlib import Path
 import numpy as np
 
 from scorer.dataset import FeatureTable, midi_path
-from scorer.features import FEATURE_SR, Notes, audio_features, note_features, notes_from_midi
+from scorer.features import FEATURE_SR, Notes, frame_descriptors, note_features, notes_from_midi, span_features
 from scorer.render import cached_render
+from scorer.transcribe import Transcriber
 from scorer.windows import training_spans
 
 log = logging.getLogger(__name__)
-FEATURE_VERSION = "v1"
+FEATURE_VERSION = "v2"  # v2: frame descriptors of the whole recording, summarised per window
+TRANSCRIBE_VERSION = "bp-0.4.0-v1"  # basic-pitch release + our thresholds (scorer/transcribe.py)
+TRANSCRIBED_PREFIX = "tr_"
+
+
+def transcribed_features(notes: Notes, spans: Sequence[tuple[float, float]]) -> list[dict[str, float]]:
+    """Note features of a transcription, per span, under their own names (``tr_...``).
+
+    A transcription has no pedal events (the sustain shows as longer notes), so the pedal-event
+    features, constant here, are left out.
+    """
+    rows = []
+    for start, end in spans:
+        feats = note_features(notes.window(start, end), end - start)
+        rows.append({TRANSCRIBED_PREFIX + k: v for k, v in feats.items() if not k.startswith("pedal")})
+    return rows
+
+
+def cached_transcription(audio: np.ndarray, cache_dir: Path | None, transcriber: "Transcriber") -> Notes:
+    """basic-pitch notes of a rendered clip, cached by the audio's content (transcribing is the slow part)."""
+    key = hashlib.sha256(audio.tobytes() + TRANSCRIBE_VERSION.encode()).hexdigest()[:24]
+    path = cache_dir / "transcribe" / key[:2] / f"{key}.pkl" if cache_dir else None
+    if path is not None and path.is_file():
+        return pickle.loads(path.read_bytes())
+    notes = transcriber.transcribe(audio, FEATURE_SR)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(notes))
+    return notes
 
 
 def window_features(
     audio: np.ndarray, notes: Notes | None, spans: Sequence[tuple[float, float]], sr: int = FEATURE_SR
 ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
-    """Audio (and, when notes are known, note) features for each span."""
+    """Audio (and, when notes are known, note) features for each span.
+
+    The frame descriptors are computed once for the whole recording and summarised per span, so
+    overlapping windows do not repeat the STFT (training windows are cut the same way).
+    """
     a_rows: list[dict[str, float]] = []
     n_rows: list[dict[str, float]] = []
     with warnings.catch_warnings():
         # librosa warns on near-silent windows (tuning of an empty frame set): not the user's concern
         warnings.simplefilter("ignore")
+        frames = frame_descriptors(audio, sr)
         for start, end in spans:
-            clip = audio[int(start * sr) : int(end * sr)]
-            a_rows.append(audio_features(clip, sr))
+            a = frames.frame_of(start)
+            b = frames.n if end * sr >= len(audio) - 1 else min(frames.frame_of(end), frames.n)
+            a_rows.append(span_features(frames, a, max(b, a + 1), end - start))
             n_rows.append(note_features(notes.window(start, end), end - start) if notes is not None else {})
     return a_rows, n_rows
 
@@ -65,6 +100,22 @@ def midi_features(
     return result
 
 
+def recording_rows(
+    audio: np.ndarray,
+    notes: Notes | None,
+    spans: Sequence[tuple[float, float]],
+    transcriber: Transcriber | None,
+) -> list[dict[str, float]]:
+    """All features of a recording per span: waveform descriptors, the transcription's note
+    features (when a transcriber is given) and the true notes' features (MIDI input)."""
+    a_rows, n_rows = window_features(audio, notes, spans)
+    t_rows = (
+        transcribed_features(transcriber.transcribe(audio, FEATURE_SR), spans)
+        if transcriber is not None else [{} for _ in spans]
+    )
+    return [{**a, **t, **n} for a, t, n in zip(a_rows, t_rows, n_rows)]
+
+
 def build_table(
     percepiano_dir: Path,
     keys: Sequence[str],
@@ -72,27 +123,23 @@ def build_table(
     cache_dir: Path | None,
     *,
     transform: Callable[[bytes], bytes] | None = None,
-    audio_transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    transcribe: bool = True,
     progress: bool = False,
 ) -> FeatureTable:
-    table = FeatureTable([], [], [], [])
+    table = FeatureTable([], [], [], [], [])
+    transcriber = Transcriber(threads=1) if transcribe else None
     for i, key in enumerate(keys):
         data = midi_path(percepiano_dir, key).read_bytes()
-        if audio_transform is None:
-            spans, a_rows, n_rows = midi_features(data, soundfont, cache_dir, transform=transform)
-        else:
-            import pretty_midi
-
-            if transform is not None:
-                data = transform(data)
-            audio = audio_transform(cached_render(data, soundfont, cache_dir))
-            notes = notes_from_midi(pretty_midi.PrettyMIDI(io.BytesIO(data)))
-            spans = training_spans(len(audio) / FEATURE_SR)
-            a_rows, n_rows = window_features(audio, notes, spans)
+        if transform is not None:
+            data = transform(data)
+        spans, a_rows, n_rows = midi_features(data, soundfont, cache_dir)
         table.keys += [key] * len(spans)
         table.spans += list(spans)
         table.audio += a_rows
         table.notes += n_rows
+        if transcriber is not None:
+            audio = cached_render(data, soundfont, cache_dir)
+            table.transcribed += transcribed_features(cached_transcription(audio, cache_dir, transcriber), spans)
         if progress and i % 50 == 0:
             print(f"features {i}/{len(keys)} {key}", flush=True)
     return table

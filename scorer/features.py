@@ -33,18 +33,60 @@ def _stats(prefix: str, x: np.ndarray, out: dict[str, float]) -> None:
     out[f"{prefix}_iqr"] = float(p75 - p25)
 
 
+@dataclass(frozen=True)
+class Frames:
+    """Frame-level descriptors of a recording (hop 512 at 22.05 kHz), computed once and then
+    summarised per window: overlapping windows share the expensive STFT."""
+
+    power: np.ndarray  # (freq, frames)
+    db: np.ndarray  # (frames,) frame level, dB
+    oenv: np.ndarray  # (frames,) onset strength
+    contrast: np.ndarray  # (7, frames)
+    mfcc: np.ndarray  # (13, frames)
+    chroma: np.ndarray  # (12, frames)
+    sr: int
+
+    @property
+    def n(self) -> int:
+        return self.db.shape[0]
+
+    def frame_of(self, seconds: float) -> int:
+        return int(round(seconds * self.sr / _HOP))
+
+
+def frame_descriptors(y: np.ndarray, sr: int = FEATURE_SR) -> Frames:
+    import librosa
+
+    y = np.asarray(y, dtype=np.float32)
+    S = np.abs(librosa.stft(y, n_fft=_NFFT, hop_length=_HOP)) + 1e-10
+    power = S**2
+    db = 20 * np.log10(np.sqrt(power.mean(axis=0)) + 1e-6)
+    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, n_mels=64))
+    return Frames(
+        power=power,
+        db=db,
+        oenv=librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=_HOP),
+        contrast=librosa.feature.spectral_contrast(S=S, sr=sr, n_fft=_NFFT, hop_length=_HOP),
+        mfcc=librosa.feature.mfcc(S=mel_db, n_mfcc=13),
+        chroma=librosa.feature.chroma_stft(S=power, sr=sr, n_chroma=12),
+        sr=sr,
+    )
+
+
 def audio_features(y: np.ndarray, sr: int = FEATURE_SR) -> dict[str, float]:
     """Descriptors of one mono clip at ``sr`` (expects a few seconds or more)."""
+    frames = frame_descriptors(y, sr)
+    return span_features(frames, 0, frames.n, len(y) / sr)
+
+
+def span_features(frames: Frames, a: int, b: int, seconds: float) -> dict[str, float]:
+    """Descriptors of frames ``a:b`` (``seconds`` long) of a recording."""
     import librosa
 
     out: dict[str, float] = {}
-    y = np.asarray(y, dtype=np.float32)
-    dur = max(len(y) / sr, 1e-3)
-    # One STFT feeds the loudness and spectral features (the expensive part, done once).
-    S = np.abs(librosa.stft(y, n_fft=_NFFT, hop_length=_HOP)) + 1e-10
-    power = S**2
-    rms = np.sqrt(power.mean(axis=0))
-    db = 20 * np.log10(rms + 1e-6)
+    sr = frames.sr
+    dur = max(seconds, 1e-3)
+    power, db, oenv = frames.power[:, a:b], frames.db[a:b], frames.oenv[a:b]
     # Level is relative to the clip's loud parts: users' gain is arbitrary, contrast is not.
     ref = np.percentile(db, 95)
     rel = db - ref
@@ -67,6 +109,7 @@ def audio_features(y: np.ndarray, sr: int = FEATURE_SR) -> dict[str, float]:
     _stats("centroid", np.log(centroid + 1), out)
     spread = np.sqrt(((freqs[:, None] - centroid[None]) ** 2 * power).sum(0) / power.sum(0))
     out["spread_mean"] = float(np.log(spread + 1).mean())
+    S = np.sqrt(power)
     flat = np.exp(np.log(S).mean(0)) / S.mean(0)
     _stats("flatness", np.log(flat), out)
     bands = [0, 150, 400, 1000, 2500, 5000, 11025]
@@ -76,16 +119,14 @@ def audio_features(y: np.ndarray, sr: int = FEATURE_SR) -> dict[str, float]:
         ratio = np.log(power[sel].sum(0) / total + 1e-9)
         out[f"band_{lo}_{hi}_mean"] = float(ratio.mean())
         out[f"band_{lo}_{hi}_std"] = float(ratio.std())
-    contrast = librosa.feature.spectral_contrast(S=S, sr=sr, n_fft=_NFFT, hop_length=_HOP)
-    for i, row in enumerate(contrast):
+    for i, row in enumerate(frames.contrast[:, a:b]):
         out[f"contrast{i}_mean"] = float(row.mean())
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, n_mels=64)), n_mfcc=13)
+    mfcc = frames.mfcc[:, a:b]
     for i in range(1, 13):
         out[f"mfcc{i}_mean"] = float(mfcc[i].mean())
         out[f"mfcc{i}_std"] = float(mfcc[i].std())
 
     # Onsets: timing regularity and density; onset strength as an attack-hardness proxy.
-    oenv = librosa.onset.onset_strength(S=librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, n_mels=64)), sr=sr, hop_length=_HOP)
     _stats("oenv", oenv / (oenv.mean() + 1e-9), out)
     out["oenv_mean_abs"] = float(oenv.mean())
     onsets = librosa.onset.onset_detect(onset_envelope=oenv, sr=sr, hop_length=_HOP, units="frames")
@@ -101,7 +142,7 @@ def audio_features(y: np.ndarray, sr: int = FEATURE_SR) -> dict[str, float]:
         _stats("onset_db", peaks - ref, out)
         out["onset_db_dstd"] = float(np.diff(peaks).std()) if len(peaks) > 2 else 0.0
         # decay between onsets: how much level falls before the next attack (dry vs sustained)
-        valleys = [db[a:b].min() for a, b in zip(onsets[:-1], onsets[1:]) if b > a]
+        valleys = [db[a_:b_].min() for a_, b_ in zip(onsets[:-1], onsets[1:]) if b_ > a_]
         decay = peaks[: len(valleys)] - np.asarray(valleys)
         _stats("decay_db", decay, out)
         ostr = oenv[np.clip(onsets, 0, len(oenv) - 1)]
@@ -118,7 +159,7 @@ def audio_features(y: np.ndarray, sr: int = FEATURE_SR) -> dict[str, float]:
         out["tempo_bpm"] = 0.0
 
     # Harmonic blur: how many pitch classes sound at once and how fast the harmony changes.
-    chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_chroma=12)
+    chroma = frames.chroma[:, a:b]
     cn = chroma / (chroma.sum(0, keepdims=True) + 1e-9)
     entropy = -(cn * np.log(cn + 1e-9)).sum(0)
     _stats("chroma_entropy", entropy, out)

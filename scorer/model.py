@@ -1,8 +1,9 @@
 """The embedded backend's trained heads: numpy-only inference from one small .npz file.
 
 Each head (``audio``: waveform descriptors; ``midi``: the same plus note features) holds one model per
-cross-validation fold; each fold model is an average of a ridge regression on standardised features
-and one small LightGBM model per dimension (an MLP member is supported but measured no better). The score is the mean over the fold models; the uncertainty is their spread,
+cross-validation fold; each fold model is a blend of a ridge regression on standardised features
+and LightGBM models of the labels' leading principal components (an MLP member is supported but
+measured no better). The score is the mean over the fold models; the uncertainty is their spread,
 rescaled so that on held-out data it matches the real error (per dimension).
 """
 
@@ -27,8 +28,11 @@ class FoldModel:
     ridge_b: np.ndarray  # (D,)
     mlp: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # relu hidden layers, linear out
     mlp_weight: float = 0.5  # share of the MLP in the blend (0 = ridge only)
-    gbm: list[str] = field(default_factory=list)  # one LightGBM model (text) per dimension
+    gbm: list[str] = field(default_factory=list)  # one LightGBM model (text) per output
     gbm_weight: float = 0.0  # share of the gradient-boosting models in the blend
+    # When set, the boosted models predict label principal components: labels = out @ basis + centre
+    gbm_basis: np.ndarray | None = None  # (K, D)
+    gbm_centre: np.ndarray | None = None  # (D,)
     _boosters: list = field(default_factory=list, repr=False)
 
     def boosters(self) -> list:
@@ -44,6 +48,8 @@ class FoldModel:
         out = z @ self.ridge_w + self.ridge_b
         if self.gbm and self.gbm_weight > 0:
             trees = np.stack([b.predict(x, num_threads=1) for b in self.boosters()], axis=1)
+            if self.gbm_basis is not None:
+                trees = trees @ self.gbm_basis + self.gbm_centre
             out = (1 - self.gbm_weight) * out + self.gbm_weight * trees
         if self.mlp and self.mlp_weight > 0:
             h = z
@@ -101,6 +107,8 @@ class EmbeddedModel:
                     arrays[p + f"mlp{j}_w"], arrays[p + f"mlp{j}_b"] = w.astype(np.float32), b.astype(np.float32)
                 for j, text in enumerate(f.gbm):
                     arrays[p + f"gbm{j}"] = np.frombuffer(text.encode(), dtype=np.uint8)
+                if f.gbm_basis is not None:
+                    arrays[p + "gbm_basis"], arrays[p + "gbm_centre"] = f.gbm_basis, f.gbm_centre
                 hs["folds"].append({"mlp_layers": len(f.mlp), "mlp_weight": f.mlp_weight,
                                     "gbm_models": len(f.gbm), "gbm_weight": f.gbm_weight})
             spec["heads"][hname] = hs
@@ -126,9 +134,10 @@ class EmbeddedModel:
                         for j in range(fs["mlp_layers"])
                     ]
                     gbm = [bytes(z[p + f"gbm{j}"]).decode() for j in range(fs.get("gbm_models", 0))]
+                    basis = (z[p + "gbm_basis"], z[p + "gbm_centre"]) if p + "gbm_basis" in z.files else (None, None)
                     folds.append(FoldModel(
                         z[p + "mean"], z[p + "scale"], z[p + "ridge_w"], z[p + "ridge_b"], mlp, fs["mlp_weight"],
-                        gbm, fs.get("gbm_weight", 0.0),
+                        gbm, fs.get("gbm_weight", 0.0), *basis,
                     ))
                 heads[hname] = Head(
                     hs["feature_names"], z[f"{hname}/impute"], folds, z[f"{hname}/rmse"], z[f"{hname}/mean_spread"]

@@ -25,7 +25,7 @@ from scorer.dimensions import BY_NAME
 from scorer.features import FEATURE_SR
 from scorer.folds import load_folds
 from scorer.metrics import pairwise
-from scorer.model import EmbeddedModel
+from scorer.embedded import EmbeddedBackend
 from scorer.pipeline import DEFAULT_DIR
 
 SECOND_SOUNDFONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
@@ -169,13 +169,13 @@ def subset(labels: dict[str, np.ndarray], limit: int) -> list[str]:
     return sorted(chosen)
 
 
-def _predict(model: EmbeddedModel, folds: dict[str, int], key: str, audio: np.ndarray) -> np.ndarray:
-    from scorer.extract import window_features
+def _predict(backend: EmbeddedBackend, folds: dict[str, int], key: str, audio: np.ndarray) -> np.ndarray:
+    from scorer.extract import recording_rows
     from scorer.windows import training_spans
 
     spans = training_spans(len(audio) / FEATURE_SR)
-    rows, _ = window_features(audio, None, spans)
-    head = model.heads["audio"]
+    head = backend.model.heads["audio"]
+    rows = recording_rows(audio, None, spans, backend.transcriber_for(head))
     return np.clip(head.folds[folds[key]].predict(head.matrix(rows)).mean(0), 0, 1)  # held-out fold model
 
 
@@ -191,13 +191,13 @@ def run_robustness(settings: Settings, percepiano_dir: Path, cache_dir: Path, *,
 
     labels = load_labels(percepiano_dir)
     folds = load_folds(DEFAULT_DIR / "folds.json")
-    model = EmbeddedModel.load(settings.scorer_weights)
+    backend = EmbeddedBackend(settings.scorer_weights, threads=settings.scorer_threads)
     keys = subset(labels, limit)
     passages = [parse_key(k).passage for k in keys]
     y = np.stack([labels[k] for k in keys])
     midi = {k: midi_path(percepiano_dir, k).read_bytes() for k in keys}
     clean_audio = {k: cached_render(midi[k], settings.soundfont, cache_dir) for k in keys}
-    clean = np.stack([_predict(model, folds, k, clean_audio[k]) for k in keys])
+    clean = np.stack([_predict(backend, folds, k, clean_audio[k]) for k in keys])
     result: dict = {"n_performances": len(keys), "n_passages": len(set(passages)),
                     "clean": _scores(y, clean, passages), "degradations": {}, "conditions": {}}
     for name, transform, dim, sign in DEGRADATIONS:
@@ -205,17 +205,17 @@ def run_robustness(settings: Settings, percepiano_dir: Path, cache_dir: Path, *,
         moved = []
         for i, k in enumerate(keys):
             audio = cached_render(transform(midi[k]), settings.soundfont, cache_dir)
-            moved.append(sign * (_predict(model, folds, k, audio)[d] - clean[i, d]))
+            moved.append(sign * (_predict(backend, folds, k, audio)[d] - clean[i, d]))
         moved_arr = np.array(moved)
         result["degradations"][name] = {"dimension": dim, "expected": "up" if sign > 0 else "down",
                                         "share_expected_way": round(float((moved_arr > 0).mean()), 3),
                                         "mean_change_expected_way": round(float(moved_arr.mean()), 4)}
     if SECOND_SOUNDFONT.is_file():
-        other = np.stack([_predict(model, folds, k, cached_render(midi[k], SECOND_SOUNDFONT, cache_dir)) for k in keys])
+        other = np.stack([_predict(backend, folds, k, cached_render(midi[k], SECOND_SOUNDFONT, cache_dir)) for k in keys])
         result["second_soundfont"] = {"soundfont": SECOND_SOUNDFONT.name, **_scores(y, other, passages)}
     else:
         result["second_soundfont"] = {"skipped": f"{SECOND_SOUNDFONT} not installed (Debian timgm6mb-soundfont)"}
     for name, fn in CONDITIONS:
-        p = np.stack([_predict(model, folds, k, fn(clean_audio[k])) for k in keys])
+        p = np.stack([_predict(backend, folds, k, fn(clean_audio[k])) for k in keys])
         result["conditions"][name] = _scores(y, p, passages)
     return result

@@ -56,7 +56,7 @@ class Scorer:
             return cls(settings, MuqBackend.from_settings(settings))
         from scorer.embedded import EmbeddedBackend
 
-        return cls(settings, EmbeddedBackend(settings.scorer_weights))
+        return cls(settings, EmbeddedBackend(settings.scorer_weights, threads=settings.scorer_threads))
 
     def score_path(
         self, path: Path, *, bars: Sequence[float] | None = None, source_name: str | None = None

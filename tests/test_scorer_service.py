@@ -49,8 +49,9 @@ def test_report_contract(scorer: Scorer, shared_dir: Path) -> None:
         assert (d.goodness is None) == (dim.kind == "character")
     for s in report.weak_spots:
         dim = next(x for x in DIMENSIONS if x.name == s.dimension)
-        if dim.kind == "quality":  # weak = undesirable side, never "a low number"
-            assert (s.score >= 0.5 if dim.desirable == "low" else s.score <= 0.5) or "errors below" in s.reason
+        if dim.kind == "quality":  # weak = the undesirable side of the reference median, never "a low number"
+            pct = scorer.reference.percentile(dim.index, s.score)
+            assert (pct >= 50 if dim.desirable == "low" else pct <= 50), (s, pct)
     sev = [s.severity for s in report.weak_spots]
     assert sev == sorted(sev, reverse=True)
 
