@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     header_max_tokens: int = Field(40, ge=0, description="Word pieces reserved for the context header.")
     rrf_weight_bm25: float = Field(1.0, ge=0)
     rrf_weight_dense: float = Field(1.0, ge=0)
+    rescore: bool = Field(True, description="Hybrid second stage: re-order the fused candidates by a blend of BM25 and cosine scores.")
+    rescore_weight_bm25: float = Field(0.3, ge=0, le=1, description="BM25's share in the rescoring blend (cosine gets the rest).")
     reranker_max_length: int = Field(256, ge=32, description="Word pieces per (query, passage) pair.")
     qdrant_path: Path | None = Field(None, description="Qdrant local-mode folder; default: home/qdrant (when no URL).")
     qdrant_collection: str = "cadenza_chunks"

@@ -30,6 +30,7 @@ from rag.embedder import SentenceTransformerEmbedder, load_embedder
 from rag.embedding_cache import EmbeddingCache, embed_with_cache
 from rag.filters import allowed_seqs, validate_filters
 from rag.fusion import rrf
+from rag.rescore import blend_scores
 from rag.rwlock import ReadWriteLock
 from rag.types import IndexReport, SearchHit, SourceRef
 from rag.vectorstore import FaissStore, QdrantStore, VectorStore
@@ -323,6 +324,10 @@ class Retriever:
                     weights=[self.settings.rrf_weight_bm25, self.settings.rrf_weight_dense],
                 )
                 timings["fusion"] = _ms(t)
+                if self.settings.rescore and query_vector is not None:
+                    t = time.perf_counter()
+                    ranked = self._rescore(query, query_vector, ranked, lexical, dense, allowed)
+                    timings["rescore"] = _ms(t)
             records = {s: self._chunks[s] for s, _ in ranked if s in self._chunks}
             documents = self._documents
         if reranker is not None:
@@ -348,6 +353,24 @@ class Retriever:
                 break
         timings["total"] = _ms(started)
         return hits, timings
+
+    def _rescore(
+        self, query: str, query_vector, ranked: list[tuple[int, float]], lexical: list[tuple[int, float]],  # type: ignore[no-untyped-def]
+        dense: list[tuple[int, float]], allowed: set[int] | None,
+    ) -> list[tuple[int, float]]:
+        """Blend BM25 and cosine over every fused candidate (rag/rescore.py); a candidate that only one
+        retriever returned gets its other score by a search restricted to the missing ones."""
+        candidates = [s for s, _ in ranked]
+        bm25, cosine = dict(lexical), dict(dense)
+        no_bm25 = {s for s in candidates if s not in bm25}
+        if no_bm25:
+            bm25.update(self.lexical.search(query, len(no_bm25), no_bm25))
+        no_cosine = {s for s in candidates if s not in cosine}
+        if no_cosine:
+            cosine.update(self.vectors.search(query_vector, len(no_cosine), no_cosine))
+        candidates = [s for s in candidates if s in cosine]  # a store answers for every id it holds
+        top = lexical[0][1] if lexical else 0.0
+        return blend_scores(candidates, bm25, cosine, bm25_top=top, weight_bm25=self.settings.rescore_weight_bm25)
 
     def chunk_tags(self, chunk_id: str) -> dict[str, list[str]]:
         for record in self._chunks.values():

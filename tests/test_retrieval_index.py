@@ -10,6 +10,7 @@ import pytest
 
 from api.errors import IndexMismatch, InputError, NotFound
 from api.settings import Settings
+from rag.fusion import rrf
 from rag.retriever import Retriever
 from rag.vectorstore import FaissStore
 from tests.retrieval_support import book_paths, make_settings
@@ -53,19 +54,44 @@ def test_search_modes_return_exact_passages(retriever: Retriever, mode: str) -> 
     assert len({h.chunk_id for h in hits}) == 5
 
 
-def test_hybrid_is_rrf_of_the_two_lists(retriever: Retriever) -> None:
-    n = retriever.settings.candidates_per_retriever
-    bm25 = [h.chunk_id for h in retriever.search(QUERY, mode="bm25", k=n)]
-    dense = [h.chunk_id for h in retriever.search(QUERY, mode="dense", k=n)]
-    expected: dict[str, float] = {}
-    for ranking in (bm25, dense):
-        for rank, chunk_id in enumerate(ranking, start=1):
-            expected[chunk_id] = expected.get(chunk_id, 0.0) + 1.0 / (60 + rank)
-    hybrid = retriever.search(QUERY, mode="hybrid", k=10)
+def test_hybrid_without_rescoring_is_rrf_of_the_two_lists(retriever: Retriever, module_settings: Settings) -> None:
+    plain = Retriever.open(module_settings.model_copy(update={"rescore": False}))
+    try:
+        n = plain.settings.candidates_per_retriever
+        bm25 = [h.chunk_id for h in plain.search(QUERY, mode="bm25", k=n)]
+        dense = [h.chunk_id for h in plain.search(QUERY, mode="dense", k=n)]
+        expected: dict[str, float] = {}
+        for ranking in (bm25, dense):
+            for rank, chunk_id in enumerate(ranking, start=1):
+                expected[chunk_id] = expected.get(chunk_id, 0.0) + 1.0 / (60 + rank)
+        hybrid = plain.search(QUERY, mode="hybrid", k=10)
+    finally:
+        plain.close()
     for hit in hybrid:
         assert hit.score == pytest.approx(expected[hit.chunk_id])
     best = sorted(expected.values(), reverse=True)[:10]
     assert [h.score for h in hybrid] == pytest.approx(best)
+
+
+def test_hybrid_rescores_fused_candidates_by_blended_scores(retriever: Retriever) -> None:
+    """Default hybrid = RRF candidates re-ordered by w * BM25/top BM25 + (1 - w) * min-max cosine,
+    recomputed here from the single retrievers' own scores over the whole index."""
+    n, w = retriever.settings.candidates_per_retriever, retriever.settings.rescore_weight_bm25
+    everything = retriever.n_chunks
+    bm25 = {h.chunk_id: h.score for h in retriever.search(QUERY, mode="bm25", k=everything)}
+    cosine = {h.chunk_id: h.score for h in retriever.search(QUERY, mode="dense", k=everything)}
+    candidates = set(list(bm25)[:n]) | set(list(cosine)[:n])
+    top = max(bm25.values())
+    lo, hi = min(cosine[c] for c in candidates), max(cosine[c] for c in candidates)
+    expected = {c: w * bm25.get(c, 0.0) / top + (1 - w) * (cosine[c] - lo) / (hi - lo) for c in candidates}
+    hybrid, timings = retriever.search_timed(QUERY, mode="hybrid", k=n, filters=None)  # k = n: same candidates
+    assert "rescore" in timings and len(hybrid) == n
+    for hit in hybrid:
+        assert hit.score == pytest.approx(expected[hit.chunk_id], abs=1e-5)
+    assert [h.score for h in hybrid] == pytest.approx(sorted(expected.values(), reverse=True)[:n], abs=1e-5)
+    # The blend re-orders: it is not the RRF order (else this stage would be a no-op).
+    rrf_order = [c for c, _ in rrf([list(bm25)[:n], list(cosine)[:n]], k=retriever.settings.rrf_k)]
+    assert [h.chunk_id for h in hybrid] != rrf_order[:n]
 
 
 def test_pedal_query_finds_pedal_advice(retriever: Retriever) -> None:
