@@ -13,21 +13,24 @@ import re
 import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from api.errors import IndexMismatch, InputError, NotFound
 from api.settings import Settings
 from corpus.catalogue import CATALOGUE_STATE, Catalogue, ChunkRecord, DocumentInfo, NewChunk
-from corpus.chunking import chunk_text, normalise_for_hash
+from corpus.chunking import chunk_text, normalise_for_hash, sentence_spans
 from corpus.loaders import SUPPORTED_SUFFIXES, LoadedDocument, load_file
 from corpus.manifest import ManifestEntry, read_manifest
 from corpus.models import DocumentRow
 from corpus.tags import tag_text
 from rag.bm25 import LexicalIndex, make_lexical_index
 from rag.embedder import SentenceTransformerEmbedder, load_embedder
-from rag.embedding_cache import EmbeddingCache, embed_with_cache
+from rag.embedding_cache import EmbeddingCache, embed_with_cache, text_sha
 from rag.filters import allowed_seqs, validate_filters
 from rag.fusion import rrf
 from rag.rescore import blend_scores
@@ -41,6 +44,9 @@ Mode = Literal["bm25", "dense", "hybrid", "rerank"]
 MODES: tuple[str, ...] = ("bm25", "dense", "hybrid", "rerank")
 
 __all__ = ["DocumentInfo", "MODES", "Retriever"]
+
+SENTENCE_MAX_TOKENS = 200  # a longer "sentence" (a table, a list) is split at word boundaries
+SENTENCE_VECTORS_KEPT = 2048  # chunks whose sentence vectors stay in memory for the second stage
 
 
 def slugify(text: str) -> str:
@@ -85,6 +91,8 @@ class Retriever:
         self._documents: dict[str, DocumentInfo] = {}
         self._filter_cache: dict[tuple[int, tuple[tuple[str, str], ...]], set[int]] = {}
         self._reranker = None
+        self._sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # chunk text sha -> (n, dim)
+        self._sentence_lock = threading.Lock()
         self.catch_up()
 
     @classmethod
@@ -163,6 +171,30 @@ class Retriever:
             )
         return chunks
 
+    def _sentences(self, text: str) -> list[str]:
+        return [text[a:b] for a, b in sentence_spans(text, count=self.embedder.count_tokens, max_tokens=SENTENCE_MAX_TOKENS)]
+
+    def _embed_sentences(self, texts: Sequence[str]) -> None:
+        """Fill the embedding cache with the chunks' sentences, so the second stage only reads it."""
+        if self.settings.rescore and self.settings.rescore_weight_sentence > 0:
+            embed_with_cache(self.embedder, self.cache, list(dict.fromkeys(s for t in texts for s in self._sentences(t))))
+
+    def _sentence_matrix(self, text: str) -> np.ndarray:
+        """Sentence vectors of a chunk: memory, else the embedding cache (embedding what it lacks)."""
+        key = text_sha(text)
+        with self._sentence_lock:
+            found = self._sentence_vectors.get(key)
+            if found is not None:
+                self._sentence_vectors.move_to_end(key)
+                return found
+        sentences = self._sentences(text)
+        matrix = embed_with_cache(self.embedder, self.cache, sentences) if sentences else np.zeros((0, self.embedder.dimension), np.float32)
+        with self._sentence_lock:
+            self._sentence_vectors[key] = matrix
+            if len(self._sentence_vectors) > SENTENCE_VECTORS_KEPT:
+                self._sentence_vectors.popitem(last=False)
+        return matrix
+
     def _index_loaded(self, doc: LoadedDocument) -> tuple[str, IndexReport]:
         report = IndexReport()
         sha = hashlib.sha256(normalise_for_hash(doc.text).encode("utf-8")).hexdigest()
@@ -178,6 +210,7 @@ class Retriever:
             # Embed before the catalogue write: the slow part runs while searches go on, and a crash
             # here leaves nothing behind but cached vectors.
             embed_with_cache(self.embedder, self.cache, [c.embed_text for c in chunks])
+            self._embed_sentences([c.text for c in chunks])
             row = DocumentRow(
                 document_id=document_id, slug=doc.slug or document_id, title=doc.title, author=doc.author, year=doc.year,
                 url=doc.url, licence=doc.licence, source_type=doc.source_type, sha256=sha, text=doc.text,
@@ -241,6 +274,7 @@ class Retriever:
                                  licence=row.licence, slug=row.slug, source_type=row.source_type)
             chunks = self._chunks_for(row.document_id, doc)
             embed_with_cache(self.embedder, self.cache, [c.embed_text for c in chunks])
+            self._embed_sentences([c.text for c in chunks])
             fresh = DocumentRow(document_id=row.document_id, slug=row.slug, title=row.title, author=row.author, year=row.year,
                                 url=row.url, licence=row.licence, source_type=row.source_type, sha256=row.sha256, text=row.text)
             with self._write_lock:
@@ -358,8 +392,8 @@ class Retriever:
         self, query: str, query_vector, ranked: list[tuple[int, float]], lexical: list[tuple[int, float]],  # type: ignore[no-untyped-def]
         dense: list[tuple[int, float]], allowed: set[int] | None,
     ) -> list[tuple[int, float]]:
-        """Blend BM25 and cosine over every fused candidate (rag/rescore.py); a candidate that only one
-        retriever returned gets its other score by a search restricted to the missing ones."""
+        """Blend BM25, cosine and best-sentence cosine over every fused candidate (rag/rescore.py); a
+        candidate that only one retriever returned gets its other score by a search restricted to it."""
         candidates = [s for s, _ in ranked]
         bm25, cosine = dict(lexical), dict(dense)
         no_bm25 = {s for s in candidates if s not in bm25}
@@ -370,7 +404,16 @@ class Retriever:
             cosine.update(self.vectors.search(query_vector, len(no_cosine), no_cosine))
         candidates = [s for s in candidates if s in cosine]  # a store answers for every id it holds
         top = lexical[0][1] if lexical else 0.0
-        return blend_scores(candidates, bm25, cosine, bm25_top=top, weight_bm25=self.settings.rescore_weight_bm25)
+        w_sentence = self.settings.rescore_weight_sentence
+        sentence: dict[int, float] = {}
+        if w_sentence > 0:
+            query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+            for seq in candidates:
+                matrix = self._sentence_matrix(self._chunks[seq].text)
+                if len(matrix):
+                    sentence[seq] = float((matrix @ query).max())
+        return blend_scores(candidates, bm25, cosine, bm25_top=top, weight_bm25=self.settings.rescore_weight_bm25,
+                            sentence=sentence, weight_sentence=w_sentence)
 
     def chunk_tags(self, chunk_id: str) -> dict[str, list[str]]:
         for record in self._chunks.values():
