@@ -179,21 +179,29 @@ class Retriever:
         if self.settings.rescore and self.settings.rescore_weight_sentence > 0:
             embed_with_cache(self.embedder, self.cache, list(dict.fromkeys(s for t in texts for s in self._sentences(t))))
 
-    def _sentence_matrix(self, text: str) -> np.ndarray:
-        """Sentence vectors of a chunk: memory, else the embedding cache (embedding what it lacks)."""
-        key = text_sha(text)
+    def _sentence_matrices(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Sentence vectors of each chunk text: memory, else the embedding cache in one batched read
+        (embedding what it lacks)."""
+        keys = [text_sha(t) for t in texts]
         with self._sentence_lock:
-            found = self._sentence_vectors.get(key)
-            if found is not None:
-                self._sentence_vectors.move_to_end(key)
-                return found
-        sentences = self._sentences(text)
-        matrix = embed_with_cache(self.embedder, self.cache, sentences) if sentences else np.zeros((0, self.embedder.dimension), np.float32)
-        with self._sentence_lock:
-            self._sentence_vectors[key] = matrix
-            if len(self._sentence_vectors) > SENTENCE_VECTORS_KEPT:
-                self._sentence_vectors.popitem(last=False)
-        return matrix
+            found = {k: self._sentence_vectors[k] for k in keys if k in self._sentence_vectors}
+            for k in found:
+                self._sentence_vectors.move_to_end(k)
+        missing = {k: t for k, t in zip(keys, texts) if k not in found}
+        if missing:
+            split = {k: self._sentences(t) for k, t in missing.items()}
+            flat = [sentence for sentences in split.values() for sentence in sentences]
+            vectors = embed_with_cache(self.embedder, self.cache, flat) if flat else None
+            offset = 0
+            for k, sentences in split.items():
+                found[k] = vectors[offset : offset + len(sentences)] if vectors is not None else np.zeros((0, self.embedder.dimension), np.float32)
+                offset += len(sentences)
+            with self._sentence_lock:
+                for k in split:
+                    self._sentence_vectors[k] = found[k]
+                while len(self._sentence_vectors) > SENTENCE_VECTORS_KEPT:
+                    self._sentence_vectors.popitem(last=False)
+        return [found[k] for k in keys]
 
     def _index_loaded(self, doc: LoadedDocument) -> tuple[str, IndexReport]:
         report = IndexReport()
@@ -408,8 +416,8 @@ class Retriever:
         sentence: dict[int, float] = {}
         if w_sentence > 0:
             query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
-            for seq in candidates:
-                matrix = self._sentence_matrix(self._chunks[seq].text)
+            matrices = self._sentence_matrices([self._chunks[seq].text for seq in candidates])
+            for seq, matrix in zip(candidates, matrices):
                 if len(matrix):
                     sentence[seq] = float((matrix @ query).max())
         return blend_scores(candidates, bm25, cosine, bm25_top=top, weight_bm25=self.settings.rescore_weight_bm25,
