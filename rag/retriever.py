@@ -368,7 +368,7 @@ class Retriever:
                 timings["fusion"] = _ms(t)
                 if self.settings.rescore and query_vector is not None:
                     t = time.perf_counter()
-                    ranked = self._rescore(query, query_vector, ranked, lexical, dense, allowed)
+                    ranked = self._rescore(query, query_vector, ranked, lexical, dense)
                     timings["rescore"] = _ms(t)
             records = {s: self._chunks[s] for s, _ in ranked if s in self._chunks}
             documents = self._documents
@@ -397,11 +397,12 @@ class Retriever:
         return hits, timings
 
     def _rescore(
-        self, query: str, query_vector, ranked: list[tuple[int, float]], lexical: list[tuple[int, float]],  # type: ignore[no-untyped-def]
-        dense: list[tuple[int, float]], allowed: set[int] | None,
+        self, query: str, query_vector: np.ndarray, ranked: list[tuple[int, float]], lexical: list[tuple[int, float]],
+        dense: list[tuple[int, float]],
     ) -> list[tuple[int, float]]:
         """Blend BM25, cosine and best-sentence cosine over every fused candidate (rag/rescore.py); a
-        candidate that only one retriever returned gets its other score by a search restricted to it."""
+        candidate that only one retriever returned gets its other score by a search restricted to it (the
+        candidates already passed the filters)."""
         candidates = [s for s, _ in ranked]
         bm25, cosine = dict(lexical), dict(dense)
         no_bm25 = {s for s in candidates if s not in bm25}
@@ -415,11 +416,11 @@ class Retriever:
         w_sentence = self.settings.rescore_weight_sentence
         sentence: dict[int, float] = {}
         if w_sentence > 0:
-            query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+            vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
             matrices = self._sentence_matrices([self._chunks[seq].text for seq in candidates])
             for seq, matrix in zip(candidates, matrices):
                 if len(matrix):
-                    sentence[seq] = float((matrix @ query).max())
+                    sentence[seq] = float((matrix @ vector).max())
         return blend_scores(candidates, bm25, cosine, bm25_top=top, weight_bm25=self.settings.rescore_weight_bm25,
                             sentence=sentence, weight_sentence=w_sentence)
 
