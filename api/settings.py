@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     header_max_tokens: int = Field(40, ge=0, description="Word pieces reserved for the context header.")
     rrf_weight_bm25: float = Field(1.0, ge=0)
     rrf_weight_dense: float = Field(1.0, ge=0)
+    rescore: bool = Field(True, description="Hybrid second stage: re-order the fused candidates by a blend of BM25 and cosine scores.")
+    rescore_weight_bm25: float = Field(0.3, ge=0, le=1, description="BM25's share in the rescoring blend.")
+    rescore_weight_sentence: float = Field(0.2, ge=0, le=1, description="Share of the best sentence's cosine (0: sentences are not embedded); the chunk cosine gets the rest.")
     reranker_max_length: int = Field(256, ge=32, description="Word pieces per (query, passage) pair.")
     qdrant_path: Path | None = Field(None, description="Qdrant local-mode folder; default: home/qdrant (when no URL).")
     qdrant_collection: str = "cadenza_chunks"
@@ -97,6 +100,12 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _rescore_weights(self) -> Settings:
+        if self.rescore_weight_bm25 + self.rescore_weight_sentence > 1:
+            raise ValueError("rescore_weight_bm25 + rescore_weight_sentence must be at most 1 (the chunk cosine gets the rest)")
+        return self
 
     @property
     def resolved_embedding_cache_dir(self) -> Path:

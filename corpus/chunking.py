@@ -174,6 +174,12 @@ def chunk_text(
     return chunks
 
 
+def sentence_spans(text: str, *, count: TokenCounter, max_tokens: int) -> list[tuple[int, int]]:
+    """(start, end) of the sentences of ``text`` (the chunker's own units, headings left out), each at most
+    ``max_tokens`` word pieces: what the sentence-level second stage embeds."""
+    return [(u.start, u.end) for u in _units(text, count, max_tokens) if not u.heading and text[u.start : u.end].strip()]
+
+
 def normalise_for_hash(text: str) -> str:
     """What dedup compares: whitespace-insensitive, case-sensitive text."""
     return _WHITESPACE.sub(" ", text).strip()

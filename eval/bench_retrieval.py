@@ -163,8 +163,9 @@ def corpus_scale(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
         _, timings = clock(lambda q=q: retriever.search_timed(q, mode="hybrid", k=5, filters=None))  # type: ignore[misc]
         for key, value in timings.items():
             stages.setdefault(key, []).append(value)
-    for key in ("encode", "bm25", "dense", "fusion"):
-        row(scale, f"hybrid stage: {key}", stages[key])
+    for key in ("encode", "bm25", "dense", "fusion", "rescore"):
+        if key in stages:  # rescore: the default second stage (rag/rescore.py), absent when switched off
+            row(scale, f"hybrid stage: {key}", stages[key])
     row(scale, "hybrid total (Retriever.search)", stages["total"], "query encoding included", clock.cpu)
     for mode in ("bm25", "dense", "hybrid"):
         hits_by_query = [[(h.source.document_id, h.text) for h in retriever.search(q["query"], mode=mode, k=10)] for q in qrels]

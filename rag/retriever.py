@@ -13,23 +13,27 @@ import re
 import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from api.errors import IndexMismatch, InputError, NotFound
 from api.settings import Settings
 from corpus.catalogue import CATALOGUE_STATE, Catalogue, ChunkRecord, DocumentInfo, NewChunk
-from corpus.chunking import chunk_text, normalise_for_hash
+from corpus.chunking import chunk_text, normalise_for_hash, sentence_spans
 from corpus.loaders import SUPPORTED_SUFFIXES, LoadedDocument, load_file
 from corpus.manifest import ManifestEntry, read_manifest
 from corpus.models import DocumentRow
 from corpus.tags import tag_text
 from rag.bm25 import LexicalIndex, make_lexical_index
 from rag.embedder import SentenceTransformerEmbedder, load_embedder
-from rag.embedding_cache import EmbeddingCache, embed_with_cache
+from rag.embedding_cache import EmbeddingCache, embed_with_cache, text_sha
 from rag.filters import allowed_seqs, validate_filters
 from rag.fusion import rrf
+from rag.rescore import blend_scores
 from rag.rwlock import ReadWriteLock
 from rag.types import IndexReport, SearchHit, SourceRef
 from rag.vectorstore import FaissStore, QdrantStore, VectorStore
@@ -40,6 +44,9 @@ Mode = Literal["bm25", "dense", "hybrid", "rerank"]
 MODES: tuple[str, ...] = ("bm25", "dense", "hybrid", "rerank")
 
 __all__ = ["DocumentInfo", "MODES", "Retriever"]
+
+SENTENCE_MAX_TOKENS = 200  # a longer "sentence" (a table, a list) is split at word boundaries
+SENTENCE_VECTORS_KEPT = 2048  # chunks whose sentence vectors stay in memory for the second stage
 
 
 def slugify(text: str) -> str:
@@ -84,6 +91,8 @@ class Retriever:
         self._documents: dict[str, DocumentInfo] = {}
         self._filter_cache: dict[tuple[int, tuple[tuple[str, str], ...]], set[int]] = {}
         self._reranker = None
+        self._sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # chunk text sha -> (n, dim)
+        self._sentence_lock = threading.Lock()
         self.catch_up()
 
     @classmethod
@@ -162,6 +171,38 @@ class Retriever:
             )
         return chunks
 
+    def _sentences(self, text: str) -> list[str]:
+        return [text[a:b] for a, b in sentence_spans(text, count=self.embedder.count_tokens, max_tokens=SENTENCE_MAX_TOKENS)]
+
+    def _embed_sentences(self, texts: Sequence[str]) -> None:
+        """Fill the embedding cache with the chunks' sentences, so the second stage only reads it."""
+        if self.settings.rescore and self.settings.rescore_weight_sentence > 0:
+            embed_with_cache(self.embedder, self.cache, list(dict.fromkeys(s for t in texts for s in self._sentences(t))))
+
+    def _sentence_matrices(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Sentence vectors of each chunk text: memory, else the embedding cache in one batched read
+        (embedding what it lacks)."""
+        keys = [text_sha(t) for t in texts]
+        with self._sentence_lock:
+            found = {k: self._sentence_vectors[k] for k in keys if k in self._sentence_vectors}
+            for k in found:
+                self._sentence_vectors.move_to_end(k)
+        missing = {k: t for k, t in zip(keys, texts) if k not in found}
+        if missing:
+            split = {k: self._sentences(t) for k, t in missing.items()}
+            flat = [sentence for sentences in split.values() for sentence in sentences]
+            vectors = embed_with_cache(self.embedder, self.cache, flat) if flat else None
+            offset = 0
+            for k, sentences in split.items():
+                found[k] = vectors[offset : offset + len(sentences)] if vectors is not None else np.zeros((0, self.embedder.dimension), np.float32)
+                offset += len(sentences)
+            with self._sentence_lock:
+                for k in split:
+                    self._sentence_vectors[k] = found[k]
+                while len(self._sentence_vectors) > SENTENCE_VECTORS_KEPT:
+                    self._sentence_vectors.popitem(last=False)
+        return [found[k] for k in keys]
+
     def _index_loaded(self, doc: LoadedDocument) -> tuple[str, IndexReport]:
         report = IndexReport()
         sha = hashlib.sha256(normalise_for_hash(doc.text).encode("utf-8")).hexdigest()
@@ -177,6 +218,7 @@ class Retriever:
             # Embed before the catalogue write: the slow part runs while searches go on, and a crash
             # here leaves nothing behind but cached vectors.
             embed_with_cache(self.embedder, self.cache, [c.embed_text for c in chunks])
+            self._embed_sentences([c.text for c in chunks])
             row = DocumentRow(
                 document_id=document_id, slug=doc.slug or document_id, title=doc.title, author=doc.author, year=doc.year,
                 url=doc.url, licence=doc.licence, source_type=doc.source_type, sha256=sha, text=doc.text,
@@ -240,6 +282,7 @@ class Retriever:
                                  licence=row.licence, slug=row.slug, source_type=row.source_type)
             chunks = self._chunks_for(row.document_id, doc)
             embed_with_cache(self.embedder, self.cache, [c.embed_text for c in chunks])
+            self._embed_sentences([c.text for c in chunks])
             fresh = DocumentRow(document_id=row.document_id, slug=row.slug, title=row.title, author=row.author, year=row.year,
                                 url=row.url, licence=row.licence, source_type=row.source_type, sha256=row.sha256, text=row.text)
             with self._write_lock:
@@ -323,6 +366,10 @@ class Retriever:
                     weights=[self.settings.rrf_weight_bm25, self.settings.rrf_weight_dense],
                 )
                 timings["fusion"] = _ms(t)
+                if self.settings.rescore and query_vector is not None:
+                    t = time.perf_counter()
+                    ranked = self._rescore(query, query_vector, ranked, lexical, dense)
+                    timings["rescore"] = _ms(t)
             records = {s: self._chunks[s] for s, _ in ranked if s in self._chunks}
             documents = self._documents
         if reranker is not None:
@@ -348,6 +395,34 @@ class Retriever:
                 break
         timings["total"] = _ms(started)
         return hits, timings
+
+    def _rescore(
+        self, query: str, query_vector: np.ndarray, ranked: list[tuple[int, float]], lexical: list[tuple[int, float]],
+        dense: list[tuple[int, float]],
+    ) -> list[tuple[int, float]]:
+        """Blend BM25, cosine and best-sentence cosine over every fused candidate (rag/rescore.py); a
+        candidate that only one retriever returned gets its other score by a search restricted to it (the
+        candidates already passed the filters)."""
+        candidates = [s for s, _ in ranked]
+        bm25, cosine = dict(lexical), dict(dense)
+        no_bm25 = {s for s in candidates if s not in bm25}
+        if no_bm25:
+            bm25.update(self.lexical.search(query, len(no_bm25), no_bm25))
+        no_cosine = {s for s in candidates if s not in cosine}
+        if no_cosine:
+            cosine.update(self.vectors.search(query_vector, len(no_cosine), no_cosine))
+        candidates = [s for s in candidates if s in cosine]  # a store answers for every id it holds
+        top = lexical[0][1] if lexical else 0.0
+        w_sentence = self.settings.rescore_weight_sentence
+        sentence: dict[int, float] = {}
+        if w_sentence > 0:
+            vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+            matrices = self._sentence_matrices([self._chunks[seq].text for seq in candidates])
+            for seq, matrix in zip(candidates, matrices):
+                if len(matrix):
+                    sentence[seq] = float((matrix @ vector).max())
+        return blend_scores(candidates, bm25, cosine, bm25_top=top, weight_bm25=self.settings.rescore_weight_bm25,
+                            sentence=sentence, weight_sentence=w_sentence)
 
     def chunk_tags(self, chunk_id: str) -> dict[str, list[str]]:
         for record in self._chunks.values():

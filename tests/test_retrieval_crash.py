@@ -46,9 +46,11 @@ else:
     original = rmod.embed_with_cache
     def embed_then_hold(embedder, cache, texts):
         vectors = original(embedder, cache, texts)
-        if texts and len(texts) > 5:  # a document's chunks, not a catch-up of nothing
+        if texts and len(texts) > 5:  # a document's chunks or sentences, not a catch-up of nothing
             count["n"] += 1
-            if count["n"] == 2:
+            # 1: the first document's chunks, 2: its sentences (second stage), 3: the catch-up's read of
+            # its chunk vectors after the commit; the kill lands there, before the indexes are saved.
+            if count["n"] == (3 if settings.rescore and settings.rescore_weight_sentence > 0 else 2):
                 hold("embedding")
         return vectors
     rmod.embed_with_cache = embed_then_hold

@@ -10,6 +10,9 @@ import pytest
 
 from api.errors import IndexMismatch, InputError, NotFound
 from api.settings import Settings
+from corpus.chunking import sentence_spans
+from rag.embedding_cache import text_sha
+from rag.fusion import rrf
 from rag.retriever import Retriever
 from rag.vectorstore import FaissStore
 from tests.retrieval_support import book_paths, make_settings
@@ -53,19 +56,68 @@ def test_search_modes_return_exact_passages(retriever: Retriever, mode: str) -> 
     assert len({h.chunk_id for h in hits}) == 5
 
 
-def test_hybrid_is_rrf_of_the_two_lists(retriever: Retriever) -> None:
-    n = retriever.settings.candidates_per_retriever
-    bm25 = [h.chunk_id for h in retriever.search(QUERY, mode="bm25", k=n)]
-    dense = [h.chunk_id for h in retriever.search(QUERY, mode="dense", k=n)]
-    expected: dict[str, float] = {}
-    for ranking in (bm25, dense):
-        for rank, chunk_id in enumerate(ranking, start=1):
-            expected[chunk_id] = expected.get(chunk_id, 0.0) + 1.0 / (60 + rank)
-    hybrid = retriever.search(QUERY, mode="hybrid", k=10)
+def test_hybrid_without_rescoring_is_rrf_of_the_two_lists(retriever: Retriever, module_settings: Settings) -> None:
+    plain = Retriever.open(module_settings.model_copy(update={"rescore": False}))
+    try:
+        n = plain.settings.candidates_per_retriever
+        bm25 = [h.chunk_id for h in plain.search(QUERY, mode="bm25", k=n)]
+        dense = [h.chunk_id for h in plain.search(QUERY, mode="dense", k=n)]
+        expected: dict[str, float] = {}
+        for ranking in (bm25, dense):
+            for rank, chunk_id in enumerate(ranking, start=1):
+                expected[chunk_id] = expected.get(chunk_id, 0.0) + 1.0 / (60 + rank)
+        hybrid = plain.search(QUERY, mode="hybrid", k=10)
+    finally:
+        plain.close()
     for hit in hybrid:
         assert hit.score == pytest.approx(expected[hit.chunk_id])
     best = sorted(expected.values(), reverse=True)[:10]
     assert [h.score for h in hybrid] == pytest.approx(best)
+
+
+def test_hybrid_rescores_fused_candidates_by_blended_scores(retriever: Retriever) -> None:
+    """Default hybrid = RRF candidates re-ordered by w_b * BM25/top BM25 + w_s * min-max best-sentence cosine
+    + rest * min-max chunk cosine, recomputed here from the single retrievers' own scores over the whole
+    index and from the candidates' sentences embedded afresh."""
+    s = retriever.settings
+    n, w_b, w_s = s.candidates_per_retriever, s.rescore_weight_bm25, s.rescore_weight_sentence
+    assert w_b > 0 and w_s > 0
+    everything = retriever.n_chunks
+    bm25 = {h.chunk_id: h.score for h in retriever.search(QUERY, mode="bm25", k=everything)}
+    dense_hits = retriever.search(QUERY, mode="dense", k=everything)
+    cosine = {h.chunk_id: h.score for h in dense_hits}
+    texts = {h.chunk_id: h.text for h in dense_hits}
+    candidates = sorted(set(list(bm25)[:n]) | set(list(cosine)[:n]))
+    query = retriever.embedder.encode_query(QUERY)
+    best_sentence = {}
+    for c in candidates:
+        spans = sentence_spans(texts[c], count=retriever.embedder.count_tokens, max_tokens=200)
+        vectors = retriever.embedder.encode_documents([texts[c][a:b] for a, b in spans])
+        best_sentence[c] = float((vectors @ query).max())
+
+    def scaled(values: dict[str, float]) -> dict[str, float]:
+        lo, hi = min(values[c] for c in candidates), max(values[c] for c in candidates)
+        return {c: (values[c] - lo) / (hi - lo) for c in candidates}
+
+    cos, sent, top = scaled(cosine), scaled(best_sentence), max(bm25.values())
+    expected = {c: w_b * bm25.get(c, 0.0) / top + w_s * sent[c] + (1 - w_b - w_s) * cos[c] for c in candidates}
+    hybrid, timings = retriever.search_timed(QUERY, mode="hybrid", k=n, filters=None)  # k = n: same candidates
+    assert "rescore" in timings and len(hybrid) == n
+    for hit in hybrid:
+        assert hit.score == pytest.approx(expected[hit.chunk_id], abs=2e-3)
+    assert [h.score for h in hybrid] == pytest.approx(sorted(expected.values(), reverse=True)[:n], abs=2e-3)
+    # The blend re-orders: it is not the RRF order (else this stage would be a no-op).
+    rrf_order = [c for c, _ in rrf([list(bm25)[:n], list(cosine)[:n]], k=s.rrf_k)]
+    assert [h.chunk_id for h in hybrid] != rrf_order[:n]
+
+
+def test_indexing_embeds_chunk_sentences_for_the_second_stage(retriever: Retriever) -> None:
+    """The second stage reads sentence vectors from the cache: indexing must have put them there."""
+    hit = retriever.search(QUERY, mode="bm25", k=1)[0]
+    spans = sentence_spans(hit.text, count=retriever.embedder.count_tokens, max_tokens=200)
+    shas = [text_sha(hit.text[a:b]) for a, b in spans]
+    assert len(spans) > 1
+    assert set(retriever.cache.get_many(retriever.embedder.name, shas)) == set(shas)
 
 
 def test_pedal_query_finds_pedal_advice(retriever: Retriever) -> None:
