@@ -32,3 +32,15 @@ def test_abbreviations_and_debris_are_not_sentences():
     text = "Nor do I admire the Nocturne in G minor, op. 37, No. 1. It has a complaining tone. 9 No."
     assert attribute(drop_debris(text), 1) == \
         "Nor do I admire the Nocturne in G minor, op. 37, No. 1 [1]. It has a complaining tone [1]."
+
+
+def test_copied_share_tells_copies_from_paraphrase():
+    from eval.feedback_copying import copied_share, corpus_shingles
+
+    book = "The damper pedal must be changed with every change of harmony, or the harmonies blur together into noise."
+    corpus = corpus_shingles([book])
+    text = ("Strength: your steady timing is the best of your quality scores (good).\n"
+            "Clean pedalling is weak, especially at 0:10–0:18 (bars 5–7): The damper pedal must be changed with "
+            "every change of harmony, or the harmonies blur together into noise [1]. "
+            "Lift your foot whenever the chord underneath you moves to something new, so nothing smears [1].")
+    assert copied_share(text, corpus) == (1, 2)
