@@ -34,34 +34,21 @@ def _norm(text: str) -> str:
 def drop_echoes(text: str, prompt_wording: str) -> str:
     """Sentences of ``text`` that occur in ``prompt_wording`` (case and spacing aside) are removed."""
     wording = _norm(prompt_wording)
-    kept = [s for s in sentences(text) if len(_norm(s)) < 12 or _norm(s) not in wording]
+    kept = [s for s in split_sentences(text) if len(_norm(s)) < 12 or _norm(s) not in wording]
     return " ".join(kept)
 
 
-# "op. 37, No. 1", "cf. p. 12": a stop after these, or before a lower-case word, ends no sentence.
-_ABBREVIATION = re.compile(r"\b(?:op|no|nos|vol|pp?|cf|ch|fig|ex|mr|mrs|dr|st|e\.g|i\.e|etc)\.$", re.IGNORECASE)
 MIN_WORDS = 3  # shorter pieces of a per-dimension answer are debris ("9 No."), not advice
 
 
-def sentences(text: str) -> list[str]:
-    """``split_sentences`` without the breaks that abbreviations and numbers cause."""
-    merged: list[str] = []
-    for piece in split_sentences(text):
-        if merged and (_ABBREVIATION.search(strip_markers(merged[-1])) or piece[:1].islower()):
-            merged[-1] = f"{merged[-1]} {piece}"
-        else:
-            merged.append(piece)
-    return merged
-
-
 def drop_debris(text: str) -> str:
-    return " ".join(s for s in sentences(text) if len(strip_markers(s).split()) >= MIN_WORDS)
+    return " ".join(s for s in split_sentences(text) if len(strip_markers(s).split()) >= MIN_WORDS)
 
 
 def attribute(text: str, n: int) -> str:
     """Append ``[n]`` to each sentence that carries no marker."""
     out = []
-    for sentence in sentences(text):
+    for sentence in split_sentences(text):
         if parse_markers(sentence):
             out.append(sentence)
             continue
