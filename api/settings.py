@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     local_llm_ctx: int = Field(4096, ge=512, description="Context window of the local llama.cpp server.")
     local_llm_threads: int | None = Field(None, ge=1, description="llama.cpp threads; None = its default.")
     local_llm_start_timeout_s: float = Field(120.0, gt=0)
+    feedback_strategy: Literal["auto", "single", "per_dimension"] = Field(
+        "auto", description="One LLM call for the whole feedback, or one short call per weak dimension with only its source; auto = per_dimension for the embedded local model (llm_api_base None), single otherwise.")
+    feedback_require_support: bool | None = Field(
+        None, description="Fall back unless at least one citation is supported by its passage (not only valid); "
+        "None = on for the embedded local model (llm_api_base None), off otherwise.")
     feedback_history_turns: int = Field(6, ge=0, description="Chat turns kept in the prompt.")
     grounding_threshold: float | None = Field(None, description="Support score threshold; None = the calibrated value.")
 

@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
         profiles: Annotated[Path, typer.Option(help="JSONL of score profiles.")] = DEFAULT_PROFILES,
         json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full results here.")] = None,
         limit: Annotated[Optional[int], typer.Option(help="Only the first N profiles.")] = None,
+        fallback_only: Annotated[bool, typer.Option("--fallback-only", help="Measure the deterministic fallback alone (no LLM).")] = False,
     ) -> None:
         """Citation validity, coverage, grounding, weak-dimension coverage, fallback rate and latency."""
         from api.errors import InputError
@@ -48,7 +49,7 @@ def register(app: typer.Typer) -> None:
                       f"weak {m['weak_dimension_coverage']} {m['latency_ms']:.0f} ms", file=sys.stderr)
                 _write(partial, json_out)  # a long run leaves usable partial results
 
-            result = run(service, rows, progress=progress)
+            result = run(service, rows, progress=progress, llm=not fallback_only)
         finally:
             retriever.close()
         summary = {k: v for k, v in result.items() if k != "per_profile"}

@@ -6,7 +6,9 @@ Metrics per answer:
 - citation coverage: share of advice sentences (sentences with an advice verb) that carry a citation;
 - grounding rate: share of (sentence, citation) pairs whose passage supports the sentence (rag/grounding.py);
 - weak-dimension coverage: share of the two weakest quality dimensions (by desirability) the text addresses;
-then the fallback rate of the LLM runs and latency."""
+then the fallback rate of the LLM runs and latency. ``llm_attempts`` scores every answer the LLM returned
+(after the citation check), also those the service then replaced by the fallback (no valid or, under the
+stricter policy, no supported citation): the model's own quality, not only what survived the policy."""
 
 from __future__ import annotations
 
@@ -38,15 +40,21 @@ def advice_sentences(text: str) -> list[str]:
     return [s for s in split_sentences(text) if len(s.split()) >= 4 and _ADVICE.search(s)]
 
 
-def answer_metrics(result: FeedbackResult, report: ScoreReport, raw_validity: float | None) -> dict:
-    advice = advice_sentences(result.text)
+def text_metrics(text: str, grounding_rate: float | None, report: ScoreReport, raw_validity: float | None) -> dict:
+    advice = advice_sentences(text)
     cited = [s for s in advice if parse_markers(s)]
     weak = weakest_two(report)
     return {
         "citation_validity": raw_validity,
         "citation_coverage": len(cited) / len(advice) if advice else 0.0,
-        "grounding_rate": result.grounding_rate,
-        "weak_dimension_coverage": sum(mentions(result.text, n) for n in weak) / len(weak) if weak else None,
+        "grounding_rate": None if grounding_rate is None else round(grounding_rate, 4),
+        "weak_dimension_coverage": sum(mentions(text, n) for n in weak) / len(weak) if weak else None,
+    }
+
+
+def answer_metrics(result: FeedbackResult, report: ScoreReport, raw_validity: float | None) -> dict:
+    return {
+        **text_metrics(result.text, result.grounding_rate, report, raw_validity),
         "citations": len(result.citations),
         "invalid_markers": len(result.invalid_markers),
         "latency_ms": result.latency_ms.get("total"),
@@ -67,18 +75,21 @@ def summarise(rows: list[dict]) -> dict:
         "grounding_rate": _mean(r["grounding_rate"] for r in rows),
         "weak_dimension_coverage": _mean(r["weak_dimension_coverage"] for r in rows),
         "weak_dimension_full_coverage": _mean(float(r["weak_dimension_coverage"] == 1.0) for r in rows),
-        "latency_ms_median": round(statistics.median(r["latency_ms"] for r in rows), 1) if rows else None,
-        "latency_ms_max": round(max(r["latency_ms"] for r in rows), 1) if rows else None,
+        **({"latency_ms_median": round(statistics.median(r["latency_ms"] for r in rows), 1) if rows else None,
+            "latency_ms_max": round(max(r["latency_ms"] for r in rows), 1) if rows else None}
+           if not rows or "latency_ms" in rows[0] else {}),
     }
 
 
-def run(service, profiles: list[dict], *, progress=None) -> dict:
-    """LLM runs (falling back where the service does) and deterministic fallback runs for every profile."""
+def run(service, profiles: list[dict], *, progress=None, llm: bool = True) -> dict:
+    """LLM runs (falling back where the service does) and deterministic fallback runs for every profile;
+    ``llm=False``: the fallback runs alone (minutes instead of an hour on one CPU core)."""
     llm_rows, llm_fell_back, fallback_rows, per_profile = [], [], [], []
     started = time.perf_counter()
     for row in profiles:
         report = row["report"]
-        result = service.generate(report, piece=row.get("piece"), composer=row.get("composer"), level=row.get("level"))
+        result = (service.generate(report, piece=row.get("piece"), composer=row.get("composer"), level=row.get("level"))
+                  if llm else service.fallback(report, piece=row.get("piece"), composer=row.get("composer")))
         metrics = answer_metrics(result, report, result._raw_validity)
         (llm_rows if result.generator == "llm" else llm_fell_back).append(metrics)
         fb = service.fallback(report, piece=row.get("piece"), composer=row.get("composer"))
@@ -87,25 +98,32 @@ def run(service, profiles: list[dict], *, progress=None) -> dict:
         fb_metrics = answer_metrics(fb, report, fb_validity)
         fallback_rows.append(fb_metrics)
         raw_validity_all = result._raw_validity
+        candidate = result._candidate  # the LLM's checked answer, also where a policy replaced it
+        candidate_metrics = (text_metrics(candidate[0], candidate[1], report, result._raw_validity)
+                             if candidate is not None else None)
         per_profile.append({"id": row["id"], "weak": weakest_two(report), "generator": result.generator,
                             "llm_error": result.llm_error, "raw_llm_text": result._raw_text,
                             "raw_citation_validity": raw_validity_all, "text": result.text,
-                            "metrics": metrics, "fallback_text": fb.text, "fallback_metrics": fb_metrics})
+                            "metrics": metrics, "llm_candidate_text": candidate[0] if candidate else None,
+                            "llm_candidate_metrics": candidate_metrics,
+                            "fallback_text": fb.text, "fallback_metrics": fb_metrics})
         if progress:
             progress(row["id"], result.generator, metrics, _summary(service, per_profile, llm_rows, llm_fell_back,
-                                                                     fallback_rows, len(profiles), started))
-    return _summary(service, per_profile, llm_rows, llm_fell_back, fallback_rows, len(profiles), started)
+                                                                     fallback_rows, len(profiles), started, llm))
+    return _summary(service, per_profile, llm_rows, llm_fell_back, fallback_rows, len(profiles), started, llm)
 
 
-def _summary(service, per_profile, llm_rows, llm_fell_back, fallback_rows, n_profiles, started) -> dict:
+def _summary(service, per_profile, llm_rows, llm_fell_back, fallback_rows, n_profiles, started, llm=True) -> dict:
     llm_attempted = [p for p in per_profile if p["raw_llm_text"] is not None]
     return {
         "profiles": n_profiles,
         "completed": len(per_profile),
-        "model": service.llm.model,
+        "model": service.llm.model if llm else None,
+        "llm_asked": llm,
         "grounding_threshold": service.threshold,
         "fallback_rate": round(sum(p["generator"] == "fallback" for p in per_profile) / len(per_profile), 4),
         "llm_raw_citation_validity_all_attempts": _mean(p["raw_citation_validity"] for p in llm_attempted),
+        "llm_attempts": summarise([p["llm_candidate_metrics"] for p in per_profile if p["llm_candidate_metrics"]]),
         "llm_answers": summarise(llm_rows),
         "fallback_answers": summarise(fallback_rows),
         "answers_served": summarise(llm_rows + llm_fell_back),

@@ -78,9 +78,24 @@ def parse_markers(text: str) -> list[Marker]:
     return markers
 
 
+# A stop after these ("op. 37", "No. 2", "J. S. Bach", "Oscar Bie (tr."), or before a lower-case word,
+# ends no sentence: split there, a citation at the real end would leave the first half uncited.
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:op|no|nos|vol|pp?|cf|ch|fig|ex|mr|mrs|dr|st|tr|trans|transl|comp|ed|eds|viz|vs|e\.g|i\.e)|\b[A-Z])\.$",
+    re.IGNORECASE)
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences (and list items), with markers written after the full stop kept on their sentence."""
-    pieces = [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
+    pieces: list[str] = []
+    for line in re.split(r"\n+", text):  # a line break always ends a sentence (list items, paragraphs)
+        merged: list[str] = []
+        for piece in (p.strip() for p in _SENTENCE_END.split(line) if p and p.strip()):
+            if merged and not piece.startswith("[") and (_ABBREVIATION.search(merged[-1]) or piece[:1].islower()):
+                merged[-1] = f"{merged[-1]} {piece}"
+            else:
+                merged.append(piece)
+        pieces += merged
     sentences: list[str] = []
     for piece in pieces:
         lead = _LEADING_MARKERS.match(piece)

@@ -31,7 +31,23 @@ def best_quote(passage: str, topic: str, max_words: int = QUOTE_WORDS) -> str:
     return quote.replace("“", "'").replace("”", "'").replace('"', "'")
 
 
-def _assign(hits: Sequence[SearchHit], dims: Sequence[str | None], wanted: Sequence[str]) -> dict[str, int]:
+def strength_sentence(report: ScoreReport) -> str | None:
+    best = strongest(report)
+    if best is None:
+        return None
+    score = next(d for d in quality_by_goodness(report) if d.name == best)
+    return f"Strength: your {plain_name(best)} is the best of your quality scores ({grade(score)})."
+
+
+def weak_head(report: ScoreReport, name: str) -> str:
+    """'Clean pedalling is weak, especially at 0:10–0:18 (bars 5–7)': what and where, no advice."""
+    score = next(d for d in quality_by_goodness(report) if d.name == name)
+    where = spots_for(report, name)
+    head = f"{plain_name(name).capitalize()} is {grade(score)}"
+    return head + (f", especially at {where}" if where else " throughout the recording")
+
+
+def assign_sources(hits: Sequence[SearchHit], dims: Sequence[str | None], wanted: Sequence[str]) -> dict[str, int]:
     """One distinct source per weak dimension: one retrieved for it if any, else the first unused."""
     chosen: dict[str, int] = {}
     for name in wanted:
@@ -50,18 +66,14 @@ def _assign(hits: Sequence[SearchHit], dims: Sequence[str | None], wanted: Seque
 def fallback_feedback(report: ScoreReport, hits: Sequence[SearchHit], dims: Sequence[str | None]) -> str:
     """``dims[i]`` is the weak dimension whose query retrieved ``hits[i]`` (None: the whole-performance query)."""
     lines: list[str] = []
-    best = strongest(report)
-    if best is not None:
-        score = next(d for d in quality_by_goodness(report) if d.name == best)
-        lines.append(f"Strength: your {plain_name(best)} is the best of your quality scores ({grade(score)}).")
+    strength = strength_sentence(report)
+    if strength:
+        lines.append(strength)
     weak = weakest_two(report)
-    chosen = _assign(hits, dims, weak)
+    chosen = assign_sources(hits, dims, weak)
     for name in weak:
-        score = next(d for d in quality_by_goodness(report) if d.name == name)
-        where = spots_for(report, name)
         # One sentence per weak dimension: what, where, and the cited advice (so no advice goes uncited).
-        head = f"{plain_name(name).capitalize()} is {grade(score)}"
-        head += f", especially at {where}" if where else " throughout the recording"
+        head = weak_head(report, name)
         if name not in chosen:
             lines.append(head + ".")
             continue

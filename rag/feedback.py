@@ -7,19 +7,23 @@ text replaces the streamed draft (markers are renumbered and invalid ones remove
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from api.errors import UpstreamError
 from api.settings import Settings
+from rag.attribution import attribute, complete_sentences, drop_debris, drop_echoes
 from rag.citations import CheckedText, check_citations, strip_echoed_sources
-from rag.fallback import fallback_answer, fallback_feedback
+from rag.fallback import assign_sources, fallback_answer, fallback_feedback, strength_sentence, weak_head
 from rag.feedback_queries import FeedbackQuery, condensed_question, feedback_queries
 from rag.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult
 from rag.grounding import GROUNDING_THRESHOLD, ground
 from rag.llm import LLMClient, Message
-from rag.prompt import chat_messages, feedback_messages
+from rag.dimension_words import weakest_two
+from rag.prompt import chat_messages, dimension_messages, feedback_messages
 from rag.types import SearchHit
 from scorer.schema import ScoreReport
 
@@ -28,6 +32,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 NO_CITATION = "the LLM answer cited no given source"
+NO_SUPPORT = "no citation of the LLM answer is supported by its passage"
+# A per-dimension answer is two or three sentences; the cap bounds a rambling small model (~8 tokens/s on one core).
+DIMENSION_MAX_TOKENS = 120
+
+
+@dataclass(frozen=True)
+class Part:
+    """A piece of the answer: ``prefix`` written by Cadenza, then the LLM's answer to ``messages`` (if any).
+    ``source_n``: the one prompt source a per-dimension call was given (its answer is post-processed by
+    rag/attribution.py); ``wording``: the prompt's own text, whose echoes are dropped."""
+    prefix: str
+    messages: list[Message] | None = None
+    max_tokens: int | None = None
+    source_n: int | None = None
+    wording: str = ""
 
 
 def _ms(since: float) -> float:
@@ -81,9 +100,47 @@ class FeedbackService:
         t = time.perf_counter()
         hits, dims = self.retrieve(feedback_queries(report, piece=piece, composer=composer))
         latency = {"retrieval": _ms(t)}
-        messages = feedback_messages(report, hits, piece=piece, composer=composer, level=level, hit_dimensions=dims)
-        yield from self._answer(messages, hits, latency, started, _stream_llm,
+        if self.per_dimension:
+            parts = self.dimension_parts(report, hits, dims, piece=piece, composer=composer, level=level)
+        else:
+            parts = [Part("", feedback_messages(report, hits, piece=piece, composer=composer, level=level,
+                                                hit_dimensions=dims))]
+        yield from self._answer(parts, hits, latency, started, _stream_llm,
                                 fallback=lambda: fallback_feedback(report, hits, dims), use_llm=_use_llm)
+
+    @property
+    def require_support(self) -> bool:
+        """Fall back unless at least one citation is supported (stricter than the issue's "no valid citation");
+        auto = on for the embedded local model, whose citations are often not supported by their passage."""
+        strict = self.settings.feedback_require_support
+        return strict if strict is not None else self.settings.llm_api_base is None
+
+    @property
+    def per_dimension(self) -> bool:
+        strategy = self.settings.feedback_strategy
+        return strategy == "per_dimension" or (strategy == "auto" and self.settings.llm_api_base is None)
+
+    def dimension_parts(self, report: ScoreReport, hits: Sequence[SearchHit], dims: Sequence[str | None], *,
+                        piece: str | None, composer: str | None, level: str | None) -> list[Part]:
+        """Strength, then per weak dimension: what and where (from the scores), and the LLM's advice from the
+        one passage retrieved for that dimension. Why: the 0.5B model, given five sources and a list of
+        tasks, echoed the task wording and cited passages that did not support its sentences."""
+        parts: list[Part] = []
+        strength = strength_sentence(report)
+        prefix = f"{strength}\n" if strength else ""
+        chosen = assign_sources(hits, dims, weakest_two(report))
+        for name in weakest_two(report):
+            head = weak_head(report, name)
+            if name not in chosen:  # no passage at all: say what and where, give no uncited advice
+                parts.append(Part(f"{prefix}{head}.\n"))
+            else:
+                i = chosen[name]
+                messages = dimension_messages(report, name, hits[i], i + 1, piece=piece, composer=composer, level=level)
+                wording = "\n".join(m["content"] for m in messages if m["role"] != "assistant")
+                parts.append(Part(f"{prefix}{head}: ", messages, DIMENSION_MAX_TOKENS, i + 1,
+                                  re.sub(r"<source>.*?</source>", " ", wording, flags=re.DOTALL)))
+            prefix = "\n"
+        return parts
 
     def fallback(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None) -> FeedbackResult:
         """The deterministic answer alone (what the student gets when the LLM fails): for `rag-eval`."""
@@ -111,27 +168,49 @@ class FeedbackService:
         hits, _ = self.retrieve([query])
         latency = {"retrieval": _ms(t)}
         messages = chat_messages(question, history, hits, report, max_turns=self.settings.feedback_history_turns)
-        yield from self._answer(messages, hits, latency, started, stream_llm,
+        yield from self._answer([Part("", messages)], hits, latency, started, stream_llm,
                                 fallback=lambda: fallback_answer(question, hits))
 
     # --- shared: LLM, check, fallback --------------------------------------------------------
-    def _answer(self, messages: list[Message], hits: list[SearchHit], latency: dict[str, float], started: float,
+    def _answer(self, parts: Sequence[Part], hits: list[SearchHit], latency: dict[str, float], started: float,
                 stream_llm: bool, *, fallback, use_llm: bool = True) -> Iterator[FeedbackEvent]:
         yield FeedbackEvent(type="start")
         t = time.perf_counter()
         error: str | None = None
-        raw = ""
+        raw = attributed = ""
         try:
             if not use_llm:
                 error = "LLM not asked (fallback requested)"
-            elif stream_llm:
-                parts = []
-                for delta in self.llm.stream(messages):
-                    parts.append(delta)
-                    yield FeedbackEvent(type="delta", text=delta)
-                raw = "".join(parts)
             else:
-                raw = self.llm.complete(messages).text
+                pieces: list[str] = []  # what the model wrote (and Cadenza's prefixes)
+                final: list[str] = []  # the same after per-dimension post-processing
+                for part in parts:
+                    if part.prefix:
+                        pieces.append(part.prefix)
+                        if stream_llm:
+                            yield FeedbackEvent(type="delta", text=part.prefix)
+                    if part.messages is None:
+                        final.append(part.prefix)
+                        continue
+                    if stream_llm:
+                        deltas = []
+                        for delta in self.llm.stream(part.messages, max_tokens=part.max_tokens):
+                            deltas.append(delta)
+                            yield FeedbackEvent(type="delta", text=delta)
+                        answer = "".join(deltas)
+                    else:
+                        answer = self.llm.complete(part.messages, max_tokens=part.max_tokens).text
+                    if part.source_n is None:
+                        pieces.append(answer)
+                        final.append(part.prefix + answer)
+                    else:
+                        answer = complete_sentences(strip_echoed_sources(answer, hits))
+                        answer = drop_echoes(drop_debris(answer), part.wording)
+                        pieces.append(answer)
+                        # Nothing usable left: the scores' "what and where" stands alone, without advice.
+                        final.append(part.prefix + attribute(answer, part.source_n) if answer
+                                     else re.sub(r":\s*$", ".", part.prefix))
+                raw, attributed = "".join(pieces), "".join(final)
         except UpstreamError as err:
             error = err.message
         except Exception as err:  # noqa: BLE001 - whatever the LLM layer does, the student gets feedback
@@ -143,17 +222,30 @@ class FeedbackService:
         llm_checked: CheckedText | None = None
         if error is None:
             t = time.perf_counter()
-            checked = llm_checked = check_citations(strip_echoed_sources(raw, hits), hits)
+            checked = check_citations(strip_echoed_sources(attributed, hits), hits)
+            llm_checked = check_citations(strip_echoed_sources(raw, hits), hits)  # raw validity: the model's own markers
             latency["citation_check"] = _ms(t)
             if not checked.citations:
                 error = NO_CITATION
+        grounding = None
+        t = time.perf_counter()
+        if error is None and self.require_support:
+            grounding = ground(checked, self.threshold)
+            if not any(c.supported for c in checked.citations):
+                error = NO_SUPPORT
+        candidate = None  # the LLM's checked answer, kept for `rag-eval` even when the policy rejects it
+        if llm_checked is not None:
+            if grounding is None and checked is not None and checked.citations:
+                grounding = ground(checked, self.threshold)
+            candidate = (checked.text, None if grounding is None else grounding.rate)
         if error is not None:
             log.warning("feedback falls back: %s", error)
             yield FeedbackEvent(type="error", message=error)
             checked = check_citations(fallback(), hits)
+            grounding = None
         assert checked is not None
-        t = time.perf_counter()
-        grounding = ground(checked, self.threshold)
+        if grounding is None:
+            grounding = ground(checked, self.threshold)
         latency["grounding"] = _ms(t)
         latency["total"] = _ms(started)
         result = FeedbackResult(
@@ -168,4 +260,5 @@ class FeedbackService:
         )
         result._raw_text = raw if llm_checked is not None else None
         result._raw_validity = llm_checked.raw_validity if llm_checked is not None else None
+        result._candidate = candidate
         yield FeedbackEvent(type="done", result=result)

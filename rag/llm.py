@@ -48,7 +48,7 @@ class LLMClient:
 
         return LocalLLMServer.shared(self.settings).api_base
 
-    def _call(self, messages: Sequence[Message], *, stream: bool):
+    def _call(self, messages: Sequence[Message], *, stream: bool, max_tokens: int | None = None):
         litellm = _litellm()
         try:
             return litellm.completion(
@@ -58,19 +58,20 @@ class LLMClient:
                 api_key=self.settings.llm_api_key,
                 timeout=self.settings.llm_timeout_s,
                 temperature=self.settings.llm_temperature,
-                max_tokens=self.settings.llm_max_tokens,
+                max_tokens=min(max_tokens, self.settings.llm_max_tokens) if max_tokens else self.settings.llm_max_tokens,
                 stream=stream,
                 num_retries=0,  # our own retry loop below, so that the count is the settings' one
             )
         except Exception as err:  # noqa: BLE001 - every provider error becomes one of ours
             raise _wrap(err) from err
 
-    def complete(self, messages: Sequence[Message]) -> Completion:
+    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
+        """``max_tokens`` lowers the settings' cap for one call (never raises it)."""
         started = time.perf_counter()
         last: UpstreamError | None = None
         for attempt in range(1, self.settings.llm_retries + 2):
             try:
-                response = self._call(messages, stream=False)
+                response = self._call(messages, stream=False, max_tokens=max_tokens)
                 text = response.choices[0].message.content or ""
                 return Completion(text, self.model, (time.perf_counter() - started) * 1000, attempt)
             except UpstreamError as err:
@@ -79,14 +80,14 @@ class LLMClient:
         assert last is not None
         raise last
 
-    def stream(self, messages: Sequence[Message]) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Iterator[str]:
         """Token deltas. Retries only before the first token (a half-streamed answer is not replayed).
         The whole stream is bounded by the timeout too, not only each read."""
         started = time.monotonic()
         for attempt in range(1, self.settings.llm_retries + 2):
             yielded = False
             try:
-                for chunk in self._call(messages, stream=True):
+                for chunk in self._call(messages, stream=True, max_tokens=max_tokens):
                     if time.monotonic() - started > self.settings.llm_timeout_s:
                         raise UpstreamTimeout(f"LLM stream exceeded {self.settings.llm_timeout_s:.0f} s")
                     delta = chunk.choices[0].delta.content if chunk.choices else None

@@ -85,3 +85,11 @@ def test_echoed_source_list_is_not_a_citation(hits):
     assert check_citations(cleaned, hits).citations == []
     kept = "Lift the pedal at each change [1].\n[2] Keep time with a metronome only as a test."
     assert strip_echoed_sources(kept, hits) == kept  # real citations and advice lines stay
+
+
+def test_abbreviations_and_initials_do_not_end_sentences():
+    text = ("Practise with this advice from Oscar Bie (tr. E. E. Kellett), 'play it lightly' [1]. "
+            "Hear op. 37, No. 2 by J. S. Bach. then rest [2].\nNext line.")
+    assert split_sentences(text) == [
+        "Practise with this advice from Oscar Bie (tr. E. E. Kellett), 'play it lightly' [1].",
+        "Hear op. 37, No. 2 by J. S. Bach. then rest [2].", "Next line."]

@@ -112,3 +112,58 @@ def test_chat_uses_history_for_retrieval_and_falls_back(service, standin):
     standin.mode = "error"
     fallback = service.chat(question="How do I practise scales?", history=[], report=None)
     assert fallback.generator == "fallback" and fallback.citations
+
+
+# --- per weak dimension (the embedded model's strategy) and the stricter support policy -------------
+
+@pytest.fixture()
+def per_dim(service):
+    service.settings = service.settings.model_copy(update={"feedback_strategy": "per_dimension"})
+    return service
+
+
+def test_per_dimension_calls_get_one_source_each(per_dim, standin):
+    standin.answer = "Change the pedal with every new harmony, listening to the bass."  # no marker written
+    result = per_dim.generate(REPORT, piece="Nocturne", composer="Chopin")
+    assert len(standin.requests) == 2 and result.generator == "llm"
+    users = [r["messages"][-1]["content"] for r in standin.requests]
+    assert [u.count("<source>") for u in users] == [1, 1]
+    assert "clean pedalling" in users[0] and "0:10–0:18" in users[0] and "steady timing" in users[1]
+    # Cadenza writes what and where; each call's sentences are attributed to the one source it was given.
+    assert "Clean pedalling is" in result.text and "0:10–0:18 (bars 5–7)" in result.text
+    assert result.text.count("listening to the bass [") == 2 and len(result.citations) == 2
+    assert result._raw_validity is None  # the model wrote no marker itself: nothing to count as valid
+    assert result._candidate is not None and result._candidate[0] == result.text
+
+
+def test_per_dimension_drops_echoes_and_keeps_invalid_markers_invalid(per_dim, standin):
+    standin.answer = "Advise the student from passage [1]. Lift the pedal as the new chord sounds [9]."
+    result = per_dim.generate(REPORT)
+    assert "Advise the student" not in result.text
+    assert result.generator == "fallback" and result.llm_error == NO_CITATION
+    assert result._raw_validity == 0.0 and "[9]" in result._raw_text  # the echo went, the invalid marker stayed
+
+
+def test_per_dimension_stream_draft_is_what_the_model_and_cadenza_wrote(per_dim, standin):
+    standin.answer = "Count the beats aloud [2]."
+    events = list(per_dim.stream(REPORT))
+    draft = "".join(e.text for e in events if e.type == "delta")
+    assert draft.count("Count the beats aloud [2].") == 2 and draft.startswith("Strength:")
+    assert events[-1].type == "done" and events[-1].result.generator == "llm"
+
+
+def test_require_support_falls_back_on_unsupported_citations(service, standin):
+    standin.answer = "Buy a new piano bench in a bright colour [1]."  # valid marker, no support in any passage
+    lenient = service.generate(REPORT)
+    assert lenient.generator == "llm" and lenient.citations[0].supported is False
+    service.settings = service.settings.model_copy(update={"feedback_require_support": True})
+    strict = service.generate(REPORT)
+    assert strict.generator == "fallback" and "supported" in strict.llm_error
+    assert strict.citations and strict._candidate[1] == 0.0  # the rejected answer is kept for rag-eval
+
+
+def test_strategy_and_policy_follow_the_deployment(retriever):
+    embedded = FeedbackService(retriever.settings.model_copy(update={"llm_api_base": None}), retriever)
+    served = FeedbackService(retriever.settings.model_copy(update={"llm_api_base": "http://vllm:8000/v1"}), retriever)
+    assert embedded.per_dimension and embedded.require_support
+    assert not served.per_dimension and not served.require_support

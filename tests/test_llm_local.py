@@ -42,12 +42,18 @@ def test_server_starts_once_and_streams(retriever):
     assert LocalLLMServer.shared(settings) is server and server.alive()  # started once, reused
 
 
-def test_local_model_writes_cited_feedback(retriever):
+@pytest.mark.parametrize("strategy", ["single", "per_dimension"])
+def test_local_model_writes_cited_feedback(retriever, strategy):
     # Greedy decoding: the same prompt gives the same answer on every run, so this test is not a dice roll.
-    settings = retriever.settings.model_copy(update={"llm_timeout_s": 300, "llm_temperature": 0.0})
+    # The support policy is off here: this is about the model answering with citations, not their quality.
+    settings = retriever.settings.model_copy(update={"llm_timeout_s": 300, "llm_temperature": 0.0,
+                                                     "feedback_strategy": strategy, "feedback_require_support": False})
     result = FeedbackService(settings, retriever).generate(
         make_report({"pedal_clarity": 0.28, "dynamic_range": 0.36}), piece="Nocturne in E-flat", composer="Chopin")
     assert result.generator == "llm", result.llm_error
     assert result.model == settings.llm_model and result._raw_text
     assert result.citations and all(1 <= c.n <= len(result.citations) for c in result.citations)
     assert result.grounding_rate is not None
+    if strategy == "per_dimension":  # Cadenza's what-and-where, then the model's words, per weak dimension
+        heads = [line for line in result.text.splitlines() if line.startswith(("Clean pedalling is", "Dynamic range is"))]
+        assert len(heads) == 2 and any(": " in head and head.split(": ", 1)[1].strip() for head in heads)
