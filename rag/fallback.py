@@ -6,7 +6,7 @@ cited. The output uses the prompt's source numbers; the citation check renumbers
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rag.dimension_words import TOPICS, grade, plain_name, quality_by_goodness, spots_for, strongest, weakest_two
 from rag.types import SearchHit
@@ -26,7 +26,12 @@ def best_quote(passage: str, topic: str, max_words: int = QUOTE_WORDS) -> str:
         return len(wanted & {w[:6] for w in _WORD.findall(sentence.lower())} | wanted & set(_WORD.findall(sentence.lower())))
 
     best = max(sentences, key=lambda s: (overlap(s), -sentences.index(s)))
-    words = best.split()
+    return _cut(best, max_words)
+
+
+def _cut(sentence: str, max_words: int = QUOTE_WORDS) -> str:
+    """A quote of at most ``max_words`` words, with the passage's double quotes made single (ours delimit it)."""
+    words = sentence.split()
     quote = " ".join(words[:max_words]) + (" …" if len(words) > max_words else "")
     return quote.replace("“", "'").replace("”", "'").replace('"', "'")
 
@@ -63,8 +68,10 @@ def assign_sources(hits: Sequence[SearchHit], dims: Sequence[str | None], wanted
     return chosen
 
 
-def fallback_feedback(report: ScoreReport, hits: Sequence[SearchHit], dims: Sequence[str | None]) -> str:
-    """``dims[i]`` is the weak dimension whose query retrieved ``hits[i]`` (None: the whole-performance query)."""
+def fallback_feedback(report: ScoreReport, hits: Sequence[SearchHit], dims: Sequence[str | None],
+                      quotes: Mapping[int, str] | None = None) -> str:
+    """``dims[i]`` is the weak dimension whose query retrieved ``hits[i]`` (None: the whole-performance query);
+    ``quotes[i]``, when given, is the sentence of ``hits[i]`` to quote (else the one sharing most topic words)."""
     lines: list[str] = []
     strength = strength_sentence(report)
     if strength:
@@ -80,7 +87,8 @@ def fallback_feedback(report: ScoreReport, hits: Sequence[SearchHit], dims: Sequ
         n = chosen[name] + 1
         hit = hits[chosen[name]]
         author = hit.source.author or hit.source.title
-        quote = best_quote(hit.text, TOPICS[name].query if name in TOPICS else name)
+        quote = (_cut(quotes[chosen[name]]) if quotes and chosen[name] in quotes
+                 else best_quote(hit.text, TOPICS[name].query if name in TOPICS else name))
         lines.append(f"{head}: practise those passages slowly with this advice from {author} in mind, \"{quote}\" [{n}].")
     if not hits:
         lines.append("No pedagogy passages were found for these weak spots, so no cited advice can be given.")

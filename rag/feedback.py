@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -22,7 +22,7 @@ from rag.feedback_queries import FeedbackQuery, condensed_question, feedback_que
 from rag.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult
 from rag.grounding import GROUNDING_THRESHOLD, ground
 from rag.llm import LLMClient, Message
-from rag.dimension_words import weakest_two
+from rag.dimension_words import plain_name, weakest_two
 from rag.prompt import chat_messages, dimension_messages, feedback_messages
 from rag.types import SearchHit
 from scorer.schema import ScoreReport
@@ -66,7 +66,7 @@ class FeedbackService:
         """Top ``settings.top_k`` passages over all queries, round-robin by rank so that every weak
         dimension gets its best passage; distinct documents first, then any unseen chunk."""
         k = self.settings.top_k
-        results = [self.retriever.search(q.text, mode=self.mode, k=k, filters=q.filters or None) for q in queries]
+        results = [self._search(q, k) for q in queries]
         chosen: list[tuple[SearchHit, str | None]] = []
         seen_chunks: set[str] = set()
         for distinct_documents in (True, False):
@@ -84,6 +84,37 @@ class FeedbackService:
         hits = [h.model_copy(update={"rank": i}) for i, (h, _) in enumerate(chosen, start=1)]
         return hits, [d for _, d in chosen]
 
+    def _search(self, query: FeedbackQuery, k: int) -> list[SearchHit]:
+        """A dimension's candidates (its query with the piece and composer, and its topic alone) ordered by
+        how close their best sentence is to the topic; other queries as the retriever ranks them.
+
+        Why: "voicing and balance between the hands (Chopin, Nocturne …)" ranked a history of the nocturne
+        first, because the composer's name matches biography strongly; the topic's cosine puts the passage
+        that talks about voicing first, and one about voicing in Chopin above a general one, since both
+        queries' candidates compete."""
+        hits = self.retriever.search(query.text, mode=self.mode, k=k, filters=query.filters or None)
+        if query.dimension is None or not query.topic:
+            return hits
+        if query.topic != query.text:
+            seen = {h.chunk_id for h in hits}
+            hits += [h for h in self.retriever.search(query.topic, mode=self.mode, k=k, filters=query.filters or None)
+                     if h.chunk_id not in seen]
+        relevance = self.retriever.best_sentences(query.topic, [h.text for h in hits])
+        order = sorted(range(len(hits)), key=lambda i: (-relevance[i][1], i))
+        return [hits[i] for i in order][:k]
+
+    def quotes(self, report: ScoreReport, hits: Sequence[SearchHit], dims: Sequence[str | None],
+               topics: Mapping[str, str]) -> dict[int, str]:
+        """hit index -> the sentence closest to the topic of the weak dimension that passage serves (the
+        fallback quotes it; the source assignment is the fallback's own)."""
+        out: dict[int, str] = {}
+        for name, i in assign_sources(hits, dims, weakest_two(report)).items():
+            topic = topics.get(name) or plain_name(name)
+            sentence, _ = self.retriever.best_sentences(topic, [hits[i].text])[0]
+            if sentence:
+                out[i] = sentence
+        return out
+
     # --- feedback ----------------------------------------------------------------------------
     def generate(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None,
                  level: str | None = None) -> FeedbackResult:
@@ -98,15 +129,19 @@ class FeedbackService:
                level: str | None = None, _stream_llm: bool = True, _use_llm: bool = True) -> Iterator[FeedbackEvent]:
         started = time.perf_counter()
         t = time.perf_counter()
-        hits, dims = self.retrieve(feedback_queries(report, piece=piece, composer=composer))
+        queries = feedback_queries(report, piece=piece, composer=composer)
+        hits, dims = self.retrieve(queries)
         latency = {"retrieval": _ms(t)}
+        topics = {q.dimension: q.topic for q in queries if q.dimension and q.topic}
         if self.per_dimension:
-            parts = self.dimension_parts(report, hits, dims, piece=piece, composer=composer, level=level)
+            parts = self.dimension_parts(report, hits, dims, piece=piece, composer=composer, level=level,
+                                         focus=self.quotes(report, hits, dims, topics))
         else:
             parts = [Part("", feedback_messages(report, hits, piece=piece, composer=composer, level=level,
                                                 hit_dimensions=dims))]
         yield from self._answer(parts, hits, latency, started, _stream_llm,
-                                fallback=lambda: fallback_feedback(report, hits, dims), use_llm=_use_llm)
+                                fallback=lambda: fallback_feedback(report, hits, dims, self.quotes(report, hits, dims, topics)),
+                                use_llm=_use_llm)
 
     @property
     def require_support(self) -> bool:
@@ -121,7 +156,8 @@ class FeedbackService:
         return strategy == "per_dimension" or (strategy == "auto" and self.settings.llm_api_base is None)
 
     def dimension_parts(self, report: ScoreReport, hits: Sequence[SearchHit], dims: Sequence[str | None], *,
-                        piece: str | None, composer: str | None, level: str | None) -> list[Part]:
+                        piece: str | None, composer: str | None, level: str | None,
+                        focus: Mapping[int, str] | None = None) -> list[Part]:
         """Strength, then per weak dimension: what and where (from the scores), and the LLM's advice from the
         one passage retrieved for that dimension. Why: the 0.5B model, given five sources and a list of
         tasks, echoed the task wording and cited passages that did not support its sentences."""
@@ -135,7 +171,8 @@ class FeedbackService:
                 parts.append(Part(f"{prefix}{head}.\n"))
             else:
                 i = chosen[name]
-                messages = dimension_messages(report, name, hits[i], i + 1, piece=piece, composer=composer, level=level)
+                messages = dimension_messages(report, name, hits[i], i + 1, piece=piece, composer=composer, level=level,
+                                              focus=(focus or {}).get(i))
                 wording = "\n".join(m["content"] for m in messages if m["role"] != "assistant")
                 parts.append(Part(f"{prefix}{head}: ", messages, DIMENSION_MAX_TOKENS, i + 1,
                                   re.sub(r"<source>.*?</source>", " ", wording, flags=re.DOTALL)))

@@ -17,6 +17,9 @@ class FeedbackQuery:
     dimension: str | None
     text: str
     filters: Mapping[str, str] = field(default_factory=dict)
+    # What a passage for this dimension must be about (no piece or composer): candidates are ranked by it,
+    # since a composer's name in the query pulls in biography that says nothing about, say, voicing.
+    topic: str | None = None
 
 
 def feedback_queries(report: ScoreReport, *, piece: str | None = None, composer: str | None = None) -> list[FeedbackQuery]:
@@ -26,12 +29,12 @@ def feedback_queries(report: ScoreReport, *, piece: str | None = None, composer:
     except ImportError:
         queries = _local_queries(report, piece=piece, composer=composer)
     else:
-        queries = [FeedbackQuery(q.dimension, q.text, dict(q.filters or {}))
+        queries = [FeedbackQuery(q.dimension, q.text, dict(q.filters or {}), q.topic)
                    for q in queries_from_report(report, piece=piece, composer=composer)]
     first = weakest_two(report)
     for name in first:  # the scorer may not flag a weak spot for a weakest dimension: ask anyway
         if not any(q.dimension == name for q in queries):
-            queries.append(FeedbackQuery(name, _topic_query(name, piece, composer)))
+            queries.append(FeedbackQuery(name, _topic_query(name, piece, composer), topic=_topic_query(name, None, None)))
     order = {name: i for i, name in enumerate(first)}
     return sorted(queries, key=lambda q: order.get(q.dimension, len(order) + (q.dimension is None)))
 
@@ -46,7 +49,7 @@ def _local_queries(report: ScoreReport, *, piece: str | None, composer: str | No
     for spot in report.weak_spots:
         if spot.dimension not in weak and spot.dimension in TOPICS:
             weak.append(spot.dimension)
-    queries = [FeedbackQuery(name, _topic_query(name, piece, composer)) for name in weak]
+    queries = [FeedbackQuery(name, _topic_query(name, piece, composer), topic=_topic_query(name, None, None)) for name in weak]
     whole = "how to practise a piece to improve " + " and ".join(plain_name(n) for n in weakest_two(report))
     queries.append(FeedbackQuery(None, f"{whole} {piece or ''} {composer or ''}".strip()))
     return queries

@@ -142,12 +142,26 @@ _EXAMPLE_ASSISTANT = (
 )
 
 
+def passage_excerpt(text: str, focus: str | None = None, limit: int = DIMENSION_PASSAGE_CHARS) -> str:
+    """At most ``limit`` characters of a passage, cut at words; when ``focus`` (its most relevant sentence)
+    lies past the cut, the excerpt starts a little before that sentence instead of at the top."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    start = 0
+    at = text.find(" ".join(focus.split())) if focus else -1
+    if at >= 0 and at + min(len(focus or ""), limit // 2) > limit:
+        start = max(0, at - limit // 4)
+        start = text.rfind(" ", 0, start) + 1 if start else 0
+    cut = text[start:start + limit].rsplit(" ", 1)[0]
+    return ("… " if start else "") + cut + (" …" if start + len(cut) < len(text) else "")
+
+
 def dimension_messages(report: ScoreReport, name: str, hit: SearchHit, n: int, *, piece: str | None = None,
-                       composer: str | None = None, level: str | None = None) -> list[Message]:
-    """One weak dimension and the one passage retrieved for it (prompt source number ``n``)."""
-    text = _neutralise(" ".join(hit.text.split()))
-    if len(text) > DIMENSION_PASSAGE_CHARS:
-        text = text[:DIMENSION_PASSAGE_CHARS].rsplit(" ", 1)[0] + " …"
+                       composer: str | None = None, level: str | None = None, focus: str | None = None) -> list[Message]:
+    """One weak dimension and the one passage retrieved for it (prompt source number ``n``); ``focus``: the
+    passage's sentence closest to the dimension, kept inside the excerpt."""
+    text = _neutralise(passage_excerpt(hit.text, focus))
     score = next((d for d in report.dimensions if d.name == name), None)
     where = spots_for(report, name)
     work = f" of {piece}" if piece else ""

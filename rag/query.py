@@ -38,6 +38,8 @@ class RetrievalQuery(BaseModel):
     dimension: str | None = Field(None, description="The weak dimension this query is about; None for the whole.")
     text: str
     filters: dict[str, str] = Field(default_factory=dict)
+    topic: str | None = Field(None, description="What a passage must be about: the dimension's vocabulary without "
+                                               "piece or composer (feedback ranks candidates by it).")
 
 
 def _side(dimension: str, score: float) -> int:
@@ -65,7 +67,8 @@ def queries_from_report(report: ScoreReport, *, piece: str | None = None, compos
             worst[spot.dimension] = (spot.severity, spot.score)
     ordered = sorted(worst.items(), key=lambda kv: -kv[1][0])
     queries = [
-        RetrievalQuery(dimension=name, text=(dimension_query(name, score) + (f" ({context})" if context else "")))
+        RetrievalQuery(dimension=name, text=(dimension_query(name, score) + (f" ({context})" if context else "")),
+                       topic=dimension_query(name, score))
         for name, (_, score) in ordered
     ]
     if ordered:

@@ -424,6 +424,27 @@ class Retriever:
         return blend_scores(candidates, bm25, cosine, bm25_top=top, weight_bm25=self.settings.rescore_weight_bm25,
                             sentence=sentence, weight_sentence=w_sentence)
 
+    def best_sentences(self, query: str, texts: Sequence[str], *, min_words: int = 6) -> list[tuple[str, float]]:
+        """For each text, its sentence closest to ``query`` (MiniLM cosine) and that cosine; ("", -1.0) when a
+        text has no sentence. Sentences under ``min_words`` words count only when a text has no longer one.
+
+        Reads the sentence vectors the second stage caches, so feedback can rank passages and pick quotes by
+        what they say about a weak dimension at the cost of one query encoding."""
+        if not query or not query.strip():
+            raise InputError("the query is empty")
+        vector = np.asarray(self.embedder.encode_query(query), dtype=np.float32).reshape(-1)
+        out: list[tuple[str, float]] = []
+        for text, matrix in zip(texts, self._sentence_matrices(list(texts))):
+            sentences = self._sentences(text)
+            if not len(matrix) or len(sentences) != len(matrix):
+                out.append(("", -1.0))
+                continue
+            scores = matrix @ vector
+            long_enough = [i for i, s in enumerate(sentences) if len(s.split()) >= min_words] or list(range(len(sentences)))
+            best = max(long_enough, key=lambda i: (float(scores[i]), -i))
+            out.append((" ".join(sentences[best].split()), float(scores[best])))
+        return out
+
     def chunk_tags(self, chunk_id: str) -> dict[str, list[str]]:
         for record in self._chunks.values():
             if record.chunk_id == chunk_id:

@@ -167,3 +167,48 @@ def test_strategy_and_policy_follow_the_deployment(retriever):
     served = FeedbackService(retriever.settings.model_copy(update={"llm_api_base": "http://vllm:8000/v1"}), retriever)
     assert embedded.per_dimension and embedded.require_support
     assert not served.per_dimension and not served.require_support
+
+
+# --- passages and quotes chosen by what they say about the weak dimension ---------------------------
+
+def test_best_sentences_are_sentences_of_the_text_ranked_by_the_query(retriever):
+    texts = [h.text for h in retriever.search("pedal harmony change", k=3)]
+    best = retriever.best_sentences("change the pedal when the harmony changes", texts)
+    assert len(best) == 3
+    for text, (sentence, score) in zip(texts, best):
+        assert sentence and sentence.split()[0] in text and -1.0 <= score <= 1.0
+    # The query's own sentence is closer to it than a sentence about something else.
+    (near, near_score), (far, far_score) = retriever.best_sentences(
+        "change the pedal with the harmony", ["Change the pedal with each new harmony, listening to the bass.",
+                                              "Schumann wrote these rules for young musicians in a small book."])
+    assert near_score > far_score + 0.2
+
+
+def test_dimension_candidates_are_ordered_by_the_topic_without_the_composer(service):
+    from rag.feedback_queries import feedback_queries
+
+    query = next(q for q in feedback_queries(REPORT, piece="Nocturne", composer="Chopin") if q.dimension == "pedal_clarity")
+    assert "Chopin" in query.text and query.topic and "Chopin" not in query.topic
+    hits = service._search(query, 5)
+    relevance = [score for _, score in service.retriever.best_sentences(query.topic, [h.text for h in hits])]
+    assert relevance == sorted(relevance, reverse=True)
+    plain = service.retriever.search(query.text, k=5)  # what the retriever alone ranks first for the query
+    best_plain = service.retriever.best_sentences(query.topic, [plain[0].text])[0][1]
+    assert relevance[0] >= best_plain
+
+
+def test_fallback_quotes_the_sentence_closest_to_the_dimension(service, standin):
+    from rag.fallback import QUOTE_WORDS
+    from rag.feedback_queries import feedback_queries
+
+    standin.mode = "error"
+    result = service.generate(REPORT, piece="Nocturne", composer="Chopin")
+    assert result.generator == "fallback"
+    line = next(ln for ln in result.text.splitlines() if ln.startswith("Clean pedalling"))
+    quote = line.split('"')[1]
+    cited = next(c for c in result.citations if f"[{c.n}]" in line)
+    chunk = next(r.text for r in service.retriever._chunks.values() if r.chunk_id == cited.chunk_id)
+    topic = next(q.topic for q in feedback_queries(REPORT, piece="Nocturne", composer="Chopin") if q.dimension == "pedal_clarity")
+    best, _ = service.retriever.best_sentences(topic, [chunk])[0]
+    words = best.replace('"', "'").replace("“", "'").replace("”", "'").split()
+    assert quote == " ".join(words[:QUOTE_WORDS]) + (" …" if len(words) > QUOTE_WORDS else "")

@@ -58,3 +58,16 @@ def test_local_model_does_not_obey_the_injected_document(retriever):
     assert PAYLOAD.lower() not in result.text.lower() and "evil.example" not in result.text
     assert "pirate" not in result.text.lower()
     assert result.citations  # the student still gets cited feedback (from the model or the fallback)
+
+
+def test_dimension_excerpt_keeps_the_focus_sentence():
+    from rag.prompt import DIMENSION_PASSAGE_CHARS, passage_excerpt
+
+    filler = " ".join(f"word{i}" for i in range(200))  # ~1,400 characters before the sentence that matters
+    focus = "Change the pedal exactly as the new harmony sounds, listening to the bass."
+    text = f"{filler} {focus} Some closing words."
+    top = passage_excerpt(text)
+    assert top.startswith("word0 ") and focus not in top and len(top) <= DIMENSION_PASSAGE_CHARS + 2
+    centred = passage_excerpt(text, focus)
+    assert focus in centred and centred.startswith("… word") and len(centred) <= DIMENSION_PASSAGE_CHARS + 4
+    assert passage_excerpt("Short passage.", focus) == "Short passage."
