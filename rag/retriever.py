@@ -29,11 +29,11 @@ from corpus.manifest import ManifestEntry, read_manifest
 from corpus.models import DocumentRow
 from corpus.tags import tag_text
 from rag.bm25 import LexicalIndex, make_lexical_index
-from rag.embedder import SentenceTransformerEmbedder, load_embedder
+from rag.embedder import SentenceTransformerEmbedder, load_embedder, load_rescore_embedder
 from rag.embedding_cache import EmbeddingCache, embed_with_cache, text_sha
 from rag.filters import allowed_seqs, validate_filters
 from rag.fusion import rrf
-from rag.rescore import blend_scores
+from rag.rescore import blend_scores, reorder_top
 from rag.rwlock import ReadWriteLock
 from rag.types import IndexReport, SearchHit, SourceRef
 from rag.vectorstore import FaissStore, QdrantStore, VectorStore
@@ -73,6 +73,8 @@ class Retriever:
         settings.home.mkdir(parents=True, exist_ok=True)
         self.catalogue = Catalogue(settings.resolved_database_url)
         self.embedder = embedder or load_embedder(settings)
+        # The second stage's stronger model (None = off); loaded here so a missing model fails at open.
+        self.rescore_embedder = load_rescore_embedder(settings) if settings.rescore and settings.rescore_model else None
         self.cache = EmbeddingCache(settings.resolved_embedding_cache_dir)
         state = self.catalogue.state(CATALOGUE_STATE)
         if state is not None and state.model_name and state.model_name != self.embedder.name:
@@ -179,6 +181,19 @@ class Retriever:
         if self.settings.rescore and self.settings.rescore_weight_sentence > 0:
             embed_with_cache(self.embedder, self.cache, list(dict.fromkeys(s for t in texts for s in self._sentences(t))))
 
+    def _embed_for_rescore_model(self, texts: Sequence[str]) -> None:
+        """Fill the cache with the second model's chunk vectors at index time (setting rescore_model_at_index),
+        so queries only read them; without it the first query that ranks a chunk embeds it."""
+        if self.rescore_embedder is not None and self.settings.rescore_model_at_index:
+            embed_with_cache(self.rescore_embedder, self.cache, texts)
+
+    def _rescore_model_cosines(self, query: str, seqs: Sequence[int]) -> dict[int, float]:
+        """Query-chunk cosine by the second model (chunk vectors from the cache, embedding what it lacks)."""
+        assert self.rescore_embedder is not None
+        vector = self.rescore_embedder.encode_query(query)
+        matrix = embed_with_cache(self.rescore_embedder, self.cache, [self._chunks[s].embed_text for s in seqs])
+        return {s: float(v @ vector) for s, v in zip(seqs, matrix)}
+
     def _sentence_matrices(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Sentence vectors of each chunk text: memory, else the embedding cache in one batched read
         (embedding what it lacks)."""
@@ -219,6 +234,7 @@ class Retriever:
             # here leaves nothing behind but cached vectors.
             embed_with_cache(self.embedder, self.cache, [c.embed_text for c in chunks])
             self._embed_sentences([c.text for c in chunks])
+            self._embed_for_rescore_model([c.embed_text for c in chunks])
             row = DocumentRow(
                 document_id=document_id, slug=doc.slug or document_id, title=doc.title, author=doc.author, year=doc.year,
                 url=doc.url, licence=doc.licence, source_type=doc.source_type, sha256=sha, text=doc.text,
@@ -283,6 +299,7 @@ class Retriever:
             chunks = self._chunks_for(row.document_id, doc)
             embed_with_cache(self.embedder, self.cache, [c.embed_text for c in chunks])
             self._embed_sentences([c.text for c in chunks])
+            self._embed_for_rescore_model([c.embed_text for c in chunks])
             fresh = DocumentRow(document_id=row.document_id, slug=row.slug, title=row.title, author=row.author, year=row.year,
                                 url=row.url, licence=row.licence, source_type=row.source_type, sha256=row.sha256, text=row.text)
             with self._write_lock:
@@ -421,8 +438,13 @@ class Retriever:
             for seq, matrix in zip(candidates, matrices):
                 if len(matrix):
                     sentence[seq] = float((matrix @ vector).max())
-        return blend_scores(candidates, bm25, cosine, bm25_top=top, weight_bm25=self.settings.rescore_weight_bm25,
-                            sentence=sentence, weight_sentence=w_sentence)
+        blended = blend_scores(candidates, bm25, cosine, bm25_top=top, weight_bm25=self.settings.rescore_weight_bm25,
+                               sentence=sentence, weight_sentence=w_sentence)
+        if self.rescore_embedder is None or not blended:
+            return blended
+        n = self.settings.rescore_model_candidates
+        model_cosine = self._rescore_model_cosines(query, [seq for seq, _ in blended[:n]])
+        return reorder_top(blended, model_cosine, weight=self.settings.rescore_model_weight, n=n)
 
     def best_sentences(self, query: str, texts: Sequence[str], *, min_words: int = 6) -> list[tuple[str, float]]:
         """For each text, its sentence closest to ``query`` (MiniLM cosine) and that cosine; ("", -1.0) when a
