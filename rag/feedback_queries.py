@@ -34,9 +34,15 @@ def feedback_queries(report: ScoreReport, *, piece: str | None = None, composer:
     first = weakest_two(report)
     for name in first:  # the scorer may not flag a weak spot for a weakest dimension: ask anyway
         if not any(q.dimension == name for q in queries):
-            queries.append(FeedbackQuery(name, _topic_query(name, piece, composer), topic=_topic_query(name, None, None)))
+            queries.append(FeedbackQuery(name, _topic_query(name, piece, composer), topic=_advice_topic(name)))
     order = {name: i for i, name in enumerate(first)}
     return sorted(queries, key=lambda q: order.get(q.dimension, len(order) + (q.dimension is None)))
+
+
+def _advice_topic(name: str) -> str:
+    from rag.query import ADVICE
+
+    return ADVICE.get(name) or _topic_query(name, None, None)
 
 
 def _topic_query(name: str, piece: str | None, composer: str | None) -> str:
@@ -49,7 +55,7 @@ def _local_queries(report: ScoreReport, *, piece: str | None, composer: str | No
     for spot in report.weak_spots:
         if spot.dimension not in weak and spot.dimension in TOPICS:
             weak.append(spot.dimension)
-    queries = [FeedbackQuery(name, _topic_query(name, piece, composer), topic=_topic_query(name, None, None)) for name in weak]
+    queries = [FeedbackQuery(name, _topic_query(name, piece, composer), topic=_advice_topic(name)) for name in weak]
     whole = "how to practise a piece to improve " + " and ".join(plain_name(n) for n in weakest_two(report))
     queries.append(FeedbackQuery(None, f"{whole} {piece or ''} {composer or ''}".strip()))
     return queries

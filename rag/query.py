@@ -34,6 +34,23 @@ VOCABULARY: dict[str, tuple[str, str]] = {
 }
 
 
+# quality dimension -> what a teacher tells a student who is weak on it, in the imperative. Feedback ranks a
+# dimension's candidates and picks the sentence it quotes by this, not by the problem's description above:
+# "melody not brought out over the accompaniment" is as close to a history of the nocturne's melody as to
+# advice, while "play the melody louder than the accompaniment" is close to advice. Written from piano
+# teaching, not from the corpus.
+ADVICE: dict[str, str] = {
+    "timing_stability": "Keep a steady beat: practise slowly with a metronome, count aloud, and do not hurry or drag.",
+    "pedal_clarity": "Change the pedal with each new harmony so that the sound does not blur; lift it as the new chord is played and listen to the bass.",
+    "timbre_variety": "Vary the tone colour: do not play every note with the same touch, and listen for different shades of tone.",
+    "timbre_depth": "For a full, deep, singing tone, let the weight of the relaxed arm sink into the keys instead of striking them.",
+    "dynamic_sophistication": "Shade the dynamics gradually and avoid a harsh, forced tone: make each crescendo and diminuendo even, and never hit the keys.",
+    "dynamic_range": "Use the whole range of loudness: play a real pianissimo and a full fortissimo, and make the contrast between soft and loud clear.",
+    "space": "Let the phrases breathe: shape each phrase, give it room with small pauses and rubato, and do not rush from one phrase into the next.",
+    "balance": "Bring out the melody: play the melody louder than the accompaniment and keep the accompaniment soft.",
+    "interpretation": "Study what the composer meant: form a clear conception of the whole piece and let every phrase serve it.",
+}
+
 class RetrievalQuery(BaseModel):
     dimension: str | None = Field(None, description="The weak dimension this query is about; None for the whole.")
     text: str
@@ -68,7 +85,7 @@ def queries_from_report(report: ScoreReport, *, piece: str | None = None, compos
     ordered = sorted(worst.items(), key=lambda kv: -kv[1][0])
     queries = [
         RetrievalQuery(dimension=name, text=(dimension_query(name, score) + (f" ({context})" if context else "")),
-                       topic=dimension_query(name, score))
+                       topic=ADVICE.get(name, dimension_query(name, score)))
         for name, (_, score) in ordered
     ]
     if ordered:

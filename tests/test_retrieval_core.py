@@ -11,8 +11,8 @@ from corpus.chunking import chunk_text
 from corpus.loaders import load_file
 from rag.bm25 import Bm25sIndex, Fts5Index, RankBm25Index, tokenize
 from rag.fusion import rrf
-from rag.query import VOCABULARY, queries_from_report
-from scorer.dimensions import NAMES
+from rag.query import ADVICE, VOCABULARY, queries_from_report
+from scorer.dimensions import DIMENSIONS, NAMES
 from scorer.schema import ScoreReport, Spot
 from tests.retrieval_support import book_paths
 
@@ -92,5 +92,9 @@ def test_queries_from_report_one_per_weak_dimension_plus_whole() -> None:
     assert "pedal" in queries[0].text and "harmon" in queries[0].text and "Chopin" in queries[0].text
     assert "rhythm" in queries[1].text
     assert "Chopin" in queries[-1].text
+    # Feedback ranks a dimension's passages by its advice topic: in a teacher's words, without the piece.
+    assert set(ADVICE) == {d.name for d in DIMENSIONS if d.kind == "quality"}
+    assert queries[0].topic == ADVICE["pedal_clarity"] and "Chopin" not in queries[0].topic
+    assert queries[-1].topic is None
     only_whole = queries_from_report(_report([]))
     assert len(only_whole) == 1 and only_whole[0].dimension is None and only_whole[0].text
