@@ -23,7 +23,7 @@ from rag.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult
 from rag.grounding import GROUNDING_THRESHOLD, ground
 from rag.llm import LLMClient, Message
 from rag.dimension_words import plain_name, weakest_two
-from rag.prompt import chat_messages, dimension_messages, feedback_messages
+from rag.prompt import chat_messages, dimension_messages, feedback_messages, prompt_wording
 from rag.types import SearchHit
 from scorer.schema import ScoreReport
 
@@ -173,9 +173,8 @@ class FeedbackService:
                 i = chosen[name]
                 messages = dimension_messages(report, name, hits[i], i + 1, piece=piece, composer=composer, level=level,
                                               focus=(focus or {}).get(i))
-                wording = "\n".join(m["content"] for m in messages if m["role"] != "assistant")
                 parts.append(Part(f"{prefix}{head}: ", messages, DIMENSION_MAX_TOKENS, i + 1,
-                                  re.sub(r"<source>.*?</source>", " ", wording, flags=re.DOTALL)))
+                                  prompt_wording(messages)))
             prefix = "\n"
         return parts
 

@@ -142,6 +142,12 @@ _EXAMPLE_ASSISTANT = (
 )
 
 
+def prompt_wording(messages: list[Message]) -> str:
+    """The prompt's own words (system, worked example, task; sources blanked): what an answer must not echo."""
+    text = "\n".join(m["content"] for m in messages)
+    return re.sub(r"<source>.*?</source>", " ", text, flags=re.DOTALL)
+
+
 def passage_excerpt(text: str, focus: str | None = None, limit: int = DIMENSION_PASSAGE_CHARS) -> str:
     """At most ``limit`` characters of a passage, cut at words; when ``focus`` (its most relevant sentence)
     lies past the cut, the excerpt starts a little before that sentence instead of at the top."""

@@ -4,6 +4,10 @@ markers attached to the one given source — and the model's own markers left al
 from __future__ import annotations
 
 from rag.attribution import attribute, complete_sentences, drop_debris, drop_echoes
+from rag.types import SearchHit, SourceRef
+
+_HIT = SearchHit(rank=1, score=1.0, chunk_id="c1", text="Subdue the accompaniment so that the melody may stand out strongly.",
+                 section=None, char_start=0, char_end=66, source=SourceRef(document_id="d", title="T", author="A"))
 
 
 def test_complete_sentences_drops_a_cut_off_fragment():
@@ -21,6 +25,21 @@ def test_drop_echoes_removes_sentences_copied_from_the_prompt():
     assert drop_echoes("Advise the student. Listen to the bass.", prompt) == "Listen to the bass."
     assert drop_echoes("Yes. Listen to the bass.", "Yes. Advise.") == "Yes. Listen to the bass."  # too short to call an echo
 
+
+
+def test_drop_echoes_catches_the_worked_example_rewritten_with_the_students_times():
+    from rag.prompt import _EXAMPLE_ASSISTANT, dimension_messages, prompt_wording
+    from tests._feedback_support import make_report
+
+    assert "thumb under" in _EXAMPLE_ASSISTANT
+    report = make_report({"balance": 0.30})
+    messages = dimension_messages(report, "balance", _HIT, 2, level="intermediate")
+    wording = prompt_wording(messages)
+    assert "thumb under" in wording and _HIT.text not in wording  # the example's answer counts, the source does not
+    answer = ("At 0:50–0:56 (bars 21–23), play the scale slowly with a loose wrist and pass the thumb under "
+              "without turning the hand [2]. At 0:10–0:18 (bars 5–7), the student is at intermediate level [2]. "
+              "At 0:10–0:18, subdue the accompaniment so that the melody may stand out strongly [2].")
+    assert drop_echoes(answer, wording) == "At 0:10–0:18, subdue the accompaniment so that the melody may stand out strongly [2]."
 
 def test_attribute_marks_unmarked_sentences_only():
     text = 'Play slowly. Keep the wrist loose [4]. Listen! "Lift it."'
