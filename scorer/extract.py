@@ -16,12 +16,13 @@ from scorer.dataset import FeatureTable, midi_path
 from scorer.features import FEATURE_SR, Notes, frame_descriptors, note_features, notes_from_midi, span_features
 from scorer.render import cached_render
 from scorer.transcribe import Transcriber
-from scorer.windows import training_spans
+from scorer.windows import context_spans, window_spans
 
 log = logging.getLogger(__name__)
-FEATURE_VERSION = "v2"  # v2: frame descriptors of the whole recording, summarised per window
+FEATURE_VERSION = "v3"  # v3: + 30 s context spans (ctx_), overlapping training windows, contour note features
 TRANSCRIBE_VERSION = "bp-0.4.0-v1"  # basic-pitch release + our thresholds (scorer/transcribe.py)
 TRANSCRIBED_PREFIX = "tr_"
+CONTEXT_PREFIX = "ctx_"
 
 
 def transcribed_features(notes: Notes, spans: Sequence[tuple[float, float]]) -> list[dict[str, float]]:
@@ -72,6 +73,42 @@ def window_features(
     return a_rows, n_rows
 
 
+def with_context(
+    rows: Sequence[dict[str, float]], index: Sequence[int], context_index: Sequence[int]
+) -> list[dict[str, float]]:
+    """Each window's features plus those of its context span under ``ctx_`` names."""
+    return [{**rows[i], **{CONTEXT_PREFIX + k: v for k, v in rows[j].items()}} for i, j in zip(index, context_index)]
+
+
+def _with_contexts(
+    spans: Sequence[tuple[float, float]], duration: float
+) -> tuple[list[tuple[float, float]], list[int], list[int]]:
+    """The distinct spans to featurise (windows and their contexts) and where each window and
+    context sits among them."""
+    contexts = context_spans(list(spans), duration)
+    unique = sorted(set(spans) | set(contexts))
+    pos = {s: i for i, s in enumerate(unique)}
+    return unique, [pos[s] for s in spans], [pos[c] for c in contexts]
+
+
+def family_rows(
+    audio: np.ndarray, notes: Notes | None, spans: Sequence[tuple[float, float]]
+) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Per window: (waveform descriptors, true-note features), each with its context span's features
+    (``ctx_...``). Windows and contexts are featurised once per distinct span, from one STFT."""
+    unique, idx, cidx = _with_contexts(spans, len(audio) / FEATURE_SR)
+    a_rows, n_rows = window_features(audio, notes, unique)
+    return with_context(a_rows, idx, cidx), with_context(n_rows, idx, cidx)
+
+
+def transcribed_rows(
+    transcribed: Notes, spans: Sequence[tuple[float, float]], duration: float
+) -> list[dict[str, float]]:
+    """The transcription's note features per window, with its context span's."""
+    unique, idx, cidx = _with_contexts(spans, duration)
+    return with_context(transcribed_features(transcribed, unique), idx, cidx)
+
+
 def midi_features(
     data: bytes,
     soundfont: Path,
@@ -90,9 +127,10 @@ def midi_features(
         return pickle.loads(path.read_bytes())
     audio = cached_render(data, soundfont, cache_dir)
     notes = notes_from_midi(pretty_midi.PrettyMIDI(io.BytesIO(data)))
-    duration = len(audio) / FEATURE_SR
-    spans = training_spans(duration)
-    a_rows, n_rows = window_features(audio, notes, spans)
+    # training windows are the inference windows (15 s, 50% overlap): the same statistics at both
+    # ends, and twice the rows (each segment still weighs one in training)
+    spans = window_spans(len(audio) / FEATURE_SR)
+    a_rows, n_rows = family_rows(audio, notes, spans)
     result = (spans, a_rows, n_rows)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,10 +145,11 @@ def recording_rows(
     transcriber: Transcriber | None,
 ) -> list[dict[str, float]]:
     """All features of a recording per span: waveform descriptors, the transcription's note
-    features (when a transcriber is given) and the true notes' features (MIDI input)."""
-    a_rows, n_rows = window_features(audio, notes, spans)
+    features (when a transcriber is given) and the true notes' features (MIDI input), each with
+    its context span's (``ctx_...``)."""
+    a_rows, n_rows = family_rows(audio, notes, spans)
     t_rows = (
-        transcribed_features(transcriber.transcribe(audio, FEATURE_SR), spans)
+        transcribed_rows(transcriber.transcribe(audio, FEATURE_SR), spans, len(audio) / FEATURE_SR)
         if transcriber is not None else [{} for _ in spans]
     )
     return [{**a, **t, **n} for a, t, n in zip(a_rows, t_rows, n_rows)]
@@ -139,7 +178,8 @@ def build_table(
         table.notes += n_rows
         if transcriber is not None:
             audio = cached_render(data, soundfont, cache_dir)
-            table.transcribed += transcribed_features(cached_transcription(audio, cache_dir, transcriber), spans)
+            tnotes = cached_transcription(audio, cache_dir, transcriber)
+            table.transcribed += transcribed_rows(tnotes, spans, len(audio) / FEATURE_SR)
         if progress and i % 50 == 0:
             print(f"features {i}/{len(keys)} {key}", flush=True)
     return table

@@ -10,6 +10,7 @@ segment give comparable numbers:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -180,17 +181,39 @@ class Notes:
     pitch: np.ndarray
     velocity: np.ndarray
     pedal: list[tuple[float, float]]
+    # MIDI only: the raw sustain controller (times, values 0-127: half-pedalling) and soft-pedal intervals
+    cc64: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
+    # plain defaults (no factory), so that Notes pickled before these fields existed still load
+    soft: Sequence[tuple[float, float]] = ()
 
     def window(self, start: float, end: float) -> "Notes":
         sel = (self.onset >= start) & (self.onset < end)
-        ped = [(max(a, start) - start, min(b, end) - start) for a, b in self.pedal if b > start and a < end]
-        return Notes(self.onset[sel] - start, self.offset[sel] - start, self.pitch[sel], self.velocity[sel], ped)
+        clip = lambda iv: [(max(a, start) - start, min(b, end) - start) for a, b in iv if b > start and a < end]  # noqa: E731
+        t, v = self.cc64
+        csel = (t >= start) & (t < end)
+        return Notes(self.onset[sel] - start, self.offset[sel] - start, self.pitch[sel], self.velocity[sel],
+                     clip(self.pedal), (t[csel] - start, v[csel]), clip(self.soft))
 
 
 def notes_from_midi(midi: "object") -> Notes:
     """Notes + sustain intervals from a pretty_midi.PrettyMIDI (all non-drum instruments)."""
     on, off, pit, vel = [], [], [], []
     pedal: list[tuple[float, float]] = []
+    soft: list[tuple[float, float]] = []
+    cc_t: list[float] = []
+    cc_v: list[float] = []
+
+    def intervals(ccs: list, out: list[tuple[float, float]]) -> None:
+        down: float | None = None
+        for cc in ccs:
+            if cc.value >= 64 and down is None:
+                down = cc.time
+            elif cc.value < 64 and down is not None:
+                out.append((down, cc.time))
+                down = None
+        if down is not None:
+            out.append((down, max(off) if off else down))
+
     for inst in midi.instruments:  # type: ignore[attr-defined]
         if inst.is_drum:
             continue
@@ -199,18 +222,16 @@ def notes_from_midi(midi: "object") -> Notes:
             off.append(n.end)
             pit.append(n.pitch)
             vel.append(n.velocity)
-        down: float | None = None
-        for cc in sorted((c for c in inst.control_changes if c.number == 64), key=lambda c: c.time):
-            if cc.value >= 64 and down is None:
-                down = cc.time
-            elif cc.value < 64 and down is not None:
-                pedal.append((down, cc.time))
-                down = None
-        if down is not None:
-            pedal.append((down, max(off) if off else down))
+        sustain = sorted((c for c in inst.control_changes if c.number == 64), key=lambda c: c.time)
+        intervals(sustain, pedal)
+        intervals(sorted((c for c in inst.control_changes if c.number == 67), key=lambda c: c.time), soft)
+        cc_t += [c.time for c in sustain]
+        cc_v += [c.value for c in sustain]
     order = np.argsort(on, kind="stable")
     arr = lambda xs: np.asarray(xs, dtype=np.float64)[order]  # noqa: E731
-    return Notes(arr(on), arr(off), arr(pit), arr(vel), sorted(pedal))
+    cc_order = np.argsort(cc_t, kind="stable")
+    cc64 = (np.asarray(cc_t, dtype=np.float64)[cc_order], np.asarray(cc_v, dtype=np.float64)[cc_order])
+    return Notes(arr(on), arr(off), arr(pit), arr(vel), sorted(pedal), cc64, sorted(soft))
 
 
 def note_features(notes: Notes, duration: float) -> dict[str, float]:
@@ -290,4 +311,78 @@ def note_features(notes: Notes, duration: float) -> dict[str, float]:
         raw = ((on[None, :] <= grid[:, None]) & (off[None, :] > grid[:, None])).sum(1)
         out["pedal_extension"] = float(count.mean() - raw.mean())
     out["eff_log_len_mean"] = float(np.log(np.clip(eff_off - on, 1e-3, None)).mean())
+    out.update(_contour_features(notes, dur, ev_on, ev_vel, event_id, eff_off))
+    return out
+
+
+def _contour_features(
+    notes: Notes, dur: float, ev_on: np.ndarray, ev_vel: np.ndarray, event_id: np.ndarray, eff_off: np.ndarray
+) -> dict[str, float]:
+    """Phrase-level shape and finer performance cues (v3): velocity contour, micro-timing around the
+    local tempo, register balance, articulation in seconds, half/soft pedalling and harmony under
+    the pedal. Why: segment-level baselines with such hand-made features beat our window features."""
+    out: dict[str, float] = {}
+    on, off, pit, vel = notes.onset, notes.offset, notes.pitch, notes.velocity
+    n_ev = len(ev_on)
+    # velocity contour: phrase-scale (2 s bins) swell, overall trend, event-to-event persistence
+    bins = np.floor(ev_on / 2.0).astype(int)
+    phrase = np.array([ev_vel[bins == b].mean() for b in np.unique(bins)]) / 127
+    out["vel_phrase_std"] = float(phrase.std())
+    out["vel_phrase_range"] = float(np.ptp(phrase))
+    out["vel_trend"] = float(np.polyfit(ev_on, ev_vel / 127, 1)[0] * dur) if n_ev >= 3 and np.ptp(ev_on) > 0 else 0.0
+    out["vel_ev_autocorr"] = (
+        float(np.corrcoef(ev_vel[:-1], ev_vel[1:])[0, 1]) if n_ev >= 4 and np.std(ev_vel[:-1]) > 0 and np.std(ev_vel[1:]) > 0 else 0.0
+    )
+    out["vel_loud_frac"] = float((vel >= 90).mean())
+    out["vel_soft_frac"] = float((vel <= 40).mean())
+    # register: balance between bass, middle and treble, and the bass line's weight
+    for name, lo, hi in (("low", 0, 48), ("mid", 48, 72), ("high", 72, 128)):
+        sel = (pit >= lo) & (pit < hi)
+        out[f"reg_{name}_frac"] = float(sel.mean())
+        out[f"reg_{name}_vel"] = float(vel[sel].mean() / 127 - vel.mean() / 127) if sel.any() else 0.0
+    out["pitch_range"] = float(np.percentile(pit, 95) - np.percentile(pit, 5))
+    bass = np.array([vel[event_id == e][np.argmin(pit[event_id == e])] for e in range(n_ev)])
+    out["bass_vel_excess"] = float((bass - ev_vel).mean() / 127)
+    # micro-timing: event IOIs against a smoothed local tempo; pauses; the final slowing
+    if n_ev >= 6:
+        lioi = np.log(np.diff(ev_on) + 1e-3)
+        k = min(7, len(lioi))
+        local = np.convolve(np.pad(lioi, (k // 2, k - 1 - k // 2), mode="edge"), np.ones(k) / k, mode="valid")
+        resid = lioi - local
+        out["ioi_resid_std"] = float(resid.std())
+        out["ioi_resid_mad"] = float(np.median(np.abs(resid)))
+        out["ioi_max_ratio"] = float(np.log(np.exp(lioi).max() / (np.median(np.exp(lioi)) + 1e-6) + 1e-6))
+        tail = max(2, len(lioi) // 5)
+        out["ioi_final_slowing"] = float(lioi[-tail:].mean() - lioi[:-tail].mean())
+        out["ioi_first_half_vs_second"] = float(lioi[: len(lioi) // 2].mean() - lioi[len(lioi) // 2 :].mean())
+    # articulation in absolute terms: overlap / gap to the next event in seconds
+    nxt = np.searchsorted(ev_on, on + 0.035)
+    has = nxt < n_ev
+    if has.any():
+        gap_s = ev_on[nxt[has]] - off[has]
+        _stats("gap_s", np.clip(gap_s, -1.0, 1.0), out)
+        out["dur_ioi_ratio_p50"] = float(np.median((off[has] - on[has]) / np.clip(ev_on[nxt[has]] - on[has], 1e-2, None)))
+    # polyphony (keys held, pedal excluded) and density
+    out["poly_max"] = float(np.max([((on <= t) & (off > t)).sum() for t in ev_on])) if n_ev else 0.0
+    # pedal depth (half-pedalling), pedal changes per harmony change, soft pedal, pitch classes per pedal
+    t64, v64 = notes.cc64
+    if len(v64):
+        out["pedal_cc_mean"] = float(v64.mean() / 127)
+        out["pedal_half_frac"] = float(((v64 > 20) & (v64 < 100)).mean())
+        out["pedal_cc_rate"] = float(len(v64) / dur)
+    out["pedal_soft_frac"] = float(sum(max(0.0, b - a) for a, b in notes.soft) / dur)
+    if notes.pedal:
+        pcs = []
+        for a, b in notes.pedal:
+            sel = (eff_off > a) & (on < b)
+            pcs.append(len(set((pit[sel] % 12).astype(int))))
+        out["pedal_pcs_mean"] = float(np.mean(pcs))
+        out["pedal_pcs_max"] = float(np.max(pcs))
+        down_at = np.array([any(a <= t < b for a, b in notes.pedal) for t in ev_on])
+        out["pedal_at_onset_frac"] = float(down_at.mean())
+        # legato pedalling: pedal pressed shortly after an event onset (syncopated re-take)
+        presses = np.array([a for a, _ in notes.pedal])
+        lag = presses[:, None] - ev_on[None, :]
+        lag = np.where(lag >= 0, lag, np.inf).min(1)
+        out["pedal_retake_lag"] = float(np.median(np.clip(lag, 0, 1.0)))
     return out

@@ -18,6 +18,17 @@ import numpy as np
 from api.errors import ConfigError
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "models" / "embedded" / "model.npz"
+# Lines of a LightGBM model text that prediction never reads (training statistics per node); without
+# them a model is half the size compressed, so the committed file holds twice the trees.
+_UNUSED_TREE_LINES = ("split_gain=", "internal_value=", "internal_weight=", "internal_count=", "leaf_weight=",
+                      "leaf_count=", "tree_sizes=")
+
+
+def compact_model_string(text: str) -> str:
+    """A LightGBM model text reduced to what prediction needs (identical predictions)."""
+    kept = "\n".join(line for line in text.split("\n") if not line.startswith(_UNUSED_TREE_LINES))
+    cut = kept.find("\nfeature_importances:")  # importances and training parameters: not read back
+    return kept[:cut] + "\n" if cut > 0 else kept
 
 
 @dataclass

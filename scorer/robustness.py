@@ -171,9 +171,9 @@ def subset(labels: dict[str, np.ndarray], limit: int) -> list[str]:
 
 def _predict(backend: EmbeddedBackend, folds: dict[str, int], key: str, audio: np.ndarray) -> np.ndarray:
     from scorer.extract import recording_rows
-    from scorer.windows import training_spans
+    from scorer.windows import window_spans
 
-    spans = training_spans(len(audio) / FEATURE_SR)
+    spans = window_spans(len(audio) / FEATURE_SR)
     head = backend.model.heads["audio"]
     rows = recording_rows(audio, None, spans, backend.transcriber_for(head))
     return np.clip(head.folds[folds[key]].predict(head.matrix(rows)).mean(0), 0, 1)  # held-out fold model

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scorer.dataset import FeatureTable
-from scorer.model import FoldModel, Head
+from scorer.model import FoldModel, Head, compact_model_string
 
 RIDGE_ALPHA = 100.0
 MLP_HIDDEN = (64,)
@@ -20,6 +20,9 @@ MLP_WEIGHT = 0.0  # measured: the MLP added nothing over ridge here and cost 100
 # 0.36 (8/19 of the size), 0.7 boosted + 0.3 ridge 0.37 - but segment-level training does not transfer to
 # 15 s inference windows (0.20), so we train on windows: 300 trees x 15 leaves 0.325 (14 MB committed),
 # 200 x 7 leaves 0.318 (~4 MB); boosted share 0.5 / 0.7 / 0.85 within 0.005 of each other.
+# v3 (30 s context features per window, overlapping windows, contour note features): audio 0.362, MIDI
+# 0.475; 400 trees 0.363 (not worth twice the size); one boosted model per dimension instead of the
+# components, MIDI 0.478 but within-passage 0.352 vs 0.356 and pairwise 73.2% vs 74.0% at 2.4x the size.
 GBM_WEIGHT = 0.7
 GBM_COMPONENTS = 8  # the 19 labels are strongly correlated: 8 components hold 93% of their variance
 GBM_PARAMS = dict(n_estimators=200, learning_rate=0.045, num_leaves=7, min_child_samples=10, subsample=0.8,
@@ -47,7 +50,10 @@ def _matrix(rows: Sequence[Mapping[str, float]], names: Sequence[str]) -> np.nda
     return np.array([[row.get(n, np.nan) for n in names] for row in rows], dtype=np.float64)
 
 
-def fit_fold(x: np.ndarray, y: np.ndarray, w: np.ndarray, *, mlp_weight: float = MLP_WEIGHT) -> FoldModel:
+def fit_fold(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, *, mlp_weight: float = MLP_WEIGHT,
+    components: int | None = GBM_COMPONENTS,
+) -> FoldModel:
     """Ridge (closed form, sample-weighted) + LightGBM on the label components (+ an optional MLP)."""
     from sklearn.neural_network import MLPRegressor
 
@@ -74,14 +80,17 @@ def fit_fold(x: np.ndarray, y: np.ndarray, w: np.ndarray, *, mlp_weight: float =
     if GBM_WEIGHT > 0:
         import lightgbm as lgb
 
-        centre = ybar
-        _, _, vt = np.linalg.svd((y - centre) * np.sqrt(w)[:, None], full_matrices=False)
-        basis = vt[:GBM_COMPONENTS]
-        components = (y - centre) @ basis.T
-        for c in range(components.shape[1]):
+        if components is None:  # one model per label
+            targets = y
+        else:
+            centre = ybar
+            _, _, vt = np.linalg.svd((y - centre) * np.sqrt(w)[:, None], full_matrices=False)
+            basis = vt[:components]
+            targets = (y - centre) @ basis.T
+        for c in range(targets.shape[1]):
             model = lgb.LGBMRegressor(random_state=SEED + c, **GBM_PARAMS)
-            model.fit(x, components[:, c], sample_weight=w)
-            gbm.append(model.booster_.model_to_string())
+            model.fit(x, targets[:, c], sample_weight=w)
+            gbm.append(compact_model_string(model.booster_.model_to_string()))
     return FoldModel(mean, scale, ridge_w, ridge_b, layers, mlp_weight if layers else 0.0, gbm,
                      GBM_WEIGHT if gbm else 0.0, basis, centre)
 
@@ -92,12 +101,21 @@ class TrainResult:
     oof: dict[str, np.ndarray]  # key -> out-of-fold prediction (segment level)
 
 
-def aggregate_by_key(keys: Sequence[str], window_preds: np.ndarray) -> dict[str, np.ndarray]:
-    """Segment prediction = mean of its (non-overlapping) training windows."""
+def aggregate_by_key(
+    keys: Sequence[str], window_preds: np.ndarray, spans: Sequence[tuple[float, float]]
+) -> dict[str, np.ndarray]:
+    """Segment prediction = centre-weighted mean of its (overlapping) windows, as at inference."""
+    from scorer.windows import centre_weights
+
     idx: dict[str, list[int]] = defaultdict(list)
     for i, k in enumerate(keys):
         idx[k].append(i)
-    return {k: window_preds[rows].mean(0) for k, rows in idx.items()}
+    out = {}
+    for k, rows in idx.items():
+        own = [spans[i] for i in rows]
+        w = centre_weights(own, max(b for _, b in own))
+        out[k] = (window_preds[rows] * w[:, None]).sum(0)
+    return out
 
 
 def train_head(
@@ -107,6 +125,7 @@ def train_head(
     head: str,
     *,
     mlp_weight: float = MLP_WEIGHT,
+    components: int | None = GBM_COMPONENTS,
 ) -> TrainResult:
     names = head_features(table, head)
     x = _matrix(head_rows(table, head), names)
@@ -126,10 +145,10 @@ def train_head(
     oof_windows = np.zeros_like(y)
     for f in range(n_folds):
         tr, te = fold_of != f, fold_of == f
-        model = fit_fold(x[tr], y[tr], w[tr], mlp_weight=mlp_weight)
+        model = fit_fold(x[tr], y[tr], w[tr], mlp_weight=mlp_weight, components=components)
         models.append(model)
         oof_windows[te] = model.predict(x[te])
-    oof = {k: np.clip(v, 0, 1) for k, v in aggregate_by_key(keys, oof_windows).items()}
+    oof = {k: np.clip(v, 0, 1) for k, v in aggregate_by_key(keys, oof_windows, table.spans).items()}
     seg_keys = sorted(oof)
     err = np.stack([oof[k] - labels[k] for k in seg_keys])
     rmse = np.sqrt((err**2).mean(0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scorer.windows import HOP_S, WINDOW_S, aggregate, centre_weights, training_spans, window_spans
+from scorer.windows import CONTEXT_S, HOP_S, WINDOW_S, aggregate, centre_weights, context_spans, window_spans
 
 
 @pytest.mark.parametrize("duration", [1.0, 14.0, 18.0, 19.0, 37.3, 300.0, 1800.0])
@@ -51,7 +51,13 @@ def test_aggregate_follows_the_longer_part() -> None:
     assert 0.2 < aggregate(scores, w)[0] < 0.5
 
 
-def test_training_spans_do_not_overlap_much() -> None:
-    spans = training_spans(40.0)
-    assert len(spans) == 3 and spans[-1][1] == pytest.approx(40.0)
-    assert training_spans(10.0) == [(0.0, 10.0)]
+def test_context_spans_are_centred_and_stay_inside() -> None:
+    spans = window_spans(120.0)
+    ctx = context_spans(spans, 120.0)
+    assert len(ctx) == len(spans)
+    for (a, b), (c, d) in zip(spans, ctx):
+        assert 0.0 <= c <= a and b <= d <= 120.0  # the window lies inside its context
+        assert d - c == pytest.approx(CONTEXT_S)  # slid at the edges, never cut
+    mid = len(spans) // 2
+    assert (ctx[mid][0] + ctx[mid][1]) / 2 == pytest.approx((spans[mid][0] + spans[mid][1]) / 2)
+    assert context_spans([(0.0, 20.0)], 20.0) == [(0.0, 20.0)]  # shorter than the context: the whole recording
