@@ -4,8 +4,10 @@ Two families, both rate-normalised (per second / per note) so that a 12 s window
 segment give comparable numbers:
 - ``audio_features``: librosa descriptors of the waveform (loudness curve, onsets and inter-onset
   timing, spectral shape, harmonic blur via chroma). Used for every input.
-- ``note_features``: performance features from notes (+ sustain pedal) when the input is MIDI:
-  timing, velocity/voicing, legato overlap, pedal use.
+- ``note_features``: performance features from notes (true MIDI notes + pedals, or a transcription):
+  timing and micro-timing, velocity/voicing and its phrase contour, register balance, legato overlap,
+  pedal use (depth, half-pedalling, harmony under the pedal, soft pedal).
+Both are computed per window and per the window's 30 s context span (``scorer.extract.family_rows``).
 """
 
 from __future__ import annotations
