@@ -1,4 +1,4 @@
-"""Compact LightGBM model text: half the committed size, the same predictions."""
+"""Compact LightGBM model text (half the committed size, the same predictions); v3 MIDI pedal features."""
 
 from __future__ import annotations
 
@@ -20,3 +20,18 @@ def test_compact_model_string_predicts_the_same() -> None:
     probe = rng.normal(size=(50, 12))
     got = lgb.Booster(model_str=small).predict(probe, num_threads=1)
     assert np.array_equal(got, model.booster_.predict(probe, num_threads=1))
+
+
+def test_midi_notes_carry_pedal_depth(shared_dir) -> None:
+    """True MIDI keeps the sustain controller's depth (half-pedalling) for the v3 pedal features."""
+    import pretty_midi
+
+    from scorer.features import note_features, notes_from_midi
+
+    mid = shared_dir / "data/percepiano/performance_midi/Beethoven_WoO80_var27_8bars_3_15.mid"
+    notes = notes_from_midi(pretty_midi.PrettyMIDI(str(mid)))
+    assert len(notes.cc64[0]) == len(notes.cc64[1]) > 0
+    window = notes.window(2.0, 10.0)
+    assert (window.cc64[0] >= 0).all() and (window.cc64[0] < 8.0).all()
+    feats = note_features(window, 8.0)
+    assert 0 < feats["pedal_cc_mean"] <= 1 and "pedal_pcs_mean" in feats and "ioi_resid_std" in feats
