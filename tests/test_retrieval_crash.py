@@ -48,9 +48,12 @@ else:
         vectors = original(embedder, cache, texts)
         if texts and len(texts) > 5:  # a document's chunks or sentences, not a catch-up of nothing
             count["n"] += 1
-            # 1: the first document's chunks, 2: its sentences (second stage), 3: the catch-up's read of
-            # its chunk vectors after the commit; the kill lands there, before the indexes are saved.
-            if count["n"] == (3 if settings.rescore and settings.rescore_weight_sentence > 0 else 2):
+            # 1: the first document's chunks, then (second stage) its sentences and its chunks for the second
+            # model, then the catch-up's read of its chunk vectors after the commit; the kill lands there,
+            # before the indexes are saved.
+            sentences = settings.rescore and settings.rescore_weight_sentence > 0
+            second = settings.rescore and settings.rescore_model is not None and settings.rescore_model_at_index
+            if count["n"] == 2 + sentences + second:
                 hold("embedding")
         return vectors
     rmod.embed_with_cache = embed_then_hold

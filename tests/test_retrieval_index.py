@@ -101,7 +101,12 @@ def test_hybrid_rescores_fused_candidates_by_blended_scores(retriever: Retriever
 
     cos, sent, top = scaled(cosine), scaled(best_sentence), max(bm25.values())
     expected = {c: w_b * bm25.get(c, 0.0) / top + w_s * sent[c] + (1 - w_b - w_s) * cos[c] for c in candidates}
-    hybrid, timings = retriever.search_timed(QUERY, mode="hybrid", k=n, filters=None)  # k = n: same candidates
+    # The blend alone (without the second model's re-ordering of its top: tests/test_retrieval_second_model.py).
+    blend_only = Retriever.open(s.model_copy(update={"rescore_model": None}))
+    try:
+        hybrid, timings = blend_only.search_timed(QUERY, mode="hybrid", k=n, filters=None)  # k = n: same candidates
+    finally:
+        blend_only.close()
     assert "rescore" in timings and len(hybrid) == n
     for hit in hybrid:
         assert hit.score == pytest.approx(expected[hit.chunk_id], abs=2e-3)

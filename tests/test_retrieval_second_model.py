@@ -25,6 +25,12 @@ def mpnet() -> SentenceTransformerEmbedder:
     return load_rescore_embedder(Settings(rescore_model=MPNET_NAME))
 
 
+def test_default_hybrid_uses_mpnet_on_the_blend_top_lazily() -> None:
+    s = Settings()
+    assert s.rescore and s.rescore_model == MPNET_NAME and not s.rescore_model_at_index
+    assert 0 < s.rescore_model_weight < 1 and s.rescore_model_candidates >= 1
+
+
 def test_mpnet_resolves_under_models_dir_and_fails_clearly_when_missing(tmp_path: Path) -> None:
     assert Path(resolve_model_path(MPNET_NAME, Settings().models_dir)) == Settings().models_dir / MPNET_NAME
     with pytest.raises(ConfigError, match="25-mpnet.sh"):
@@ -97,9 +103,10 @@ def test_lazy_second_model_embeds_only_the_ranked_top(lazy: Retriever) -> None:
 
 
 def test_index_time_embedding_covers_every_chunk(tmp_path: Path, shared_dir: Path) -> None:
-    """With rescore_model_at_index (the default) every chunk's vector is cached before the first query;
-    a fresh cache so that nothing came from another test."""
-    settings = make_settings(tmp_path / "home", shared_dir, tmp_path / "cache", rescore_model=MPNET_NAME)
+    """With rescore_model_at_index every chunk's vector is cached before the first query; a fresh cache so
+    that nothing came from another test."""
+    settings = make_settings(tmp_path / "home", shared_dir, tmp_path / "cache", rescore_model=MPNET_NAME,
+                             rescore_model_at_index=True)
     r = Retriever.open(settings)
     try:
         text = book_paths(shared_dir, ("schumann_advice_to_young_musicians",))[0].read_text(encoding="utf-8")[:6000]
