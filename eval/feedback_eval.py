@@ -106,7 +106,8 @@ def run(service, profiles: list[dict], *, progress=None, llm: bool = True) -> di
                             "raw_citation_validity": raw_validity_all, "text": result.text,
                             "metrics": metrics, "llm_candidate_text": candidate[0] if candidate else None,
                             "llm_candidate_metrics": candidate_metrics,
-                            "fallback_text": fb.text, "fallback_metrics": fb_metrics})
+                            "fallback_text": fb.text, "fallback_metrics": fb_metrics,
+                            "llm_parts_filled": result._filled_parts})
         if progress:
             progress(row["id"], result.generator, metrics, _summary(service, per_profile, llm_rows, llm_fell_back,
                                                                      fallback_rows, len(profiles), started, llm))
@@ -123,6 +124,8 @@ def _summary(service, per_profile, llm_rows, llm_fell_back, fallback_rows, n_pro
         "grounding_threshold": service.threshold,
         "fallback_rate": round(sum(p["generator"] == "fallback" for p in per_profile) / len(per_profile), 4),
         "llm_raw_citation_validity_all_attempts": _mean(p["raw_citation_validity"] for p in llm_attempted),
+        # weak-dimension parts (2 per profile) where the model's answer had nothing left and the cited quote stood in
+        "llm_parts_filled_by_fallback": sum(p.get("llm_parts_filled", 0) for p in per_profile),
         "llm_attempts": summarise([p["llm_candidate_metrics"] for p in per_profile if p["llm_candidate_metrics"]]),
         "llm_answers": summarise(llm_rows),
         "fallback_answers": summarise(fallback_rows),

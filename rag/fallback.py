@@ -26,10 +26,10 @@ def best_quote(passage: str, topic: str, max_words: int = QUOTE_WORDS) -> str:
         return len(wanted & {w[:6] for w in _WORD.findall(sentence.lower())} | wanted & set(_WORD.findall(sentence.lower())))
 
     best = max(sentences, key=lambda s: (overlap(s), -sentences.index(s)))
-    return _cut(best, max_words)
+    return cut_quote(best, max_words)
 
 
-def _cut(sentence: str, max_words: int = QUOTE_WORDS) -> str:
+def cut_quote(sentence: str, max_words: int = QUOTE_WORDS) -> str:
     """A quote of at most ``max_words`` words, with the passage's double quotes made single (ours delimit it)."""
     words = sentence.split()
     quote = " ".join(words[:max_words]) + (" …" if len(words) > max_words else "")
@@ -68,6 +68,14 @@ def assign_sources(hits: Sequence[SearchHit], dims: Sequence[str | None], wanted
     return chosen
 
 
+def advice_clause(hit: SearchHit, n: int, name: str, quote: str | None = None) -> str:
+    """'practise those passages slowly with this advice from Matthay in mind, "…" [n].' — the cited advice of
+    one weak dimension (``quote``: the sentence to quote, else the one sharing most topic words)."""
+    author = hit.source.author or hit.source.title
+    quote = quote or best_quote(hit.text, TOPICS[name].query if name in TOPICS else name)
+    return f"practise those passages slowly with this advice from {author} in mind, \"{quote}\" [{n}]."
+
+
 def fallback_feedback(report: ScoreReport, hits: Sequence[SearchHit], dims: Sequence[str | None],
                       quotes: Mapping[int, str] | None = None) -> str:
     """``dims[i]`` is the weak dimension whose query retrieved ``hits[i]`` (None: the whole-performance query);
@@ -84,12 +92,9 @@ def fallback_feedback(report: ScoreReport, hits: Sequence[SearchHit], dims: Sequ
         if name not in chosen:
             lines.append(head + ".")
             continue
-        n = chosen[name] + 1
-        hit = hits[chosen[name]]
-        author = hit.source.author or hit.source.title
-        quote = (_cut(quotes[chosen[name]]) if quotes and chosen[name] in quotes
-                 else best_quote(hit.text, TOPICS[name].query if name in TOPICS else name))
-        lines.append(f"{head}: practise those passages slowly with this advice from {author} in mind, \"{quote}\" [{n}].")
+        i = chosen[name]
+        quote = cut_quote(quotes[i]) if quotes and i in quotes else None
+        lines.append(f"{head}: {advice_clause(hits[i], i + 1, name, quote)}")
     if not hits:
         lines.append("No pedagogy passages were found for these weak spots, so no cited advice can be given.")
     return "\n".join(lines)

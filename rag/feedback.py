@@ -17,7 +17,8 @@ from api.errors import UpstreamError
 from api.settings import Settings
 from rag.attribution import attribute, complete_sentences, drop_debris, drop_echoes
 from rag.citations import CheckedText, check_citations, strip_echoed_sources
-from rag.fallback import assign_sources, fallback_answer, fallback_feedback, strength_sentence, weak_head
+from rag.fallback import (advice_clause, assign_sources, cut_quote, fallback_answer, fallback_feedback,
+                          strength_sentence, weak_head)
 from rag.feedback_queries import FeedbackQuery, condensed_question, feedback_queries
 from rag.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult
 from rag.grounding import GROUNDING_THRESHOLD, ground
@@ -47,6 +48,7 @@ class Part:
     max_tokens: int | None = None
     source_n: int | None = None
     wording: str = ""
+    fallback: str | None = None  # the deterministic cited advice for this part, used when nothing usable is left
 
 
 def _ms(since: float) -> float:
@@ -171,10 +173,11 @@ class FeedbackService:
                 parts.append(Part(f"{prefix}{head}.\n"))
             else:
                 i = chosen[name]
+                quote = (focus or {}).get(i)
                 messages = dimension_messages(report, name, hits[i], i + 1, piece=piece, composer=composer, level=level,
-                                              focus=(focus or {}).get(i))
-                parts.append(Part(f"{prefix}{head}: ", messages, DIMENSION_MAX_TOKENS, i + 1,
-                                  prompt_wording(messages)))
+                                              focus=quote)
+                parts.append(Part(f"{prefix}{head}: ", messages, DIMENSION_MAX_TOKENS, i + 1, prompt_wording(messages),
+                                  advice_clause(hits[i], i + 1, name, cut_quote(quote) if quote else None)))
             prefix = "\n"
         return parts
 
@@ -214,6 +217,7 @@ class FeedbackService:
         t = time.perf_counter()
         error: str | None = None
         raw = attributed = ""
+        filled = 0  # per-dimension parts answered by the deterministic advice because the model's had nothing left
         try:
             if not use_llm:
                 error = "LLM not asked (fallback requested)"
@@ -243,9 +247,13 @@ class FeedbackService:
                         answer = complete_sentences(strip_echoed_sources(answer, hits))
                         answer = drop_echoes(drop_debris(answer), part.wording)
                         pieces.append(answer)
-                        # Nothing usable left: the scores' "what and where" stands alone, without advice.
-                        final.append(part.prefix + attribute(answer, part.source_n) if answer
-                                     else re.sub(r":\s*$", ".", part.prefix))
+                        if answer:
+                            final.append(part.prefix + attribute(answer, part.source_n))
+                        elif part.fallback:  # nothing usable left (all echo or debris): the cited quote instead
+                            final.append(part.prefix + part.fallback)
+                            filled += 1
+                        else:
+                            final.append(re.sub(r":\s*$", ".", part.prefix))
                 raw, attributed = "".join(pieces), "".join(final)
         except UpstreamError as err:
             error = err.message
@@ -297,4 +305,5 @@ class FeedbackService:
         result._raw_text = raw if llm_checked is not None else None
         result._raw_validity = llm_checked.raw_validity if llm_checked is not None else None
         result._candidate = candidate
+        result._filled_parts = filled if error is None else 0
         yield FeedbackEvent(type="done", result=result)

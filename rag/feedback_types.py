@@ -38,6 +38,8 @@ class FeedbackResult(BaseModel):
     # references that resolved (None when the LLM produced no text or no markers).
     _raw_text: str | None = PrivateAttr(None)
     _raw_validity: float | None = PrivateAttr(None)
+    # Per-dimension parts whose model answer had nothing usable left and got the deterministic cited advice.
+    _filled_parts: int = PrivateAttr(0)
     # The LLM's answer after the citation check, and its grounding rate, even where the service fell back.
     _candidate: tuple[str, float | None] | None = PrivateAttr(None)
 

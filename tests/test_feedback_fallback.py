@@ -212,3 +212,15 @@ def test_fallback_quotes_the_sentence_closest_to_the_dimension(service, standin)
     best, _ = service.retriever.best_sentences(topic, [chunk])[0]
     words = best.replace('"', "'").replace("“", "'").replace("”", "'").split()
     assert quote == " ".join(words[:QUOTE_WORDS]) + (" …" if len(words) > QUOTE_WORDS else "")
+
+
+def test_per_dimension_part_with_nothing_left_gets_the_cited_quote(per_dim, standin):
+    # The 0.5B model's habit: the worked example rewritten with the student's times. It is dropped as an echo,
+    # and the dimension gets the fallback's cited advice instead of no advice at all.
+    standin.answer = "At 0:10–0:18, play the scale slowly with a loose wrist and pass the thumb under without turning the hand."
+    result = per_dim.generate(REPORT, piece="Nocturne", composer="Chopin")
+    assert result.generator == "llm" and result._filled_parts == 2
+    assert "thumb under" not in result.text
+    lines = [ln for ln in result.text.splitlines() if ln.startswith(("Clean pedalling", "Steady timing"))]
+    assert len(lines) == 2 and all("practise those passages slowly with this advice from" in ln for ln in lines)
+    assert len(result.citations) == 2 and all(f"[{c.n}]" in result.text for c in result.citations)
