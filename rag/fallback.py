@@ -68,11 +68,11 @@ def assign_sources(hits: Sequence[SearchHit], dims: Sequence[str | None], wanted
     return chosen
 
 
-def advice_clause(hit: SearchHit, n: int, name: str, quote: str | None = None) -> str:
+def advice_clause(hit: SearchHit, n: int, name: str, sentence: str | None = None) -> str:
     """'practise those passages slowly with this advice from Matthay in mind, "…" [n].' — the cited advice of
-    one weak dimension (``quote``: the sentence to quote, else the one sharing most topic words)."""
+    one weak dimension, quoting ``sentence`` (cut to the quote length), else the one sharing most topic words."""
     author = hit.source.author or hit.source.title
-    quote = quote or best_quote(hit.text, TOPICS[name].query if name in TOPICS else name)
+    quote = cut_quote(sentence) if sentence else best_quote(hit.text, TOPICS[name].query if name in TOPICS else name)
     return f"practise those passages slowly with this advice from {author} in mind, \"{quote}\" [{n}]."
 
 
@@ -93,8 +93,7 @@ def fallback_feedback(report: ScoreReport, hits: Sequence[SearchHit], dims: Sequ
             lines.append(head + ".")
             continue
         i = chosen[name]
-        quote = cut_quote(quotes[i]) if quotes and i in quotes else None
-        lines.append(f"{head}: {advice_clause(hits[i], i + 1, name, quote)}")
+        lines.append(f"{head}: {advice_clause(hits[i], i + 1, name, (quotes or {}).get(i))}")
     if not hits:
         lines.append("No pedagogy passages were found for these weak spots, so no cited advice can be given.")
     return "\n".join(lines)

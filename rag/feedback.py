@@ -17,8 +17,8 @@ from api.errors import UpstreamError
 from api.settings import Settings
 from rag.attribution import attribute, complete_sentences, drop_debris, drop_echoes
 from rag.citations import CheckedText, check_citations, strip_echoed_sources
-from rag.fallback import (advice_clause, assign_sources, cut_quote, fallback_answer, fallback_feedback,
-                          strength_sentence, weak_head)
+from rag.fallback import (advice_clause, assign_sources, fallback_answer, fallback_feedback, strength_sentence,
+                          weak_head)
 from rag.feedback_queries import FeedbackQuery, condensed_question, feedback_queries
 from rag.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult
 from rag.grounding import GROUNDING_THRESHOLD, ground
@@ -94,12 +94,17 @@ class FeedbackService:
         first, because the composer's name matches biography strongly; the topic's cosine puts the passage
         that talks about voicing first, and one about voicing in Chopin above a general one, since both
         queries' candidates compete."""
-        hits = self.retriever.search(query.text, mode=self.mode, k=k, filters=query.filters or None)
         if query.dimension is None or not query.topic:
-            return hits
+            return self.retriever.search(query.text, mode=self.mode, k=k, filters=query.filters or None)
+        # The second model only re-orders the blend's top `rescore_model_candidates`; when all of them come back
+        # (k at least that), the order below replaces its order, so its work (a query encoding, ~0.8 s of CPU
+        # per chunk it has not embedded yet) would be thrown away.
+        reorder = k < self.settings.rescore_model_candidates
+        hits = self.retriever.search(query.text, mode=self.mode, k=k, filters=query.filters or None, second_model=reorder)
         if query.topic != query.text:
             seen = {h.chunk_id for h in hits}
-            hits += [h for h in self.retriever.search(query.topic, mode=self.mode, k=k, filters=query.filters or None)
+            hits += [h for h in self.retriever.search(query.topic, mode=self.mode, k=k, filters=query.filters or None,
+                                                      second_model=reorder)
                      if h.chunk_id not in seen]
         relevance = self.retriever.best_sentences(query.topic, [h.text for h in hits])
         order = sorted(range(len(hits)), key=lambda i: (-relevance[i][1], i))
@@ -135,15 +140,19 @@ class FeedbackService:
         hits, dims = self.retrieve(queries)
         latency = {"retrieval": _ms(t)}
         topics = {q.dimension: q.topic for q in queries if q.dimension and q.topic}
+        # The per-dimension excerpts keep these sentences and the fallback quotes them: chosen once per request,
+        # and only when one of the two needs them (the single prompt does not).
+        quotes: dict[int, str] | None = self.quotes(report, hits, dims, topics) if self.per_dimension else None
         if self.per_dimension:
-            parts = self.dimension_parts(report, hits, dims, piece=piece, composer=composer, level=level,
-                                         focus=self.quotes(report, hits, dims, topics))
+            parts = self.dimension_parts(report, hits, dims, piece=piece, composer=composer, level=level, focus=quotes)
         else:
             parts = [Part("", feedback_messages(report, hits, piece=piece, composer=composer, level=level,
                                                 hit_dimensions=dims))]
-        yield from self._answer(parts, hits, latency, started, _stream_llm,
-                                fallback=lambda: fallback_feedback(report, hits, dims, self.quotes(report, hits, dims, topics)),
-                                use_llm=_use_llm)
+
+        def fallback() -> str:
+            return fallback_feedback(report, hits, dims, quotes if quotes is not None else self.quotes(report, hits, dims, topics))
+
+        yield from self._answer(parts, hits, latency, started, _stream_llm, fallback=fallback, use_llm=_use_llm)
 
     @property
     def require_support(self) -> bool:
@@ -177,7 +186,7 @@ class FeedbackService:
                 messages = dimension_messages(report, name, hits[i], i + 1, piece=piece, composer=composer, level=level,
                                               focus=quote)
                 parts.append(Part(f"{prefix}{head}: ", messages, DIMENSION_MAX_TOKENS, i + 1, prompt_wording(messages),
-                                  advice_clause(hits[i], i + 1, name, cut_quote(quote) if quote else None)))
+                                  advice_clause(hits[i], i + 1, name, quote)))
             prefix = "\n"
         return parts
 

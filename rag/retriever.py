@@ -331,12 +331,16 @@ class Retriever:
             self._reranker = load_reranker(self.settings.reranker_model, max_length=self.settings.reranker_max_length)
         return self._reranker
 
-    def search(self, query: str, *, mode: Mode = "hybrid", k: int | None = None, filters: Mapping[str, str] | None = None) -> list[SearchHit]:
-        return self.search_timed(query, mode=mode, k=k, filters=filters)[0]
+    def search(self, query: str, *, mode: Mode = "hybrid", k: int | None = None, filters: Mapping[str, str] | None = None,
+               second_model: bool = True) -> list[SearchHit]:
+        return self.search_timed(query, mode=mode, k=k, filters=filters, second_model=second_model)[0]
 
     def search_timed(
-        self, query: str, *, mode: Mode = "hybrid", k: int | None = None, filters: Mapping[str, str] | None = None
+        self, query: str, *, mode: Mode = "hybrid", k: int | None = None, filters: Mapping[str, str] | None = None,
+        second_model: bool = True,
     ) -> tuple[list[SearchHit], dict[str, float]]:
+        """``second_model=False`` skips the second model's re-ordering of the blend's head (a caller that
+        imposes its own order on the hits would throw that work away)."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         if not query or not query.strip():
@@ -385,7 +389,7 @@ class Retriever:
                 timings["fusion"] = _ms(t)
                 if self.settings.rescore and query_vector is not None:
                     t = time.perf_counter()
-                    ranked = self._rescore(query, query_vector, ranked, lexical, dense)
+                    ranked = self._rescore(query, query_vector, ranked, lexical, dense, second_model=second_model)
                     timings["rescore"] = _ms(t)
             records = {s: self._chunks[s] for s, _ in ranked if s in self._chunks}
             documents = self._documents
@@ -415,7 +419,7 @@ class Retriever:
 
     def _rescore(
         self, query: str, query_vector: np.ndarray, ranked: list[tuple[int, float]], lexical: list[tuple[int, float]],
-        dense: list[tuple[int, float]],
+        dense: list[tuple[int, float]], *, second_model: bool = True,
     ) -> list[tuple[int, float]]:
         """Blend BM25, cosine and best-sentence cosine over every fused candidate (rag/rescore.py); a
         candidate that only one retriever returned gets its other score by a search restricted to it (the
@@ -440,7 +444,7 @@ class Retriever:
                     sentence[seq] = float((matrix @ vector).max())
         blended = blend_scores(candidates, bm25, cosine, bm25_top=top, weight_bm25=self.settings.rescore_weight_bm25,
                                sentence=sentence, weight_sentence=w_sentence)
-        if self.rescore_embedder is None or not blended:
+        if self.rescore_embedder is None or not second_model or not blended:
             return blended
         n = self.settings.rescore_model_candidates
         model_cosine = self._rescore_model_cosines(query, [seq for seq, _ in blended[:n]])

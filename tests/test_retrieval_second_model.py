@@ -102,6 +102,18 @@ def test_lazy_second_model_embeds_only_the_ranked_top(lazy: Retriever) -> None:
                                          if lazy._chunks[s].chunk_id in {h.chunk_id for h in hits}} <= after
 
 
+def test_search_without_the_second_model_is_the_blend_and_embeds_nothing(lazy: Retriever) -> None:
+    plain = Retriever.open(lazy.settings.model_copy(update={"rescore_model": None}))
+    try:
+        blend = plain.search("how to practise scales slowly", mode="hybrid", k=10)
+    finally:
+        plain.close()
+    texts = [rec.embed_text for rec in lazy._chunks.values()]
+    before = _cached(lazy, MPNET_NAME, texts)
+    hits = lazy.search("how to practise scales slowly", mode="hybrid", k=10, second_model=False)
+    assert [(h.chunk_id, h.score) for h in hits] == [(h.chunk_id, h.score) for h in blend]
+    assert _cached(lazy, MPNET_NAME, texts) == before  # no query or chunk went through the second model
+
 def test_index_time_embedding_covers_every_chunk(tmp_path: Path, shared_dir: Path) -> None:
     """With rescore_model_at_index every chunk's vector is cached before the first query; a fresh cache so
     that nothing came from another test."""
