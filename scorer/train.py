@@ -105,7 +105,7 @@ def aggregate_by_key(
     keys: Sequence[str], window_preds: np.ndarray, spans: Sequence[tuple[float, float]]
 ) -> dict[str, np.ndarray]:
     """Segment prediction = centre-weighted mean of its (overlapping) windows, as at inference."""
-    from scorer.windows import centre_weights
+    from scorer.windows import aggregate, centre_weights
 
     idx: dict[str, list[int]] = defaultdict(list)
     for i, k in enumerate(keys):
@@ -113,8 +113,7 @@ def aggregate_by_key(
     out = {}
     for k, rows in idx.items():
         own = [spans[i] for i in rows]
-        w = centre_weights(own, max(b for _, b in own))
-        out[k] = (window_preds[rows] * w[:, None]).sum(0)
+        out[k] = aggregate(window_preds[rows], centre_weights(own, max(b for _, b in own)))
     return out
 
 
