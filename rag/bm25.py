@@ -130,9 +130,12 @@ class _TokenListIndex:
                 _atomic_pickle(self.path, {"generation": generation, "seqs": self._seqs, "tokens": self._tokens})
 
     def _mask(self, allowed: set[int] | None) -> np.ndarray | None:
+        """Which rows of the (freshly rebuilt) score array are allowed; vectorised, since a Python loop over
+        every chunk cost ~7 ms per filtered query at corpus size."""
         if allowed is None:
             return None
-        return np.fromiter((s in allowed for s in self._seqs), dtype=bool, count=len(self._seqs))
+        seq_array: np.ndarray = getattr(self, "_seq_array")
+        return np.isin(seq_array, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
 
 
 class Bm25sIndex(_TokenListIndex):

@@ -68,7 +68,8 @@ class FeedbackService:
         """Top ``settings.top_k`` passages over all queries, round-robin by rank so that every weak
         dimension gets its best passage; distinct documents first, then any unseen chunk."""
         k = self.settings.top_k
-        results = [self._search(q, k) for q in queries]
+        with self.retriever.caught_up_once():  # one catalogue check for all the request's searches
+            results = [self._search(q, k) for q in queries]
         chosen: list[tuple[SearchHit, str | None]] = []
         seen_chunks: set[str] = set()
         for distinct_documents in (True, False):

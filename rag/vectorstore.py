@@ -16,6 +16,9 @@ import numpy as np
 from api.errors import IndexMismatch, UpstreamError
 
 
+DIRECT_SCORE_MAX = 64  # allowed-id sets up to this size are scored by reading their vectors back
+
+
 class VectorStore(Protocol):
     generation: int
     model_name: str
@@ -110,6 +113,8 @@ class FaissStore:
             if allowed is not None:
                 if not allowed:
                     return []
+                if len(allowed) <= DIRECT_SCORE_MAX and self._direct:
+                    return self._score_directly(query[0], allowed, k)
                 selector = self._faiss.IDSelectorBatch(np.asarray(sorted(allowed), dtype=np.int64))
                 params = self._faiss.SearchParameters(sel=selector)
             # One query: OpenMP threads only add spin-wait overhead (43 ms vs <1 ms measured on a
@@ -121,6 +126,24 @@ class FaissStore:
             finally:
                 self._faiss.omp_set_num_threads(previous)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+
+    @property
+    def _direct(self) -> bool:
+        """Whether stored vectors can be read back by id (IndexIDMap2 over a flat index: exact)."""
+        return isinstance(self._index, self._faiss.IndexIDMap2) and isinstance(
+            self._faiss.downcast_index(self._index.index), self._faiss.IndexFlat)
+
+    def _score_directly(self, query: np.ndarray, allowed: set[int], k: int) -> list[tuple[int, float]]:
+        """Inner products with a few stored vectors read back by id: the second stage asks for the cosine of
+        a handful of candidates, and a selector-filtered search still scans every vector (~0.85 ms at corpus
+        size, 26 times per feedback request)."""
+        ids = sorted(i for i in allowed if i in self._ids)
+        if not ids:
+            return []
+        vectors = np.stack([self._index.reconstruct(i) for i in ids])
+        scores = vectors @ query
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(ids[i], float(scores[i])) for i in order]
 
     def save(self, generation: int) -> None:
         with self._lock:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from api.errors import IndexMismatch, InputError, NotFound
@@ -270,3 +271,50 @@ def test_searches_run_while_a_document_is_indexed(retriever: Retriever) -> None:
             t.join()
     assert not errors, errors[0]
     retriever.remove_document(doc_id)
+
+
+def test_small_allowed_sets_are_scored_exactly_like_a_filtered_search(tmp_path: Path) -> None:
+    """A few allowed ids are scored by reading their vectors back; the answer must be the one the filtered
+    FAISS scan gives (same ids, same order, same scores), also for ids no longer stored. IVF takes the scan."""
+    import rag.vectorstore as vs
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((500, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store = FaissStore(tmp_path / "faiss", model_name="toy", dimension=32)
+    store.add(list(range(1000, 1500)), vectors)
+    store.delete([1003])
+    query = vectors[7] + 0.1 * vectors[9]
+    allowed = {1003, 1007, 1009, 1100, 1499, 1250, 99999}
+    direct = store.search(query, 4, allowed)
+    previous, vs.DIRECT_SCORE_MAX = vs.DIRECT_SCORE_MAX, 0  # force the selector scan
+    try:
+        scanned = store.search(query, 4, allowed)
+    finally:
+        vs.DIRECT_SCORE_MAX = previous
+    assert [i for i, _ in direct] == [i for i, _ in scanned] and direct[0][0] == 1007
+    assert [s for _, s in direct] == pytest.approx([s for _, s in scanned], abs=1e-5)
+    assert 1003 not in {i for i, _ in direct}
+    ivf = FaissStore(tmp_path / "ivf", model_name="toy", dimension=32, ivf_lists=4)
+    assert not ivf._direct
+
+
+def test_caught_up_once_checks_the_catalogue_once_per_block(retriever: Retriever) -> None:
+    """Inside the block, searches skip the generation SELECT; outside, every search checks again."""
+    calls = []
+    original = retriever.catalogue.generation
+
+    def counting() -> int:
+        calls.append(1)
+        return original()
+
+    retriever.catalogue.generation = counting  # type: ignore[method-assign]
+    try:
+        with retriever.caught_up_once():
+            for query in ("legato", "pedal", "scales"):
+                assert retriever.search(query, mode="bm25", k=2)
+        assert len(calls) == 1
+        retriever.search("legato", mode="bm25", k=2)
+        assert len(calls) == 2
+    finally:
+        retriever.catalogue.generation = original  # type: ignore[method-assign]
