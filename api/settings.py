@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     rescore_model_at_index: bool = Field(
         False, description="Embed every chunk with the second model at index time (production, with a GPU); off = the first query that ranks a "
         "chunk into the top embeds it (CPU: ~0.8 s per chunk, ~2 CPU-hours for the corpus at index time). Cached either way.")
+    search_second_model: bool = Field(
+        False, description="Whether plain searches (`/v1/search`, `cadenza search`) run the second model on the head by default "
+        "(per request: `second_model=true` / `--second-model`). Off: its query encoding (~120 ms of CPU for all-mpnet-base-v2) "
+        "caps search at ~15 req/s on 2 cores; the tutor, feedback's whole-piece query and rag-eval always run it.")
     reranker_max_length: int = Field(256, ge=32, description="Word pieces per (query, passage) pair.")
     qdrant_path: Path | None = Field(None, description="Qdrant local-mode folder; default: home/qdrant (when no URL).")
     qdrant_collection: str = "cadenza_chunks"

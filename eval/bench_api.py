@@ -153,7 +153,8 @@ async def _measure(base: str, student: dict[str, str], performance_id: str, args
 
         async def search(c: httpx.AsyncClient, i: int) -> httpx.Response:
             return await c.get("/v1/search", params={"q": QUERIES[i % len(QUERIES)] + ("" if i < len(QUERIES) else f" {i}"),
-                                                    "mode": args.mode, "k": 5})
+                                                    "mode": args.mode, "k": 5,
+                                                    **({"second_model": "true"} if args.second_model else {})})
 
         async def feedback(c: httpx.AsyncClient, i: int) -> httpx.Response:
             return await c.post("/v1/feedback", json={"performance_id": performance_id,
@@ -173,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=1, help="`cadenza serve --workers`")
     parser.add_argument("--mode", default="hybrid", choices=["bm25", "dense", "hybrid", "rerank"])
+    parser.add_argument("--second-model", action="store_true",
+                        help="search with the second model on the head (the REST default skips it)")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "cadenza-bench-embeddings",
                         help="embedding cache kept between runs")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")

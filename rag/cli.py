@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -68,6 +68,9 @@ def search(
     k: Annotated[int | None, typer.Option("-k", "--k", help="Number of passages.")] = None,
     filter_: Annotated[list[str] | None, typer.Option("--filter", help="key=value: source, author, composer, technique, source_type")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
+    second_model: Annotated[Optional[bool], typer.Option(
+        "--second-model/--no-second-model",
+        help="hybrid: re-order the top with the second embedding model (default: setting search_second_model).")] = None,
 ) -> None:
     """Search the indexed pedagogy passages."""
     filters = _parse_filters(filter_)
@@ -75,7 +78,8 @@ def search(
         raise InputError("the query is empty")
     retriever = _retriever()
     try:
-        hits = retriever.search(query, mode=mode, k=k, filters=filters)  # type: ignore[arg-type]
+        use_second = retriever.settings.search_second_model if second_model is None else second_model
+        hits = retriever.search(query, mode=mode, k=k, filters=filters, second_model=use_second)  # type: ignore[arg-type]
     finally:
         retriever.close()
     if as_json:

@@ -56,6 +56,18 @@ def test_list_and_search_modes(indexed: Api) -> None:
     assert filtered.json() and {h["source"]["author"] for h in filtered.json()} == {schumann}
 
 
+def test_search_runs_the_second_model_only_when_asked(indexed: Api) -> None:
+    """The REST default is the fast tier (setting search_second_model off); second_model=true re-orders the
+    head with mpnet, whose re-ordered top scores 1 + its combined score (the blend alone stays below 1)."""
+    params = {"q": "how should a young musician practise scales", "mode": "hybrid", "k": 5}
+    fast = indexed.client.get("/v1/search", headers=indexed.student, params=params)
+    full = indexed.client.get("/v1/search", headers=indexed.student, params={**params, "second_model": "true"})
+    assert fast.status_code == 200 and full.status_code == 200, (fast.text, full.text)
+    assert all(h["score"] < 1 for h in fast.json())
+    assert all(h["score"] >= 1 for h in full.json())
+    assert {h["chunk_id"] for h in fast.json()} == {h["chunk_id"] for h in full.json()}  # same top 5, re-ordered
+
+
 def test_search_rejects_bad_parameters(indexed: Api) -> None:
     client, h = indexed.client, indexed.student
     for params, status in (({"q": ""}, 422), ({}, 422), ({"q": "x", "mode": "magic"}, 422),

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AdminDep, PrincipalDep, RetrieverDep, StateDep
+from api.deps import AdminDep, PrincipalDep, RetrieverDep, SettingsDep, StateDep
 from api.errors import InputError
 from api.routes.common import error_responses, multipart_body
 from api.schemas import DocumentIndexed, DocumentList
@@ -103,10 +103,13 @@ def delete_document(document_id: str, principal: AdminDep, retriever: RetrieverD
 def search(
     principal: PrincipalDep,
     retriever: RetrieverDep,
+    settings: SettingsDep,
     q: Annotated[str, Query(min_length=1, max_length=2000, description="The query text.")],
     mode: Annotated[Literal["bm25", "dense", "hybrid", "rerank"], Query()] = "hybrid",
     k: Annotated[int | None, Query(ge=1, le=100)] = None,
     filter: Annotated[list[str] | None, Query(description="key=value, repeatable (e.g. author=Matthay).")] = None,
+    second_model: Annotated[bool | None, Query(
+        description="hybrid: re-order the top with the second embedding model (default: setting search_second_model).")] = None,
 ) -> list[SearchHit]:
     """Ranked passages, the same list `cadenza search --json` prints."""
     filters: dict[str, str] = {}
@@ -115,4 +118,5 @@ def search(
         if not sep or not key.strip():
             raise InputError(f"filter must be key=value, not {item!r}")
         filters[key.strip()] = value.strip()
-    return retriever().search(q, mode=mode, k=k, filters=filters or None)
+    use_second = settings.search_second_model if second_model is None else second_model
+    return retriever().search(q, mode=mode, k=k, filters=filters or None, second_model=use_second)
