@@ -64,14 +64,20 @@ def score(
     files: Annotated[list[Path], typer.Argument(help="Audio (WAV, FLAC, OGG, MP3) or MIDI files.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the ScoreReport JSON.")] = False,
     bars: Annotated[Optional[str], typer.Option(help="Bar start times in seconds, comma-separated.")] = None,
+    score_midi: Annotated[Optional[Path], typer.Option(
+        "--score", help="The piece's score as MIDI: aligned to each recording to number the bars of weak spots.")] = None,
 ) -> None:
     """Score recordings on the 19 PercePiano dimensions (model loaded once for all files)."""
     from api.settings import get_settings
+    from scorer.align import load_score
     from scorer.service import Scorer
 
     bar_times = _parse_bars(bars)
+    if bar_times and score_midi is not None:
+        raise InputError("give --bars or --score, not both")
+    notated = load_score(score_midi) if score_midi is not None else None
     scorer = Scorer.load(get_settings())
-    reports = [scorer.score_path(f, bars=bar_times, source_name=f.name) for f in files]
+    reports = [scorer.score_path(f, bars=bar_times, score=notated, source_name=f.name) for f in files]
     if as_json:
         payload = [r.model_dump(mode="json") for r in reports]
         print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=1))

@@ -54,7 +54,7 @@ def _check_duration(name: str, duration: float, max_duration_s: float) -> None:
         raise TooLarge(f"{name}: recording is {duration / 60:.1f} min long; the maximum is {max_duration_s / 60:.0f} min")
 
 
-def _parse_midi(path: Path):  # -> pretty_midi.PrettyMIDI
+def parse_midi(path: Path):  # -> pretty_midi.PrettyMIDI
     import pretty_midi
 
     try:
@@ -97,7 +97,7 @@ def probe(path: Path, max_duration_s: float) -> float:
     """Fast validation: the duration in seconds, or InputError."""
     head = _read_head(path)
     if _is_midi(path, head):
-        duration = float(_parse_midi(path).get_end_time())
+        duration = float(parse_midi(path).get_end_time())
     else:
         duration = _audio_duration(path)
     _check_duration(path.name, duration, max_duration_s)
@@ -128,7 +128,7 @@ def decode(path: Path, *, max_duration_s: float, soundfont: Path, cache_dir: Pat
     """Decode, validate and resample to mono FEATURE_SR; MIDI is rendered with fluidsynth."""
     head = _read_head(path)
     if _is_midi(path, head):
-        midi = _parse_midi(path)
+        midi = parse_midi(path)
         _check_duration(path.name, float(midi.get_end_time()), max_duration_s)
         from scorer.render import cached_render
 

@@ -143,14 +143,18 @@ def recording_rows(
     notes: Notes | None,
     spans: Sequence[tuple[float, float]],
     transcriber: Transcriber | None,
+    *,
+    transcription: Notes | None = None,
 ) -> list[dict[str, float]]:
     """All features of a recording per span: waveform descriptors, the transcription's note
-    features (when a transcriber is given) and the true notes' features (MIDI input), each with
-    its context span's (``ctx_...``)."""
+    features (when a transcriber is given; ``transcription`` when already made) and the true notes'
+    features (MIDI input), each with its context span's (``ctx_...``)."""
     a_rows, n_rows = family_rows(audio, notes, spans)
+    if transcriber is not None and transcription is None:
+        transcription = transcriber.transcribe(audio, FEATURE_SR)
     t_rows = (
-        transcribed_rows(transcriber.transcribe(audio, FEATURE_SR), spans, len(audio) / FEATURE_SR)
-        if transcriber is not None else [{} for _ in spans]
+        transcribed_rows(transcription, spans, len(audio) / FEATURE_SR)
+        if transcriber is not None and transcription is not None else [{} for _ in spans]
     )
     return [{**a, **t, **n} for a, t, n in zip(a_rows, t_rows, n_rows)]
 

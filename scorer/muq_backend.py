@@ -184,8 +184,9 @@ class MuqBackend:
         return cls(encoder, heads, rmse)
 
     def predict_windows(
-        self, decoded: Decoded, spans: Sequence[tuple[float, float]]
+        self, decoded: Decoded, spans: Sequence[tuple[float, float]], *, transcription: object = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``transcription`` is accepted for the Backend protocol and unused: MuQ reads the waveform."""
         import torch
 
         from scorer.resample import resample

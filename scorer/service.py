@@ -11,8 +11,10 @@ import numpy as np
 
 from api.errors import ConfigError
 from api.settings import Settings
+from scorer.align import NotatedScore, bar_starts
 from scorer.decode import Decoded, decode, probe
 from scorer.dimensions import DIMENSIONS
+from scorer.features import FEATURE_SR, Notes
 from scorer.schema import DimensionScore, ScoreReport, WindowScores
 from scorer.spots import Reference, find_spots
 from scorer.windows import aggregate, centre_weights, window_spans
@@ -24,7 +26,7 @@ class Backend(Protocol):
     name: str
 
     def predict_windows(
-        self, decoded: Decoded, spans: Sequence[tuple[float, float]]
+        self, decoded: Decoded, spans: Sequence[tuple[float, float]], *, transcription: Notes | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
@@ -59,20 +61,38 @@ class Scorer:
         return cls(settings, EmbeddedBackend(settings.scorer_weights, threads=settings.scorer_threads))
 
     def score_path(
-        self, path: Path, *, bars: Sequence[float] | None = None, source_name: str | None = None
+        self, path: Path, *, bars: Sequence[float] | None = None, score: NotatedScore | None = None,
+        source_name: str | None = None,
     ) -> ScoreReport:
         path = Path(path)
         decoded = decode(
             path, max_duration_s=self.settings.max_duration_s, soundfont=self.settings.soundfont,
             cache_dir=None,
         )
-        return self.score_decoded(decoded, bars=bars, source_name=source_name or path.name)
+        return self.score_decoded(decoded, bars=bars, score=score, source_name=source_name or path.name)
+
+    def _transcribe(self, decoded: Decoded) -> Notes:
+        """basic-pitch notes of an audio input (the embedded backend's own transcriber when it has one)."""
+        from scorer.transcribe import Transcriber
+
+        transcriber = getattr(self._backend, "transcriber", None)
+        transcriber = transcriber() if callable(transcriber) else Transcriber(self.settings.scorer_threads)
+        return transcriber.transcribe(decoded.audio, FEATURE_SR)
 
     def score_decoded(
-        self, decoded: Decoded, *, bars: Sequence[float] | None = None, source_name: str | None = None
+        self, decoded: Decoded, *, bars: Sequence[float] | None = None, score: NotatedScore | None = None,
+        source_name: str | None = None,
     ) -> ScoreReport:
+        """``bars`` (bar start times) or ``score`` (the notated score, aligned to find them) give weak spots
+        bar numbers; explicit bar times win."""
         spans = window_spans(decoded.duration_s)
-        scores, unc, rmse = self._backend.predict_windows(decoded, spans)
+        transcription = None
+        if score is not None and not bars:
+            played = decoded.notes
+            if played is None:  # audio: align its transcription (reused by the backend, not computed twice)
+                played = transcription = self._transcribe(decoded)
+            bars = bar_starts(played, score) or None
+        scores, unc, rmse = self._backend.predict_windows(decoded, spans, transcription=transcription)
         weights = centre_weights(spans, decoded.duration_s)
         overall = aggregate(scores, weights)
         overall_unc = aggregate(unc, weights)
