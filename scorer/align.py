@@ -19,6 +19,9 @@ import numpy as np
 from scorer.features import Notes, notes_from_midi
 
 EVENT_GAP_S = 0.035
+# DTW keeps two (performance events x score events) matrices: 25M cells is ~400 MB, about 10 minutes of
+# dense piano writing on both sides. Longer pairs are refused rather than swapping the machine.
+MAX_DTW_CELLS = 25_000_000
 
 
 @dataclass(frozen=True)
@@ -105,24 +108,33 @@ def align(perf: Notes, score: Notes) -> Alignment:
     """Align a performance to its score (both sorted by onset, as `notes_from_midi` returns them)."""
     import librosa
 
+    from api.errors import InputError
+
     pe, se = _events(perf.onset), _events(score.onset)
     if pe.size == 0 or se.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Alignment(empty, empty, np.zeros(0), np.zeros(0))
+    if (int(pe[-1]) + 1) * (int(se[-1]) + 1) > MAX_DTW_CELLS:
+        raise InputError("recording and score are too long to align (about 10 minutes of notes at most); "
+                         "give bar times instead")
     cost = 1.0 - _event_vectors(perf.pitch, pe) @ _event_vectors(score.pitch, se).T
     _, path = librosa.sequence.dtw(C=cost, backtrack=True)
     path = path[::-1]
     perf_of_event = [np.flatnonzero(pe == e) for e in range(int(pe[-1]) + 1)]
     score_of_event = [np.flatnonzero(se == e) for e in range(int(se[-1]) + 1)]
-    used: set[int] = set()
+    used: set[int] = set()  # score notes already paired
+    used_perf: set[int] = set()
     pairs: list[tuple[int, int]] = []
     anchors: dict[int, tuple[float, float, float]] = {}  # perf event -> (cost, perf s, score s): the best match
     for i, j in path:
         matched = False
         for p in perf_of_event[i]:
+            if p in used_perf:
+                continue
             for s in score_of_event[j]:
                 if s not in used and score.pitch[s] == perf.pitch[p]:
                     used.add(int(s))
+                    used_perf.add(int(p))
                     pairs.append((int(p), int(s)))
                     matched = True
                     break
