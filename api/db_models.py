@@ -40,6 +40,7 @@ class Performance(Base):
     composer: Mapped[str | None] = mapped_column(String(300))
     piece: Mapped[str | None] = mapped_column(String(300))
     level: Mapped[str | None] = mapped_column(String(100))
+    bar_times: Mapped[list[float] | None] = mapped_column(JSON)  # bar start times (s) sent with the upload
     filename: Mapped[str | None] = mapped_column(String(300))  # the client's name, for display only
     audio_sha256: Mapped[str] = mapped_column(String(64), index=True)
     audio_path: Mapped[str] = mapped_column(String(200))  # relative to settings.home

@@ -173,13 +173,14 @@ class JobWorker:
                 return
             audio = self.settings.home / performance.audio_path
             source_name = performance.filename
+            bars = list(performance.bar_times) if performance.bar_times else None
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(job_id, done), daemon=True)
         beat.start()
         start = time.perf_counter()
         report, error, outcome = None, None, "done"
         try:
-            report = self.components.scorer().score_path(audio, source_name=source_name)
+            report = self.components.scorer().score_path(audio, bars=bars, source_name=source_name)
         except CadenzaError as err:
             error, outcome = err.message, "failed"
         except Exception as err:  # a bug or a broken file the scorer did not anticipate

@@ -50,6 +50,7 @@ class PerformanceSummary(BaseModel):
     composer: str | None
     piece: str | None
     level: str | None
+    bar_times: list[float] | None = Field(None, description="Bar start times (s) sent with the upload.")
     filename: str | None
     size_bytes: int
     duration_s: float | None

@@ -49,15 +49,9 @@ def format_report(report) -> str:  # report: ScoreReport
 
 
 def _parse_bars(text: str | None) -> list[float] | None:
-    if not text:
-        return None
-    try:
-        bars = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError as err:
-        raise InputError("--bars must be comma-separated bar start times in seconds") from err
-    if any(b2 <= b1 for b1, b2 in zip(bars, bars[1:])):
-        raise InputError("--bars must be increasing")
-    return bars
+    from scorer.spots import parse_bar_times
+
+    return parse_bar_times(text, "--bars")
 
 
 def score(
@@ -100,12 +94,15 @@ def train_cmd(
     cache: Annotated[Optional[Path], typer.Option(help="Render/feature cache (default: <home>/cache/scorer).")] = None,
     refold: Annotated[bool, typer.Option(help="Recompute folds.json from the MIDI.")] = False,
     table: Annotated[Optional[Path], typer.Option(help="A saved feature table to reuse.")] = None,
+    augmented_table: Annotated[Optional[Path], typer.Option(help="A saved augmented-audio feature table to reuse.")] = None,
+    augment: Annotated[bool, typer.Option(help="Also train the audio head on random recording conditions.")] = True,
 ) -> None:
     """Render PercePiano, extract features, train the embedded heads with leak-free 4-fold CV."""
     from scorer.pipeline import train
 
     settings, pdir, odir = _dirs(percepiano, out)
-    info = train(pdir, settings.soundfont, cache or settings.home / "cache" / "scorer", odir, refold=refold, table_path=table)
+    info = train(pdir, settings.soundfont, cache or settings.home / "cache" / "scorer", odir, refold=refold,
+                 table_path=table, augmented_table_path=augmented_table, augment=augment)
     print(json.dumps(info, indent=1))
 
 

@@ -38,6 +38,23 @@ class Reference:
         return float(np.interp(value, q, np.linspace(0, 100, len(q))))
 
 
+def parse_bar_times(text: str | None, what: str = "bars") -> list[float] | None:
+    """Bar start times from "0,2.1,4.3" (seconds, increasing); None for empty; InputError naming ``what``."""
+    from api.errors import InputError
+
+    if not text or not text.strip():
+        return None
+    try:
+        bars = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError as err:
+        raise InputError(f"{what} must be comma-separated bar start times in seconds") from err
+    if not all(np.isfinite(bars)):
+        raise InputError(f"{what} must be finite numbers of seconds")
+    if any(b2 <= b1 for b1, b2 in zip(bars, bars[1:])):
+        raise InputError(f"{what} must be increasing")
+    return bars or None
+
+
 def _bars(bar_times: Sequence[float] | None, start: float, end: float) -> list[int] | None:
     """1-based numbers of the bars that overlap [start, end) (bar_times = bar start times)."""
     if not bar_times:

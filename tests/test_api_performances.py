@@ -146,6 +146,17 @@ def test_bad_uploads_are_refused_and_store_nothing(service: Api, scored: dict, n
     _nothing_stored(service, before)
 
 
+def test_bar_times_sent_with_an_upload_number_the_weak_spots(service: Api, scored: dict) -> None:
+    response = upload(service, example_bytes(service), bars="0.3,2.0,3.8,5.5,7.2,8.9,10.5,12.2")
+    assert response.status_code == 202, response.text
+    body = wait_scored(service, response.json()["id"], service.student)
+    assert body["status"] == "done" and body["bar_times"][:2] == [0.3, 2.0]
+    spots = body["report"]["weak_spots"]
+    assert spots and all(s["bars"] and set(s["bars"]) <= set(range(1, 9)) for s in spots)
+    assert all(not s["bars"] for s in scored["report"]["weak_spots"])  # none sent, none reported
+    assert service.client.delete(f"/v1/performances/{body['id']}", headers=service.student).status_code == 204
+
+
 def test_silent_recording_is_accepted_then_fails_with_a_reason(service: Api, scored: dict) -> None:
     """The upload check is fast (format, duration); silence is found by the scorer, in the job."""
     import io
@@ -182,6 +193,9 @@ def test_malformed_requests_store_nothing(service: Api, scored: dict) -> None:
     assert missing_file.status_code == 400
     too_long = upload(service, example_bytes(service), title="x" * 400)
     assert too_long.status_code == 400
+    for bars in ("0,4,2", "0,two,4", "0,nan"):
+        bad_bars = upload(service, example_bytes(service), bars=bars)
+        assert bad_bars.status_code == 400 and "bars must be" in bad_bars.json()["error"]["message"], bars
     assert client.post("/v1/performances", files={"file": ("a.wav", b"RIFF", "audio/wav")}).status_code == 401
     bad_key = upload(service, b"RIFF", headers={"Authorization": "Bearer nope"})
     assert bad_key.status_code == 401

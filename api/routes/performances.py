@@ -18,6 +18,7 @@ from api.errors import InputError
 from api.routes.common import error_responses, get_owned, multipart_body, new_id
 from api.schemas import FeedbackList, FeedbackPublic, PerformanceCreated, PerformanceList, PerformancePublic
 from api.uploads import ReceivedFile, receive_multipart
+from scorer.spots import parse_bar_times
 
 log = logging.getLogger("cadenza.api")
 router = APIRouter(prefix="/v1/performances", tags=["performances"])
@@ -32,6 +33,8 @@ class PerformanceForm(BaseModel):
     composer: str | None = Field(None, max_length=300)
     piece: str | None = Field(None, max_length=300)
     level: str | None = Field(None, max_length=100)
+    bars: str | None = Field(None, max_length=20_000,
+                             description="Bar start times in seconds, comma-separated: weak spots then name bars.")
 
 
 _FORM_FIELDS = {name: {"type": "string", "maxLength": info.metadata[0].max_length if info.metadata else 300}
@@ -54,7 +57,8 @@ def _store(state, principal: Principal, upload: ReceivedFile, form: PerformanceF
             session.add(Performance(
                 id=performance_id, owner=principal.key_id, status="queued", filename=_display_name(upload),
                 audio_sha256=upload.sha256, audio_path=str(relative), size_bytes=upload.size,
-                duration_s=duration_s, **form.model_dump(),
+                duration_s=duration_s, bar_times=parse_bar_times(form.bars, "bars"),
+                **form.model_dump(exclude={"bars"}),
             ))
             session.flush()
             session.add(Job(id=new_id(), performance_id=performance_id, status="queued"))
@@ -99,6 +103,7 @@ async def create_performance(request: Request, principal: PrincipalDep, state: S
         except ValidationError as err:
             raise InputError("invalid form fields", detail=[
                 {"loc": list(e["loc"]), "msg": e["msg"]} for e in err.errors()]) from err
+        parse_bar_times(fields.bars, "bars")  # a bad list is a 400 before anything is stored
         extension = classify(form.file)
         staged = staged_with_extension(form.file, extension)
         duration_s = await run_in_threadpool(_probe, staged, settings)
