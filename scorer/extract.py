@@ -187,3 +187,48 @@ def build_table(
         if progress and i % 50 == 0:
             print(f"features {i}/{len(keys)} {key}", flush=True)
     return table
+
+
+def augmentation_seed(key: str) -> int:
+    """The recording chain drawn for a PercePiano key (fixed, so a rebuild gives the same table)."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+
+
+def build_augmented_table(
+    percepiano_dir: Path,
+    keys: Sequence[str],
+    soundfont: Path,
+    cache_dir: Path | None,
+    *,
+    progress: bool = False,
+) -> FeatureTable:
+    """Audio-head rows of every performance under one random recording condition (scorer.augment): the
+    waveform descriptors and transcription features of the degraded render, per window with context.
+    No true-note family: the MIDI head is not trained on them. Cached per file by content."""
+    from scorer.augment import recording_chain
+
+    table = FeatureTable([], [], [], [], [])
+    transcriber = Transcriber(threads=1)
+    for i, key in enumerate(keys):
+        audio = cached_render(midi_path(percepiano_dir, key).read_bytes(), soundfont, cache_dir)
+        degraded = recording_chain(audio, np.random.default_rng(augmentation_seed(key)))
+        digest = hashlib.sha256(degraded.tobytes() + f"|aug|{FEATURE_VERSION}".encode()).hexdigest()[:24]
+        path = cache_dir / "features" / digest[:2] / f"{digest}.pkl" if cache_dir else None
+        if path is not None and path.is_file():
+            spans, a_rows, t_rows = pickle.loads(path.read_bytes())
+        else:
+            spans = window_spans(len(degraded) / FEATURE_SR)
+            a_rows, _ = family_rows(degraded, None, spans)
+            notes = cached_transcription(degraded, cache_dir, transcriber)
+            t_rows = transcribed_rows(notes, spans, len(degraded) / FEATURE_SR)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(pickle.dumps((spans, a_rows, t_rows)))
+        table.keys += [key] * len(spans)
+        table.spans += list(spans)
+        table.audio += a_rows
+        table.notes += [{} for _ in spans]
+        table.transcribed += t_rows
+        if progress and i % 50 == 0:
+            print(f"augmented features {i}/{len(keys)} {key}", flush=True)
+    return table

@@ -63,8 +63,11 @@ def load_oof(path: Path) -> dict[str, np.ndarray]:
 
 
 def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path, *, refold: bool = False,
-          table_path: Path | None = None, progress: bool = True) -> dict:
-    from scorer.extract import build_table
+          table_path: Path | None = None, augmented_table_path: Path | None = None, augment: bool = False,
+          progress: bool = True) -> dict:
+    """``augment``: the audio head also trains on every performance under one random recording condition
+    (scorer.augment; its rows never enter the out-of-fold predictions)."""
+    from scorer.extract import build_augmented_table, build_table
     from scorer.train import train_head
 
     t0 = time.time()
@@ -76,16 +79,24 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
         table = FeatureTable.load(table_path)
     else:
         table = build_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
+    augmented = None
+    if augment:
+        if augmented_table_path is not None and augmented_table_path.is_file():
+            augmented = FeatureTable.load(augmented_table_path)
+        else:
+            augmented = build_augmented_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
     heads = {}
     oofs = {}
     for head in HEADS:
-        res = train_head(table, labels, folds, head)
+        res = train_head(table, labels, folds, head, augmented=augmented if head == "audio" else None)
         heads[head], oofs[head] = res.head, res.oof
         save_oof(out_dir / f"oof_{head}.json", res.oof)
-    perf = train_head(table, labels, performer_folds(keys), "audio")
+    perf = train_head(table, labels, performer_folds(keys), "audio", augmented=augmented)
     save_oof(out_dir / "oof_audio_performer.json", perf.oof)
     meta = {"trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "soundfont": soundfont.name,
-            "n_performances": len(keys), "n_windows": len(table.keys), "python": platform.python_version()}
+            "n_performances": len(keys), "n_windows": len(table.keys),
+            "n_augmented_windows": len(augmented.keys) if augmented is not None else 0,
+            "python": platform.python_version()}
     EmbeddedModel(heads, meta).save(out_dir / "model.npz")
     write_reference(oofs["audio"])
     write_example_snapshot(percepiano_dir, out_dir)

@@ -95,6 +95,27 @@ def fit_fold(
                      GBM_WEIGHT if gbm else 0.0, basis, centre)
 
 
+def _column_medians(x: np.ndarray) -> np.ndarray:
+    """Per-feature median of the finite values (0 for a feature never seen): the value a missing one takes."""
+    medians = np.nanmedian(x, axis=0)
+    return np.where(np.isfinite(medians), medians, 0.0)
+
+
+def _impute_with(x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Missing (NaN, inf) entries of ``x`` replaced in place by their column's value."""
+    bad = ~np.isfinite(x)
+    x[bad] = np.broadcast_to(values, x.shape)[bad]
+    return x
+
+
+def _segment_weights(keys: Sequence[str]) -> np.ndarray:
+    """Every segment counts once, however many windows it has."""
+    counts: dict[str, int] = defaultdict(int)
+    for k in keys:
+        counts[k] += 1
+    return np.array([1.0 / counts[k] for k in keys])
+
+
 @dataclass
 class TrainResult:
     head: Head
@@ -125,26 +146,33 @@ def train_head(
     *,
     mlp_weight: float = MLP_WEIGHT,
     components: int | None = GBM_COMPONENTS,
+    augmented: FeatureTable | None = None,
 ) -> TrainResult:
+    """``augmented``: extra training rows (the same performances under random recording conditions); they
+    join the training folds of their key's fold only, and the out-of-fold predictions stay those of the
+    clean rows, so the metrics compare with a head trained without them."""
     names = head_features(table, head)
     x = _matrix(head_rows(table, head), names)
-    impute = np.nanmedian(x, axis=0)
-    impute = np.where(np.isfinite(impute), impute, 0.0)
-    bad = ~np.isfinite(x)
-    x[bad] = np.broadcast_to(impute, x.shape)[bad]
+    impute = _column_medians(x)
+    x = _impute_with(x, impute)
     keys = table.keys
     y = np.stack([labels[k] for k in keys])
-    counts = defaultdict(int)
-    for k in keys:
-        counts[k] += 1
-    w = np.array([1.0 / counts[k] for k in keys])  # every segment counts once, however long
+    w = _segment_weights(keys)
     fold_of = np.array([folds[k] for k in keys])
+    if augmented is not None and augmented.keys:
+        x_aug = _impute_with(_matrix(head_rows(augmented, head), names), impute)
+        y_aug = np.stack([labels[k] for k in augmented.keys])
+        w_aug = _segment_weights(augmented.keys)
+        fold_aug = np.array([folds[k] for k in augmented.keys])
+    else:
+        x_aug, y_aug, w_aug, fold_aug = x[:0], y[:0], w[:0], fold_of[:0]
     n_folds = int(fold_of.max()) + 1
     models: list[FoldModel] = []
     oof_windows = np.zeros_like(y)
     for f in range(n_folds):
-        tr, te = fold_of != f, fold_of == f
-        model = fit_fold(x[tr], y[tr], w[tr], mlp_weight=mlp_weight, components=components)
+        tr, te, tr_aug = fold_of != f, fold_of == f, fold_aug != f
+        model = fit_fold(np.vstack([x[tr], x_aug[tr_aug]]), np.vstack([y[tr], y_aug[tr_aug]]),
+                         np.concatenate([w[tr], w_aug[tr_aug]]), mlp_weight=mlp_weight, components=components)
         models.append(model)
         oof_windows[te] = model.predict(x[te])
     oof = {k: np.clip(v, 0, 1) for k, v in aggregate_by_key(keys, oof_windows, table.spans).items()}
