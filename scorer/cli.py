@@ -95,7 +95,7 @@ def train_cmd(
     refold: Annotated[bool, typer.Option(help="Recompute folds.json from the MIDI.")] = False,
     table: Annotated[Optional[Path], typer.Option(help="A saved feature table to reuse.")] = None,
     augmented_table: Annotated[Optional[Path], typer.Option(help="A saved augmented-audio feature table to reuse.")] = None,
-    augment: Annotated[bool, typer.Option(help="Also train the audio head on random recording conditions.")] = False,
+    augment: Annotated[bool, typer.Option(help="Also train the audio head on random recording conditions.")] = True,
 ) -> None:
     """Render PercePiano, extract features, train the embedded heads with leak-free 4-fold CV."""
     from scorer.pipeline import train

@@ -63,7 +63,7 @@ def load_oof(path: Path) -> dict[str, np.ndarray]:
 
 
 def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path, *, refold: bool = False,
-          table_path: Path | None = None, augmented_table_path: Path | None = None, augment: bool = False,
+          table_path: Path | None = None, augmented_table_path: Path | None = None, augment: bool = True,
           progress: bool = True) -> dict:
     """``augment``: the audio head also trains on every performance under one random recording condition
     (scorer.augment; its rows never enter the out-of-fold predictions)."""
