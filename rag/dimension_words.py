@@ -48,10 +48,21 @@ def mentions(text: str, name: str) -> bool:
     return bool(re.search(TOPICS[name].mention, text, re.IGNORECASE))
 
 
+def good_percentile(score: DimensionScore) -> float | None:
+    """The scorer's percentile turned toward the desirable pole (100 = better than every reference
+    performance). The scorer's own percentile is of the raw score, which grows toward the label's second
+    pole: for a low-is-good scale (stable timing, clean pedal, sophisticated dynamics) 7 means good."""
+    if score.percentile is None:
+        return None
+    dim = BY_NAME.get(score.name)
+    return 100.0 - score.percentile if dim is not None and dim.desirable == "low" else score.percentile
+
+
 def grade(score: DimensionScore) -> str:
     """A quality scale's level in words (percentile when the scorer gives one, else goodness)."""
-    if score.percentile is not None:
-        value, cuts = score.percentile, ((15, "weak"), (40, "below average"), (60, "average"), (85, "good"))
+    percentile = good_percentile(score)
+    if percentile is not None:
+        value, cuts = percentile, ((15, "weak"), (40, "below average"), (60, "average"), (85, "good"))
     else:
         value, cuts = standing(score), ((-0.10, "weak"), (-0.03, "below average"), (0.03, "average"), (0.10, "good"))
     for cut, word in cuts:
@@ -61,11 +72,12 @@ def grade(score: DimensionScore) -> str:
 
 
 def standing(score: DimensionScore) -> float:
-    """How good a quality score is, comparable across dimensions: the percentile (0-1) when the scorer
-    gives one, else goodness relative to the rating scale's neutral point (ratings 1-7, score = rating/7,
-    neutral 4/7), so that low-is-good and high-is-good scales sort fairly against each other."""
-    if score.percentile is not None:
-        return score.percentile / 100
+    """How good a quality score is, comparable across dimensions: the percentile toward the desirable pole
+    (0-1) when the scorer gives one, else goodness relative to the rating scale's neutral point (ratings 1-7,
+    score = rating/7, neutral 4/7), so that low-is-good and high-is-good scales sort fairly against each other."""
+    percentile = good_percentile(score)
+    if percentile is not None:
+        return percentile / 100
     dim = BY_NAME.get(score.name)
     neutral = 4 / 7 if dim is None or dim.desirable != "low" else 3 / 7
     return (score.goodness if score.goodness is not None else neutral) - neutral
