@@ -9,6 +9,7 @@ import pickle
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from scorer.transcribe import Transcriber
 from scorer.windows import context_spans, window_spans
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 FEATURE_VERSION = "v3"  # v3: + 30 s context spans (ctx_), overlapping training windows, contour note features
 TRANSCRIBE_VERSION = "bp-0.4.0-v1"  # basic-pitch release + our thresholds (scorer/transcribe.py)
 TRANSCRIBED_PREFIX = "tr_"
@@ -38,17 +40,23 @@ def transcribed_features(notes: Notes, spans: Sequence[tuple[float, float]]) -> 
     return rows
 
 
-def cached_transcription(audio: np.ndarray, cache_dir: Path | None, transcriber: "Transcriber") -> Notes:
-    """basic-pitch notes of a rendered clip, cached by the audio's content (transcribing is the slow part)."""
-    key = hashlib.sha256(audio.tobytes() + TRANSCRIBE_VERSION.encode()).hexdigest()[:24]
-    path = cache_dir / "transcribe" / key[:2] / f"{key}.pkl" if cache_dir else None
+def _cached(cache_dir: Path | None, kind: str, content: bytes, compute: Callable[[], T]) -> T:
+    """``compute()``, pickled under ``cache_dir/kind`` by the SHA-256 of ``content`` (no cache_dir: computed)."""
+    key = hashlib.sha256(content).hexdigest()[:24]
+    path = cache_dir / kind / key[:2] / f"{key}.pkl" if cache_dir else None
     if path is not None and path.is_file():
         return pickle.loads(path.read_bytes())
-    notes = transcriber.transcribe(audio, FEATURE_SR)
+    result = compute()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(notes))
-    return notes
+        path.write_bytes(pickle.dumps(result))
+    return result
+
+
+def cached_transcription(audio: np.ndarray, cache_dir: Path | None, transcriber: "Transcriber") -> Notes:
+    """basic-pitch notes of a rendered clip, cached by the audio's content (transcribing is the slow part)."""
+    return _cached(cache_dir, "transcribe", audio.tobytes() + TRANSCRIBE_VERSION.encode(),
+                   lambda: transcriber.transcribe(audio, FEATURE_SR))
 
 
 def window_features(
@@ -121,21 +129,17 @@ def midi_features(
 
     if transform is not None:
         data = transform(data)
-    key = hashlib.sha256(data + f"|{soundfont.name}|{FEATURE_VERSION}".encode()).hexdigest()[:24]
-    path = cache_dir / "features" / key[:2] / f"{key}.pkl" if cache_dir else None
-    if path is not None and path.is_file():
-        return pickle.loads(path.read_bytes())
-    audio = cached_render(data, soundfont, cache_dir)
-    notes = notes_from_midi(pretty_midi.PrettyMIDI(io.BytesIO(data)))
-    # training windows are the inference windows (15 s, 50% overlap): the same statistics at both
-    # ends, and twice the rows (each segment still weighs one in training)
-    spans = window_spans(len(audio) / FEATURE_SR)
-    a_rows, n_rows = family_rows(audio, notes, spans)
-    result = (spans, a_rows, n_rows)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(result))
-    return result
+
+    def compute() -> tuple[list[tuple[float, float]], list[dict[str, float]], list[dict[str, float]]]:
+        audio = cached_render(data, soundfont, cache_dir)
+        notes = notes_from_midi(pretty_midi.PrettyMIDI(io.BytesIO(data)))
+        # training windows are the inference windows (15 s, 50% overlap): the same statistics at both
+        # ends, and twice the rows (each segment still weighs one in training)
+        spans = window_spans(len(audio) / FEATURE_SR)
+        a_rows, n_rows = family_rows(audio, notes, spans)
+        return spans, a_rows, n_rows
+
+    return _cached(cache_dir, "features", data + f"|{soundfont.name}|{FEATURE_VERSION}".encode(), compute)
 
 
 def recording_rows(
@@ -212,18 +216,16 @@ def build_augmented_table(
     for i, key in enumerate(keys):
         audio = cached_render(midi_path(percepiano_dir, key).read_bytes(), soundfont, cache_dir)
         degraded = recording_chain(audio, np.random.default_rng(augmentation_seed(key)))
-        digest = hashlib.sha256(degraded.tobytes() + f"|aug|{FEATURE_VERSION}".encode()).hexdigest()[:24]
-        path = cache_dir / "features" / digest[:2] / f"{digest}.pkl" if cache_dir else None
-        if path is not None and path.is_file():
-            spans, a_rows, t_rows = pickle.loads(path.read_bytes())
-        else:
-            spans = window_spans(len(degraded) / FEATURE_SR)
-            a_rows, _ = family_rows(degraded, None, spans)
-            notes = cached_transcription(degraded, cache_dir, transcriber)
-            t_rows = transcribed_rows(notes, spans, len(degraded) / FEATURE_SR)
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(pickle.dumps((spans, a_rows, t_rows)))
+
+        def compute(y: np.ndarray = degraded) -> tuple[list[tuple[float, float]], list[dict[str, float]],
+                                                       list[dict[str, float]]]:
+            spans = window_spans(len(y) / FEATURE_SR)
+            a_rows, _ = family_rows(y, None, spans)
+            notes = cached_transcription(y, cache_dir, transcriber)
+            return spans, a_rows, transcribed_rows(notes, spans, len(y) / FEATURE_SR)
+
+        spans, a_rows, t_rows = _cached(cache_dir, "features", degraded.tobytes() + f"|aug|{FEATURE_VERSION}".encode(),
+                                        compute)
         table.keys += [key] * len(spans)
         table.spans += list(spans)
         table.audio += a_rows

@@ -72,6 +72,13 @@ class FoldModel:
         return out
 
 
+def impute_missing(x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Missing (NaN, inf) entries of ``x`` replaced in place by their column's value (training medians)."""
+    bad = ~np.isfinite(x)
+    x[bad] = np.broadcast_to(values, x.shape)[bad]
+    return x
+
+
 @dataclass
 class Head:
     feature_names: list[str]
@@ -82,9 +89,7 @@ class Head:
 
     def matrix(self, rows: list[dict[str, float]]) -> np.ndarray:
         x = np.array([[row.get(n, np.nan) for n in self.feature_names] for row in rows], dtype=np.float64)
-        bad = ~np.isfinite(x)
-        x[bad] = np.broadcast_to(self.impute, x.shape)[bad]
-        return x
+        return impute_missing(x, self.impute)
 
     def predict(self, rows: list[dict[str, float]]) -> tuple[np.ndarray, np.ndarray]:
         """(scores, uncertainty), each ``(n_rows, D)``."""

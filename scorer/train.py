@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scorer.dataset import FeatureTable
-from scorer.model import FoldModel, Head, compact_model_string
+from scorer.model import FoldModel, Head, compact_model_string, impute_missing
 
 RIDGE_ALPHA = 100.0
 MLP_HIDDEN = (64,)
@@ -107,13 +107,6 @@ def _column_medians(x: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(medians), medians, 0.0)
 
 
-def _impute_with(x: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Missing (NaN, inf) entries of ``x`` replaced in place by their column's value."""
-    bad = ~np.isfinite(x)
-    x[bad] = np.broadcast_to(values, x.shape)[bad]
-    return x
-
-
 def _segment_weights(keys: Sequence[str]) -> np.ndarray:
     """Every segment counts once, however many windows it has."""
     counts: dict[str, int] = defaultdict(int)
@@ -162,13 +155,13 @@ def train_head(
     names = head_features(table, head)
     x = _matrix(head_rows(table, head), names)
     impute = _column_medians(x)
-    x = _impute_with(x, impute)
+    x = impute_missing(x, impute)
     keys = table.keys
     y = np.stack([labels[k] for k in keys])
     w = _segment_weights(keys)
     fold_of = np.array([folds[k] for k in keys])
     if augmented is not None and augmented.keys:
-        x_aug = _impute_with(_matrix(head_rows(augmented, head), names), impute)
+        x_aug = impute_missing(_matrix(head_rows(augmented, head), names), impute)
         y_aug = np.stack([labels[k] for k in augmented.keys])
         w_aug = _segment_weights(augmented.keys) * augmented_weight
         fold_aug = np.array([folds[k] for k in augmented.keys])
