@@ -90,6 +90,7 @@ class _TokenListIndex:
         self.generation = 0
         self._seqs: list[int] = []
         self._tokens: list[list[str]] = []
+        self._seq_array = np.zeros(0, dtype=np.int64)  # the seqs as rows of a score array, set at each rebuild
         self._dirty = True
         self._lock = threading.RLock()
         if path is not None and path.is_file():
@@ -134,8 +135,7 @@ class _TokenListIndex:
         every chunk cost ~7 ms per filtered query at corpus size."""
         if allowed is None:
             return None
-        seq_array: np.ndarray = getattr(self, "_seq_array")
-        return np.isin(seq_array, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+        return np.isin(self._seq_array, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
 
 
 class Bm25sIndex(_TokenListIndex):
@@ -143,7 +143,6 @@ class Bm25sIndex(_TokenListIndex):
         super().__init__(path)
         self._model = None
         self._vocab: dict[str, int] = {}
-        self._seq_array = np.zeros(0, dtype=np.int64)
 
     def _rebuild(self) -> None:
         import bm25s
@@ -182,7 +181,6 @@ class RankBm25Index(_TokenListIndex):
     def __init__(self, path: Path | None = None) -> None:
         super().__init__(path)
         self._model = None
-        self._seq_array = np.zeros(0, dtype=np.int64)
 
     def search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         from rank_bm25 import BM25Okapi

@@ -122,7 +122,7 @@ class Retriever:
         """Searches on this thread inside the block skip the per-search generation check: the block catches
         up once at its start. For a caller that runs many searches to answer one request (feedback runs ~13),
         where a SELECT per search was ~1.6 ms each and a document arriving mid-request need not be seen."""
-        if getattr(self._caught_up, "on", False):
+        if self._caught_up_here:
             yield
             return
         self.catch_up()
@@ -131,6 +131,11 @@ class Retriever:
             yield
         finally:
             self._caught_up.on = False
+
+    @property
+    def _caught_up_here(self) -> bool:
+        """Whether this thread is inside a ``caught_up_once`` block."""
+        return getattr(self._caught_up, "on", False)
 
     def catch_up(self) -> int:
         """Bring both indexes and the in-memory chunk table to the catalogue's generation."""
@@ -377,7 +382,7 @@ class Retriever:
         clean_filters = validate_filters(filters)
         reranker = self._rerank_model() if mode == "rerank" else None
         t = time.perf_counter()
-        if not getattr(self._caught_up, "on", False):
+        if not self._caught_up_here:
             self.catch_up()
         timings["catch_up"] = _ms(t)
         if not self._chunks:

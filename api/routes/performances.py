@@ -47,8 +47,8 @@ def _probe(path, settings) -> float:  # type: ignore[no-untyped-def]
     return probe_recording(path, settings)
 
 
-def _store(state, principal: Principal, upload: ReceivedFile, form: PerformanceForm, extension: str,
-           duration_s: float) -> str:  # type: ignore[no-untyped-def]
+def _store(state, principal: Principal, upload: ReceivedFile, form: PerformanceForm, bar_times: list[float] | None,
+           extension: str, duration_s: float) -> str:  # type: ignore[no-untyped-def]
     """Move the audio to its content-hash name, then insert the performance and its job together."""
     relative = commit_audio(state.settings.home, upload, extension)
     performance_id = new_id()
@@ -57,8 +57,7 @@ def _store(state, principal: Principal, upload: ReceivedFile, form: PerformanceF
             session.add(Performance(
                 id=performance_id, owner=principal.key_id, status="queued", filename=_display_name(upload),
                 audio_sha256=upload.sha256, audio_path=str(relative), size_bytes=upload.size,
-                duration_s=duration_s, bar_times=parse_bar_times(form.bars, "bars"),
-                **form.model_dump(exclude={"bars"}),
+                duration_s=duration_s, bar_times=bar_times, **form.model_dump(exclude={"bars"}),
             ))
             session.flush()
             session.add(Job(id=new_id(), performance_id=performance_id, status="queued"))
@@ -103,11 +102,12 @@ async def create_performance(request: Request, principal: PrincipalDep, state: S
         except ValidationError as err:
             raise InputError("invalid form fields", detail=[
                 {"loc": list(e["loc"]), "msg": e["msg"]} for e in err.errors()]) from err
-        parse_bar_times(fields.bars, "bars")  # a bad list is a 400 before anything is stored
+        bar_times = parse_bar_times(fields.bars, "bars")  # a bad list is a 400 before anything is stored
         extension = classify(form.file)
         staged = staged_with_extension(form.file, extension)
         duration_s = await run_in_threadpool(_probe, staged, settings)
-        performance_id = await run_in_threadpool(_store, state, principal, form.file, fields, extension, duration_s)
+        performance_id = await run_in_threadpool(_store, state, principal, form.file, fields, bar_times, extension,
+                                                 duration_s)
     except BaseException:
         form.discard()
         raise
