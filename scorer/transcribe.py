@@ -15,6 +15,7 @@ import threading
 import numpy as np
 
 from scorer.features import Notes
+from scorer.note_decoding import decode_notes
 
 BP_SR = 22050  # basic-pitch's input rate
 # basic-pitch's defaults, except a shorter minimum note (fast passages have notes under 128 ms)
@@ -22,7 +23,8 @@ ONSET_THRESHOLD = 0.5
 FRAME_THRESHOLD = 0.3
 MIN_NOTE_MS = 58.0
 # the ONNX graph's output names, as basic-pitch's own Model.predict maps them
-_OUTPUTS = {"note": "StatefulPartitionedCall:1", "onset": "StatefulPartitionedCall:2", "contour": "StatefulPartitionedCall:0"}
+# (the contour output, for pitch bends, is not read)
+_OUTPUTS = {"note": "StatefulPartitionedCall:1", "onset": "StatefulPartitionedCall:2"}
 
 
 class Transcriber:
@@ -53,7 +55,7 @@ class Transcriber:
         hop = AUDIO_N_SAMPLES - overlap_len
         padded = np.concatenate([np.zeros(overlap_len // 2, dtype=np.float32), audio.astype(np.float32)])
         windows = np.stack([w for w, _ in window_audio_file(padded, hop)])  # (n, samples, 1)
-        outputs: dict[str, list[np.ndarray]] = {"note": [], "onset": [], "contour": []}
+        outputs: dict[str, list[np.ndarray]] = {key: [] for key in _OUTPUTS}
         with self._lock:
             for start in range(0, len(windows), 8):
                 result = self._session.run(list(_OUTPUTS.values()), {self._input: windows[start : start + 8]})
@@ -64,7 +66,6 @@ class Transcriber:
     def transcribe(self, audio: np.ndarray, sr: int = BP_SR) -> Notes:
         """Notes (seconds, MIDI pitch, velocity 1-127; no pedal) of a mono clip."""
         from basic_pitch.constants import FFT_HOP
-        from basic_pitch.note_creation import model_output_to_notes
 
         if sr != BP_SR:
             from scorer.resample import resample
@@ -72,10 +73,8 @@ class Transcriber:
             audio = resample(audio, sr, BP_SR)
         posteriors = self._posteriors(audio)
         min_frames = int(round(MIN_NOTE_MS / 1000 * (BP_SR / FFT_HOP)))
-        _, events = model_output_to_notes(
-            posteriors, onset_thresh=ONSET_THRESHOLD, frame_thresh=FRAME_THRESHOLD, min_note_len=min_frames,
-            min_freq=None, max_freq=None, multiple_pitch_bends=False, melodia_trick=True,
-        )
+        events = decode_notes(posteriors["note"], posteriors["onset"], onset_thresh=ONSET_THRESHOLD,
+                              frame_thresh=FRAME_THRESHOLD, min_note_len=min_frames)
         events = sorted(events, key=lambda e: (e[0], e[2]))
         arr = lambda i: np.asarray([e[i] for e in events], dtype=np.float64)  # noqa: E731
         velocity = np.clip(np.round(arr(3) * 127), 1, 127) if events else np.zeros(0)

@@ -57,3 +57,27 @@ def test_window_features_share_one_stft_and_match_the_whole_clip(example: np.nda
         assert rows[0][name] == pytest.approx(value, rel=1e-5, abs=1e-7), name
     assert rows[1]["duration_log"] == pytest.approx(np.log(5.0))
     assert rows[1] != rows[0]
+
+
+def test_note_decoding_gives_basic_pitch_s_own_notes(example: np.ndarray) -> None:
+    """The sort-based decoder returns exactly the notes of basic-pitch's decoder (argmax per note),
+    on posteriors of a real recording (the example joined with itself: 2,000+ frames, many notes)."""
+    from basic_pitch.constants import FFT_HOP
+    from basic_pitch.note_creation import model_output_to_notes
+
+    from scorer.note_decoding import decode_notes
+    from scorer.transcribe import BP_SR, FRAME_THRESHOLD, MIN_NOTE_MS, ONSET_THRESHOLD
+
+    transcriber = Transcriber(threads=1)
+    posteriors = transcriber._posteriors(resample(np.tile(example, 3), FEATURE_SR, BP_SR))
+    min_frames = int(round(MIN_NOTE_MS / 1000 * (BP_SR / FFT_HOP)))
+    ours = decode_notes(posteriors["note"], posteriors["onset"], onset_thresh=ONSET_THRESHOLD,
+                        frame_thresh=FRAME_THRESHOLD, min_note_len=min_frames)
+    theirs_input = {k: v.copy() for k, v in posteriors.items()}
+    theirs_input["contour"] = np.zeros((len(posteriors["note"]), 264), dtype=np.float32)  # read only for bends
+    _, theirs = model_output_to_notes(
+        theirs_input, onset_thresh=ONSET_THRESHOLD, frame_thresh=FRAME_THRESHOLD, min_note_len=min_frames,
+        min_freq=None, max_freq=None, include_pitch_bends=False, melodia_trick=True,
+    )
+    assert len(ours) > 500
+    assert ours == [(float(s), float(e), int(p), float(a)) for s, e, p, a, _ in theirs]
