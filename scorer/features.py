@@ -36,17 +36,26 @@ def _stats(prefix: str, x: np.ndarray, out: dict[str, float]) -> None:
     out[f"{prefix}_iqr"] = float(p75 - p25)
 
 
+_BANDS = (0, 150, 400, 1000, 2500, 5000, 11025)  # Hz edges of the band-energy ratios
+
+
 @dataclass(frozen=True)
 class Frames:
     """Frame-level descriptors of a recording (hop 512 at 22.05 kHz), computed once and then
-    summarised per window: overlapping windows share the expensive STFT."""
+    summarised per window: overlapping windows (and their context spans) share the STFT and every
+    per-frame spectral series, and only the summaries are computed per span."""
 
-    power: np.ndarray  # (freq, frames)
     db: np.ndarray  # (frames,) frame level, dB
     oenv: np.ndarray  # (frames,) onset strength
     contrast: np.ndarray  # (7, frames)
     mfcc: np.ndarray  # (13, frames)
-    chroma: np.ndarray  # (12, frames)
+    chroma_share: np.ndarray  # (12, frames) each pitch class's share of the frame's chroma
+    chroma_entropy: np.ndarray  # (frames,) entropy of that share: how many pitch classes sound
+    log_centroid: np.ndarray  # (frames,) log(spectral centroid Hz + 1)
+    log_spread: np.ndarray  # (frames,) log(spectral spread Hz + 1)
+    log_flatness: np.ndarray  # (frames,)
+    band_ratios: np.ndarray  # (len(_BANDS) - 1, frames) log share of the power in each band
+    low_power: np.ndarray  # (frames,) power below 400 Hz
     sr: int
 
     @property
@@ -65,13 +74,25 @@ def frame_descriptors(y: np.ndarray, sr: int = FEATURE_SR) -> Frames:
     power = S**2
     db = 20 * np.log10(np.sqrt(power.mean(axis=0)) + 1e-6)
     mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, n_mels=64))
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=_NFFT)
+    total = power.sum(0)
+    centroid = (freqs[:, None] * power).sum(0) / total
+    spread = np.sqrt(((freqs[:, None] - centroid[None]) ** 2 * power).sum(0) / total)
+    bands = [np.log(power[(freqs >= lo) & (freqs < hi)].sum(0) / total + 1e-9) for lo, hi in zip(_BANDS[:-1], _BANDS[1:])]
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_chroma=12)
+    share = chroma / (chroma.sum(0, keepdims=True) + 1e-9)
     return Frames(
-        power=power,
         db=db,
         oenv=librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=_HOP),
         contrast=librosa.feature.spectral_contrast(S=S, sr=sr, n_fft=_NFFT, hop_length=_HOP),
         mfcc=librosa.feature.mfcc(S=mel_db, n_mfcc=13),
-        chroma=librosa.feature.chroma_stft(S=power, sr=sr, n_chroma=12),
+        chroma_share=share,
+        chroma_entropy=-(share * np.log(share + 1e-9)).sum(0),
+        log_centroid=np.log(centroid + 1),
+        log_spread=np.log(spread + 1),
+        log_flatness=np.log(np.exp(np.log(S).mean(0)) / S.mean(0)),
+        band_ratios=np.stack(bands),
+        low_power=power[freqs < 400].sum(0),
         sr=sr,
     )
 
@@ -89,7 +110,7 @@ def span_features(frames: Frames, a: int, b: int, seconds: float) -> dict[str, f
     out: dict[str, float] = {}
     sr = frames.sr
     dur = max(seconds, 1e-3)
-    power, db, oenv = frames.power[:, a:b], frames.db[a:b], frames.oenv[a:b]
+    db, oenv = frames.db[a:b], frames.oenv[a:b]
     # Level is relative to the clip's loud parts: users' gain is arbitrary, contrast is not.
     ref = np.percentile(db, 95)
     rel = db - ref
@@ -107,19 +128,10 @@ def span_features(frames: Frames, a: int, b: int, seconds: float) -> dict[str, f
     out["phrase_db_std"] = float(np.std(smooth))
     out["phrase_db_range"] = float(np.percentile(smooth, 95) - np.percentile(smooth, 5))
 
-    freqs = librosa.fft_frequencies(sr=sr, n_fft=_NFFT)
-    centroid = (freqs[:, None] * power).sum(0) / power.sum(0)
-    _stats("centroid", np.log(centroid + 1), out)
-    spread = np.sqrt(((freqs[:, None] - centroid[None]) ** 2 * power).sum(0) / power.sum(0))
-    out["spread_mean"] = float(np.log(spread + 1).mean())
-    S = np.sqrt(power)
-    flat = np.exp(np.log(S).mean(0)) / S.mean(0)
-    _stats("flatness", np.log(flat), out)
-    bands = [0, 150, 400, 1000, 2500, 5000, 11025]
-    total = power.sum(0)
-    for lo, hi in zip(bands[:-1], bands[1:]):
-        sel = (freqs >= lo) & (freqs < hi)
-        ratio = np.log(power[sel].sum(0) / total + 1e-9)
+    _stats("centroid", frames.log_centroid[a:b], out)
+    out["spread_mean"] = float(frames.log_spread[a:b].mean())
+    _stats("flatness", frames.log_flatness[a:b], out)
+    for (lo, hi), ratio in zip(zip(_BANDS[:-1], _BANDS[1:]), frames.band_ratios[:, a:b]):
         out[f"band_{lo}_{hi}_mean"] = float(ratio.mean())
         out[f"band_{lo}_{hi}_std"] = float(ratio.std())
     for i, row in enumerate(frames.contrast[:, a:b]):
@@ -162,13 +174,11 @@ def span_features(frames: Frames, a: int, b: int, seconds: float) -> dict[str, f
         out["tempo_bpm"] = 0.0
 
     # Harmonic blur: how many pitch classes sound at once and how fast the harmony changes.
-    chroma = frames.chroma[:, a:b]
-    cn = chroma / (chroma.sum(0, keepdims=True) + 1e-9)
-    entropy = -(cn * np.log(cn + 1e-9)).sum(0)
-    _stats("chroma_entropy", entropy, out)
+    cn = frames.chroma_share[:, a:b]
+    _stats("chroma_entropy", frames.chroma_entropy[a:b], out)
     out["chroma_flux"] = float(np.abs(np.diff(cn, axis=1)).sum(0).mean()) if cn.shape[1] > 1 else 0.0
     # low-frequency sustain: energy below 400 Hz that persists (pedal proxy)
-    low = power[(freqs < 400)].sum(0)
+    low = frames.low_power[a:b]
     out["low_sustain"] = float(np.log(np.percentile(low, 20) + 1e-9) - np.log(np.percentile(low, 90) + 1e-9))
     out["duration_log"] = float(np.log(dur))
     return out
@@ -236,6 +246,32 @@ def notes_from_midi(midi: "object") -> Notes:
     return Notes(arr(on), arr(off), arr(pit), arr(vel), sorted(pedal), cc64, sorted(soft))
 
 
+def _pitch_class_onehot(pitch: np.ndarray) -> np.ndarray:
+    """(notes, 12) indicator of each note's pitch class."""
+    onehot = np.zeros((len(pitch), 12), dtype=np.int64)
+    onehot[np.arange(len(pitch)), (pitch % 12).astype(int)] = 1
+    return onehot
+
+
+class _Events:
+    """Notes grouped into onset events (chords): ``event_id`` is non-decreasing over notes sorted by onset.
+    Group reductions use ``reduceat`` instead of one boolean mask per event (quadratic in notes)."""
+
+    def __init__(self, event_id: np.ndarray, onset: np.ndarray, pitch: np.ndarray, velocity: np.ndarray) -> None:
+        self.event_id, self.pitch = event_id, pitch
+        self.starts = np.flatnonzero(np.concatenate([[True], np.diff(event_id) != 0]))
+        self.n = len(self.starts)
+        self.counts = np.diff(np.append(self.starts, len(event_id)))
+        self.onset = np.minimum.reduceat(onset, self.starts)
+        self.spread = np.maximum.reduceat(onset, self.starts) - self.onset
+        self.velocity = np.add.reduceat(velocity, self.starts) / self.counts
+
+    def first_of_pitch(self, *, highest: bool) -> np.ndarray:
+        """Per event, the index of its first note with the highest (or lowest) pitch, as argmax/argmin."""
+        order = np.lexsort((np.arange(len(self.pitch)), -self.pitch if highest else self.pitch, self.event_id))
+        return order[self.starts]
+
+
 def note_features(notes: Notes, duration: float) -> dict[str, float]:
     """Performance features of a note list over ``duration`` seconds."""
     out: dict[str, float] = {}
@@ -253,13 +289,10 @@ def note_features(notes: Notes, duration: float) -> dict[str, float]:
 
     # chords: onsets within 35 ms are one event (asynchrony inside, timing between)
     event_id = np.concatenate([[0], np.cumsum(np.diff(on) > 0.035)])
-    n_ev = int(event_id[-1]) + 1
-    ev_on = np.array([on[event_id == e].min() for e in range(n_ev)])
-    ev_spread = np.array([np.ptp(on[event_id == e]) for e in range(n_ev)])
-    ev_vel = np.array([vel[event_id == e].mean() for e in range(n_ev)])
-    ev_top_minus = np.array(
-        [vel[event_id == e][np.argmax(pit[event_id == e])] - vel[event_id == e].mean() for e in range(n_ev)]
-    )
+    events = _Events(event_id, on, pit, vel)
+    n_ev, ev_on, ev_vel = events.n, events.onset, events.velocity
+    ev_spread = events.spread
+    ev_top_minus = vel[events.first_of_pitch(highest=True)] - ev_vel
     out["event_rate"] = n_ev / dur
     out["chord_size"] = n / n_ev
     out["async_mean"] = float(ev_spread.mean())
@@ -306,7 +339,7 @@ def note_features(notes: Notes, duration: float) -> dict[str, float]:
     if grid.size:
         sounding = ((on[None, :] <= grid[:, None]) & (eff_off[None, :] > grid[:, None]))
         count = sounding.sum(1)
-        pcs = np.array([len(set((pit[row] % 12).astype(int))) for row in sounding])
+        pcs = (sounding.astype(np.int64) @ _pitch_class_onehot(pit) > 0).sum(1)
         out["sounding_mean"] = float(count.mean())
         out["sounding_pc_mean"] = float(pcs.mean())
         out["sounding_pc_p90"] = float(np.percentile(pcs, 90))
@@ -343,7 +376,7 @@ def _contour_features(
         out[f"reg_{name}_frac"] = float(sel.mean())
         out[f"reg_{name}_vel"] = float(vel[sel].mean() / 127 - vel.mean() / 127) if sel.any() else 0.0
     out["pitch_range"] = float(np.percentile(pit, 95) - np.percentile(pit, 5))
-    bass = np.array([vel[event_id == e][np.argmin(pit[event_id == e])] for e in range(n_ev)])
+    bass = vel[_Events(event_id, on, pit, vel).first_of_pitch(highest=False)]
     out["bass_vel_excess"] = float((bass - ev_vel).mean() / 127)
     # micro-timing: event IOIs against a smoothed local tempo; pauses; the final slowing
     if n_ev >= 6:
@@ -365,7 +398,7 @@ def _contour_features(
         _stats("gap_s", np.clip(gap_s, -1.0, 1.0), out)
         out["dur_ioi_ratio_p50"] = float(np.median((off[has] - on[has]) / np.clip(ev_on[nxt[has]] - on[has], 1e-2, None)))
     # polyphony (keys held, pedal excluded) and density
-    out["poly_max"] = float(np.max([((on <= t) & (off > t)).sum() for t in ev_on])) if n_ev else 0.0
+    out["poly_max"] = float(((on[None, :] <= ev_on[:, None]) & (off[None, :] > ev_on[:, None])).sum(1).max()) if n_ev else 0.0
     # pedal depth (half-pedalling), pedal changes per harmony change, soft pedal, pitch classes per pedal
     t64, v64 = notes.cc64
     if len(v64):
