@@ -35,7 +35,10 @@ def render_midi_bytes(data: bytes, soundfont: Path, *, sr: int = RENDER_SR) -> n
         mid = Path(tmp) / "in.mid"
         wav = Path(tmp) / "out.wav"
         mid.write_bytes(data)
-        cmd = [_fluidsynth(), "-ni", "-q", "-g", str(RENDER_GAIN), "-r", str(sr), "-F", str(wav), str(soundfont), str(mid)]
+        # dynamic sample loading: only the samples the file plays are read (the same audio; a large
+        # soundfont such as MuseScore General loads in 0.4 s instead of 0.8-3 s)
+        cmd = [_fluidsynth(), "-ni", "-q", "-o", "synth.dynamic-sample-loading=1", "-g", str(RENDER_GAIN),
+               "-r", str(sr), "-F", str(wav), str(soundfont), str(mid)]
         proc = subprocess.run(cmd, capture_output=True, timeout=600)
         if proc.returncode != 0 or not wav.is_file():
             raise InputError("could not render the MIDI file (fluidsynth failed)")
