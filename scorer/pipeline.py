@@ -68,7 +68,7 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
     """``augment``: the audio head also trains on every performance under one random recording condition
     (scorer.augment; its rows never enter the out-of-fold predictions)."""
     from scorer.extract import build_augmented_table, build_table
-    from scorer.train import train_head
+    from scorer.train import AUGMENTED_WEIGHT, train_head
 
     t0 = time.time()
     labels = load_labels(percepiano_dir)
@@ -85,13 +85,14 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
             augmented = FeatureTable.load(augmented_table_path)
         else:
             augmented = build_augmented_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
+    copies = [(augmented, AUGMENTED_WEIGHT)] if augmented is not None else []
     heads = {}
     oofs = {}
     for head in HEADS:
-        res = train_head(table, labels, folds, head, augmented=augmented if head == "audio" else None)
+        res = train_head(table, labels, folds, head, copies=copies if head == "audio" else ())
         heads[head], oofs[head] = res.head, res.oof
         save_oof(out_dir / f"oof_{head}.json", res.oof)
-    perf = train_head(table, labels, performer_folds(keys), "audio", augmented=augmented)
+    perf = train_head(table, labels, performer_folds(keys), "audio", copies=copies)
     save_oof(out_dir / "oof_audio_performer.json", perf.oof)
     meta = {"trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "soundfont": soundfont.name,
             "n_performances": len(keys), "n_windows": len(table.keys),

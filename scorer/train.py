@@ -145,13 +145,13 @@ def train_head(
     *,
     mlp_weight: float = MLP_WEIGHT,
     components: int | None = GBM_COMPONENTS,
-    augmented: FeatureTable | None = None,
-    augmented_weight: float = AUGMENTED_WEIGHT,
+    copies: Sequence[tuple[FeatureTable, float]] = (),
 ) -> TrainResult:
-    """``augmented``: extra training rows (the same performances under random recording conditions); they
-    join the training folds of their key's fold only, each performance's copies weighing
-    ``augmented_weight`` against its clean rows' 1, and the out-of-fold predictions stay those of the clean
-    rows, so the metrics compare with a head trained without them."""
+    """``copies``: extra training rows with their weight (the same performances under random recording
+    conditions, or rendered with another soundfont); they join the training folds of their key's fold
+    only, each performance's copies in a table weighing that table's weight against its clean rows' 1,
+    and the out-of-fold predictions stay those of the clean rows, so the metrics compare with a head
+    trained without them."""
     names = head_features(table, head)
     x = _matrix(head_rows(table, head), names)
     impute = _column_medians(x)
@@ -160,13 +160,16 @@ def train_head(
     y = np.stack([labels[k] for k in keys])
     w = _segment_weights(keys)
     fold_of = np.array([folds[k] for k in keys])
-    if augmented is not None and augmented.keys:
-        x_aug = impute_missing(_matrix(head_rows(augmented, head), names), impute)
-        y_aug = np.stack([labels[k] for k in augmented.keys])
-        w_aug = _segment_weights(augmented.keys) * augmented_weight
-        fold_aug = np.array([folds[k] for k in augmented.keys])
-    else:
-        x_aug, y_aug, w_aug, fold_aug = x[:0], y[:0], w[:0], fold_of[:0]
+    x_aug, y_aug, w_aug, fold_aug = [x[:0]], [y[:0]], [w[:0]], [fold_of[:0]]
+    for extra, weight in copies:
+        if not extra.keys:
+            continue
+        x_aug.append(impute_missing(_matrix(head_rows(extra, head), names), impute))
+        y_aug.append(np.stack([labels[k] for k in extra.keys]))
+        w_aug.append(_segment_weights(extra.keys) * weight)
+        fold_aug.append(np.array([folds[k] for k in extra.keys]))
+    x_aug, y_aug = np.vstack(x_aug), np.vstack(y_aug)
+    w_aug, fold_aug = np.concatenate(w_aug), np.concatenate(fold_aug)
     n_folds = int(fold_of.max()) + 1
     models: list[FoldModel] = []
     oof_windows = np.zeros_like(y)

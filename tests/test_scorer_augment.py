@@ -47,7 +47,7 @@ def test_augmented_rows_never_reach_the_fold_that_predicts_their_key() -> None:
     clean = _table(keys, np.column_stack([code, rng.standard_normal(n)]))
     copies = np.repeat(np.arange(n), 12)
     augmented = _table([keys[i] for i in copies], np.column_stack([code[copies], rng.standard_normal(len(copies))]))
-    result = train_head(clean, labels, folds, "audio", augmented=augmented)
+    result = train_head(clean, labels, folds, "audio", copies=[(augmented, 1.0)])
     y = np.stack([labels[k] for k in keys])
     p = np.stack([result.oof[k] for k in keys])
     r2 = float(1 - ((y - p) ** 2).sum() / ((y - y.mean(0)) ** 2).sum())
