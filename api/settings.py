@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     muq_model_path: Path | None = None
     max_duration_s: float = Field(1800.0, gt=0)
     soundfont: Path = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    scorer_second_soundfont: Path = Field(Path("/usr/share/sounds/sf2/MuseScore_General_Full.sf2"),
+                                          description="Training only: the audio head also learns from these renders.")
     scorer_top_n: int = Field(5, ge=1, description="Weak spots / strengths reported per recording.")
     scorer_threads: int = Field(2, ge=1, description="Threads of the embedded backend's transcription model.")
     muq_device: str = Field("cpu", description="torch device for the MuQ backend ('cuda' in production).")

@@ -68,11 +68,20 @@ def load_score(path: Path) -> NotatedScore:
     return NotatedScore(notes_from_midi(midi), downbeats)
 
 
-def bar_starts(performance: Notes, score: NotatedScore) -> list[float]:
-    """Performance seconds at which each notated bar starts, through the alignment. Bars outside the aligned
-    range (a recording of an excerpt) are extrapolated at the performance's overall tempo, so every bar keeps
-    its number in the score (times may fall before 0 or after the end). Empty when nothing aligns."""
-    alignment = align(performance, score.notes)
+@dataclass(frozen=True)
+class ScoreAlignment:
+    """A notated score's notes and their alignment to a performance's (true or transcribed) notes."""
+
+    score: Notes
+    alignment: Alignment
+
+
+def bar_starts(performance: Notes, score: NotatedScore, alignment: Alignment | None = None) -> list[float]:
+    """Performance seconds at which each notated bar starts, through the alignment (computed unless given).
+    Bars outside the aligned range (a recording of an excerpt) are extrapolated at the performance's overall
+    tempo, so every bar keeps its number in the score (times may fall before 0 or after the end). Empty when
+    nothing aligns."""
+    alignment = alignment if alignment is not None else align(performance, score.notes)
     s_anchor, p_anchor = alignment.anchor_score_s, alignment.anchor_perf_s
     if s_anchor.size < 2:
         return []

@@ -59,7 +59,8 @@ def score(
     as_json: Annotated[bool, typer.Option("--json", help="Print the ScoreReport JSON.")] = False,
     bars: Annotated[Optional[str], typer.Option(help="Bar start times in seconds, comma-separated.")] = None,
     score_midi: Annotated[Optional[Path], typer.Option(
-        "--score", help="The piece's score as MIDI: aligned to each recording to number the bars of weak spots.")] = None,
+        "--score", help="The piece's score as MIDI: aligned to each recording to number the bars of weak spots "
+                        "and to judge timing stability against the notation.")] = None,
 ) -> None:
     """Score recordings on the 19 PercePiano dimensions (model loaded once for all files)."""
     from api.settings import get_settings
@@ -96,13 +97,21 @@ def train_cmd(
     table: Annotated[Optional[Path], typer.Option(help="A saved feature table to reuse.")] = None,
     augmented_table: Annotated[Optional[Path], typer.Option(help="A saved augmented-audio feature table to reuse.")] = None,
     augment: Annotated[bool, typer.Option(help="Also train the audio head on random recording conditions.")] = True,
+    second_soundfont: Annotated[bool, typer.Option(help="Also train the audio head on renders with the settings' "
+                                                        "scorer_second_soundfont.")] = True,
+    second_soundfont_table: Annotated[Optional[Path], typer.Option(help="A saved second-soundfont feature table to reuse.")] = None,
+    score_timing: Annotated[bool, typer.Option(help="Also train the score-aware timing heads (used when a score is given).")] = True,
+    aligned_table: Annotated[Optional[Path], typer.Option(help="A saved score-alignment feature table to reuse.")] = None,
 ) -> None:
     """Render PercePiano, extract features, train the embedded heads with leak-free 4-fold CV."""
     from scorer.pipeline import train
 
     settings, pdir, odir = _dirs(percepiano, out)
     info = train(pdir, settings.soundfont, cache or settings.home / "cache" / "scorer", odir, refold=refold,
-                 table_path=table, augmented_table_path=augmented_table, augment=augment)
+                 table_path=table, augmented_table_path=augmented_table, augment=augment,
+                 second_soundfont=settings.scorer_second_soundfont if second_soundfont else None,
+                 second_soundfont_table_path=second_soundfont_table, score_timing=score_timing,
+                 aligned_table_path=aligned_table)
     print(json.dumps(info, indent=1))
 
 

@@ -48,6 +48,13 @@ def midi_path(percepiano_dir: Path, key: str) -> Path:
     return percepiano_dir / "performance_midi" / f"{key}.mid"
 
 
+def score_midi_path(percepiano_dir: Path, key: str) -> Path:
+    """The notated score of a performance's passage (``<piece>_<N>bars_Score_<segment>.mid``)."""
+    head, _, segment = key.rpartition("_")
+    piece_bars = head[: head.rindex("bars_") + len("bars")]
+    return percepiano_dir / "score_midi" / f"{piece_bars}_Score_{segment}.mid"
+
+
 def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 

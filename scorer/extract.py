@@ -9,7 +9,7 @@ import pickle
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from scorer.dataset import FeatureTable, midi_path
 from scorer.features import FEATURE_SR, Notes, frame_descriptors, note_features, notes_from_midi, span_features
 from scorer.render import cached_render
 from scorer.transcribe import Transcriber
+
+if TYPE_CHECKING:
+    from scorer.align import Alignment
 from scorer.windows import context_spans, window_spans
 
 log = logging.getLogger(__name__)
@@ -25,6 +28,7 @@ FEATURE_VERSION = "v3"  # v3: + 30 s context spans (ctx_), overlapping training 
 TRANSCRIBE_VERSION = "bp-0.4.0-v1"  # basic-pitch release + our thresholds (scorer/transcribe.py)
 TRANSCRIBED_PREFIX = "tr_"
 CONTEXT_PREFIX = "ctx_"
+ALIGN_VERSION = "al-v1"  # scorer/align.py's alignment and features
 
 
 def transcribed_features(notes: Notes, spans: Sequence[tuple[float, float]]) -> list[dict[str, float]]:
@@ -117,6 +121,19 @@ def transcribed_rows(
     return with_context(transcribed_features(transcribed, unique), idx, cidx)
 
 
+def aligned_rows(
+    played: Notes, score: Notes, alignment: "Alignment", spans: Sequence[tuple[float, float]], duration: float,
+    *, prefix: str = "",
+) -> list[dict[str, float]]:
+    """Score-relative features (``scorer.align.alignment_features``) of the played notes per window, with its
+    context span's; ``prefix`` names them apart (``tr_`` for a transcription, as its note features)."""
+    from scorer.align import alignment_features
+
+    unique, idx, cidx = _with_contexts(spans, duration)
+    rows = [{prefix + k: v for k, v in alignment_features(played, score, alignment, a, b).items()} for a, b in unique]
+    return with_context(rows, idx, cidx)
+
+
 def midi_features(
     data: bytes,
     soundfont: Path,
@@ -191,6 +208,59 @@ def build_table(
         if progress and i % 50 == 0:
             print(f"features {i}/{len(keys)} {key}", flush=True)
     return table
+
+
+def build_aligned_table(
+    percepiano_dir: Path,
+    keys: Sequence[str],
+    soundfont: Path,
+    cache_dir: Path | None,
+    *,
+    progress: bool = False,
+) -> FeatureTable:
+    """Score-relative features of every performance against its passage's score MIDI, per training window
+    (the windows of ``build_table``): ``notes`` from the true notes, ``transcribed`` from the render's
+    basic-pitch transcription (``tr_`` names). ``with_alignment`` joins them to the main table. Cached per
+    file by content."""
+    import pretty_midi
+
+    from scorer.align import align
+    from scorer.dataset import score_midi_path
+
+    table = FeatureTable([], [], [], [], [])
+    transcriber = Transcriber(threads=1)
+    for i, key in enumerate(keys):
+        data = midi_path(percepiano_dir, key).read_bytes()
+        score_data = score_midi_path(percepiano_dir, key).read_bytes()
+        spans, _, _ = midi_features(data, soundfont, cache_dir)
+        audio = cached_render(data, soundfont, cache_dir)
+
+        def compute() -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+            played = notes_from_midi(pretty_midi.PrettyMIDI(io.BytesIO(data)))
+            score = notes_from_midi(pretty_midi.PrettyMIDI(io.BytesIO(score_data)))
+            heard = cached_transcription(audio, cache_dir, transcriber)
+            duration = len(audio) / FEATURE_SR
+            return (aligned_rows(played, score, align(played, score), spans, duration),
+                    aligned_rows(heard, score, align(heard, score), spans, duration, prefix=TRANSCRIBED_PREFIX))
+
+        true_rows, heard_rows = _cached(cache_dir, "aligned", data + score_data + f"|{soundfont.name}|{ALIGN_VERSION}".encode(), compute)
+        table.keys += [key] * len(spans)
+        table.spans += list(spans)
+        table.audio += [{} for _ in spans]
+        table.notes += true_rows
+        table.transcribed += heard_rows
+        if progress and i % 50 == 0:
+            print(f"aligned features {i}/{len(keys)} {key}", flush=True)
+    return table
+
+
+def with_alignment(table: FeatureTable, aligned: FeatureTable) -> FeatureTable:
+    """The main table with the score-relative features joined to its note and transcription families."""
+    if aligned.keys != table.keys or aligned.spans != table.spans:
+        raise ValueError("the aligned table's windows are not the feature table's: rebuild it")
+    return FeatureTable(list(table.keys), list(table.spans), list(table.audio),
+                        [{**a, **b} for a, b in zip(table.notes, aligned.notes)],
+                        [{**a, **b} for a, b in zip(table.transcribed, aligned.transcribed)])
 
 
 def augmentation_seed(key: str) -> int:

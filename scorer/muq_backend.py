@@ -184,9 +184,11 @@ class MuqBackend:
         return cls(encoder, heads, rmse)
 
     def predict_windows(
-        self, decoded: Decoded, spans: Sequence[tuple[float, float]], *, transcription: object = None
+        self, decoded: Decoded, spans: Sequence[tuple[float, float]], *, transcription: object = None,
+        aligned: object = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``transcription`` is accepted for the Backend protocol and unused: MuQ reads the waveform."""
+        """``transcription`` and ``aligned`` are accepted for the Backend protocol and unused: MuQ reads the
+        waveform (it has no score-aware head)."""
         import torch
 
         from scorer.resample import resample

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from api.errors import ConfigError
 from scorer.dataset import FeatureTable, load_labels, parse_key
 from scorer.dimensions import DIMENSIONS
 from scorer.folds import load_folds, music_groups, assign_folds, performer_folds, save_folds
@@ -64,11 +65,20 @@ def load_oof(path: Path) -> dict[str, np.ndarray]:
 
 def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path, *, refold: bool = False,
           table_path: Path | None = None, augmented_table_path: Path | None = None, augment: bool = True,
-          progress: bool = True) -> dict:
+          second_soundfont: Path | None = None, second_soundfont_table_path: Path | None = None,
+          score_timing: bool = True, aligned_table_path: Path | None = None, progress: bool = True) -> dict:
     """``augment``: the audio head also trains on every performance under one random recording condition
-    (scorer.augment; its rows never enter the out-of-fold predictions)."""
-    from scorer.extract import build_augmented_table, build_table
-    from scorer.train import AUGMENTED_WEIGHT, train_head
+    (scorer.augment); ``second_soundfont``: and on every performance rendered with that soundfont. Neither
+    kind of copy enters the out-of-fold predictions (those stay on ``soundfont``'s clean renders).
+    ``score_timing``: also the score-aware timing heads (every performance aligned to its score MIDI)."""
+    from scorer.dimensions import BY_NAME
+    from scorer.extract import build_aligned_table, build_augmented_table, build_table, with_alignment
+    from scorer.train import AUGMENTED_WEIGHT, SCORE_TIMING_HEADS, SECOND_SOUNDFONT_WEIGHT, TIMING_DIMENSION, train_head
+
+    if second_soundfont is not None and not second_soundfont.is_file() and not (
+            second_soundfont_table_path is not None and second_soundfont_table_path.is_file()):
+        raise ConfigError(f"second training soundfont not found: {second_soundfont} (Debian package "
+                          "musescore-general-soundfont-lossless), or train with --no-second-soundfont")
 
     t0 = time.time()
     labels = load_labels(percepiano_dir)
@@ -86,17 +96,36 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
         else:
             augmented = build_augmented_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
     copies = [(augmented, AUGMENTED_WEIGHT)] if augmented is not None else []
+    if second_soundfont is not None:
+        if second_soundfont_table_path is not None and second_soundfont_table_path.is_file():
+            other = FeatureTable.load(second_soundfont_table_path)
+        else:
+            other = build_table(percepiano_dir, keys, second_soundfont, cache_dir, progress=progress)
+        copies.append((other, SECOND_SOUNDFONT_WEIGHT))
     heads = {}
     oofs = {}
     for head in HEADS:
         res = train_head(table, labels, folds, head, copies=copies if head == "audio" else ())
         heads[head], oofs[head] = res.head, res.oof
         save_oof(out_dir / f"oof_{head}.json", res.oof)
+    if score_timing:
+        if aligned_table_path is not None and aligned_table_path.is_file():
+            aligned = FeatureTable.load(aligned_table_path)
+        else:
+            aligned = build_aligned_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
+        scored = with_alignment(table, aligned)
+        t = BY_NAME[TIMING_DIMENSION].index
+        timing = {k: v[t : t + 1] for k, v in labels.items()}
+        for head in SCORE_TIMING_HEADS:  # clean renders only: the copies have no alignment features
+            res = train_head(scored, timing, folds, head, components=None)
+            heads[head] = res.head
+            save_oof(out_dir / f"oof_{head}.json", res.oof)
     perf = train_head(table, labels, performer_folds(keys), "audio", copies=copies)
     save_oof(out_dir / "oof_audio_performer.json", perf.oof)
     meta = {"trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "soundfont": soundfont.name,
             "n_performances": len(keys), "n_windows": len(table.keys),
             "n_augmented_windows": len(augmented.keys) if augmented is not None else 0,
+            "second_soundfont": second_soundfont.name if second_soundfont is not None else None,
             "python": platform.python_version()}
     EmbeddedModel(heads, meta).save(out_dir / "model.npz")
     write_reference(oofs["audio"])
@@ -141,10 +170,31 @@ def evaluate(percepiano_dir: Path, out_dir: Path, *, command: str, n_boot: int =
         oof = load_oof(path)
         p = np.stack([oof[k] for k in keys])
         card["results"][name] = report(y, p, passages, n_boot=n_boot)
+    card["score_timing"] = score_timing_results(y, keys, passages, out_dir, n_boot=n_boot)
     (out_dir / "model_card.json").write_text(json.dumps(card, indent=1) + "\n")
     (out_dir / "model_card.md").write_text(card_markdown(card))
     _plot(card, out_dir / "model_card.png")
     return card
+
+
+def score_timing_results(y: np.ndarray, keys: list[str], passages: list[str], out_dir: Path, *, n_boot: int) -> dict:
+    """Timing stability from the score-aware heads' OOF predictions, beside their base heads' (same folds)."""
+    from scorer.dimensions import BY_NAME
+    from scorer.train import SCORE_TIMING_HEADS, TIMING_DIMENSION
+
+    t = BY_NAME[TIMING_DIMENSION].index
+    out = {}
+    for name, base in SCORE_TIMING_HEADS.items():
+        paths = out_dir / f"oof_{name}.json", out_dir / f"oof_{base}.json"
+        if not all(p.is_file() for p in paths):
+            continue
+        with_score, without = (load_oof(p) for p in paths)
+        out[name] = {
+            "dimension": TIMING_DIMENSION, "base_head": base,
+            "with_score": report(y[:, t : t + 1], np.stack([with_score[k] for k in keys]), passages, n_boot=n_boot),
+            "base": report(y[:, t : t + 1], np.stack([without[k][t : t + 1] for k in keys]), passages, n_boot=n_boot),
+        }
+    return out
 
 
 def card_markdown(card: dict) -> str:
@@ -172,6 +222,14 @@ def card_markdown(card: dict) -> str:
             for n, r in res.items() if n != "mean_baseline"
         ]
         lines.append(f"| {d} | " + " | ".join(cells) + " |")
+    if card.get("score_timing"):
+        lines += ["", "Timing stability given the score (score-aware timing heads; OOF, same folds; "
+                  "pooled R² [95% CI] / within-passage R² / pairwise accuracy):", "",
+                  "| head | with the score | base head, no score |", "|---|---|---|"]
+        for name, r in card["score_timing"].items():
+            cells = [f"{m['r2_pooled']:.3f} [{m['ci95']['r2_pooled'][0]:.3f}, {m['ci95']['r2_pooled'][1]:.3f}] / "
+                     f"{m['r2_within_passage']:.3f} / {m['pairwise_accuracy']:.3f}" for m in (r["with_score"], r["base"])]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from api.errors import ConfigError
 from api.settings import Settings
-from scorer.align import NotatedScore, bar_starts
+from scorer.align import NotatedScore, ScoreAlignment, align, bar_starts
 from scorer.decode import Decoded, decode, probe
 from scorer.dimensions import DIMENSIONS
 from scorer.features import FEATURE_SR, Notes
@@ -26,7 +26,8 @@ class Backend(Protocol):
     name: str
 
     def predict_windows(
-        self, decoded: Decoded, spans: Sequence[tuple[float, float]], *, transcription: Notes | None = None
+        self, decoded: Decoded, spans: Sequence[tuple[float, float]], *, transcription: Notes | None = None,
+        aligned: ScoreAlignment | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
@@ -84,15 +85,20 @@ class Scorer:
         source_name: str | None = None,
     ) -> ScoreReport:
         """``bars`` (bar start times) or ``score`` (the notated score, aligned to find them) give weak spots
-        bar numbers; explicit bar times win."""
+        bar numbers; explicit bar times win. A ``score`` also lets the backend judge timing stability against
+        the notation (the embedded backend's score-aware timing head)."""
         spans = window_spans(decoded.duration_s)
         transcription = None
-        if score is not None and not bars:
+        aligned = None
+        if score is not None:
             played = decoded.notes
             if played is None:  # audio: align its transcription (reused by the backend, not computed twice)
                 played = transcription = self._transcribe(decoded)
-            bars = bar_starts(played, score) or None
-        scores, unc, rmse = self._backend.predict_windows(decoded, spans, transcription=transcription)
+            aligned = ScoreAlignment(score.notes, align(played, score.notes))
+            if not bars:
+                bars = bar_starts(played, score, aligned.alignment) or None
+        scores, unc, rmse = self._backend.predict_windows(decoded, spans, transcription=transcription,
+                                                          aligned=aligned)
         weights = centre_weights(spans, decoded.duration_s)
         overall = aggregate(scores, weights)
         overall_unc = aggregate(unc, weights)

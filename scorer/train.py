@@ -29,6 +29,12 @@ MLP_WEIGHT = 0.0  # measured: the MLP added nothing over ridge here and cost 100
 # jitter (robustness subset) 73/81% / 73/77% / 79/85% (none: 94/96%): heavier copies teach the head to
 # distrust fine onset timing, so 0.25.
 AUGMENTED_WEIGHT = 0.25
+# Weight of a performance's renders with the second training soundfont (MuseScore General), same rules.
+# Measured with the 0.25 recording-condition copies, weight 0 / 0.25 / 0.5 / 1.0: clean OOF R² 0.354 /
+# 0.356 / 0.355 / 0.351; held-out MuseScore renders 0.252 / 0.300 / 0.306 / 0.306; robustness subset (48)
+# unseen TimGM6mb 0.278 / 0.313 / 0.324 / 0.329 against clean 0.356 / 0.365 / 0.366 / 0.365 (drop 0.078 /
+# 0.052 / 0.042 / 0.036); timing stability rising under 30 / 60 ms jitter 79/85% / 79/83% / 83/79% / 79/73%.
+SECOND_SOUNDFONT_WEIGHT = 0.5
 GBM_WEIGHT = 0.7
 GBM_COMPONENTS = 8  # the 19 labels are strongly correlated: 8 components hold 93% of their variance
 GBM_PARAMS = dict(n_estimators=200, learning_rate=0.045, num_leaves=7, min_child_samples=10, subsample=0.8,
@@ -38,7 +44,14 @@ SEED = 0
 
 # Which feature families each head sees: audio input gets its transcription's note features, MIDI
 # input the true notes (and pedal) instead.
-HEAD_FAMILIES: dict[str, tuple[str, ...]] = {"audio": ("audio", "transcribed"), "midi": ("audio", "notes")}
+HEAD_FAMILIES: dict[str, tuple[str, ...]] = {"audio": ("audio", "transcribed"), "midi": ("audio", "notes"),
+                                             "audio_timing": ("audio", "transcribed"), "midi_timing": ("audio", "notes")}
+# Score-aware timing heads (given a score): the base head's families with the score-relative features
+# joined in (scorer.extract.with_alignment), trained on timing stability alone, which they replace.
+# Why timing only: measured on the same folds, the alignment features lift timing stability's R² by
+# 0.05-0.08 and move every other dimension inside the noise, so a full second head would double the file.
+SCORE_TIMING_HEADS = {"audio_timing": "audio", "midi_timing": "midi"}
+TIMING_DIMENSION = "timing_stability"
 
 
 def head_rows(table: FeatureTable, head: str) -> list[dict[str, float]]:

@@ -53,3 +53,18 @@ def test_augmented_rows_never_reach_the_fold_that_predicts_their_key() -> None:
     r2 = float(1 - ((y - p) ** 2).sum() / ((y - y.mean(0)) ** 2).sum())
     assert sorted(result.oof) == sorted(keys)
     assert r2 < 0.05, r2
+
+
+def test_training_without_the_second_soundfont_says_which_package_installs_it(tmp_path: Path) -> None:
+    """A missing second training soundfont is a one-line configuration error before any work starts
+    (nothing rendered, nothing written)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CADENZA_SCORER_SECOND_SOUNDFONT": str(tmp_path / "no.sf2")}
+    run = subprocess.run([sys.executable, "-m", "api.cli", "scorer", "train", "--out", str(tmp_path / "out"),
+                          "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert "musescore-general-soundfont-lossless" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()

@@ -51,3 +51,23 @@ def test_card_beats_the_mean_baseline_and_names_its_command() -> None:
 
 def test_shipped_weights_are_small() -> None:
     assert (DEFAULT_DIR / "model.npz").stat().st_size < 5_000_000
+
+
+@pytest.mark.parametrize("name", ["audio_timing", "midi_timing"])
+def test_card_score_timing_recomputes(name: str, labels) -> None:
+    """The score-aware timing heads' figures, and their base heads' timing figures, from the OOF files."""
+    from scorer.dimensions import BY_NAME
+
+    entry = json.loads(CARD.read_text())["score_timing"][name]
+    t = BY_NAME[entry["dimension"]].index
+    keys = sorted(labels)
+    y = np.stack([labels[k][t : t + 1] for k in keys])
+    passages = [parse_key(k).passage for k in keys]
+    with_score = load_oof(DEFAULT_DIR / f"oof_{name}.json")
+    base = load_oof(DEFAULT_DIR / f"oof_{entry['base_head']}.json")
+    assert sorted(with_score) == keys
+    for oof, res in ((np.stack([with_score[k] for k in keys]), entry["with_score"]),
+                     (np.stack([base[k][t : t + 1] for k in keys]), entry["base"])):
+        assert r2_score(y, oof) == pytest.approx(res["r2_pooled"], abs=1e-6)
+        assert within_passage_r2(y, oof, passages) == pytest.approx(res["r2_within_passage"], abs=1e-6)
+        assert pairwise(y, oof, passages)[0] == pytest.approx(res["pairwise_accuracy"], abs=1e-6)

@@ -1,0 +1,78 @@
+"""Given the score, timing stability comes from the score-aware timing head (the recording aligned to the
+notation); the other 18 dimensions are those of the plain head, and the shipped heads are what the card says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from api.settings import Settings
+from scorer.align import load_score
+from scorer.dataset import FeatureTable
+from scorer.extract import with_alignment
+from scorer.model import EmbeddedModel
+from scorer.service import Scorer
+from scorer.train import TIMING_DIMENSION
+
+KEY = "Beethoven_WoO80_var27_8bars_3_15"
+SCORE = "Beethoven_WoO80_var27_8bars_Score_15.mid"
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return Scorer.load(Settings())
+
+
+@pytest.fixture(scope="module")
+def percepiano(shared_dir: Path) -> Path:
+    return shared_dir / "data" / "percepiano"
+
+
+@pytest.mark.parametrize("recording", [f"examples/{KEY}.wav", f"performance_midi/{KEY}.mid"])
+def test_a_score_changes_timing_stability_and_nothing_else(scorer: Scorer, percepiano: Path, recording: str) -> None:
+    path = percepiano / recording
+    plain = {d.name: d for d in scorer.score_path(path).dimensions}
+    scored_report = scorer.score_path(path, score=load_score(percepiano / "score_midi" / SCORE))
+    scored = {d.name: d for d in scored_report.dimensions}
+    assert scored_report.weak_spots and all(s.bars for s in scored_report.weak_spots)
+    for name, dim in plain.items():
+        if name == TIMING_DIMENSION:
+            assert abs(scored[name].score - dim.score) > 1e-4  # another head answered
+            assert 0 < scored[name].uncertainty < 0.5
+        else:
+            assert scored[name].score == dim.score and scored[name].uncertainty == dim.uncertainty, name
+
+
+def test_with_the_score_jittered_timing_reads_less_stable(scorer: Scorer, percepiano: Path, tmp_path: Path) -> None:
+    """60 ms of random onset jitter on the true MIDI: the score-aware head sees the notes leave the grid."""
+    from scorer.robustness import jitter
+
+    midi = percepiano / "performance_midi" / f"{KEY}.mid"
+    jittered = tmp_path / "jittered.mid"
+    jittered.write_bytes(jitter(60)(midi.read_bytes()))
+    score = load_score(percepiano / "score_midi" / SCORE)
+    timing = [next(d.score for d in scorer.score_path(p, score=score).dimensions if d.name == TIMING_DIMENSION)
+              for p in (midi, jittered)]
+    assert timing[1] > timing[0] + 0.01, timing
+
+
+def test_shipped_timing_heads_read_the_alignment_features() -> None:
+    heads = EmbeddedModel.load().heads
+    assert any(n.startswith("tr_al_") for n in heads["audio_timing"].feature_names)
+    assert any(n.startswith("ctx_tr_al_") for n in heads["audio_timing"].feature_names)
+    assert any(n.startswith("al_") for n in heads["midi_timing"].feature_names)
+    for name in ("audio_timing", "midi_timing"):
+        assert heads[name].rmse.shape == (1,)  # one output: timing stability
+
+
+def test_alignment_rows_must_belong_to_the_table_s_windows() -> None:
+    table = FeatureTable(["a", "a"], [(0.0, 15.0), (7.5, 22.5)], [{}, {}], [{}, {}], [{}, {}])
+    other = FeatureTable(["a"], [(0.0, 15.0)], [{}], [{"al_x": 1.0}], [{}])
+    with pytest.raises(ValueError, match="rebuild"):
+        with_alignment(table, other)
+    joined = with_alignment(table, FeatureTable(list(table.keys), list(table.spans), [{}, {}],
+                                                [{"al_x": 1.0}, {"al_x": 2.0}], [{}, {}]))
+    assert [r["al_x"] for r in joined.notes] == [1.0, 2.0]
+    assert np.isfinite([r["al_x"] for r in joined.notes]).all()
