@@ -201,7 +201,9 @@ def card_markdown(card: dict) -> str:
     res = card["results"]
     lines = ["# Cadenza embedded scorer: model card", "",
              f"Produced by: `{card['command']}`", "",
-             "Training data: PercePiano (1,189 rated segments), MIDI rendered with fluidsynth + FluidR3_GM.",
+             "Training data: PercePiano (1,189 rated segments), MIDI rendered with fluidsynth + FluidR3_GM "
+             "(all metrics are on those renders); the audio head also trains on copies under random recording "
+             "conditions and rendered with MuseScore General.",
              "Evaluation: out-of-fold predictions, 4 folds grouped by music (folds.json); "
              "`audio_performer` uses performer-grouped folds instead.", "",
              "| model | pooled R² [95% CI] | within-passage R² [95% CI] | MAE | pairwise acc. |",
