@@ -83,6 +83,9 @@ def register(app: typer.Typer) -> None:
         composer: Annotated[Optional[str], typer.Option(help="Composer.")] = None,
         level: Annotated[Optional[str], typer.Option(help="Student level, e.g. 'beginner', 'advanced'.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract instead of text.")] = False,
+        score_midi: Annotated[Optional[Path], typer.Option(
+            "--score", help="The piece's score as MIDI: weak spots get bar numbers and timing is judged against "
+                            "the notation.")] = None,
     ) -> None:
         """Score a recording and write teacher feedback that cites piano-pedagogy books."""
         from api.settings import get_settings
@@ -92,6 +95,8 @@ def register(app: typer.Typer) -> None:
         latency: dict[str, float] = {}
         started = time.perf_counter()
         if scores is not None:
+            if score_midi is not None:
+                raise InputError("--score needs a RECORDING to align (a saved report already has its bars)")
             report = load_scores(scores)
         elif recording is not None:
             if not recording.is_file():
@@ -100,8 +105,11 @@ def register(app: typer.Typer) -> None:
                 from scorer.service import Scorer
             except ImportError as err:
                 raise ConfigError("the scorer is not installed in this build; pass --scores FILE.json") from err
+            from scorer.align import load_score
+
+            notated = load_score(score_midi) if score_midi is not None else None  # a bad score fails first
             t = time.perf_counter()
-            report = Scorer.load(settings).score_path(recording, source_name=recording.name)
+            report = Scorer.load(settings).score_path(recording, source_name=recording.name, score=notated)
             latency["scoring"] = round((time.perf_counter() - t) * 1000, 1)
         else:
             raise InputError("give a RECORDING (audio or MIDI) or --scores FILE.json")

@@ -3,6 +3,7 @@ notation); the other 18 dimensions are those of the plain head, and the shipped 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +77,22 @@ def test_alignment_rows_must_belong_to_the_table_s_windows() -> None:
                                                 [{"al_x": 1.0}, {"al_x": 2.0}], [{}, {}]))
     assert [r["al_x"] for r in joined.notes] == [1.0, 2.0]
     assert np.isfinite([r["al_x"] for r in joined.notes]).all()
+
+
+def test_main_job_rejects_a_bad_score_before_any_work(percepiano: Path, tmp_path: Path) -> None:
+    """`cadenza feedback REC --score X`: a score that is not MIDI, or a score beside --scores, is one line and
+    exit 2 (the recording is not scored, the corpus not opened)."""
+    import subprocess
+    import sys
+
+    not_midi = tmp_path / "score.mid"
+    not_midi.write_text("not a MIDI file")
+    report = tmp_path / "report.json"
+    report.write_text("{}")
+    recording = str(percepiano / "examples" / f"{KEY}.wav")
+    for args, message in (([recording, "--score", str(not_midi)], "must be a MIDI file"),
+                          (["--scores", str(report), "--score", str(not_midi)], "needs a RECORDING")):
+        run = subprocess.run([sys.executable, "-m", "api.cli", "feedback", *args], capture_output=True, text=True,
+                             timeout=300, env={**os.environ, "CADENZA_HOME": str(tmp_path / "home")})
+        assert run.returncode == 2 and message in run.stderr, run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1 and not (tmp_path / "home").exists()
