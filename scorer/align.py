@@ -68,12 +68,23 @@ def load_score(path: Path) -> NotatedScore:
     return NotatedScore(notes_from_midi(midi), downbeats)
 
 
+# Below this share of the played notes paired with the score, the recording is taken not to follow it (another
+# piece, or a transcription with nothing usable): score-aware predictions fall back to the plain ones.
+MIN_ALIGNED_SHARE = 0.2
+
+
 @dataclass(frozen=True)
 class ScoreAlignment:
-    """A notated score's notes and their alignment to a performance's (true or transcribed) notes."""
+    """A notated score's notes, the performance's (true or transcribed) notes and their alignment."""
 
     score: Notes
+    played: Notes
     alignment: Alignment
+
+    @property
+    def usable(self) -> bool:
+        n = len(self.played.onset)
+        return n > 0 and len(self.alignment.perf_notes) >= max(8, MIN_ALIGNED_SHARE * n)
 
 
 def bar_starts(performance: Notes, score: NotatedScore, alignment: Alignment | None = None) -> list[float]:

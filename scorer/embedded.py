@@ -11,7 +11,7 @@ from scorer.align import ScoreAlignment
 from scorer.decode import Decoded
 from scorer.dimensions import BY_NAME
 from scorer.extract import TRANSCRIBED_PREFIX, aligned_rows, recording_rows
-from scorer.features import FEATURE_SR, Notes
+from scorer.features import Notes
 from scorer.model import EmbeddedModel, Head
 from scorer.train import TIMING_DIMENSION
 from scorer.transcribe import Transcriber
@@ -43,21 +43,21 @@ class EmbeddedBackend:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(scores, uncertainty, held-out rmse): MIDI input uses the head that sees the true notes.
         ``transcription``: the recording's basic-pitch notes when the caller already has them.
-        ``aligned``: the score and its alignment to the played notes (the true notes of a MIDI input, else
-        ``transcription``): timing stability then comes from the score-aware timing head."""
+        ``aligned``: the score and its alignment to the played notes: when those are the notes this head reads
+        (the true notes of a MIDI input, else ``transcription``) and enough of them follow the score, timing
+        stability comes from the score-aware timing head."""
         head_name = "midi" if decoded.notes is not None and "midi" in self.model.heads else "audio"
         head = self.model.heads[head_name]
-        if aligned is not None and head_name == "audio" and transcription is None:
-            transcription = self.transcriber().transcribe(decoded.audio, FEATURE_SR)
         rows = recording_rows(decoded.audio, decoded.notes, spans, self.transcriber_for(head),
                               transcription=transcription)
         scores, unc = head.predict(rows)
         rmse = head.rmse
         timing_head = self.model.heads.get(f"{head_name}_timing")
-        if aligned is not None and timing_head is not None:
-            played = decoded.notes if head_name == "midi" else transcription
+        read = decoded.notes if head_name == "midi" else transcription
+        if aligned is not None and timing_head is not None and aligned.played is read and aligned.usable:
             prefix = "" if head_name == "midi" else TRANSCRIBED_PREFIX
-            extra = aligned_rows(played, aligned.score, aligned.alignment, spans, decoded.duration_s, prefix=prefix)
+            extra = aligned_rows(aligned.played, aligned.score, aligned.alignment, spans, decoded.duration_s,
+                                 prefix=prefix)
             t_scores, t_unc = timing_head.predict([{**r, **e} for r, e in zip(rows, extra)])
             t = BY_NAME[TIMING_DIMENSION].index
             scores[:, t], unc[:, t] = t_scores[:, 0], t_unc[:, 0]

@@ -243,7 +243,9 @@ def build_aligned_table(
             return (aligned_rows(played, score, align(played, score), spans, duration),
                     aligned_rows(heard, score, align(heard, score), spans, duration, prefix=TRANSCRIBED_PREFIX))
 
-        true_rows, heard_rows = _cached(cache_dir, "aligned", data + score_data + f"|{soundfont.name}|{ALIGN_VERSION}".encode(), compute)
+        # keyed by the windows and every version they depend on: stale rows must not land on other windows
+        content = data + score_data + f"|{soundfont.name}|{spans}|{ALIGN_VERSION}|{TRANSCRIBE_VERSION}".encode()
+        true_rows, heard_rows = _cached(cache_dir, "aligned", content, compute)
         table.keys += [key] * len(spans)
         table.spans += list(spans)
         table.audio += [{} for _ in spans]
@@ -256,7 +258,8 @@ def build_aligned_table(
 
 def with_alignment(table: FeatureTable, aligned: FeatureTable) -> FeatureTable:
     """The main table with the score-relative features joined to its note and transcription families."""
-    if aligned.keys != table.keys or aligned.spans != table.spans:
+    if (aligned.keys != table.keys or aligned.spans != table.spans
+            or not len(aligned.notes) == len(aligned.transcribed) == len(table.keys)):
         raise ValueError("the aligned table's windows are not the feature table's: rebuild it")
     return FeatureTable(list(table.keys), list(table.spans), list(table.audio),
                         [{**a, **b} for a, b in zip(table.notes, aligned.notes)],

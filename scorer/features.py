@@ -66,6 +66,19 @@ class Frames:
         return int(round(seconds * self.sr / _HOP))
 
 
+def _centroid_and_spread(power: np.ndarray, freqs: np.ndarray, total: np.ndarray, block: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Spectral centroid and spread per frame, in blocks of frames: the float64 (freq x frames) temporaries
+    of a 30-minute recording would take ~0.6 GB each. Column by column, so the same numbers as one pass."""
+    centroid = np.empty(power.shape[1])
+    spread = np.empty(power.shape[1])
+    for a in range(0, power.shape[1], block):
+        p, t = power[:, a : a + block], total[a : a + block]
+        c = (freqs[:, None] * p).sum(0) / t
+        centroid[a : a + block] = c
+        spread[a : a + block] = np.sqrt(((freqs[:, None] - c[None]) ** 2 * p).sum(0) / t)
+    return centroid, spread
+
+
 def frame_descriptors(y: np.ndarray, sr: int = FEATURE_SR) -> Frames:
     import librosa
 
@@ -76,8 +89,7 @@ def frame_descriptors(y: np.ndarray, sr: int = FEATURE_SR) -> Frames:
     mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, n_mels=64))
     freqs = librosa.fft_frequencies(sr=sr, n_fft=_NFFT)
     total = power.sum(0)
-    centroid = (freqs[:, None] * power).sum(0) / total
-    spread = np.sqrt(((freqs[:, None] - centroid[None]) ** 2 * power).sum(0) / total)
+    centroid, spread = _centroid_and_spread(power, freqs, total)
     bands = [np.log(power[(freqs >= lo) & (freqs < hi)].sum(0) / total + 1e-9) for lo, hi in zip(_BANDS[:-1], _BANDS[1:])]
     chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_chroma=12)
     share = chroma / (chroma.sum(0, keepdims=True) + 1e-9)

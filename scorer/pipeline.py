@@ -83,6 +83,13 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
     t0 = time.time()
     labels = load_labels(percepiano_dir)
     keys = list(labels)
+    if score_timing and aligned_table_path is None:
+        from scorer.dataset import score_midi_path
+
+        missing = [k for k in keys if not score_midi_path(percepiano_dir, k).is_file()]
+        if missing:
+            raise ConfigError(f"{len(missing)} performances have no score MIDI (first: "
+                              f"{score_midi_path(percepiano_dir, missing[0]).name}); train with --no-score-timing")
     out_dir.mkdir(parents=True, exist_ok=True)
     folds = ensure_folds(percepiano_dir, keys, out_dir, refold)
     if table_path is not None and table_path.is_file():

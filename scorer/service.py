@@ -94,7 +94,7 @@ class Scorer:
             played = decoded.notes
             if played is None:  # audio: align its transcription (reused by the backend, not computed twice)
                 played = transcription = self._transcribe(decoded)
-            aligned = ScoreAlignment(score.notes, align(played, score.notes))
+            aligned = ScoreAlignment(score.notes, played, align(played, score.notes))
             if not bars:
                 bars = bar_starts(played, score, aligned.alignment) or None
         scores, unc, rmse = self._backend.predict_windows(decoded, spans, transcription=transcription,

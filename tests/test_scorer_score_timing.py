@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from api.settings import Settings
@@ -76,7 +75,34 @@ def test_alignment_rows_must_belong_to_the_table_s_windows() -> None:
     joined = with_alignment(table, FeatureTable(list(table.keys), list(table.spans), [{}, {}],
                                                 [{"al_x": 1.0}, {"al_x": 2.0}], [{}, {}]))
     assert [r["al_x"] for r in joined.notes] == [1.0, 2.0]
-    assert np.isfinite([r["al_x"] for r in joined.notes]).all()
+    short = FeatureTable(list(table.keys), list(table.spans), [{}, {}], [{"al_x": 1.0}], [{}, {}])
+    with pytest.raises(ValueError, match="rebuild"):  # rows that do not match the windows one to one
+        with_alignment(table, short)
+
+
+def _timing(report) -> float:
+    return next(d.score for d in report.dimensions if d.name == TIMING_DIMENSION)
+
+
+def test_a_score_of_other_music_falls_back_to_the_plain_timing(scorer: Scorer, percepiano: Path) -> None:
+    """Beethoven played against a Schubert score: under 20% of the notes pair, so the plain head answers."""
+    midi = percepiano / "performance_midi" / f"{KEY}.mid"
+    other = load_score(percepiano / "score_midi" / "Schubert_D960_mv3_8bars_Score_37.mid")
+    assert _timing(scorer.score_path(midi, score=other)) == _timing(scorer.score_path(midi))
+
+
+def test_midi_input_without_a_midi_head_keeps_the_plain_timing(percepiano: Path) -> None:
+    """A model with only the audio heads reads a MIDI file's transcription: the alignment of the true notes
+    does not fit those features, so it is not used (no crash, the audio head's timing)."""
+    from scorer.embedded import EmbeddedBackend
+
+    backend = EmbeddedBackend()
+    for name in ("midi", "midi_timing"):
+        backend.model.heads.pop(name)
+    scorer = Scorer(Settings(), backend)
+    midi = percepiano / "performance_midi" / f"{KEY}.mid"
+    score = load_score(percepiano / "score_midi" / SCORE)
+    assert _timing(scorer.score_path(midi, score=score)) == _timing(scorer.score_path(midi))
 
 
 def test_main_job_rejects_a_bad_score_before_any_work(percepiano: Path, tmp_path: Path) -> None:
