@@ -358,19 +358,17 @@ def note_features(notes: Notes, duration: float) -> dict[str, float]:
         raw = ((on[None, :] <= grid[:, None]) & (off[None, :] > grid[:, None])).sum(1)
         out["pedal_extension"] = float(count.mean() - raw.mean())
     out["eff_log_len_mean"] = float(np.log(np.clip(eff_off - on, 1e-3, None)).mean())
-    out.update(_contour_features(notes, dur, ev_on, ev_vel, event_id, eff_off))
+    out.update(_contour_features(notes, dur, events, eff_off))
     return out
 
 
-def _contour_features(
-    notes: Notes, dur: float, ev_on: np.ndarray, ev_vel: np.ndarray, event_id: np.ndarray, eff_off: np.ndarray
-) -> dict[str, float]:
+def _contour_features(notes: Notes, dur: float, events: _Events, eff_off: np.ndarray) -> dict[str, float]:
     """Phrase-level shape and finer performance cues (v3): velocity contour, micro-timing around the
     local tempo, register balance, articulation in seconds, half/soft pedalling and harmony under
     the pedal. Why: segment-level baselines with such hand-made features beat our window features."""
     out: dict[str, float] = {}
     on, off, pit, vel = notes.onset, notes.offset, notes.pitch, notes.velocity
-    n_ev = len(ev_on)
+    n_ev, ev_on, ev_vel = events.n, events.onset, events.velocity
     # velocity contour: phrase-scale (2 s bins) swell, overall trend, event-to-event persistence
     bins = np.floor(ev_on / 2.0).astype(int)
     phrase = np.array([ev_vel[bins == b].mean() for b in np.unique(bins)]) / 127
@@ -388,7 +386,7 @@ def _contour_features(
         out[f"reg_{name}_frac"] = float(sel.mean())
         out[f"reg_{name}_vel"] = float(vel[sel].mean() / 127 - vel.mean() / 127) if sel.any() else 0.0
     out["pitch_range"] = float(np.percentile(pit, 95) - np.percentile(pit, 5))
-    bass = vel[_Events(event_id, on, pit, vel).first_of_pitch(highest=False)]
+    bass = vel[events.first_of_pitch(highest=False)]
     out["bass_vel_excess"] = float((bass - ev_vel).mean() / 127)
     # micro-timing: event IOIs against a smoothed local tempo; pauses; the final slowing
     if n_ev >= 6:
