@@ -12,8 +12,7 @@ from scorer.decode import Decoded
 from scorer.dimensions import BY_NAME
 from scorer.extract import TRANSCRIBED_PREFIX, aligned_rows, recording_rows
 from scorer.features import Notes
-from scorer.model import EmbeddedModel, Head
-from scorer.train import TIMING_DIMENSION
+from scorer.model import SCORE_TIMING_HEADS, TIMING_DIMENSION, EmbeddedModel, Head
 from scorer.transcribe import Transcriber
 
 
@@ -52,7 +51,8 @@ class EmbeddedBackend:
                               transcription=transcription)
         scores, unc = head.predict(rows)
         rmse = head.rmse
-        timing_head = self.model.heads.get(f"{head_name}_timing")
+        timing_name = next((name for name, base in SCORE_TIMING_HEADS.items() if base == head_name), None)
+        timing_head = self.model.heads.get(timing_name) if timing_name else None
         read = decoded.notes if head_name == "midi" else transcription
         if aligned is not None and timing_head is not None and aligned.played is read and aligned.usable:
             prefix = "" if head_name == "midi" else TRANSCRIBED_PREFIX

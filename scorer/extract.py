@@ -17,10 +17,10 @@ from scorer.dataset import FeatureTable, midi_path
 from scorer.features import FEATURE_SR, Notes, frame_descriptors, note_features, notes_from_midi, span_features
 from scorer.render import cached_render
 from scorer.transcribe import Transcriber
+from scorer.windows import context_spans, window_spans
 
 if TYPE_CHECKING:
     from scorer.align import Alignment
-from scorer.windows import context_spans, window_spans
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

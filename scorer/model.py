@@ -18,6 +18,13 @@ import numpy as np
 from api.errors import ConfigError
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "models" / "embedded" / "model.npz"
+# Score-aware timing heads (given a score), by the base head they stand beside: the base head's families with
+# the score-relative features joined in (scorer.extract.with_alignment), trained on timing stability alone,
+# which they replace. Why timing only: measured on the same folds, the alignment features lift timing
+# stability's R² by 0.05-0.08 and move every other dimension inside the noise, so a full second head would
+# double the file.
+SCORE_TIMING_HEADS = {"audio_timing": "audio", "midi_timing": "midi"}
+TIMING_DIMENSION = "timing_stability"
 # Lines of a LightGBM model text that prediction never reads (training statistics per node); without
 # them a model is half the size compressed, so the committed file holds twice the trees.
 _UNUSED_TREE_LINES = ("split_gain=", "internal_value=", "internal_weight=", "internal_count=", "leaf_weight=",

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from api.errors import ConfigError
-from scorer.dataset import FeatureTable, load_labels, parse_key
+from scorer.dataset import FeatureTable, load_labels, parse_key, score_midi_path
 from scorer.dimensions import DIMENSIONS
 from scorer.folds import load_folds, music_groups, assign_folds, performer_folds, save_folds
 from scorer.metrics import report
@@ -73,7 +73,8 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
     ``score_timing``: also the score-aware timing heads (every performance aligned to its score MIDI)."""
     from scorer.dimensions import BY_NAME
     from scorer.extract import build_aligned_table, build_augmented_table, build_table, with_alignment
-    from scorer.train import AUGMENTED_WEIGHT, SCORE_TIMING_HEADS, SECOND_SOUNDFONT_WEIGHT, TIMING_DIMENSION, train_head
+    from scorer.model import SCORE_TIMING_HEADS, TIMING_DIMENSION
+    from scorer.train import AUGMENTED_WEIGHT, SECOND_SOUNDFONT_WEIGHT, train_head
 
     if second_soundfont is not None and not second_soundfont.is_file() and not (
             second_soundfont_table_path is not None and second_soundfont_table_path.is_file()):
@@ -84,8 +85,6 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
     labels = load_labels(percepiano_dir)
     keys = list(labels)
     if score_timing and aligned_table_path is None:
-        from scorer.dataset import score_midi_path
-
         missing = [k for k in keys if not score_midi_path(percepiano_dir, k).is_file()]
         if missing:
             raise ConfigError(f"{len(missing)} performances have no score MIDI (first: "
@@ -187,7 +186,7 @@ def evaluate(percepiano_dir: Path, out_dir: Path, *, command: str, n_boot: int =
 def score_timing_results(y: np.ndarray, keys: list[str], passages: list[str], out_dir: Path, *, n_boot: int) -> dict:
     """Timing stability from the score-aware heads' OOF predictions, beside their base heads' (same folds)."""
     from scorer.dimensions import BY_NAME
-    from scorer.train import SCORE_TIMING_HEADS, TIMING_DIMENSION
+    from scorer.model import SCORE_TIMING_HEADS, TIMING_DIMENSION
 
     t = BY_NAME[TIMING_DIMENSION].index
     out = {}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scorer.dataset import FeatureTable
-from scorer.model import FoldModel, Head, compact_model_string, impute_missing
+from scorer.model import SCORE_TIMING_HEADS, FoldModel, Head, compact_model_string, impute_missing
 
 RIDGE_ALPHA = 100.0
 MLP_HIDDEN = (64,)
@@ -44,14 +44,9 @@ SEED = 0
 
 # Which feature families each head sees: audio input gets its transcription's note features, MIDI
 # input the true notes (and pedal) instead.
-HEAD_FAMILIES: dict[str, tuple[str, ...]] = {"audio": ("audio", "transcribed"), "midi": ("audio", "notes"),
-                                             "audio_timing": ("audio", "transcribed"), "midi_timing": ("audio", "notes")}
-# Score-aware timing heads (given a score): the base head's families with the score-relative features
-# joined in (scorer.extract.with_alignment), trained on timing stability alone, which they replace.
-# Why timing only: measured on the same folds, the alignment features lift timing stability's R² by
-# 0.05-0.08 and move every other dimension inside the noise, so a full second head would double the file.
-SCORE_TIMING_HEADS = {"audio_timing": "audio", "midi_timing": "midi"}
-TIMING_DIMENSION = "timing_stability"
+HEAD_FAMILIES: dict[str, tuple[str, ...]] = {"audio": ("audio", "transcribed"), "midi": ("audio", "notes")}
+# a score-aware timing head reads its base head's families (the alignment features are joined into them)
+HEAD_FAMILIES.update({timing: HEAD_FAMILIES[base] for timing, base in SCORE_TIMING_HEADS.items()})
 
 
 def head_rows(table: FeatureTable, head: str) -> list[dict[str, float]]:

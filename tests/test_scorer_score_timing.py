@@ -14,7 +14,7 @@ from scorer.dataset import FeatureTable
 from scorer.extract import with_alignment
 from scorer.model import EmbeddedModel
 from scorer.service import Scorer
-from scorer.train import TIMING_DIMENSION
+from scorer.model import TIMING_DIMENSION
 
 KEY = "Beethoven_WoO80_var27_8bars_3_15"
 SCORE = "Beethoven_WoO80_var27_8bars_Score_15.mid"
