@@ -1,4 +1,5 @@
-"""Uploaded recordings on disk under ``home/uploads/audio``, named by content hash (never the client's name).
+"""Uploaded recordings on disk under ``home/uploads/audio`` (their scores under ``home/uploads/scores``),
+named by content hash (never the client's name).
 
 The kind of file is decided by its first bytes, not by the client's file name or Content-Type.
 """
@@ -12,6 +13,7 @@ from api.errors import InputError, UnsupportedMediaType
 from api.uploads import ReceivedFile, fsync_file
 
 AUDIO_DIR = Path("uploads") / "audio"
+SCORE_DIR = Path("uploads") / "scores"
 STAGING_DIR = Path("uploads") / "staging"
 
 
@@ -57,11 +59,10 @@ def staged_with_extension(upload: ReceivedFile, extension: str) -> Path:
     return target
 
 
-def commit_audio(home: Path, upload: ReceivedFile, extension: str) -> Path:
-    """Move a validated upload to its content-hash name; returns the path relative to ``home``.
-
-    The same recording uploaded twice is stored once (the rename replaces identical bytes)."""
-    relative = AUDIO_DIR / upload.sha256[:2] / f"{upload.sha256}{extension}"
+def commit_audio(home: Path, upload: ReceivedFile, extension: str, folder: Path = AUDIO_DIR) -> Path:
+    """Move a validated upload to its content-hash name under ``folder``; returns the path relative to
+    ``home``. The same file uploaded twice is stored once (the rename replaces identical bytes)."""
+    relative = folder / upload.sha256[:2] / f"{upload.sha256}{extension}"
     target = home / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     fsync_file(upload.path)

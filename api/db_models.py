@@ -45,6 +45,10 @@ class Performance(Base):
     audio_sha256: Mapped[str] = mapped_column(String(64), index=True)
     audio_path: Mapped[str] = mapped_column(String(200))  # relative to settings.home
     size_bytes: Mapped[int] = mapped_column(Integer)
+    # an optional score MIDI sent with the recording: bar numbers and score-aware timing
+    score_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    score_path: Mapped[str | None] = mapped_column(String(200))  # relative to settings.home
+    score_filename: Mapped[str | None] = mapped_column(String(300))  # the client's name, for display only
     duration_s: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -174,13 +174,17 @@ class JobWorker:
             audio = self.settings.home / performance.audio_path
             source_name = performance.filename
             bars = list(performance.bar_times) if performance.bar_times else None
+            score_file = self.settings.home / performance.score_path if performance.score_path else None
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(job_id, done), daemon=True)
         beat.start()
         start = time.perf_counter()
         report, error, outcome = None, None, "done"
         try:
-            report = self.components.scorer().score_path(audio, bars=bars, source_name=source_name)
+            from scorer.align import load_score
+
+            score = load_score(score_file, name="the score") if score_file is not None else None
+            report = self.components.scorer().score_path(audio, bars=bars, score=score, source_name=source_name)
         except CadenzaError as err:
             error, outcome = err.message, "failed"
         except Exception as err:  # a bug or a broken file the scorer did not anticipate

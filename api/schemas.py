@@ -52,6 +52,8 @@ class PerformanceSummary(BaseModel):
     level: str | None
     bar_times: list[float] | None = Field(None, description="Bar start times (s) sent with the upload.")
     filename: str | None
+    score_filename: str | None = Field(None, description="Name of the score MIDI sent with the upload, if any.")
+    score_sha256: str | None = Field(None, description="SHA-256 of the score MIDI sent with the upload, if any.")
     size_bytes: int
     duration_s: float | None
     error: str | None

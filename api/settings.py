@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     # --- API ---------------------------------------------------------------------------------
     auth_enabled: bool = True
     upload_max_bytes: int = Field(400 * 1024 * 1024, gt=0)
+    score_upload_max_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Limit of a score MIDI sent with a recording.")
     rate_limit_per_minute: int = Field(120, ge=1)
     api_host: str = Field("127.0.0.1", description="Address `cadenza serve` binds; auth may be off only on loopback.")
     api_port: int = Field(8000, ge=1, le=65535)

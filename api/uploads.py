@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -41,20 +42,25 @@ class ReceivedFile:
 @dataclass
 class ReceivedForm:
     fields: dict[str, str] = field(default_factory=dict)
-    file: ReceivedFile | None = None
+    files: dict[str, ReceivedFile] = field(default_factory=dict)  # file field name -> its one file
+
+    @property
+    def file(self) -> ReceivedFile | None:
+        """The main file part (``file``)."""
+        return self.files.get("file")
 
     def discard(self) -> None:
-        if self.file is not None:
-            self.file.discard()
+        for received in self.files.values():
+            received.discard()
 
 
 class _Collector:
-    """python-multipart callbacks: text fields into memory (bounded), the one file part onto disk."""
+    """python-multipart callbacks: text fields into memory (bounded), each file part onto disk (each file
+    field at most once, each under its own byte limit)."""
 
-    def __init__(self, *, file_field: str, staging: Path, max_bytes: int) -> None:
-        self.file_field = file_field
+    def __init__(self, *, file_fields: Mapping[str, int], staging: Path) -> None:
+        self.file_fields = dict(file_fields)
         self.staging = staging
-        self.max_bytes = max_bytes
         self.form = ReceivedForm()
         self._header_name = b""
         self._header_value = b""
@@ -90,15 +96,18 @@ class _Collector:
             raise InputError("multipart part without a name in its Content-Disposition")
         self._name = options[b"name"].decode("utf-8", "replace")
         if b"filename" in options:
-            if self._name != self.file_field:
-                raise InputError(f"unexpected file field {self._name!r}; send the file as {self.file_field!r}")
-            if self.form.file is not None or self._fh is not None:
-                raise InputError(f"send exactly one {self.file_field!r} file")
+            if self._name not in self.file_fields:
+                expected = " or ".join(repr(name) for name in self.file_fields)
+                raise InputError(f"unexpected file field {self._name!r}; send files as {expected}")
+            if self._name in self.form.files:
+                raise InputError(f"send at most one {self._name!r} file")
             self._is_file = True
+            self._hash = hashlib.sha256()
+            self._size = 0
             path = self.staging / f"{uuid.uuid4().hex}.partial"
             self._fh = open(path, "wb")
             content_type = self._headers.get(b"content-type")
-            self.form.file = ReceivedFile(
+            self.form.files[self._name] = ReceivedFile(
                 path=path,
                 filename=options[b"filename"].decode("utf-8", "replace") or None,
                 content_type=content_type.decode("latin-1") if content_type else None,
@@ -111,11 +120,12 @@ class _Collector:
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
         if self._is_file:
-            assert self._fh is not None
+            assert self._fh is not None and self._name is not None
             self._size += len(chunk)
-            if self._size > self.max_bytes:
-                raise TooLarge(f"upload larger than the limit of {self.max_bytes} bytes",
-                               detail={"limit_bytes": self.max_bytes})
+            limit = self.file_fields[self._name]
+            if self._size > limit:
+                what = "upload" if self._name == "file" else f"{self._name!r} file"
+                raise TooLarge(f"{what} larger than the limit of {limit} bytes", detail={"limit_bytes": limit})
             self._hash.update(chunk)
             self._fh.write(chunk)
         else:
@@ -125,11 +135,12 @@ class _Collector:
 
     def on_part_end(self) -> None:
         if self._is_file:
-            assert self._fh is not None and self.form.file is not None
+            assert self._fh is not None and self._name is not None
             self._fh.close()
             self._fh = None
-            self.form.file.size = self._size
-            self.form.file.sha256 = self._hash.hexdigest()
+            received = self.form.files[self._name]
+            received.size = self._size
+            received.sha256 = self._hash.hexdigest()
         elif self._name is not None:
             try:
                 self.form.fields[self._name] = self._buffer.decode("utf-8")
@@ -143,12 +154,17 @@ class _Collector:
         self.form.discard()
 
 
-async def receive_multipart(request: Request, *, file_field: str, staging: Path, max_bytes: int) -> ReceivedForm:
-    """Parse a multipart/form-data request; the file (if any) ends up complete under ``staging``.
+async def receive_multipart(
+    request: Request, *, file_field: str, staging: Path, max_bytes: int, extra_files: Mapping[str, int] | None = None,
+) -> ReceivedForm:
+    """Parse a multipart/form-data request; the files (if any) end up complete under ``staging``.
 
-    Raises UnsupportedMediaType (not multipart), TooLarge (over ``max_bytes``) or InputError (malformed);
-    in every failure case, and when the client disconnects, the partial file is removed.
+    ``file_field`` is the main file (at most ``max_bytes``); ``extra_files`` names other optional file
+    fields with their own limits (a score beside a recording). Raises UnsupportedMediaType (not multipart),
+    TooLarge (over a limit) or InputError (malformed); in every failure case, and when the client
+    disconnects, the partial files are removed.
     """
+    file_fields = {file_field: max_bytes, **(extra_files or {})}
     content_type = request.headers.get("content-type", "")
     media_type, params = parse_options_header(content_type)
     if media_type != b"multipart/form-data":
@@ -157,12 +173,12 @@ async def receive_multipart(request: Request, *, file_field: str, staging: Path,
     if not boundary:
         raise InputError("multipart/form-data without a boundary")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes + FRAMING_ALLOWANCE:
+    if declared and declared.isdigit() and int(declared) > sum(file_fields.values()) + FRAMING_ALLOWANCE:
         # Refuse before reading a byte when the client says up front that it is too large.
         raise TooLarge(f"upload larger than the limit of {max_bytes} bytes", detail={"limit_bytes": max_bytes})
 
     staging.mkdir(parents=True, exist_ok=True)
-    collector = _Collector(file_field=file_field, staging=staging, max_bytes=max_bytes)
+    collector = _Collector(file_fields=file_fields, staging=staging)
     callbacks = {name: getattr(collector, name) for name in (
         "on_part_begin", "on_part_data", "on_part_end", "on_header_field", "on_header_value",
         "on_header_end", "on_headers_finished")}

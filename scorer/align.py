@@ -50,21 +50,26 @@ class NotatedScore:
     downbeats: np.ndarray
 
 
-def load_score(path: Path) -> NotatedScore:
-    """Read a score MIDI (one-line InputError when it is not one, has no notes or no bars)."""
+def load_score(path: Path, name: str | None = None) -> NotatedScore:
+    """Read a score MIDI (one-line InputError when it is not one, has no notes or no bars); ``name`` is
+    what messages call the file (default: its file name)."""
     from api.errors import InputError
     from scorer.decode import parse_midi
 
     path = Path(path)
+    name = name or path.name
     if not path.is_file():
-        raise InputError(f"score not found: {path.name}")
+        raise InputError(f"score not found: {name}")
     with path.open("rb") as fh:
         if fh.read(4) != b"MThd":
-            raise InputError(f"{path.name}: the score must be a MIDI file")
-    midi = parse_midi(path)
+            raise InputError(f"{name}: the score must be a MIDI file")
+    try:
+        midi = parse_midi(path)
+    except InputError as err:  # parse_midi names the path it read
+        raise InputError(err.message.replace(path.name, name, 1)) from err
     downbeats = np.asarray(midi.get_downbeats(), dtype=np.float64)
     if downbeats.size == 0:
-        raise InputError(f"{path.name}: the score MIDI has no bars (no time signature or tempo)")
+        raise InputError(f"{name}: the score MIDI has no bars (no time signature or tempo)")
     return NotatedScore(notes_from_midi(midi), downbeats)
 
 

@@ -157,6 +157,81 @@ def test_bar_times_sent_with_an_upload_number_the_weak_spots(service: Api, score
     assert service.client.delete(f"/v1/performances/{body['id']}", headers=service.student).status_code == 204
 
 
+SCORE = "data/percepiano/score_midi/Beethoven_WoO80_var27_8bars_Score_15.mid"
+
+
+def upload_with_score(api: Api, score: bytes, *, name: str = "score.mid", ctype: str = "audio/midi",
+                      **fields: str):  # type: ignore[no-untyped-def]
+    return api.client.post("/v1/performances", headers=api.student, data=fields, files=[
+        ("file", ("take1.wav", example_bytes(api), "audio/wav")), ("score", (name, score, ctype))])
+
+
+def test_a_score_sent_with_an_upload_gives_bars_and_score_aware_timing(service: Api, scored: dict) -> None:
+    from scorer.align import load_score
+    from scorer.service import Scorer
+
+    score_file = service.settings.shared_dir / SCORE
+    response = upload_with_score(service, score_file.read_bytes())
+    assert response.status_code == 202, response.text
+    body = wait_scored(service, response.json()["id"], service.student)
+    assert body["status"] == "done", body
+    assert body["score_filename"] == "score.mid"
+    assert body["score_sha256"] == hashlib.sha256(score_file.read_bytes()).hexdigest()
+    spots = body["report"]["weak_spots"]
+    assert spots and all(s["bars"] and set(s["bars"]) <= set(range(1, 9)) for s in spots)
+    # the job judged timing against the score: the same report as the scorer given that score in-process
+    direct = Scorer.load(service.settings).score_path(service.settings.shared_dir / EXAMPLE,
+                                                      score=load_score(score_file))
+    timing = {r["name"]: r["score"] for r in body["report"]["dimensions"]}["timing_stability"]
+    plain = {r["name"]: r["score"] for r in scored["report"]["dimensions"]}["timing_stability"]
+    assert timing == pytest.approx(next(d.score for d in direct.dimensions if d.name == "timing_stability"), abs=1e-4)
+    assert timing != pytest.approx(plain, abs=1e-4)
+    stored = [p for p in stored_uploads(service.settings) if "scores" in p.parts]
+    assert [p.name for p in stored] == [f"{body['score_sha256']}.mid"]
+    assert service.client.delete(f"/v1/performances/{body['id']}", headers=service.student).status_code == 204
+    assert not stored[0].exists()  # the score went with its only performance; the shared audio stays
+    assert any("audio" in p.parts for p in stored_uploads(service.settings))
+
+
+def _midi_without_notes() -> bytes:
+    import io
+
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI()
+    midi.instruments.append(pretty_midi.Instrument(0))
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("score", "status", "message"), [
+    (b"just text", 415, "the score must be a MIDI file"),
+    (b"", 400, "the uploaded score is empty"),
+    (b"MThd\x00\x00\x00\x06garbage", 400, "the score: unreadable MIDI file"),
+    (_midi_without_notes(), 400, "the score: the MIDI file has no notes"),
+])
+def test_bad_scores_are_refused_and_store_nothing(service: Api, scored: dict, score: bytes, status: int,
+                                                  message: str) -> None:
+    before = (service.count("performances"), service.count("jobs"), stored_uploads(service.settings))
+    response = upload_with_score(service, score)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["message"].startswith(message)
+    _nothing_stored(service, before)
+
+
+def test_score_over_its_limit_or_twice_is_refused(service: Api, scored: dict) -> None:
+    before = (service.count("performances"), service.count("jobs"), stored_uploads(service.settings))
+    big = b"MThd" + b"\x00" * (service.settings.score_upload_max_bytes + 1)
+    assert upload_with_score(service, big).status_code == 413
+    score = (service.settings.shared_dir / SCORE).read_bytes()
+    twice = service.client.post("/v1/performances", headers=service.student, files=[
+        ("file", ("take1.wav", example_bytes(service), "audio/wav")), ("score", ("a.mid", score, "audio/midi")),
+        ("score", ("b.mid", score, "audio/midi"))])
+    assert twice.status_code == 400 and "at most one 'score'" in twice.json()["error"]["message"]
+    _nothing_stored(service, before)
+
+
 def test_silent_recording_is_accepted_then_fails_with_a_reason(service: Api, scored: dict) -> None:
     """The upload check is fast (format, duration); silence is found by the scorer, in the job."""
     import io

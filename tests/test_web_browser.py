@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scorer.dataset import score_midi_path
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -140,13 +142,16 @@ def test_student_flow_in_chromium(home: Path, shared_dir: Path, tmp_path: Path) 
     server = Server(_env(home, shared_dir, CADENZA_AUTH_ENABLED="false"), RESULTS / "web-server.log")
     try:
         shot = RESULTS / "web-page.png"
+        score = score_midi_path(shared_dir / "data" / "percepiano", WEAK_PERFORMANCE)
         report = _run_flow(node, "student_flow.mjs", ["--url", server.url, "--screenshot", str(shot),
-                                                      "--timeout-s", "900", "--upload", str(recording)], server)
+                                                      "--timeout-s", "900", "--upload", str(recording),
+                                                      "--score", str(score)], server)
     finally:
         server.stop()
     assert report["radar"]["points"] == 19 and report["radar"]["rows"] == 19
     assert report["radar"]["quality"] + report["radar"]["character"] == 19
     assert report["weak_spots"] >= 1
+    assert any("(bars " in line for line in report["spot_list"])  # the score sent beside it numbered them
     assert abs(report["seek"]["player_s"] - report["seek"]["spot_start_s"]) < 0.75
     assert report["citation_buttons"] >= 1 and len(report["passage"]["text"]) > 20
     assert len(report["chat_answer"].strip()) > 10

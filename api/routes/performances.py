@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -10,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from api.audio_store import classify, commit_audio, staged_with_extension
+from api.audio_store import SCORE_DIR, classify, commit_audio, staged_with_extension
 from api.auth import Principal
 from api.db_models import Feedback, Job, Performance
 from api.deps import PrincipalDep, SessionDep, StateDep
-from api.errors import InputError
+from api.errors import InputError, UnsupportedMediaType
 from api.routes.common import error_responses, get_owned, multipart_body, new_id
 from api.schemas import FeedbackList, FeedbackPublic, PerformanceCreated, PerformanceList, PerformancePublic
 from api.uploads import ReceivedFile, receive_multipart
@@ -39,6 +40,8 @@ class PerformanceForm(BaseModel):
 
 _FORM_FIELDS = {name: {"type": "string", "maxLength": info.metadata[0].max_length if info.metadata else 300}
                 for name, info in PerformanceForm.model_fields.items()}
+_FORM_FIELDS["score"] = {"type": "string", "format": "binary", "description": (
+    "Optional score MIDI of the piece: weak spots then name bars, and timing stability is judged against it.")}
 
 
 def _probe(path, settings) -> float:  # type: ignore[no-untyped-def]
@@ -47,22 +50,45 @@ def _probe(path, settings) -> float:  # type: ignore[no-untyped-def]
     return probe_recording(path, settings)
 
 
+def _check_score(upload: ReceivedFile) -> Path:
+    """A score MIDI sent beside the recording: refused now (4xx) unless it is a MIDI file with notes and bars."""
+    from scorer.align import load_score
+
+    if upload.size == 0:
+        raise InputError("the uploaded score is empty")
+    with open(upload.path, "rb") as fh:
+        if fh.read(4) != b"MThd":
+            raise UnsupportedMediaType("the score must be a MIDI file",
+                                       detail={"filename": upload.filename, "content_type": upload.content_type})
+    staged = staged_with_extension(upload, ".mid")
+    load_score(staged, name="the score")
+    return staged
+
+
 def _store(state, principal: Principal, upload: ReceivedFile, form: PerformanceForm, bar_times: list[float] | None,
-           extension: str, duration_s: float) -> str:  # type: ignore[no-untyped-def]
-    """Move the audio to its content-hash name, then insert the performance and its job together."""
-    relative = commit_audio(state.settings.home, upload, extension)
+           extension: str, duration_s: float, score: ReceivedFile | None) -> str:  # type: ignore[no-untyped-def]
+    """Move the audio (and score) to their content-hash names, then insert the performance and its job together."""
+    home = state.settings.home
+    relative = commit_audio(home, upload, extension)
+    score_relative = None
     performance_id = new_id()
     try:
+        if score is not None:
+            score_relative = commit_audio(home, score, ".mid", SCORE_DIR)
         with state.db.session() as session:
             session.add(Performance(
                 id=performance_id, owner=principal.key_id, status="queued", filename=_display_name(upload),
                 audio_sha256=upload.sha256, audio_path=str(relative), size_bytes=upload.size,
                 duration_s=duration_s, bar_times=bar_times, **form.model_dump(exclude={"bars"}),
+                score_sha256=score.sha256 if score is not None else None,
+                score_path=str(score_relative) if score_relative is not None else None,
+                score_filename=_display_name(score) if score is not None else None,
             ))
             session.flush()
             session.add(Job(id=new_id(), performance_id=performance_id, status="queued"))
     except BaseException:
-        _remove_audio_if_unused(state, upload.sha256, str(relative))
+        _remove_files_if_unused(state, upload.sha256, str(relative),
+                                score.sha256 if score is not None else None, score_relative)
         raise
     return performance_id
 
@@ -74,12 +100,18 @@ def _display_name(upload: ReceivedFile) -> str | None:
     return upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:300] or None
 
 
-def _remove_audio_if_unused(state, sha256: str, relative: str) -> None:  # type: ignore[no-untyped-def]
+def _remove_files_if_unused(state, sha256: str, relative: str, score_sha256: str | None = None,
+                            score_relative: str | Path | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Delete a recording (and its score) unless another performance still refers to the same bytes."""
     with state.db.session() as session:
         users = session.scalar(select(func.count()).select_from(Performance)
                                .where(Performance.audio_sha256 == sha256))
+        score_users = session.scalar(select(func.count()).select_from(Performance)
+                                     .where(Performance.score_sha256 == score_sha256)) if score_sha256 else 1
     if not users:
         (state.settings.home / relative).unlink(missing_ok=True)
+    if not score_users and score_relative is not None:
+        (state.settings.home / score_relative).unlink(missing_ok=True)
 
 
 @router.post(
@@ -90,10 +122,12 @@ def _remove_audio_if_unused(state, sha256: str, relative: str) -> None:  # type:
     responses=error_responses(400, 401, 413, 415, 429),
 )
 async def create_performance(request: Request, principal: PrincipalDep, state: StateDep) -> PerformanceCreated:
-    """Upload a recording; it is validated now and scored in the background (poll GET /v1/performances/{id})."""
+    """Upload a recording (and optionally its score MIDI as ``score``); both are validated now and the
+    recording is scored in the background (poll GET /v1/performances/{id})."""
     settings = state.settings
     form = await receive_multipart(request, file_field="file", staging=state.staging_dir,
-                                   max_bytes=settings.upload_max_bytes)
+                                   max_bytes=settings.upload_max_bytes,
+                                   extra_files={"score": settings.score_upload_max_bytes})
     try:
         if form.file is None:
             raise InputError("missing the 'file' part (the recording)")
@@ -106,8 +140,11 @@ async def create_performance(request: Request, principal: PrincipalDep, state: S
         extension = classify(form.file)
         staged = staged_with_extension(form.file, extension)
         duration_s = await run_in_threadpool(_probe, staged, settings)
+        score = form.files.get("score")
+        if score is not None:
+            await run_in_threadpool(_check_score, score)
         performance_id = await run_in_threadpool(_store, state, principal, form.file, fields, bar_times, extension,
-                                                 duration_s)
+                                                 duration_s, score)
     except BaseException:
         form.discard()
         raise
@@ -139,12 +176,13 @@ def get_performance(performance_id: str, principal: PrincipalDep, session: Sessi
 @router.delete("/{performance_id}", status_code=204, responses=error_responses(401, 404, 429))
 def delete_performance(performance_id: str, principal: PrincipalDep, session: SessionDep,
                        state: StateDep) -> Response:
-    """Remove the performance, its feedback, its job and (unless another performance shares it) its audio."""
+    """Remove the performance, its feedback, its job and (unless another performance shares them) its audio
+    and score."""
     row = get_owned(session, Performance, performance_id, principal, "performance")
-    sha256, relative = row.audio_sha256, row.audio_path
+    files = (row.audio_sha256, row.audio_path, row.score_sha256, row.score_path)
     session.delete(row)
     session.commit()
-    _remove_audio_if_unused(state, sha256, relative)
+    _remove_files_if_unused(state, *files)
     return Response(status_code=204)
 
 

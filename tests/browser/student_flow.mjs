@@ -15,6 +15,7 @@ const { values: opts } = parseArgs({
     executable: { type: "string", default: process.env.CHROMIUM || "/usr/bin/chromium" },
     question: { type: "string", default: "How should I practise the pedalling in this passage?" },
     upload: { type: "string" },  // a recording to send through the upload form instead of the example
+    score: { type: "string" },  // its score MIDI, sent beside it (weak spots then name bars)
   },
 });
 if (!opts.url) { console.error("--url is required"); process.exit(2); }
@@ -47,6 +48,7 @@ try {
   // 1. A recording through the upload form (--upload), else the example, started from the keyboard.
   if (opts.upload) {
     await page.locator("#file-input").setInputFiles(opts.upload);
+    if (opts.score) await page.locator("#score-input").setInputFiles(opts.score);
     await page.locator("#upload-form button[type=submit]").first().focus();
     await page.keyboard.press("Enter");
   } else {
@@ -82,6 +84,8 @@ try {
   const spots = page.locator("#timeline .spot");
   report.weak_spots = await spots.count();
   check(report.weak_spots >= 1, "at least one weak spot on the timeline");
+  report.spot_list = await page.evaluate(() => [...document.querySelectorAll("#spot-list li")].map((li) => li.textContent));
+  if (opts.score) check(report.spot_list.some((t) => /\(bars \d+/.test(t)), "with a score, weak spots name bars");
   await page.waitForFunction(() => document.getElementById("player").readyState >= 1, null, { timeout: 30000 });
   const target = spots.last();
   const start = Number(await target.getAttribute("data-start"));

@@ -61,6 +61,8 @@ async function submitRecording(file) {
 
     const form = new FormData();
     form.append("file", file, file.name);
+    const score = $("score-input").files[0];
+    if (score) form.append("score", score, score.name);
     for (const field of ["piece", "composer", "level"]) {
       const v = $("upload-form").elements[field].value.trim();
       if (v) form.append(field, v);
