@@ -136,12 +136,15 @@ def robustness_cmd(
     cache: Annotated[Optional[Path], typer.Option(help="Render/feature cache (default: <home>/cache/scorer).")] = None,
     limit: Annotated[int, typer.Option(help="Performances per suite (a deterministic subset).")] = 120,
     out: Annotated[Optional[Path], typer.Option(help="Where to write robustness.json.")] = None,
+    score_timing: Annotated[bool, typer.Option(
+        help="Also timing stability given each passage's score (score-aware timing head).")] = True,
 ) -> None:
     """Degradations (timing jitter, velocity compression, wrong notes, pedal) and recording conditions."""
     from scorer.robustness import run_robustness
 
     settings, pdir, odir = _dirs(percepiano, None)
-    result = run_robustness(settings, pdir, cache or settings.home / "cache" / "scorer", limit=limit)
+    result = run_robustness(settings, pdir, cache or settings.home / "cache" / "scorer", limit=limit,
+                            with_score=score_timing)
     (out or odir / "robustness.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
 

@@ -22,9 +22,10 @@ import numpy as np
 from api.settings import Settings
 from scorer.dataset import load_labels, parse_key
 from scorer.dimensions import BY_NAME
-from scorer.features import FEATURE_SR
+from scorer.features import FEATURE_SR, Notes
 from scorer.folds import load_folds
 from scorer.metrics import pairwise
+from scorer.model import TIMING_DIMENSION
 from scorer.embedded import EmbeddedBackend
 from scorer.pipeline import DEFAULT_DIR
 
@@ -169,14 +170,31 @@ def subset(labels: dict[str, np.ndarray], limit: int) -> list[str]:
     return sorted(chosen)
 
 
-def _predict(backend: EmbeddedBackend, folds: dict[str, int], key: str, audio: np.ndarray) -> np.ndarray:
-    from scorer.extract import recording_rows
+def _predict(backend: EmbeddedBackend, folds: dict[str, int], key: str, audio: np.ndarray,
+             score: Notes | None = None) -> tuple[np.ndarray, float | None]:
+    """Held-out fold predictions of the audio head (segment = mean of its windows) and, given the
+    passage's score, the score-aware timing head's timing stability (the plain one where the transcription
+    does not follow the score, as in the service)."""
+    from scorer.align import ScoreAlignment, align
+    from scorer.extract import TRANSCRIBED_PREFIX, aligned_rows, recording_rows
     from scorer.windows import window_spans
 
-    spans = window_spans(len(audio) / FEATURE_SR)
+    duration = len(audio) / FEATURE_SR
+    spans = window_spans(duration)
     head = backend.model.heads["audio"]
-    rows = recording_rows(audio, None, spans, backend.transcriber_for(head))
-    return np.clip(head.folds[folds[key]].predict(head.matrix(rows)).mean(0), 0, 1)  # held-out fold model
+    transcriber = backend.transcriber_for(head)
+    heard = transcriber.transcribe(audio, FEATURE_SR) if transcriber is not None else None
+    rows = recording_rows(audio, None, spans, transcriber, transcription=heard)
+    scores = np.clip(head.folds[folds[key]].predict(head.matrix(rows)).mean(0), 0, 1)
+    timing_head = backend.model.heads.get("audio_timing")
+    if score is None or timing_head is None or heard is None:
+        return scores, None
+    aligned = ScoreAlignment(score, heard, align(heard, score))
+    if not aligned.usable:
+        return scores, float(scores[BY_NAME[TIMING_DIMENSION].index])
+    extra = aligned_rows(heard, score, aligned.alignment, spans, duration, prefix=TRANSCRIBED_PREFIX)
+    merged = timing_head.matrix([{**r, **e} for r, e in zip(rows, extra)])
+    return scores, float(np.clip(timing_head.folds[folds[key]].predict(merged)[:, 0].mean(), 0, 1))
 
 
 def _scores(y: np.ndarray, p: np.ndarray, passages: list[str]) -> dict[str, float]:
@@ -185,8 +203,12 @@ def _scores(y: np.ndarray, p: np.ndarray, passages: list[str]) -> dict[str, floa
     return {"r2_pooled": round(float(r2_score(y, p)), 4), "pairwise_accuracy": round(pairwise(y, p, passages)[0], 4)}
 
 
-def run_robustness(settings: Settings, percepiano_dir: Path, cache_dir: Path, *, limit: int = 60) -> dict:
-    from scorer.dataset import midi_path
+def run_robustness(settings: Settings, percepiano_dir: Path, cache_dir: Path, *, limit: int = 60,
+                   with_score: bool = True) -> dict:
+    """``with_score``: also timing stability from the score-aware timing head (each performance given its
+    passage's score MIDI) under every condition, beside the plain head's (section ``score_timing``)."""
+    from scorer.align import load_score
+    from scorer.dataset import midi_path, score_midi_path
     from scorer.render import cached_render
 
     labels = load_labels(percepiano_dir)
@@ -196,26 +218,53 @@ def run_robustness(settings: Settings, percepiano_dir: Path, cache_dir: Path, *,
     passages = [parse_key(k).passage for k in keys]
     y = np.stack([labels[k] for k in keys])
     midi = {k: midi_path(percepiano_dir, k).read_bytes() for k in keys}
+    with_score = (with_score and "audio_timing" in backend.model.heads
+                  and all(score_midi_path(percepiano_dir, k).is_file() for k in keys))
+    scores = {k: load_score(score_midi_path(percepiano_dir, k)).notes if with_score else None for k in keys}
+    t = BY_NAME[TIMING_DIMENSION].index
+    timing: dict = {"dimension": TIMING_DIMENSION, "conditions": {}, "degradations": {}}
+
+    def predict_all(audio_of: Callable[[str], np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        out = [_predict(backend, folds, k, audio_of(k), scores[k]) for k in keys]
+        plain = np.stack([p for p, _ in out])
+        return plain, np.array([s for _, s in out]) if with_score else None
+
+    def timing_scores(plain: np.ndarray, scored: np.ndarray) -> dict:
+        truth = y[:, t : t + 1]
+        return {"plain": _scores(truth, plain[:, t : t + 1], passages),
+                "with_score": _scores(truth, scored[:, None], passages)}
+
     clean_audio = {k: cached_render(midi[k], settings.soundfont, cache_dir) for k in keys}
-    clean = np.stack([_predict(backend, folds, k, clean_audio[k]) for k in keys])
+    clean, clean_timing = predict_all(clean_audio.__getitem__)
     result: dict = {"n_performances": len(keys), "n_passages": len(set(passages)),
                     "clean": _scores(y, clean, passages), "degradations": {}, "conditions": {}}
+    if clean_timing is not None:
+        timing["conditions"]["clean"] = timing_scores(clean, clean_timing)
     for name, transform, dim, sign in DEGRADATIONS:
         d = BY_NAME[dim].index
-        moved = []
-        for i, k in enumerate(keys):
-            audio = cached_render(transform(midi[k]), settings.soundfont, cache_dir)
-            moved.append(sign * (_predict(backend, folds, k, audio)[d] - clean[i, d]))
-        moved_arr = np.array(moved)
+        degraded, degraded_timing = predict_all(
+            lambda k: cached_render(transform(midi[k]), settings.soundfont, cache_dir))
+        moved = sign * (degraded[:, d] - clean[:, d])
         result["degradations"][name] = {"dimension": dim, "expected": "up" if sign > 0 else "down",
-                                        "share_expected_way": round(float((moved_arr > 0).mean()), 3),
-                                        "mean_change_expected_way": round(float(moved_arr.mean()), 4)}
+                                        "share_expected_way": round(float((moved > 0).mean()), 3),
+                                        "mean_change_expected_way": round(float(moved.mean()), 4)}
+        if degraded_timing is not None and clean_timing is not None and dim == TIMING_DIMENSION:
+            moved_scored = sign * (degraded_timing - clean_timing)
+            timing["degradations"][name] = {"share_expected_way": round(float((moved_scored > 0).mean()), 3),
+                                            "mean_change_expected_way": round(float(moved_scored.mean()), 4)}
     if SECOND_SOUNDFONT.is_file():
-        other = np.stack([_predict(backend, folds, k, cached_render(midi[k], SECOND_SOUNDFONT, cache_dir)) for k in keys])
+        other, other_timing = predict_all(lambda k: cached_render(midi[k], SECOND_SOUNDFONT, cache_dir))
         result["second_soundfont"] = {"soundfont": SECOND_SOUNDFONT.name, **_scores(y, other, passages)}
+        if other_timing is not None:
+            timing["second_soundfont"] = timing_scores(other, other_timing)
     else:
         result["second_soundfont"] = {"skipped": f"{SECOND_SOUNDFONT} not installed (Debian timgm6mb-soundfont)"}
     for name, fn in CONDITIONS:
-        p = np.stack([_predict(backend, folds, k, fn(clean_audio[k])) for k in keys])
+        p, p_timing = predict_all(lambda k: fn(clean_audio[k]))
         result["conditions"][name] = _scores(y, p, passages)
+        if p_timing is not None:
+            timing["conditions"][name] = timing_scores(p, p_timing)
+    if with_score:
+        result["score_timing"] = timing
     return result
+

@@ -203,7 +203,9 @@ def test_worker_health_check_follows_the_heartbeat(tmp_path: Path) -> None:
 def test_proxy_matches_the_api_limits() -> None:
     nginx = (DOCKER / "nginx.conf").read_text()
     size = re.search(r"client_max_body_size (\d+)m;", nginx)
-    assert size and int(size.group(1)) * 1024 * 1024 == Settings.model_fields["upload_max_bytes"].default
+    # the recording, a score beside it and the form fields must all pass the proxy
+    limits = Settings.model_fields["upload_max_bytes"].default + Settings.model_fields["score_upload_max_bytes"].default
+    assert size and int(size.group(1)) * 1024 * 1024 == limits + 1024 * 1024
     assert "proxy_buffering off;" in nginx  # SSE token streaming
     assert "server api:8000 resolve;" in nginx  # scaled replicas join the rotation
 
