@@ -102,6 +102,10 @@ def train_cmd(
     second_soundfont_table: Annotated[Optional[Path], typer.Option(help="A saved second-soundfont feature table to reuse.")] = None,
     score_timing: Annotated[bool, typer.Option(help="Also train the score-aware timing heads (used when a score is given).")] = True,
     aligned_table: Annotated[Optional[Path], typer.Option(help="A saved score-alignment feature table to reuse.")] = None,
+    aligned_augmented_table: Annotated[Optional[Path], typer.Option(
+        help="A saved score-alignment table of the augmented copies to reuse.")] = None,
+    aligned_second_soundfont_table: Annotated[Optional[Path], typer.Option(
+        help="A saved score-alignment table of the second-soundfont renders to reuse.")] = None,
 ) -> None:
     """Render PercePiano, extract features, train the embedded heads with leak-free 4-fold CV."""
     from scorer.pipeline import train
@@ -111,7 +115,8 @@ def train_cmd(
                  table_path=table, augmented_table_path=augmented_table, augment=augment,
                  second_soundfont=settings.scorer_second_soundfont if second_soundfont else None,
                  second_soundfont_table_path=second_soundfont_table, score_timing=score_timing,
-                 aligned_table_path=aligned_table)
+                 aligned_table_path=aligned_table, aligned_augmented_table_path=aligned_augmented_table,
+                 aligned_second_soundfont_table_path=aligned_second_soundfont_table)
     print(json.dumps(info, indent=1))
 
 

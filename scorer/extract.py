@@ -256,6 +256,50 @@ def build_aligned_table(
     return table
 
 
+def build_aligned_copy_table(
+    percepiano_dir: Path,
+    copy: FeatureTable,
+    audio_of: Callable[[str], np.ndarray],
+    cache_dir: Path | None,
+    *,
+    progress: bool = False,
+) -> FeatureTable:
+    """Score-relative features of a copy table's recordings (``audio_of(key)``: the render under a recording
+    condition, or with another soundfont): each one's transcription aligned to its passage's score MIDI, per
+    the copy's own windows (``transcribed`` family, ``tr_`` names; no true notes). Cached per file by content."""
+    import pretty_midi
+
+    from scorer.align import align
+    from scorer.dataset import score_midi_path
+
+    spans_of: dict[str, list[tuple[float, float]]] = {}
+    for key, span in zip(copy.keys, copy.spans):
+        spans_of.setdefault(key, []).append(span)
+    table = FeatureTable([], [], [], [], [])
+    transcriber = Transcriber(threads=1)
+    for i, (key, spans) in enumerate(spans_of.items()):
+        score_data = score_midi_path(percepiano_dir, key).read_bytes()
+        audio = audio_of(key)
+
+        def compute() -> list[dict[str, float]]:
+            score = notes_from_midi(pretty_midi.PrettyMIDI(io.BytesIO(score_data)))
+            heard = cached_transcription(audio, cache_dir, transcriber)
+            return aligned_rows(heard, score, align(heard, score), spans, len(audio) / FEATURE_SR,
+                                prefix=TRANSCRIBED_PREFIX)
+
+        content = (audio.tobytes() + score_data
+                   + f"|copy|{spans}|{ALIGN_VERSION}|{TRANSCRIBE_VERSION}".encode())
+        heard_rows = _cached(cache_dir, "aligned", content, compute)
+        table.keys += [key] * len(spans)
+        table.spans += list(spans)
+        table.audio += [{} for _ in spans]
+        table.notes += [{} for _ in spans]
+        table.transcribed += heard_rows
+        if progress and i % 50 == 0:
+            print(f"aligned copy features {i}/{len(spans_of)} {key}", flush=True)
+    return table
+
+
 def with_alignment(table: FeatureTable, aligned: FeatureTable) -> FeatureTable:
     """The main table with the score-relative features joined to its note and transcription families."""
     if (aligned.keys != table.keys or aligned.spans != table.spans
@@ -271,6 +315,14 @@ def augmentation_seed(key: str) -> int:
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
 
 
+def augmented_audio(percepiano_dir: Path, key: str, soundfont: Path, cache_dir: Path | None) -> np.ndarray:
+    """A performance's render under its recording chain (the augmented copy's audio)."""
+    from scorer.augment import recording_chain
+
+    audio = cached_render(midi_path(percepiano_dir, key).read_bytes(), soundfont, cache_dir)
+    return recording_chain(audio, np.random.default_rng(augmentation_seed(key)))
+
+
 def build_augmented_table(
     percepiano_dir: Path,
     keys: Sequence[str],
@@ -282,13 +334,10 @@ def build_augmented_table(
     """Audio-head rows of every performance under one random recording condition (scorer.augment): the
     waveform descriptors and transcription features of the degraded render, per window with context.
     No true-note family: the MIDI head is not trained on them. Cached per file by content."""
-    from scorer.augment import recording_chain
-
     table = FeatureTable([], [], [], [], [])
     transcriber = Transcriber(threads=1)
     for i, key in enumerate(keys):
-        audio = cached_render(midi_path(percepiano_dir, key).read_bytes(), soundfont, cache_dir)
-        degraded = recording_chain(audio, np.random.default_rng(augmentation_seed(key)))
+        degraded = augmented_audio(percepiano_dir, key, soundfont, cache_dir)
 
         def compute(y: np.ndarray = degraded) -> tuple[list[tuple[float, float]], list[dict[str, float]],
                                                        list[dict[str, float]]]:

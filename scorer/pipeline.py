@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from api.errors import ConfigError
-from scorer.dataset import FeatureTable, load_labels, parse_key, score_midi_path
+from scorer.dataset import FeatureTable, load_labels, midi_path, parse_key, score_midi_path
 from scorer.dimensions import DIMENSIONS
 from scorer.folds import load_folds, music_groups, assign_folds, performer_folds, save_folds
 from scorer.metrics import report
@@ -66,13 +66,19 @@ def load_oof(path: Path) -> dict[str, np.ndarray]:
 def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path, *, refold: bool = False,
           table_path: Path | None = None, augmented_table_path: Path | None = None, augment: bool = True,
           second_soundfont: Path | None = None, second_soundfont_table_path: Path | None = None,
-          score_timing: bool = True, aligned_table_path: Path | None = None, progress: bool = True) -> dict:
+          score_timing: bool = True, aligned_table_path: Path | None = None,
+          aligned_augmented_table_path: Path | None = None, aligned_second_soundfont_table_path: Path | None = None,
+          progress: bool = True) -> dict:
     """``augment``: the audio head also trains on every performance under one random recording condition
     (scorer.augment); ``second_soundfont``: and on every performance rendered with that soundfont. Neither
     kind of copy enters the out-of-fold predictions (those stay on ``soundfont``'s clean renders).
-    ``score_timing``: also the score-aware timing heads (every performance aligned to its score MIDI)."""
+    ``score_timing``: also the score-aware timing heads (every performance aligned to its score MIDI); the
+    audio one also trains on the copies, their transcriptions aligned too (``aligned_*_table_path``: saved
+    tables of those)."""
     from scorer.dimensions import BY_NAME
-    from scorer.extract import build_aligned_table, build_augmented_table, build_table, with_alignment
+    from scorer.extract import (augmented_audio, build_aligned_copy_table, build_aligned_table,
+                                build_augmented_table, build_table, with_alignment)
+    from scorer.render import cached_render
     from scorer.model import SCORE_TIMING_HEADS, TIMING_DIMENSION
     from scorer.train import AUGMENTED_WEIGHT, SECOND_SOUNDFONT_WEIGHT, train_head
 
@@ -102,12 +108,17 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
         else:
             augmented = build_augmented_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
     copies = [(augmented, AUGMENTED_WEIGHT)] if augmented is not None else []
+    # each copy's recordings (and a saved table of their alignment), for aligning their transcriptions to the score
+    copy_audio = ([(lambda k: augmented_audio(percepiano_dir, k, soundfont, cache_dir), aligned_augmented_table_path)]
+                  if augmented is not None else [])
     if second_soundfont is not None:
         if second_soundfont_table_path is not None and second_soundfont_table_path.is_file():
             other = FeatureTable.load(second_soundfont_table_path)
         else:
             other = build_table(percepiano_dir, keys, second_soundfont, cache_dir, progress=progress)
         copies.append((other, SECOND_SOUNDFONT_WEIGHT))
+        copy_audio.append((lambda k: cached_render(midi_path(percepiano_dir, k).read_bytes(), second_soundfont,
+                                                   cache_dir), aligned_second_soundfont_table_path))
     heads = {}
     oofs = {}
     for head in HEADS:
@@ -120,10 +131,18 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
         else:
             aligned = build_aligned_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
         scored = with_alignment(table, aligned)
+        scored_copies = []
+        for (copy, weight), (audio_of, path) in zip(copies, copy_audio):
+            if path is not None and path.is_file():
+                aligned_copy = FeatureTable.load(path)
+            else:
+                aligned_copy = build_aligned_copy_table(percepiano_dir, copy, audio_of, cache_dir, progress=progress)
+            scored_copies.append((with_alignment(copy, aligned_copy), weight))
         t = BY_NAME[TIMING_DIMENSION].index
         timing = {k: v[t : t + 1] for k, v in labels.items()}
-        for head in SCORE_TIMING_HEADS:  # clean renders only: the copies have no alignment features
-            res = train_head(scored, timing, folds, head, components=None)
+        for head in SCORE_TIMING_HEADS:  # like their base heads: the audio one with the copies, MIDI without
+            res = train_head(scored, timing, folds, head, components=None,
+                             copies=scored_copies if SCORE_TIMING_HEADS[head] == "audio" else ())
             heads[head] = res.head
             save_oof(out_dir / f"oof_{head}.json", res.oof)
     perf = train_head(table, labels, performer_folds(keys), "audio", copies=copies)

@@ -122,3 +122,36 @@ def test_main_job_rejects_a_bad_score_before_any_work(percepiano: Path, tmp_path
                              timeout=300, env={**os.environ, "CADENZA_HOME": str(tmp_path / "home")})
         assert run.returncode == 2 and message in run.stderr, run.stderr
         assert len(run.stderr.strip().splitlines()) == 1 and not (tmp_path / "home").exists()
+
+
+def test_a_copy_s_alignment_is_of_its_own_transcription(percepiano: Path, tmp_path: Path) -> None:
+    """The audio timing head also trains on the copies (recording conditions): their rows align the degraded
+    render's own transcription to the score, on the copy's windows, and are cached by that audio."""
+    import numpy as np
+
+    from scorer.align import align
+    from scorer.extract import (TRANSCRIBED_PREFIX, aligned_rows, augmented_audio, build_aligned_copy_table,
+                                build_aligned_table, build_augmented_table)
+    from scorer.features import FEATURE_SR
+    from scorer.transcribe import Transcriber
+
+    soundfont = Settings().soundfont
+    copy = build_augmented_table(percepiano, [KEY], soundfont, tmp_path)
+    audio = augmented_audio(percepiano, KEY, soundfont, tmp_path)
+    aligned = build_aligned_copy_table(percepiano, copy, lambda k: audio, tmp_path)
+    assert (aligned.keys, aligned.spans) == (copy.keys, copy.spans) and all(not r for r in aligned.notes)
+    heard = Transcriber(1).transcribe(audio, FEATURE_SR)
+    score = load_score(percepiano / "score_midi" / SCORE).notes
+    direct = aligned_rows(heard, score, align(heard, score), copy.spans, len(audio) / FEATURE_SR,
+                          prefix=TRANSCRIBED_PREFIX)
+    assert aligned.transcribed == direct and any(n.startswith("tr_al_") for n in direct[0])
+    clean = build_aligned_table(percepiano, [KEY], soundfont, tmp_path)
+    first = sorted(direct[0])
+    assert not np.allclose([direct[0][n] for n in first], [clean.transcribed[0].get(n, np.nan) for n in first],
+                           equal_nan=True)  # the copy's audio, not the clean render's
+    joined = with_alignment(copy, aligned)  # what the audio timing head trains on
+    assert all(any(k.startswith("tr_al_") for k in r) and r.keys() > base.keys()
+               for r, base in zip(joined.transcribed, copy.transcribed))
+    cached = sorted((tmp_path / "aligned").rglob("*.pkl"))
+    assert build_aligned_copy_table(percepiano, copy, lambda k: audio, tmp_path).transcribed == direct
+    assert sorted((tmp_path / "aligned").rglob("*.pkl")) == cached  # read back, not recomputed
