@@ -229,6 +229,8 @@ def test_score_over_its_limit_or_twice_is_refused(service: Api, scored: dict) ->
         ("file", ("take1.wav", example_bytes(service), "audio/wav")), ("score", ("a.mid", score, "audio/midi")),
         ("score", ("b.mid", score, "audio/midi"))])
     assert twice.status_code == 400 and "at most one 'score'" in twice.json()["error"]["message"]
+    as_text = upload(service, example_bytes(service), score="0,2,4")
+    assert as_text.status_code == 400 and "as a file part" in as_text.json()["error"]["message"]
     _nothing_stored(service, before)
 
 

@@ -131,6 +131,8 @@ async def create_performance(request: Request, principal: PrincipalDep, state: S
     try:
         if form.file is None:
             raise InputError("missing the 'file' part (the recording)")
+        if "score" in form.fields:
+            raise InputError("send 'score' as a file part (the score MIDI), not as a text field")
         try:
             fields = PerformanceForm.model_validate(form.fields)
         except ValidationError as err:
