@@ -67,5 +67,5 @@ def commit_audio(home: Path, upload: ReceivedFile, extension: str, folder: Path 
     target.parent.mkdir(parents=True, exist_ok=True)
     fsync_file(upload.path)
     os.replace(upload.path, target)  # atomic on one file system: never a half-written audio file
-    upload.path = target
+    upload.path, upload.staged = target, False
     return relative

@@ -34,20 +34,23 @@ class ReceivedFile:
     content_type: str | None
     size: int
     sha256: str
+    staged: bool = True  # False once moved to its stored name: then other performances may share the file
 
     def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
+        if self.staged:
+            self.path.unlink(missing_ok=True)
 
 
 @dataclass
 class ReceivedForm:
     fields: dict[str, str] = field(default_factory=dict)
     files: dict[str, ReceivedFile] = field(default_factory=dict)  # file field name -> its one file
+    main_field: str = "file"
 
     @property
     def file(self) -> ReceivedFile | None:
-        """The main file part (``file``)."""
-        return self.files.get("file")
+        """The main file part."""
+        return self.files.get(self.main_field)
 
     def discard(self) -> None:
         for received in self.files.values():
@@ -61,7 +64,7 @@ class _Collector:
     def __init__(self, *, file_fields: Mapping[str, int], staging: Path) -> None:
         self.file_fields = dict(file_fields)
         self.staging = staging
-        self.form = ReceivedForm()
+        self.form = ReceivedForm(main_field=next(iter(self.file_fields)))
         self._header_name = b""
         self._header_value = b""
         self._headers: dict[bytes, bytes] = {}
@@ -124,7 +127,7 @@ class _Collector:
             self._size += len(chunk)
             limit = self.file_fields[self._name]
             if self._size > limit:
-                what = "upload" if self._name == "file" else f"{self._name!r} file"
+                what = "upload" if self._name == self.form.main_field else f"{self._name!r} file"
                 raise TooLarge(f"{what} larger than the limit of {limit} bytes", detail={"limit_bytes": limit})
             self._hash.update(chunk)
             self._fh.write(chunk)
@@ -173,9 +176,11 @@ async def receive_multipart(
     if not boundary:
         raise InputError("multipart/form-data without a boundary")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > sum(file_fields.values()) + FRAMING_ALLOWANCE:
+    total = sum(file_fields.values())
+    if declared and declared.isdigit() and int(declared) > total + FRAMING_ALLOWANCE:
         # Refuse before reading a byte when the client says up front that it is too large.
-        raise TooLarge(f"upload larger than the limit of {max_bytes} bytes", detail={"limit_bytes": max_bytes})
+        raise TooLarge(f"upload larger than the limit of {total} bytes (all files together)",
+                       detail={"limit_bytes": total})
 
     staging.mkdir(parents=True, exist_ok=True)
     collector = _Collector(file_fields=file_fields, staging=staging)

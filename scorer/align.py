@@ -16,12 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
+from api.errors import InputError
 from scorer.features import Notes, notes_from_midi
 
 EVENT_GAP_S = 0.035
 # DTW keeps two (performance events x score events) matrices: 25M cells is ~400 MB, about 10 minutes of
 # dense piano writing on both sides. Longer pairs are refused rather than swapping the machine.
 MAX_DTW_CELLS = 25_000_000
+
+
+class AlignmentTooLong(InputError):
+    """The recording and the score have too many note events between them to align (MAX_DTW_CELLS)."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,6 @@ class NotatedScore:
 def load_score(path: Path, name: str | None = None) -> NotatedScore:
     """Read a score MIDI (one-line InputError when it is not one, has no notes or no bars); ``name`` is
     what messages call the file (default: its file name)."""
-    from api.errors import InputError
     from scorer.decode import parse_midi
 
     path = Path(path)
@@ -67,10 +71,14 @@ def load_score(path: Path, name: str | None = None) -> NotatedScore:
         midi = parse_midi(path)
     except InputError as err:  # parse_midi names the path it read
         raise InputError(err.message.replace(path.name, name, 1)) from err
-    downbeats = np.asarray(midi.get_downbeats(), dtype=np.float64)
+    try:
+        downbeats = np.asarray(midi.get_downbeats(), dtype=np.float64)
+        notes = notes_from_midi(midi)
+    except Exception as err:  # pretty_midi on odd timing or controller data
+        raise InputError(f"{name}: unreadable score MIDI ({type(err).__name__})") from err
     if downbeats.size == 0:
         raise InputError(f"{name}: the score MIDI has no bars (no time signature or tempo)")
-    return NotatedScore(notes_from_midi(midi), downbeats)
+    return NotatedScore(notes, downbeats)
 
 
 # Below this share of the played notes paired with the score, the recording is taken not to follow it (another
@@ -133,14 +141,12 @@ def align(perf: Notes, score: Notes) -> Alignment:
     """Align a performance to its score (both sorted by onset, as `notes_from_midi` returns them)."""
     import librosa
 
-    from api.errors import InputError
-
     pe, se = _events(perf.onset), _events(score.onset)
     if pe.size == 0 or se.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Alignment(empty, empty, np.zeros(0), np.zeros(0))
     if (int(pe[-1]) + 1) * (int(se[-1]) + 1) > MAX_DTW_CELLS:
-        raise InputError("recording and score are too long to align (about 10 minutes of notes at most); "
+        raise AlignmentTooLong("recording and score are too long to align (about 10 minutes of notes at most); "
                          "give bar times instead")
     cost = 1.0 - _event_vectors(perf.pitch, pe) @ _event_vectors(score.pitch, se).T
     _, path = librosa.sequence.dtw(C=cost, backtrack=True)

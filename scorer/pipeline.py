@@ -82,15 +82,24 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
     from scorer.model import SCORE_TIMING_HEADS, TIMING_DIMENSION
     from scorer.train import AUGMENTED_WEIGHT, SECOND_SOUNDFONT_WEIGHT, train_head
 
+    def saved(path: Path | None) -> bool:
+        return path is not None and path.is_file()
+
+    # the second soundfont's renders are needed for its feature table and, with score timing, for aligning
+    # their transcriptions; saved tables of both spare them
     if second_soundfont is not None and not second_soundfont.is_file() and not (
-            second_soundfont_table_path is not None and second_soundfont_table_path.is_file()):
+            saved(second_soundfont_table_path)
+            and (not score_timing or saved(aligned_second_soundfont_table_path))):
         raise ConfigError(f"second training soundfont not found: {second_soundfont} (Debian package "
                           "musescore-general-soundfont-lossless), or train with --no-second-soundfont")
+    align_anything = score_timing and not (
+        saved(aligned_table_path) and (not augment or saved(aligned_augmented_table_path))
+        and (second_soundfont is None or saved(aligned_second_soundfont_table_path)))
 
     t0 = time.time()
     labels = load_labels(percepiano_dir)
     keys = list(labels)
-    if score_timing and aligned_table_path is None:
+    if align_anything:
         missing = [k for k in keys if not score_midi_path(percepiano_dir, k).is_file()]
         if missing:
             raise ConfigError(f"{len(missing)} performances have no score MIDI (first: "

@@ -219,15 +219,18 @@ def run_robustness(settings: Settings, percepiano_dir: Path, cache_dir: Path, *,
     y = np.stack([labels[k] for k in keys])
     midi = {k: midi_path(percepiano_dir, k).read_bytes() for k in keys}
     with_score = (with_score and "audio_timing" in backend.model.heads
+                  and backend.transcriber_for(backend.model.heads["audio"]) is not None
                   and all(score_midi_path(percepiano_dir, k).is_file() for k in keys))
     scores = {k: load_score(score_midi_path(percepiano_dir, k)).notes if with_score else None for k in keys}
     t = BY_NAME[TIMING_DIMENSION].index
     timing: dict = {"dimension": TIMING_DIMENSION, "conditions": {}, "degradations": {}}
 
-    def predict_all(audio_of: Callable[[str], np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
-        out = [_predict(backend, folds, k, audio_of(k), scores[k]) for k in keys]
+    def predict_all(audio_of: Callable[[str], np.ndarray], timing_too: bool = True
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+        timing_too = timing_too and with_score
+        out = [_predict(backend, folds, k, audio_of(k), scores[k] if timing_too else None) for k in keys]
         plain = np.stack([p for p, _ in out])
-        return plain, np.array([s for _, s in out]) if with_score else None
+        return plain, np.array([s for _, s in out]) if timing_too else None
 
     def timing_scores(plain: np.ndarray, scored: np.ndarray) -> dict:
         truth = y[:, t : t + 1]
@@ -243,7 +246,8 @@ def run_robustness(settings: Settings, percepiano_dir: Path, cache_dir: Path, *,
     for name, transform, dim, sign in DEGRADATIONS:
         d = BY_NAME[dim].index
         degraded, degraded_timing = predict_all(
-            lambda k: cached_render(transform(midi[k]), settings.soundfont, cache_dir))
+            lambda k: cached_render(transform(midi[k]), settings.soundfont, cache_dir),
+            timing_too=dim == TIMING_DIMENSION)
         moved = sign * (degraded[:, d] - clean[:, d])
         result["degradations"][name] = {"dimension": dim, "expected": "up" if sign > 0 else "down",
                                         "share_expected_way": round(float((moved > 0).mean()), 3),

@@ -160,10 +160,23 @@ def test_bar_times_sent_with_an_upload_number_the_weak_spots(service: Api, score
 SCORE = "data/percepiano/score_midi/Beethoven_WoO80_var27_8bars_Score_15.mid"
 
 
-def upload_with_score(api: Api, score: bytes, *, name: str = "score.mid", ctype: str = "audio/midi",
-                      **fields: str):  # type: ignore[no-untyped-def]
+def upload_with_score(api: Api, score: bytes, *, name: str | None = "score.mid", ctype: str = "audio/midi",
+                      recording: bytes | None = None, **fields: str):  # type: ignore[no-untyped-def]
     return api.client.post("/v1/performances", headers=api.student, data=fields, files=[
-        ("file", ("take1.wav", example_bytes(api), "audio/wav")), ("score", (name, score, ctype))])
+        ("file", ("take1.wav", recording or example_bytes(api), "audio/wav")), ("score", (name, score, ctype))])
+
+
+def tone_wav(seconds: float = 2.0, hz: float = 440.0) -> bytes:
+    """A recording no other test uploads: a refused upload that stored it would show in the store."""
+    import io
+
+    import numpy as np
+    import soundfile
+
+    t = np.arange(int(22050 * seconds)) / 22050
+    buffer = io.BytesIO()
+    soundfile.write(buffer, (0.3 * np.sin(2 * np.pi * hz * t)).astype("float32"), 22050, format="WAV")
+    return buffer.getvalue()
 
 
 def test_a_score_sent_with_an_upload_gives_bars_and_score_aware_timing(service: Api, scored: dict) -> None:
@@ -188,9 +201,61 @@ def test_a_score_sent_with_an_upload_gives_bars_and_score_aware_timing(service: 
     assert timing != pytest.approx(plain, abs=1e-4)
     stored = [p for p in stored_uploads(service.settings) if "scores" in p.parts]
     assert [p.name for p in stored] == [f"{body['score_sha256']}.mid"]
+    twin = upload_with_score(service, score_file.read_bytes(), name="same-score.mid")
+    assert twin.status_code == 202
+    assert wait_scored(service, twin.json()["id"], service.student)["status"] == "done"
+    assert [p for p in stored_uploads(service.settings) if "scores" in p.parts] == stored  # stored once
     assert service.client.delete(f"/v1/performances/{body['id']}", headers=service.student).status_code == 204
-    assert not stored[0].exists()  # the score went with its only performance; the shared audio stays
+    assert stored[0].exists()  # the twin still uses it
+    assert service.client.delete(f"/v1/performances/{twin.json()['id']}", headers=service.student).status_code == 204
+    assert not stored[0].exists()  # gone with its last performance; the audio the first upload shares stays
     assert any("audio" in p.parts for p in stored_uploads(service.settings))
+
+
+def test_a_failed_insert_keeps_the_files_other_performances_share(service: Api, scored: dict,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injection: the insert fails (a clashing id) after the recording and score were moved to their
+    stored names; the recording another performance uses must stay, the new score must go."""
+    import api.routes.performances as route
+
+    audio = [p for p in stored_uploads(service.settings) if "audio" in p.parts]
+    before = service.count("performances")
+    monkeypatch.setattr(route, "new_id", lambda: scored["id"])  # primary key taken: the insert fails
+    response = upload_with_score(service, (service.settings.shared_dir / SCORE).read_bytes())
+    assert response.status_code >= 500 and service.count("performances") == before
+    assert audio and all(p.exists() for p in audio)
+    assert not [p for p in stored_uploads(service.settings) if "scores" in p.parts or "staging" in p.parts]
+
+
+def test_an_empty_score_input_is_no_score(service: Api, scored: dict) -> None:
+    """A plain HTML form whose score input was left empty sends an empty part without a file name."""
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"take1.wav\"\r\n"
+            b"Content-Type: audio/wav\r\n\r\n" + example_bytes(service) + b"\r\n"
+            b"--b\r\nContent-Disposition: form-data; name=\"score\"; filename=\"\"\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n\r\n--b--\r\n")  # what a browser sends
+    response = service.client.post("/v1/performances", content=body, headers={
+        **service.student, "Content-Type": "multipart/form-data; boundary=b"})
+    assert response.status_code == 202, response.text
+    body = wait_scored(service, response.json()["id"], service.student)
+    assert body["status"] == "done" and body["score_sha256"] is None
+    assert not [p for p in stored_uploads(service.settings) if "scores" in p.parts or "staging" in p.parts]
+    assert service.client.delete(f"/v1/performances/{body['id']}", headers=service.student).status_code == 204
+
+
+def test_a_recording_too_long_to_align_is_scored_without_its_score(service: Api, scored: dict,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The score is optional: when recording and score are too long to align, the job still scores (the
+    limit is lowered here to make the example "too long")."""
+    import scorer.align
+
+    monkeypatch.setattr(scorer.align, "MAX_DTW_CELLS", 10)
+    response = upload_with_score(service, (service.settings.shared_dir / SCORE).read_bytes())
+    assert response.status_code == 202, response.text
+    body = wait_scored(service, response.json()["id"], service.student)
+    assert body["status"] == "done", body
+    assert body["report"]["dimensions"] == scored["report"]["dimensions"]  # the plain scores, no score timing
+    assert all(not s["bars"] for s in body["report"]["weak_spots"])
+    assert service.client.delete(f"/v1/performances/{body['id']}", headers=service.student).status_code == 204
 
 
 def _midi_without_notes() -> bytes:
@@ -214,7 +279,7 @@ def _midi_without_notes() -> bytes:
 def test_bad_scores_are_refused_and_store_nothing(service: Api, scored: dict, score: bytes, status: int,
                                                   message: str) -> None:
     before = (service.count("performances"), service.count("jobs"), stored_uploads(service.settings))
-    response = upload_with_score(service, score)
+    response = upload_with_score(service, score, recording=tone_wav())
     assert response.status_code == status, response.text
     assert response.json()["error"]["message"].startswith(message)
     _nothing_stored(service, before)
@@ -223,10 +288,10 @@ def test_bad_scores_are_refused_and_store_nothing(service: Api, scored: dict, sc
 def test_score_over_its_limit_or_twice_is_refused(service: Api, scored: dict) -> None:
     before = (service.count("performances"), service.count("jobs"), stored_uploads(service.settings))
     big = b"MThd" + b"\x00" * (service.settings.score_upload_max_bytes + 1)
-    assert upload_with_score(service, big).status_code == 413
+    assert upload_with_score(service, big, recording=tone_wav()).status_code == 413
     score = (service.settings.shared_dir / SCORE).read_bytes()
     twice = service.client.post("/v1/performances", headers=service.student, files=[
-        ("file", ("take1.wav", example_bytes(service), "audio/wav")), ("score", ("a.mid", score, "audio/midi")),
+        ("file", ("take1.wav", tone_wav(), "audio/wav")), ("score", ("a.mid", score, "audio/midi")),
         ("score", ("b.mid", score, "audio/midi"))])
     assert twice.status_code == 400 and "at most one 'score'" in twice.json()["error"]["message"]
     as_text = upload(service, example_bytes(service), score="0,2,4")

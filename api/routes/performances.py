@@ -143,6 +143,9 @@ async def create_performance(request: Request, principal: PrincipalDep, state: S
         staged = staged_with_extension(form.file, extension)
         duration_s = await run_in_threadpool(_probe, staged, settings)
         score = form.files.get("score")
+        if score is not None and score.size == 0 and not score.filename:
+            form.files.pop("score").discard()  # an HTML form's empty file input: an empty part without a name
+            score = None
         if score is not None:
             await run_in_threadpool(_check_score, score)
         performance_id = await run_in_threadpool(_store, state, principal, form.file, fields, bar_times, extension,
