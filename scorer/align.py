@@ -95,6 +95,12 @@ class ScoreAlignment:
     alignment: Alignment
 
     @property
+    def matched_share(self) -> float:
+        """Share of the played notes paired with a score note."""
+        n = len(self.played.onset)
+        return len(self.alignment.perf_notes) / n if n else 0.0
+
+    @property
     def usable(self) -> bool:
         n = len(self.played.onset)
         return n > 0 and len(self.alignment.perf_notes) >= max(8, MIN_ALIGNED_SHARE * n)

@@ -26,7 +26,13 @@ def format_report(report) -> str:  # report: ScoreReport
     from scorer.dimensions import BY_NAME
 
     out = [f"{report.source or 'recording'}: {report.duration_s:.1f} s, backend {report.backend}, "
-           f"{len(report.windows)} window(s)", ""]
+           f"{len(report.windows)} window(s)"]
+    following = report.score_following
+    if following is not None:
+        out.append(f"score: followed ({following.matched_share:.0%} of the notes match it)" if following.followed else
+                   f"score: NOT followed (only {following.matched_share:.0%} of the notes match it): no bars or "
+                   "timing from it - is it the score of this recording?")
+    out.append("")
     out.append(f"{'dimension':24} {'low pole':>22} {'':{BAR_WIDTH}} {'high pole':22} score  ±unc   kind")
     for d in report.dimensions:
         dim = BY_NAME[d.name]

@@ -36,6 +36,14 @@ class Spot(BaseModel):
     bars: list[int] | None = None
 
 
+class ScoreFollowing(BaseModel):
+    """How the recording followed the score MIDI given with it."""
+
+    matched_share: float = Field(description="Share of the played (or transcribed) notes paired with a score note, 0-1.")
+    followed: bool = Field(description="Enough notes paired for the score to be used: bar numbers from it, and "
+                                       "timing judged against it where the backend can; else neither.")
+
+
 class ScoreReport(BaseModel):
     duration_s: float
     backend: str
@@ -44,3 +52,4 @@ class ScoreReport(BaseModel):
     weak_spots: list[Spot]
     strengths: list[Spot]
     source: str | None = Field(None, description="Input file name (never a server-side path).")
+    score_following: ScoreFollowing | None = Field(None, description="Present when a score MIDI was given.")

@@ -15,7 +15,7 @@ from scorer.align import NotatedScore, ScoreAlignment, align, bar_starts
 from scorer.decode import Decoded, decode, probe
 from scorer.dimensions import DIMENSIONS
 from scorer.features import FEATURE_SR, Notes
-from scorer.schema import DimensionScore, ScoreReport, WindowScores
+from scorer.schema import DimensionScore, ScoreFollowing, ScoreReport, WindowScores
 from scorer.spots import Reference, find_spots
 from scorer.windows import aggregate, centre_weights, window_spans
 
@@ -95,7 +95,7 @@ class Scorer:
             if played is None:  # audio: align its transcription (reused by the backend, not computed twice)
                 played = transcription = self._transcribe(decoded)
             aligned = ScoreAlignment(score.notes, played, align(played, score.notes))
-            if not bars:
+            if not bars and aligned.usable:  # another piece's score would number bars at random
                 bars = bar_starts(played, score, aligned.alignment) or None
         scores, unc, rmse = self._backend.predict_windows(decoded, spans, transcription=transcription,
                                                           aligned=aligned)
@@ -119,7 +119,9 @@ class Scorer:
         weak, strong = find_spots(
             spans, scores, overall, rmse, self.reference, top_n=self.settings.scorer_top_n, bar_times=bars
         )
+        following = None if aligned is None else ScoreFollowing(
+            matched_share=round(aligned.matched_share, 3), followed=aligned.usable)
         return ScoreReport(
             duration_s=round(decoded.duration_s, 3), backend=self.backend, dimensions=dims, windows=windows,
-            weak_spots=weak, strengths=strong, source=source_name,
+            weak_spots=weak, strengths=strong, source=source_name, score_following=following,
         )

@@ -192,6 +192,7 @@ def test_a_score_sent_with_an_upload_gives_bars_and_score_aware_timing(service: 
     assert body["score_sha256"] == hashlib.sha256(score_file.read_bytes()).hexdigest()
     spots = body["report"]["weak_spots"]
     assert spots and all(s["bars"] and set(s["bars"]) <= set(range(1, 9)) for s in spots)
+    assert body["report"]["score_following"]["followed"] and scored["report"]["score_following"] is None
     # the job judged timing against the score: the same report as the scorer given that score in-process
     direct = Scorer.load(service.settings).score_path(service.settings.shared_dir / EXAMPLE,
                                                       score=load_score(score_file))

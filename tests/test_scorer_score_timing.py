@@ -88,7 +88,15 @@ def test_a_score_of_other_music_falls_back_to_the_plain_timing(scorer: Scorer, p
     """Beethoven played against a Schubert score: under 20% of the notes pair, so the plain head answers."""
     midi = percepiano / "performance_midi" / f"{KEY}.mid"
     other = load_score(percepiano / "score_midi" / "Schubert_D960_mv3_8bars_Score_37.mid")
-    assert _timing(scorer.score_path(midi, score=other)) == _timing(scorer.score_path(midi))
+    report = scorer.score_path(midi, score=other)
+    assert _timing(report) == _timing(scorer.score_path(midi))
+    # and says so: the score was not followed, so no bar numbers come from it
+    assert report.score_following is not None and not report.score_following.followed
+    assert report.score_following.matched_share < 0.2
+    assert report.weak_spots and all(not s.bars for s in report.weak_spots)
+    own = scorer.score_path(midi, score=load_score(percepiano / "score_midi" / SCORE)).score_following
+    assert own is not None and own.followed and own.matched_share > 0.8
+    assert scorer.score_path(midi).score_following is None  # no score, no field
 
 
 def test_midi_input_without_a_midi_head_keeps_the_plain_timing(percepiano: Path) -> None:

@@ -78,7 +78,11 @@ async function submitRecording(file) {
     state.report = report;
     showScores(report);
     setProgress(null);
-    setStatus(`Scored ${formatTime(report.duration_s)} of music. Writing feedback…`);
+    const following = report.score_following;
+    const scoreNote = following && !following.followed
+      ? ` The score you sent matches only ${Math.round(following.matched_share * 100)}% of the notes, so it was not used.`
+      : "";
+    setStatus(`Scored ${formatTime(report.duration_s)} of music.${scoreNote} Writing feedback…`);
     try {
       await streamFeedback();
     } catch (err) {
