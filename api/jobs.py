@@ -181,15 +181,12 @@ class JobWorker:
         start = time.perf_counter()
         report, error, outcome = None, None, "done"
         try:
-            from scorer.align import AlignmentTooLong, load_score
+            from scorer.align import load_score
 
             score = load_score(score_file, name="the score") if score_file is not None else None
-            scorer = self.components.scorer()
-            try:
-                report = scorer.score_path(audio, bars=bars, score=score, source_name=source_name)
-            except AlignmentTooLong:  # the score is optional: a recording too long to align is scored without it
-                log.info("job %s: recording and score too long to align; scored without the score", job_id)
-                report = scorer.score_path(audio, bars=bars, source_name=source_name)
+            # the score is optional here: a recording too long to align with it is scored without it
+            report = self.components.scorer().score_path(
+                audio, bars=bars, score=score, source_name=source_name, score_optional=True)
         except CadenzaError as err:
             error, outcome = err.message, "failed"
         except Exception as err:  # a bug or a broken file the scorer did not anticipate

@@ -6,6 +6,7 @@ import hashlib
 import json
 import pickle
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,21 @@ class FeatureTable:
     audio: list[dict[str, float]]
     notes: list[dict[str, float]]
     transcribed: list[dict[str, float]] = field(default_factory=list)
+
+    def add(
+        self, key: str, spans: Sequence[tuple[float, float]], *,
+        audio: Sequence[dict[str, float]] | None = None, notes: Sequence[dict[str, float]] | None = None,
+        transcribed: Sequence[dict[str, float]] | None = None,
+    ) -> None:
+        """Append one performance's windows; a family not given gets empty rows (no such features)."""
+        def rows(family: Sequence[dict[str, float]] | None) -> list[dict[str, float]]:
+            return list(family) if family is not None else [{} for _ in spans]
+
+        self.keys += [key] * len(spans)
+        self.spans += list(spans)
+        self.audio += rows(audio)
+        self.notes += rows(notes)
+        self.transcribed += rows(transcribed)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -246,11 +246,7 @@ def build_aligned_table(
         # keyed by the windows and every version they depend on: stale rows must not land on other windows
         content = data + score_data + f"|{soundfont.name}|{spans}|{ALIGN_VERSION}|{TRANSCRIBE_VERSION}".encode()
         true_rows, heard_rows = _cached(cache_dir, "aligned", content, compute)
-        table.keys += [key] * len(spans)
-        table.spans += list(spans)
-        table.audio += [{} for _ in spans]
-        table.notes += true_rows
-        table.transcribed += heard_rows
+        table.add(key, spans, notes=true_rows, transcribed=heard_rows)
         if progress and i % 50 == 0:
             print(f"aligned features {i}/{len(keys)} {key}", flush=True)
     return table
@@ -290,11 +286,7 @@ def build_aligned_copy_table(
         content = (audio.tobytes() + score_data
                    + f"|copy|{spans}|{ALIGN_VERSION}|{TRANSCRIBE_VERSION}".encode())
         heard_rows = _cached(cache_dir, "aligned", content, compute)
-        table.keys += [key] * len(spans)
-        table.spans += list(spans)
-        table.audio += [{} for _ in spans]
-        table.notes += [{} for _ in spans]
-        table.transcribed += heard_rows
+        table.add(key, spans, transcribed=heard_rows)
         if progress and i % 50 == 0:
             print(f"aligned copy features {i}/{len(spans_of)} {key}", flush=True)
     return table
@@ -348,11 +340,7 @@ def build_augmented_table(
 
         spans, a_rows, t_rows = _cached(cache_dir, "features", degraded.tobytes() + f"|aug|{FEATURE_VERSION}".encode(),
                                         compute)
-        table.keys += [key] * len(spans)
-        table.spans += list(spans)
-        table.audio += a_rows
-        table.notes += [{} for _ in spans]
-        table.transcribed += t_rows
+        table.add(key, spans, audio=a_rows, transcribed=t_rows)
         if progress and i % 50 == 0:
             print(f"augmented features {i}/{len(keys)} {key}", flush=True)
     return table

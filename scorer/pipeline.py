@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -106,28 +107,32 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
                               f"{score_midi_path(percepiano_dir, missing[0]).name}); train with --no-score-timing")
     out_dir.mkdir(parents=True, exist_ok=True)
     folds = ensure_folds(percepiano_dir, keys, out_dir, refold)
-    if table_path is not None and table_path.is_file():
+    if saved(table_path):
         table = FeatureTable.load(table_path)
     else:
         table = build_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
     augmented = None
     if augment:
-        if augmented_table_path is not None and augmented_table_path.is_file():
+        if saved(augmented_table_path):
             augmented = FeatureTable.load(augmented_table_path)
         else:
             augmented = build_augmented_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
-    copies = [(augmented, AUGMENTED_WEIGHT)] if augmented is not None else []
-    # each copy's recordings (and a saved table of their alignment), for aligning their transcriptions to the score
-    copy_audio = ([(lambda k: augmented_audio(percepiano_dir, k, soundfont, cache_dir), aligned_augmented_table_path)]
-                  if augmented is not None else [])
+    # each copy: its table, its weight, its recordings and a saved table of their alignment to the score
+    sources: list[tuple[FeatureTable, float, Callable[[str], np.ndarray], Path | None]] = []
+    if augmented is not None:
+        sources.append((augmented, AUGMENTED_WEIGHT,
+                        lambda k: augmented_audio(percepiano_dir, k, soundfont, cache_dir),
+                        aligned_augmented_table_path))
     if second_soundfont is not None:
-        if second_soundfont_table_path is not None and second_soundfont_table_path.is_file():
+        if saved(second_soundfont_table_path):
             other = FeatureTable.load(second_soundfont_table_path)
         else:
             other = build_table(percepiano_dir, keys, second_soundfont, cache_dir, progress=progress)
-        copies.append((other, SECOND_SOUNDFONT_WEIGHT))
-        copy_audio.append((lambda k: cached_render(midi_path(percepiano_dir, k).read_bytes(), second_soundfont,
-                                                   cache_dir), aligned_second_soundfont_table_path))
+        sources.append((other, SECOND_SOUNDFONT_WEIGHT,
+                        lambda k: cached_render(midi_path(percepiano_dir, k).read_bytes(), second_soundfont,
+                                                cache_dir),
+                        aligned_second_soundfont_table_path))
+    copies = [(copy, weight) for copy, weight, _, _ in sources]
     heads = {}
     oofs = {}
     for head in HEADS:
@@ -135,14 +140,14 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
         heads[head], oofs[head] = res.head, res.oof
         save_oof(out_dir / f"oof_{head}.json", res.oof)
     if score_timing:
-        if aligned_table_path is not None and aligned_table_path.is_file():
+        if saved(aligned_table_path):
             aligned = FeatureTable.load(aligned_table_path)
         else:
             aligned = build_aligned_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
         scored = with_alignment(table, aligned)
         scored_copies = []
-        for (copy, weight), (audio_of, path) in zip(copies, copy_audio):
-            if path is not None and path.is_file():
+        for copy, weight, audio_of, path in sources:
+            if saved(path):
                 aligned_copy = FeatureTable.load(path)
             else:
                 aligned_copy = build_aligned_copy_table(percepiano_dir, copy, audio_of, cache_dir, progress=progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -11,7 +12,7 @@ import numpy as np
 
 from api.errors import ConfigError
 from api.settings import Settings
-from scorer.align import NotatedScore, ScoreAlignment, align, bar_starts
+from scorer.align import AlignmentTooLong, NotatedScore, ScoreAlignment, align, bar_starts
 from scorer.decode import Decoded, decode, probe
 from scorer.dimensions import DIMENSIONS
 from scorer.features import FEATURE_SR, Notes
@@ -19,6 +20,7 @@ from scorer.schema import DimensionScore, ScoreFollowing, ScoreReport, WindowSco
 from scorer.spots import Reference, find_spots
 from scorer.windows import aggregate, centre_weights, window_spans
 
+log = logging.getLogger(__name__)
 REFERENCE_FILE = Path(__file__).resolve().parent / "models" / "reference.json"
 
 
@@ -63,14 +65,15 @@ class Scorer:
 
     def score_path(
         self, path: Path, *, bars: Sequence[float] | None = None, score: NotatedScore | None = None,
-        source_name: str | None = None,
+        source_name: str | None = None, score_optional: bool = False,
     ) -> ScoreReport:
         path = Path(path)
         decoded = decode(
             path, max_duration_s=self.settings.max_duration_s, soundfont=self.settings.soundfont,
             cache_dir=None,
         )
-        return self.score_decoded(decoded, bars=bars, score=score, source_name=source_name or path.name)
+        return self.score_decoded(decoded, bars=bars, score=score, source_name=source_name or path.name,
+                                  score_optional=score_optional)
 
     def _transcribe(self, decoded: Decoded) -> Notes:
         """basic-pitch notes of an audio input (the embedded backend's own transcriber when it has one)."""
@@ -82,11 +85,12 @@ class Scorer:
 
     def score_decoded(
         self, decoded: Decoded, *, bars: Sequence[float] | None = None, score: NotatedScore | None = None,
-        source_name: str | None = None,
+        source_name: str | None = None, score_optional: bool = False,
     ) -> ScoreReport:
         """``bars`` (bar start times) or ``score`` (the notated score, aligned to find them) give weak spots
         bar numbers; explicit bar times win. A ``score`` also lets the backend judge timing stability against
-        the notation (the embedded backend's score-aware timing head)."""
+        the notation (the embedded backend's score-aware timing head). ``score_optional``: a recording too
+        long to align with its score is scored without it (else AlignmentTooLong)."""
         spans = window_spans(decoded.duration_s)
         transcription = None
         aligned = None
@@ -94,8 +98,14 @@ class Scorer:
             played = decoded.notes
             if played is None:  # audio: align its transcription (reused by the backend, not computed twice)
                 played = transcription = self._transcribe(decoded)
-            aligned = ScoreAlignment(score.notes, played, align(played, score.notes))
-            if not bars and aligned.usable:  # another piece's score would number bars at random
+            try:
+                aligned = ScoreAlignment(score.notes, played, align(played, score.notes))
+            except AlignmentTooLong:
+                if not score_optional:
+                    raise
+                log.info("recording and score too long to align; scored without the score")
+            # only a followed score numbers bars: another piece's would number them at random
+            if aligned is not None and not bars and aligned.usable:
                 bars = bar_starts(played, score, aligned.alignment) or None
         scores, unc, rmse = self._backend.predict_windows(decoded, spans, transcription=transcription,
                                                           aligned=aligned)

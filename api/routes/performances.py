@@ -50,7 +50,7 @@ def _probe(path, settings) -> float:  # type: ignore[no-untyped-def]
     return probe_recording(path, settings)
 
 
-def _check_score(upload: ReceivedFile) -> Path:
+def _check_score(upload: ReceivedFile) -> None:
     """A score MIDI sent beside the recording: refused now (4xx) unless it is a MIDI file with notes and bars."""
     from scorer.align import load_score
 
@@ -60,9 +60,7 @@ def _check_score(upload: ReceivedFile) -> Path:
         if fh.read(4) != b"MThd":
             raise UnsupportedMediaType("the score must be a MIDI file",
                                        detail={"filename": upload.filename, "content_type": upload.content_type})
-    staged = staged_with_extension(upload, ".mid")
-    load_score(staged, name="the score")
-    return staged
+    load_score(staged_with_extension(upload, ".mid"), name="the score")
 
 
 def _store(state, principal: Principal, upload: ReceivedFile, form: PerformanceForm, bar_times: list[float] | None,
