@@ -80,8 +80,12 @@ class Components:
                 "feedback": self._feedback is not None}
 
     def close(self) -> None:
+        from rag.local_llm import LocalLLMServer
+
         if self._retriever is not None:
             self._retriever.close()
             self._retriever = None
+        if self._feedback is not None:
+            LocalLLMServer.stop_shared()  # the feedback service may have started it
         self._feedback = None
         self._scorer = None

@@ -112,6 +112,14 @@ class LocalLLMServer:
                 cls._instance = server
             return cls._instance
 
+    @classmethod
+    def stop_shared(cls) -> None:
+        """Stop the process-wide server if one runs. Called at application shutdown: uvicorn ends a SIGTERM'd
+        process by re-raising the signal, so atexit handlers never run and the server would be orphaned."""
+        with cls._lock:
+            if cls._instance is not None:
+                cls._instance.stop()
+
     def alive(self) -> bool:
         return self._proc.poll() is None
 

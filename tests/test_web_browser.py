@@ -135,10 +135,23 @@ def _render_weak_performance(shared_dir: Path, out: Path) -> Path:
     return out
 
 
+def _llm_servers() -> set[int]:
+    """Process ids of the llama.cpp servers running on this machine (from /proc: no procps needed)."""
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"llama_cpp.server" in cmdline.read_bytes():
+                found.add(int(cmdline.parent.name))
+        except OSError:  # the process ended meanwhile
+            pass
+    return found
+
+
 def test_student_flow_in_chromium(home: Path, shared_dir: Path, tmp_path: Path) -> None:
     node = _require_tools()
     RESULTS.mkdir(exist_ok=True)
     recording = _render_weak_performance(shared_dir, tmp_path / "weak-performance.wav")
+    llm_servers = _llm_servers()
     server = Server(_env(home, shared_dir, CADENZA_AUTH_ENABLED="false"), RESULTS / "web-server.log")
     try:
         shot = RESULTS / "web-page.png"
@@ -148,6 +161,11 @@ def test_student_flow_in_chromium(home: Path, shared_dir: Path, tmp_path: Path) 
                                                       "--score", str(score)], server)
     finally:
         server.stop()
+    # the local LLM server that `cadenza serve` started for the feedback stops with it (no orphan)
+    deadline = time.monotonic() + 15
+    while _llm_servers() - llm_servers and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _llm_servers() - llm_servers, "cadenza serve left its llama.cpp server running"
     assert report["radar"]["points"] == 19 and report["radar"]["rows"] == 19
     assert report["radar"]["quality"] + report["radar"]["character"] == 19
     assert report["weak_spots"] >= 1
