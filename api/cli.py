@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from api.errors import CadenzaError
+from api.console import run_app
 
 app = typer.Typer(
     name="cadenza",
@@ -50,26 +50,7 @@ def _register_all() -> None:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _register_all()
-    try:
-        app(args=argv, standalone_mode=False)
-    except CadenzaError as err:
-        print(f"cadenza: error: {err.message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("cadenza: interrupted", file=sys.stderr)
-        return 130
-    except SystemExit as exit_:  # typer raises this for --help and usage errors
-        return int(exit_.code or 0)
-    except Exception as err:  # click usage errors and similar
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
-            return err.exit_code
-        if isinstance(err, click.exceptions.Abort):
-            return 130
-        raise
-    return 0
+    return run_app(app, "cadenza", argv)
 
 
 def run() -> None:

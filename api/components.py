@@ -14,27 +14,27 @@ from typing import TYPE_CHECKING, Any
 from api.settings import Settings
 
 if TYPE_CHECKING:
-    from rag.feedback import FeedbackService
-    from rag.retriever import Retriever
-    from scorer.service import Scorer
+    from rag.generation.feedback import FeedbackService
+    from rag.retrieval.retriever import Retriever
+    from scorer.inference.service import Scorer
 
 log = logging.getLogger("cadenza.api")
 
 
 def _load_scorer(settings: Settings) -> Scorer:
-    from scorer.service import Scorer
+    from scorer.inference.service import Scorer
 
     return Scorer.load(settings)
 
 
 def _open_retriever(settings: Settings) -> Retriever:
-    from rag.retriever import Retriever
+    from rag.retrieval.retriever import Retriever
 
     return Retriever.open(settings)
 
 
 def _make_feedback(settings: Settings, retriever: Retriever) -> FeedbackService:
-    from rag.feedback import FeedbackService
+    from rag.generation.feedback import FeedbackService
 
     return FeedbackService(settings, retriever)
 
@@ -80,7 +80,7 @@ class Components:
                 "feedback": self._feedback is not None}
 
     def close(self) -> None:
-        from rag.local_llm import LocalLLMServer
+        from rag.generation.local_llm import LocalLLMServer
 
         if self._retriever is not None:
             self._retriever.close()

@@ -20,9 +20,9 @@ from api.settings import Settings
 from api.state import AppState
 
 if TYPE_CHECKING:
-    from rag.feedback import FeedbackService
-    from rag.retriever import Retriever
-    from scorer.service import Scorer
+    from rag.generation.feedback import FeedbackService
+    from rag.retrieval.retriever import Retriever
+    from scorer.inference.service import Scorer
 
 
 def get_state(request: Request) -> AppState:

@@ -1,6 +1,6 @@
 """The one exception handler: every error leaves the API as ``{"error": {"code", "message", "detail"}}``.
 
-HTTP status codes come from the ``api.errors`` classes; nothing maps status codes inline in routes.
+HTTP status codes come from ``api.errors.STATUS`` (one table for every package); nothing maps them inline in routes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.errors import AuthError, CadenzaError, RateLimited
+from api.errors import EXPECTED_ERRORS, AuthError, RateLimited, message_of, status_of
 
 log = logging.getLogger("cadenza.api")
 
@@ -36,15 +36,17 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 async def handle_error(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, CadenzaError):
+    if isinstance(exc, EXPECTED_ERRORS):
+        status, code = status_of(exc)
+        message = message_of(exc)
         headers: dict[str, str] = {}
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = str(exc.retry_after_s)
         if isinstance(exc, AuthError):
             headers["WWW-Authenticate"] = "Bearer"
-        if exc.http_status >= 500:
-            log.error("%s %s: %s (%s)", request.method, request.url.path, exc.message, exc.code)
-        return error_response(exc.http_status, exc.code, exc.message, exc.detail, headers or None)
+        if status >= 500:
+            log.error("%s %s: %s (%s)", request.method, request.url.path, message, code)
+        return error_response(status, code, message, getattr(exc, "detail", None), headers or None)
     if isinstance(exc, RequestValidationError):
         detail = _validation_detail(exc)
         if any(err["type"] == "json_invalid" for err in detail):
@@ -64,5 +66,5 @@ async def handle_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handler(app: FastAPI) -> None:
-    for exc_type in (CadenzaError, RequestValidationError, StarletteHTTPException, DBAPIError, Exception):
+    for exc_type in (*EXPECTED_ERRORS, RequestValidationError, StarletteHTTPException, DBAPIError, Exception):
         app.add_exception_handler(exc_type, handle_error)

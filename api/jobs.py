@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from api.components import Components
 from api.database import Database
 from api.db_models import Job, Performance
-from api.errors import CadenzaError
+from api.errors import EXPECTED_ERRORS, message_of
 from api.metrics import Metrics
 from api.settings import Settings
 
@@ -181,14 +181,14 @@ class JobWorker:
         start = time.perf_counter()
         report, error, outcome = None, None, "done"
         try:
-            from scorer.align import load_score
+            from scorer.inference.align import load_score
 
             score = load_score(score_file, name="the score") if score_file is not None else None
             # the score is optional here: a recording too long to align with it is scored without it
             report = self.components.scorer().score_path(
                 audio, bars=bars, score=score, source_name=source_name, score_optional=True)
-        except CadenzaError as err:
-            error, outcome = err.message, "failed"
+        except EXPECTED_ERRORS as err:
+            error, outcome = message_of(err), "failed"
         except Exception as err:  # a bug or a broken file the scorer did not anticipate
             log.exception("scoring job %s failed", job_id)
             error, outcome = f"scoring failed ({type(err).__name__})", "failed"

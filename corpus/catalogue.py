@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from api.errors import NotFound
+from corpus.errors import DocumentNotFound
 from corpus.db import Base, make_engine, session_factory
 from corpus.models import ChunkRow, DocumentRow, IndexStateRow
 
@@ -136,7 +136,7 @@ class Catalogue:
         with self.session() as s, s.begin():
             row = s.get(DocumentRow, document_id)
             if row is None:
-                raise NotFound(f"no document with id {document_id!r}")
+                raise DocumentNotFound(f"no document with id {document_id!r}")
             removed = s.scalar(select(func.count()).select_from(ChunkRow).where(ChunkRow.document_id == document_id)) or 0
             s.execute(delete(ChunkRow).where(ChunkRow.document_id == document_id))
             s.delete(row)

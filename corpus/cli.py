@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.errors import UpstreamError
+from corpus.errors import CorpusFetchError
 
 corpus_app = typer.Typer(help="The pedagogy corpus.", no_args_is_help=True)
 
@@ -38,7 +38,7 @@ def fetch(
                 response = client.get(url)
                 response.raise_for_status()
             except httpx.HTTPError as err:
-                raise UpstreamError(f"{entry.slug}: download from {url} failed ({err})") from err
+                raise CorpusFetchError(f"{entry.slug}: download from {url} failed ({err})") from err
             suffix = ".txt" if url.endswith(".txt") or "gutenberg" in url else Path(url).suffix or ".txt"
             (dest / f"{entry.slug}{suffix}").write_bytes(response.content)
             fetched += 1

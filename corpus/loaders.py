@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from api.errors import InputError, UnsupportedMediaType
+from corpus.errors import DocumentError, UnsupportedDocument
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 
@@ -63,7 +63,7 @@ def _decode(data: bytes, filename: str) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InputError(f"{filename}: not valid UTF-8 or Windows-1252 text")
+    raise DocumentError(f"{filename}: not valid UTF-8 or Windows-1252 text")
 
 
 def _html_to_text(html: str) -> tuple[str, str | None]:
@@ -104,7 +104,7 @@ def _pdf_to_text(data: bytes, filename: str) -> tuple[str, str | None]:
         pages = [page.extract_text() or "" for page in reader.pages]
         title = reader.metadata.title if reader.metadata else None
     except (PdfReadError, ValueError, KeyError, TypeError) as err:
-        raise InputError(f"{filename}: unreadable PDF ({err})") from err
+        raise DocumentError(f"{filename}: unreadable PDF ({err})") from err
     # A page break is a paragraph break; the text inside pages keeps pypdf's line breaks.
     return "\n\n".join(p.strip() for p in pages if p.strip()), title
 
@@ -125,7 +125,7 @@ def load_bytes(data: bytes, *, filename: str, content_type: str | None = None) -
     if suffix not in SUPPORTED_SUFFIXES and content_type:
         suffix = _CONTENT_TYPES.get(content_type.split(";")[0].strip().lower(), suffix)
     if suffix not in SUPPORTED_SUFFIXES:
-        raise UnsupportedMediaType(
+        raise UnsupportedDocument(
             f"{filename}: unsupported document type (use one of {', '.join(SUPPORTED_SUFFIXES)})"
         )
     title: str | None = None
@@ -140,7 +140,7 @@ def load_bytes(data: bytes, *, filename: str, content_type: str | None = None) -
         source_type = "book" if suffix == ".txt" else "article"
     text = _normalise_newlines(text)
     if not text.strip():
-        raise InputError(f"{filename}: no text found")
+        raise DocumentError(f"{filename}: no text found")
     return LoadedDocument(
         text=text,
         title=(title or "").strip() or _title_from(text, filename),
@@ -153,5 +153,5 @@ def load_bytes(data: bytes, *, filename: str, content_type: str | None = None) -
 def load_file(path: Path) -> LoadedDocument:
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such file")
+        raise DocumentError(f"{path}: no such file")
     return load_bytes(path.read_bytes(), filename=path.name)

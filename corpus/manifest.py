@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from api.errors import InputError
+from corpus.errors import DocumentError
 
 
 class ManifestEntry(BaseModel):
@@ -22,7 +22,7 @@ class ManifestEntry(BaseModel):
 def read_manifest(path: Path) -> dict[str, ManifestEntry]:
     """Entries by slug (the file name stem of each text)."""
     if not Path(path).is_file():
-        raise InputError(f"{path}: manifest not found")
+        raise DocumentError(f"{path}: manifest not found")
     entries: dict[str, ManifestEntry] = {}
     with open(path, encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle, delimiter="\t"):

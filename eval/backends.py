@@ -46,7 +46,7 @@ class CadenzaBackend:
     modes = ("bm25", "dense", "hybrid", "rerank")
 
     def __init__(self, settings: Settings, evalset: EvalSet, *, corpus_dir: Path | None, progress: bool) -> None:
-        from rag.retriever import Retriever
+        from rag.retrieval.retriever import Retriever
 
         self._tmp: Path | None = None
         if corpus_dir is not None or evalset.documents:

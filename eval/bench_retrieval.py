@@ -112,8 +112,8 @@ def recall_at(hits_by_query: list[list[tuple[str, str]]], qrels: list[dict], k: 
 
 def corpus_scale(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
     from api.settings import get_settings
-    from rag.bm25 import Bm25sIndex, Fts5Index, RankBm25Index, tokenize
-    from rag.retriever import Retriever
+    from rag.retrieval.bm25 import Bm25sIndex, Fts5Index, RankBm25Index, tokenize
+    from rag.retrieval.retriever import Retriever
 
     settings = get_settings()
     t = time.perf_counter()
@@ -164,7 +164,7 @@ def corpus_scale(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
         for key, value in timings.items():
             stages.setdefault(key, []).append(value)
     for key in ("encode", "bm25", "dense", "fusion", "rescore"):
-        if key in stages:  # rescore: the default second stage (rag/rescore.py), absent when switched off
+        if key in stages:  # rescore: the default second stage (rag/retrieval/rescore.py), absent when switched off
             row(scale, f"hybrid stage: {key}", stages[key])
     row(scale, "hybrid total (Retriever.search)", stages["total"], "query encoding included", clock.cpu)
     for mode in ("bm25", "dense", "hybrid"):
@@ -192,7 +192,7 @@ def rerank(args: argparse.Namespace, retriever, queries: list[str]) -> None:  # 
     import torch
     from sentence_transformers import CrossEncoder
 
-    from rag.embedder import resolve_model_path
+    from rag.retrieval.embedder import resolve_model_path
 
     folder = Path(tempfile.mkdtemp(prefix="bench-ce-"))
     torch.manual_seed(0)
@@ -218,10 +218,10 @@ def synthetic_scale(args: argparse.Namespace, queries: list[str], real_vectors: 
     import faiss
 
     from api.settings import get_settings
-    from rag.bm25 import RankBm25Index, _top_k, tokenize
-    from rag.embedder import load_embedder
-    from rag.fusion import rrf
-    from rag.vectorstore import FaissStore
+    from rag.retrieval.bm25 import RankBm25Index, _top_k, tokenize
+    from rag.retrieval.embedder import load_embedder
+    from rag.retrieval.fusion import rrf
+    from rag.retrieval.vectorstore import FaissStore
 
     settings = get_settings()
     embedder = load_embedder(settings)

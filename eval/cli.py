@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from api.errors import CadenzaError
+from api.console import run_app
 
 app = typer.Typer(name="rag-eval", no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
@@ -21,21 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for module in (retrieval_cli, feedback_cli):
         module.register(app)
-    try:
-        app(args=argv, standalone_mode=False)
-    except CadenzaError as err:
-        print(f"rag-eval: error: {err.message}", file=sys.stderr)
-        return 2
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    except Exception as err:
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
-            return err.exit_code
-        raise
-    return 0
+    return run_app(app, "rag-eval", argv)
 
 
 def run() -> None:

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         from api.errors import InputError
         from api.settings import get_settings
         from eval.feedback_eval import load_profiles, run
-        from rag.feedback import FeedbackService
+        from rag.generation.feedback import FeedbackService
         from rag.feedback_cli import open_retriever
 
         if not profiles.is_file():
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
         """Calibrate the grounding threshold on the hand-labelled pairs and report it on the test split."""
         from api.settings import get_settings
         from eval.grounding_pairs import evaluate
-        from rag.grounding import GROUNDING_THRESHOLD
+        from rag.generation.grounding import GROUNDING_THRESHOLD
 
         result = evaluate(get_settings())
         result["committed_threshold"] = GROUNDING_THRESHOLD

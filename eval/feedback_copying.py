@@ -15,13 +15,13 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from rag.citations import split_sentences, strip_markers
-from rag.dimension_words import mentions
+from rag.generation.citations import split_sentences, strip_markers
+from rag.generation.dimension_words import mentions
 
 N = 8
 COPIED = 0.8
 _WORD = re.compile(r"[a-z0-9]+")
-# Lines and prefixes Cadenza writes itself (rag/fallback.py strength_sentence / weak_head).
+# Lines and prefixes Cadenza writes itself (rag/generation/fallback.py strength_sentence / weak_head).
 _STRENGTH = re.compile(r"^Strength: .*$", re.MULTILINE)
 _HEAD = re.compile(r"^[A-Z][^:\n]*? is (?:weak|below average|average|good|very good)"
                    r"(?:, especially at [^\n]*?\)|, especially at [0-9:–, and]+| throughout the recording)[:.]\s*", re.MULTILINE)

@@ -4,7 +4,7 @@ LLM's answers and for the deterministic fallback's answers.
 Metrics per answer:
 - citation validity: share of the raw output's references that point to a given source (before the check);
 - citation coverage: share of advice sentences (sentences with an advice verb) that carry a citation;
-- grounding rate: share of (sentence, citation) pairs whose passage supports the sentence (rag/grounding.py);
+- grounding rate: share of (sentence, citation) pairs whose passage supports the sentence (rag/generation/grounding.py);
 - weak-dimension coverage: share of the two weakest quality dimensions (by desirability) the text addresses;
 then the fallback rate of the LLM runs and latency. ``llm_attempts`` scores every answer the LLM returned
 (after the citation check), also those the service then replaced by the fallback (no valid or, under the
@@ -19,9 +19,9 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from rag.citations import parse_markers, split_sentences
-from rag.dimension_words import mentions, weakest_two
-from rag.feedback_types import FeedbackResult
+from rag.generation.citations import parse_markers, split_sentences
+from rag.generation.dimension_words import mentions, weakest_two
+from rag.generation.feedback_types import FeedbackResult
 from scorer.schema import ScoreReport
 
 _ADVICE = re.compile(

@@ -22,7 +22,7 @@ import re
 import sys
 from pathlib import Path
 
-from rag.dimension_words import plain_name
+from rag.generation.dimension_words import plain_name
 
 _QUOTE = re.compile(r'"(.+)" \[\d+\]\.?$')
 

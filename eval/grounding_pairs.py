@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from api.settings import Settings
-from rag.grounding import calibrate, support_scores
+from rag.generation.grounding import calibrate, support_scores
 
 PAIRS_FILE = Path(__file__).with_name("grounding_pairs.jsonl")
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from api.errors import InputError
+from rag.retrieval.errors import QueryError
 
 
 def _parse_filters(values: list[str] | None) -> dict[str, str]:
@@ -16,14 +16,14 @@ def _parse_filters(values: list[str] | None) -> dict[str, str]:
     for item in values or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise InputError(f"--filter expects key=value, got {item!r}")
+            raise QueryError(f"--filter expects key=value, got {item!r}")
         filters[key.strip()] = value.strip()
     return filters
 
 
 def _retriever():  # type: ignore[no-untyped-def]
     from api.settings import get_settings
-    from rag.retriever import Retriever
+    from rag.retrieval.retriever import Retriever
 
     return Retriever.open(get_settings())
 
@@ -43,7 +43,7 @@ def index(
     started = time.perf_counter()
     if rebuild:
         # A catalogue chunked for another model refuses to open normally; rebuild re-chunks it.
-        from rag.rebuild import rebuild_all
+        from rag.retrieval.rebuild import rebuild_all
 
         report = rebuild_all(settings, progress=progress)
     else:
@@ -75,7 +75,7 @@ def search(
     """Search the indexed pedagogy passages."""
     filters = _parse_filters(filter_)
     if not query.strip():
-        raise InputError("the query is empty")
+        raise QueryError("the query is empty")
     retriever = _retriever()
     try:
         use_second = retriever.settings.search_second_model if second_model is None else second_model

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from api.errors import ConfigError, InputError
+from rag.generation.errors import FeedbackInputError, GenerationConfigError
 
 
 def load_scores(path: Path):
@@ -22,26 +22,26 @@ def load_scores(path: Path):
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"cannot read scores JSON {path.name}: {err}") from err
+        raise FeedbackInputError(f"cannot read scores JSON {path.name}: {err}") from err
     if isinstance(data, dict) and "performance" in data:
         data = data["performance"]
     try:
         return ScoreReport.model_validate(data)
     except ValidationError as err:
-        raise InputError(f"{path.name} is not a scorer report: {err.errors()[0]['msg']}") from err
+        raise FeedbackInputError(f"{path.name} is not a scorer report: {err.errors()[0]['msg']}") from err
 
 
 def open_retriever(settings, *, progress: bool):
     """The retriever, indexing the shared corpus first if the catalogue is empty (first run)."""
     try:
-        from rag.retriever import Retriever
+        from rag.retrieval.retriever import Retriever
     except ImportError as err:
-        raise ConfigError("retrieval is not installed in this build (rag/retriever.py missing)") from err
+        raise GenerationConfigError("retrieval is not installed in this build (rag/retrieval/retriever.py missing)") from err
     retriever = Retriever.open(settings)
     if not retriever.list_documents():
         paths = sorted(settings.corpus_dir.glob("*.txt"))
         if not paths:
-            raise ConfigError(f"the catalogue is empty and no corpus was found at {settings.corpus_dir}")
+            raise GenerationConfigError(f"the catalogue is empty and no corpus was found at {settings.corpus_dir}")
         if progress:
             print(f"First run: indexing {len(paths)} books from {settings.corpus_dir} …", file=sys.stderr)
         retriever.index_paths(paths, manifest=settings.corpus_manifest, progress=progress)
@@ -49,7 +49,7 @@ def open_retriever(settings, *, progress: bool):
 
 
 def render_text(report, result) -> str:
-    from rag.dimension_words import grade, plain_name, quality_by_goodness, spots_for
+    from rag.generation.dimension_words import grade, plain_name, quality_by_goodness, spots_for
 
     lines = [f"Recording: {report.source or '-'} ({report.duration_s:.0f} s, scorer {report.backend})", ""]
     lines.append("Quality scales (weakest first):")
@@ -89,30 +89,30 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score a recording and write teacher feedback that cites piano-pedagogy books."""
         from api.settings import get_settings
-        from rag.feedback import FeedbackService
+        from rag.generation.feedback import FeedbackService
 
         settings = get_settings()
         latency: dict[str, float] = {}
         started = time.perf_counter()
         if scores is not None:
             if score_midi is not None:
-                raise InputError("--score needs a RECORDING to align (a saved report already has its bars)")
+                raise FeedbackInputError("--score needs a RECORDING to align (a saved report already has its bars)")
             report = load_scores(scores)
         elif recording is not None:
             if not recording.is_file():
-                raise InputError(f"no such file: {recording}")
+                raise FeedbackInputError(f"no such file: {recording}")
             try:
-                from scorer.service import Scorer
+                from scorer.inference.service import Scorer
             except ImportError as err:
-                raise ConfigError("the scorer is not installed in this build; pass --scores FILE.json") from err
-            from scorer.align import load_score
+                raise GenerationConfigError("the scorer is not installed in this build; pass --scores FILE.json") from err
+            from scorer.inference.align import load_score
 
             notated = load_score(score_midi) if score_midi is not None else None  # a bad score fails first
             t = time.perf_counter()
             report = Scorer.load(settings).score_path(recording, source_name=recording.name, score=notated)
             latency["scoring"] = round((time.perf_counter() - t) * 1000, 1)
         else:
-            raise InputError("give a RECORDING (audio or MIDI) or --scores FILE.json")
+            raise FeedbackInputError("give a RECORDING (audio or MIDI) or --scores FILE.json")
 
         t = time.perf_counter()
         retriever = open_retriever(settings, progress=not as_json or sys.stderr.isatty())

@@ -18,7 +18,7 @@ import soundfile as sf
 
 def main() -> None:
     from api.settings import Settings
-    from scorer.service import Scorer
+    from scorer.inference.service import Scorer
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=120.0)

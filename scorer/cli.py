@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from api.errors import InputError
+from scorer.errors import RecordingError
 
 scorer_app = typer.Typer(help="Train, evaluate and stress-test the scorer.", no_args_is_help=True)
 
@@ -55,7 +55,7 @@ def format_report(report) -> str:  # report: ScoreReport
 
 
 def _parse_bars(text: str | None) -> list[float] | None:
-    from scorer.spots import parse_bar_times
+    from scorer.inference.spots import parse_bar_times
 
     return parse_bar_times(text, "--bars")
 
@@ -70,12 +70,12 @@ def score(
 ) -> None:
     """Score recordings on the 19 PercePiano dimensions (model loaded once for all files)."""
     from api.settings import get_settings
-    from scorer.align import load_score
-    from scorer.service import Scorer
+    from scorer.inference.align import load_score
+    from scorer.inference.service import Scorer
 
     bar_times = _parse_bars(bars)
     if bar_times and score_midi is not None:
-        raise InputError("give --bars or --score, not both")
+        raise RecordingError("give --bars or --score, not both")
     notated = load_score(score_midi) if score_midi is not None else None
     scorer = Scorer.load(get_settings())
     reports = [scorer.score_path(f, bars=bar_times, score=notated, source_name=f.name) for f in files]
@@ -88,7 +88,7 @@ def score(
 
 def _dirs(percepiano: Optional[Path], out: Optional[Path]):
     from api.settings import get_settings
-    from scorer.pipeline import DEFAULT_DIR
+    from scorer.training.pipeline import DEFAULT_DIR
 
     settings = get_settings()
     return settings, (percepiano or settings.percepiano_dir), (out or DEFAULT_DIR)
@@ -114,7 +114,7 @@ def train_cmd(
         help="A saved score-alignment table of the second-soundfont renders to reuse.")] = None,
 ) -> None:
     """Render PercePiano, extract features, train the embedded heads with leak-free 4-fold CV."""
-    from scorer.pipeline import train
+    from scorer.training.pipeline import train
 
     settings, pdir, odir = _dirs(percepiano, out)
     info = train(pdir, settings.soundfont, cache or settings.home / "cache" / "scorer", odir, refold=refold,
@@ -133,7 +133,7 @@ def eval_cmd(
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
 ) -> None:
     """Metrics from the committed out-of-fold predictions; writes the model card."""
-    from scorer.pipeline import card_markdown, evaluate
+    from scorer.training.pipeline import card_markdown, evaluate
 
     _, pdir, odir = _dirs(percepiano, out)
     command = "cadenza scorer eval " + " ".join(shlex.quote(a) for a in sys.argv[3:])
@@ -151,7 +151,7 @@ def robustness_cmd(
         help="Also timing stability given each passage's score (score-aware timing head).")] = True,
 ) -> None:
     """Degradations (timing jitter, velocity compression, wrong notes, pedal) and recording conditions."""
-    from scorer.robustness import run_robustness
+    from scorer.training.robustness import run_robustness
 
     settings, pdir, odir = _dirs(percepiano, None)
     result = run_robustness(settings, pdir, cache or settings.home / "cache" / "scorer", limit=limit,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from rag.types import SearchHit, SourceRef
+from rag.retrieval.types import SearchHit, SourceRef
 from scorer.dimensions import DIMENSIONS
 from scorer.schema import DimensionScore, ScoreReport, Spot
 
@@ -69,7 +69,7 @@ def make_report(weak: dict[str, float], *, duration_s: float = 95.0, default_goo
 def open_small_retriever(home: Path, shared_dir: Path, cache: Path):
     """The real Retriever over three short books (the retrieval tests' slice), sharing the session's
     embedding cache so that each book is embedded once per test run."""
-    from rag.retriever import Retriever
+    from rag.retrieval.retriever import Retriever
     from tests.retrieval_support import SMALL_BOOKS, book_paths, make_settings
 
     retriever = Retriever.open(make_settings(home, shared_dir, cache))

@@ -180,8 +180,8 @@ def tone_wav(seconds: float = 2.0, hz: float = 440.0) -> bytes:
 
 
 def test_a_score_sent_with_an_upload_gives_bars_and_score_aware_timing(service: Api, scored: dict) -> None:
-    from scorer.align import load_score
-    from scorer.service import Scorer
+    from scorer.inference.align import load_score
+    from scorer.inference.service import Scorer
 
     score_file = service.settings.shared_dir / SCORE
     response = upload_with_score(service, score_file.read_bytes())
@@ -247,9 +247,9 @@ def test_a_recording_too_long_to_align_is_scored_without_its_score(service: Api,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The score is optional: when recording and score are too long to align, the job still scores (the
     limit is lowered here to make the example "too long")."""
-    import scorer.align
+    import scorer.inference.align
 
-    monkeypatch.setattr(scorer.align, "MAX_DTW_CELLS", 10)
+    monkeypatch.setattr(scorer.inference.align, "MAX_DTW_CELLS", 10)
     response = upload_with_score(service, (service.settings.shared_dir / SCORE).read_bytes())
     assert response.status_code == 202, response.text
     body = wait_scored(service, response.json()["id"], service.student)
@@ -458,7 +458,7 @@ def test_llm_failures_fall_back_and_are_counted(service: Api, scored: dict, llm:
 
 
 def test_llm_server_down_falls_back(service: Api, scored: dict) -> None:
-    from rag.feedback import FeedbackService
+    from rag.generation.feedback import FeedbackService
 
     components = service.app.state.cadenza.components
     working = components.feedback()

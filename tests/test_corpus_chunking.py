@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from api.errors import InputError
+from corpus.errors import DocumentError
 from corpus.chunking import chunk_text
 from corpus.loaders import load_bytes, load_file, strip_gutenberg
 from corpus.manifest import read_manifest
 from corpus.structure import split_blocks
 from corpus.tags import dimensions_covered, tag_text
-from rag.embedder import SentenceTransformerEmbedder
-from rag.retriever import context_header
+from rag.retrieval.embedder import SentenceTransformerEmbedder
+from rag.retrieval.retriever import context_header
 from scorer.dimensions import NAMES
 from tests.retrieval_support import SMALL_BOOKS, book_paths
 
 
 @pytest.fixture(scope="module")
 def embedder() -> SentenceTransformerEmbedder:
-    from rag.embedder import load_embedder
+    from rag.retrieval.embedder import load_embedder
     from api.settings import Settings
 
     return load_embedder(Settings())
@@ -43,11 +43,11 @@ def test_markdown_html_and_pdf_load(tmp_path: Path) -> None:
     assert html.title == "Touch" and "## Legato" in html.text and "x()" not in html.text
     pdf = load_bytes(_tiny_pdf("Slow practice builds a steady rhythm."), filename="p.pdf")
     assert "steady rhythm" in pdf.text
-    with pytest.raises(InputError):
+    with pytest.raises(DocumentError):
         load_bytes(b"\x00\x01", filename="a.docx")
-    with pytest.raises(InputError):
+    with pytest.raises(DocumentError):
         load_bytes(b"%PDF-1.4 broken", filename="b.pdf")
-    with pytest.raises(InputError):
+    with pytest.raises(DocumentError):
         load_file(tmp_path / "missing.txt")
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from api.settings import Settings
-from rag.dimension_words import grade, standing, strongest, weakest_two
+from rag.generation.dimension_words import grade, standing, strongest, weakest_two
 from scorer.dimensions import BY_NAME
 from scorer.schema import DimensionScore
-from scorer.service import Scorer
+from scorer.inference.service import Scorer
 
 
 def _score(name: str, percentile: float) -> DimensionScore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scorer.dataset import load_labels
+from scorer.training.dataset import load_labels
 from scorer.dimensions import BY_NAME, DIMENSIONS, QUALITY
 
 

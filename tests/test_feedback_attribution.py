@@ -1,10 +1,10 @@
-"""Post-processing of per-dimension answers (rag/attribution.py): cut fragments, dropped prompt echoes,
+"""Post-processing of per-dimension answers (rag/generation/attribution.py): cut fragments, dropped prompt echoes,
 markers attached to the one given source — and the model's own markers left alone."""
 
 from __future__ import annotations
 
-from rag.attribution import attribute, complete_sentences, drop_debris, drop_echoes
-from rag.types import SearchHit, SourceRef
+from rag.generation.attribution import attribute, complete_sentences, drop_debris, drop_echoes
+from rag.retrieval.types import SearchHit, SourceRef
 
 _HIT = SearchHit(rank=1, score=1.0, chunk_id="c1", text="Subdue the accompaniment so that the melody may stand out strongly.",
                  section=None, char_start=0, char_end=66, source=SourceRef(document_id="d", title="T", author="A"))
@@ -28,7 +28,7 @@ def test_drop_echoes_removes_sentences_copied_from_the_prompt():
 
 
 def test_drop_echoes_catches_the_worked_example_rewritten_with_the_students_times():
-    from rag.prompt import _EXAMPLE_ASSISTANT, dimension_messages, prompt_wording
+    from rag.generation.prompt import _EXAMPLE_ASSISTANT, dimension_messages, prompt_wording
     from tests._feedback_support import make_report
 
     assert "thumb under" in _EXAMPLE_ASSISTANT

@@ -7,8 +7,8 @@ import pytest
 
 from api.settings import Settings
 from eval.grounding_pairs import evaluate, load_pairs
-from rag.citations import check_citations
-from rag.grounding import GROUNDING_THRESHOLD, ground
+from rag.generation.citations import check_citations
+from rag.generation.grounding import GROUNDING_THRESHOLD, ground
 from tests._feedback_support import standard_hits
 
 

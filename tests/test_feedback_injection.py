@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from rag.feedback import FeedbackService
-from rag.prompt import SYSTEM
+from rag.generation.feedback import FeedbackService
+from rag.generation.prompt import SYSTEM
 from tests._feedback_support import make_report, open_small_retriever
 from tests._llm_standin import StandIn
 
@@ -61,7 +61,7 @@ def test_local_model_does_not_obey_the_injected_document(retriever):
 
 
 def test_dimension_excerpt_keeps_the_focus_sentence():
-    from rag.prompt import DIMENSION_PASSAGE_CHARS, passage_excerpt
+    from rag.generation.prompt import DIMENSION_PASSAGE_CHARS, passage_excerpt
 
     filler = " ".join(f"word{i}" for i in range(200))  # ~1,400 characters before the sentence that matters
     focus = "Change the pedal exactly as the new harmony sounds, listening to the bass."

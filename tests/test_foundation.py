@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from api.errors import CadenzaError, InputError, NotFound
+from api.errors import STATUS, CadenzaError, InputError, NotFound, status_of
 from api.settings import Settings
 
 
@@ -24,9 +24,24 @@ def test_settings_reject_invalid_values(monkeypatch: pytest.MonkeyPatch) -> None
         Settings()
 
 
-def test_error_hierarchy_carries_http_status() -> None:
-    assert issubclass(InputError, CadenzaError) and InputError.http_status == 400
-    assert NotFound("x").http_status == 404
+def test_errors_map_to_http_status_in_one_table() -> None:
+    from corpus.errors import DocumentNotFound, UnsupportedDocument
+    from rag.generation.errors import LLMTimeout
+    from rag.retrieval.errors import IndexMismatch, QueryError
+    from scorer.errors import RecordingError, RecordingTooLarge
+
+    assert issubclass(InputError, CadenzaError) and status_of(InputError("x")) == (400, "invalid_input")
+    assert status_of(NotFound("x")) == (404, "not_found")
+    # package errors carry no status of their own: the table gives the most specific one
+    assert status_of(RecordingTooLarge("x")) == (413, "too_large")
+    assert status_of(RecordingError("x")) == (400, "invalid_input")
+    assert status_of(UnsupportedDocument("x")) == (415, "unsupported_media_type")
+    assert status_of(DocumentNotFound("x")) == (404, "not_found")
+    assert status_of(QueryError("x")) == (400, "invalid_input")
+    assert status_of(IndexMismatch("x")) == (409, "index_mismatch")
+    assert status_of(LLMTimeout("x")) == (504, "upstream_timeout")
+    assert status_of(ValueError("x")) == (500, "internal_error")
+    assert not any(hasattr(cls, "http_status") for cls in STATUS)
 
 
 def test_cli_help_lists_commands() -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from api.errors import ConfigError
+from rag.generation.errors import GenerationConfigError
 from api.settings import Settings
-from rag.feedback import FeedbackService
-from rag.llm import LLMClient
-from rag.local_llm import LocalLLMServer, gguf_path, verified_gguf
+from rag.generation.feedback import FeedbackService
+from rag.generation.llm import LLMClient
+from rag.generation.local_llm import LocalLLMServer, gguf_path, verified_gguf
 from tests._feedback_support import make_report, open_small_retriever
 
 pytestmark = pytest.mark.llm
@@ -29,7 +29,7 @@ def test_gguf_is_the_recorded_one():
 
 
 def test_missing_model_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="20-llm.sh"):
+    with pytest.raises(GenerationConfigError, match="20-llm.sh"):
         verified_gguf(Settings(models_dir=tmp_path))
 
 

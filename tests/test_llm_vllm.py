@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from api.settings import REPO_ROOT, Settings
-from rag.feedback import FeedbackService
-from rag.llm import LLMClient
+from rag.generation.feedback import FeedbackService
+from rag.generation.llm import LLMClient
 from tests._feedback_support import make_report, open_small_retriever
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from api.settings import Settings
-from rag.embedder import resolve_model_path
-from rag.retriever import Retriever
+from rag.retrieval.embedder import resolve_model_path
+from rag.retrieval.retriever import Retriever
 from tests.retrieval_support import book_paths, make_settings
 
 QUERY = "my pedalling blurs the harmonies"

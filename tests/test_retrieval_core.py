@@ -9,9 +9,9 @@ import pytest
 
 from corpus.chunking import chunk_text
 from corpus.loaders import load_file
-from rag.bm25 import Bm25sIndex, Fts5Index, RankBm25Index, tokenize
-from rag.fusion import rrf
-from rag.query import ADVICE, VOCABULARY, queries_from_report
+from rag.retrieval.bm25 import Bm25sIndex, Fts5Index, RankBm25Index, tokenize
+from rag.retrieval.fusion import rrf
+from rag.generation.query import ADVICE, VOCABULARY, queries_from_report
 from scorer.dimensions import DIMENSIONS, NAMES
 from scorer.schema import ScoreReport, Spot
 from tests.retrieval_support import book_paths

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from rag.retriever import Retriever
+from rag.retrieval.retriever import Retriever
 from tests.retrieval_support import SMALL_BOOKS, book_paths, make_settings
 
 _CHILD = r"""
 import sys, time
 from pathlib import Path
 from api.settings import Settings
-from rag import retriever as rmod
+from rag.retrieval import retriever as rmod
 
 home, cache, shared, marker, point = sys.argv[1:6]
 settings = Settings(home=Path(home), embedding_cache_dir=Path(cache), shared_dir=Path(shared))

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from api.errors import IndexMismatch, InputError, NotFound
+from corpus.errors import DocumentNotFound
+from rag.retrieval.errors import IndexMismatch, QueryError
 from api.settings import Settings
 from corpus.chunking import sentence_spans
-from rag.embedding_cache import text_sha
-from rag.fusion import rrf
-from rag.retriever import Retriever
-from rag.vectorstore import FaissStore
+from rag.retrieval.embedding_cache import text_sha
+from rag.retrieval.fusion import rrf
+from rag.retrieval.retriever import Retriever
+from rag.retrieval.vectorstore import FaissStore
 from tests.retrieval_support import book_paths, make_settings
 
 QUERY = "my pedalling blurs the harmonies"
@@ -150,24 +151,24 @@ def test_filters(retriever: Retriever) -> None:
     bach = retriever.search("fugue", mode="dense", k=3, filters={"composer": "bach"})
     assert bach and all("bach" in retriever.chunk_tags(h.chunk_id)["composers"] for h in bach)
     assert retriever.search("music", k=3, filters={"source_type": "pdf"}) == []
-    with pytest.raises(InputError):
+    with pytest.raises(QueryError):
         retriever.search("music", filters={"colour": "blue"})
 
 
 def test_empty_query_and_bad_arguments(retriever: Retriever) -> None:
     for query in ("", "   "):
-        with pytest.raises(InputError, match="empty"):
+        with pytest.raises(QueryError, match="empty"):
             retriever.search(query)
-    with pytest.raises(InputError):
+    with pytest.raises(QueryError):
         retriever.search(QUERY, mode="fuzzy")  # type: ignore[arg-type]
-    with pytest.raises(InputError, match="cross-encoder"):
+    with pytest.raises(QueryError, match="cross-encoder"):
         retriever.search(QUERY, mode="rerank")  # no reranker configured on the embedded default
 
 
 def test_empty_index_is_a_clear_error(settings: Settings, embedding_cache_dir: Path) -> None:
     r = Retriever.open(settings.model_copy(update={"embedding_cache_dir": embedding_cache_dir}))
     try:
-        with pytest.raises(InputError, match="index is empty"):
+        with pytest.raises(QueryError, match="index is empty"):
             r.search(QUERY)
     finally:
         r.close()
@@ -209,7 +210,7 @@ def test_dedup_replace_delete_across_all_indexes(retriever: Retriever, shared_di
     assert _all_ids(retriever) == (before[0], before[0], before[0])
     assert all(h.source.document_id != "pedal_notes" for h in retriever.search("marcato thumbs melody", k=20))
     assert "pedal_notes" not in {d.document_id for d in retriever.list_documents()}
-    with pytest.raises(NotFound):
+    with pytest.raises(DocumentNotFound):
         retriever.remove_document("pedal_notes")
 
 
@@ -276,7 +277,7 @@ def test_searches_run_while_a_document_is_indexed(retriever: Retriever) -> None:
 def test_small_allowed_sets_are_scored_exactly_like_a_filtered_search(tmp_path: Path) -> None:
     """A few allowed ids are scored by reading their vectors back; the answer must be the one the filtered
     FAISS scan gives (same ids, same order, same scores), also for ids no longer stored. IVF takes the scan."""
-    import rag.vectorstore as vs
+    import rag.retrieval.vectorstore as vs
 
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((500, 32)).astype(np.float32)

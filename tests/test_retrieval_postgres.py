@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.retriever import Retriever
+from rag.retrieval.retriever import Retriever
 from tests.retrieval_support import make_settings
 
 pytestmark = pytest.mark.postgres

@@ -1,10 +1,10 @@
-"""The blend behind the hybrid second stage (rag/rescore.py), on hand-checkable numbers."""
+"""The blend behind the hybrid second stage (rag/retrieval/rescore.py), on hand-checkable numbers."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.rescore import blend_scores, reorder_top
+from rag.retrieval.rescore import blend_scores, reorder_top
 
 
 def test_blend_scales_bm25_by_top_and_cosine_by_min_max() -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from api.errors import ConfigError
+from rag.retrieval.errors import RetrievalConfigError
 from api.settings import Settings
-from rag.embedder import MPNET_NAME, SentenceTransformerEmbedder, load_rescore_embedder, resolve_model_path
-from rag.embedding_cache import text_sha
-from rag.rescore import reorder_top
-from rag.retriever import Retriever
+from rag.retrieval.embedder import MPNET_NAME, SentenceTransformerEmbedder, load_rescore_embedder, resolve_model_path
+from rag.retrieval.embedding_cache import text_sha
+from rag.retrieval.rescore import reorder_top
+from rag.retrieval.retriever import Retriever
 from tests.retrieval_support import book_paths, make_settings
 
 QUERY = "how should a young musician practise scales"
@@ -33,7 +33,7 @@ def test_default_hybrid_uses_mpnet_on_the_blend_top_lazily() -> None:
 
 def test_mpnet_resolves_under_models_dir_and_fails_clearly_when_missing(tmp_path: Path) -> None:
     assert Path(resolve_model_path(MPNET_NAME, Settings().models_dir)) == Settings().models_dir / MPNET_NAME
-    with pytest.raises(ConfigError, match="25-mpnet.sh"):
+    with pytest.raises(RetrievalConfigError, match="25-mpnet.sh"):
         resolve_model_path(MPNET_NAME, tmp_path)
 
 
@@ -133,5 +133,5 @@ def test_index_time_embedding_covers_every_chunk(tmp_path: Path, shared_dir: Pat
 def test_missing_second_model_fails_at_open(tmp_path: Path, shared_dir: Path) -> None:
     settings = make_settings(tmp_path / "home", shared_dir, tmp_path / "cache", rescore_model=MPNET_NAME,
                              models_dir=tmp_path / "no-models")
-    with pytest.raises(ConfigError, match="25-mpnet.sh"):
+    with pytest.raises(RetrievalConfigError, match="25-mpnet.sh"):
         Retriever.open(settings)

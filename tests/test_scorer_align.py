@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from api.errors import InputError
-from scorer.align import align, alignment_features, bar_starts, load_score
-from scorer.features import Notes, notes_from_midi
+from scorer.errors import RecordingError
+from scorer.inference.align import align, alignment_features, bar_starts, load_score
+from scorer.inference.features import Notes, notes_from_midi
 
 PIECE = "Beethoven_WoO80_var27_8bars"
 EXAMPLE = "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav"
@@ -74,7 +74,7 @@ def test_bars_from_the_audio_agree_with_bars_from_its_midi(percepiano: Path, sha
     """The dataset's example WAV was rendered from this performance's MIDI (with a different lead-in): bars
     found through its transcription sit where the MIDI's bars sit, up to that constant offset."""
     from api.settings import Settings
-    from scorer.service import Scorer
+    from scorer.inference.service import Scorer
 
     score = load_score(percepiano / "score_midi" / f"{PIECE}_Score_15.mid")
     from_midi = np.array(bar_starts(_notes(percepiano / "performance_midi" / f"{PIECE}_3_15.mid"), score))
@@ -85,9 +85,9 @@ def test_bars_from_the_audio_agree_with_bars_from_its_midi(percepiano: Path, sha
     assert [(d.name, d.score) for d in report.dimensions if d.name != "timing_stability"] == [
         (d.name, d.score) for d in plain.dimensions if d.name != "timing_stability"]
     assert report.weak_spots and all(s.bars for s in report.weak_spots)
-    from scorer.features import FEATURE_SR
-    from scorer.transcribe import Transcriber
-    from scorer.decode import decode
+    from scorer.inference.features import FEATURE_SR
+    from scorer.inference.transcribe import Transcriber
+    from scorer.inference.decode import decode
 
     decoded = decode(shared_dir / EXAMPLE, max_duration_s=1800, soundfont=scorer.settings.soundfont)
     from_audio = np.array(bar_starts(Transcriber(1).transcribe(decoded.audio, FEATURE_SR), score))
@@ -123,5 +123,5 @@ def test_load_score_rejects_a_midi_without_notes(tmp_path: Path) -> None:
     empty.instruments.append(pretty_midi.Instrument(0))
     path = tmp_path / "empty.mid"
     empty.write(str(path))
-    with pytest.raises(InputError, match="no notes"):
+    with pytest.raises(RecordingError, match="no notes"):
         load_score(path)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from scorer.augment import recording_chain
-from scorer.dataset import FeatureTable
-from scorer.train import train_head
+from scorer.training.augment import recording_chain
+from scorer.training.dataset import FeatureTable
+from scorer.training.train import train_head
 
 
 def test_recording_chain_is_seeded_and_keeps_length_and_peak(shared_dir: Path) -> None:

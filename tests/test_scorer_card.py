@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import r2_score
 
-from scorer.dataset import load_labels, parse_key
-from scorer.metrics import pairwise, within_passage_r2
-from scorer.pipeline import DEFAULT_DIR, load_oof
+from scorer.training.dataset import load_labels, parse_key
+from scorer.training.metrics import pairwise, within_passage_r2
+from scorer.training.pipeline import DEFAULT_DIR, load_oof
 
 CARD = DEFAULT_DIR / "model_card.json"
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from api.errors import InputError, TooLarge
-from scorer.decode import decode, probe
-from scorer.features import FEATURE_SR
-from scorer.service import probe_recording
+from scorer.errors import RecordingError, RecordingTooLarge
+from scorer.inference.decode import decode, probe
+from scorer.inference.features import FEATURE_SR
+from scorer.inference.service import probe_recording
 
 EXAMPLE = "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav"
 
@@ -78,7 +78,7 @@ def test_midi_is_parsed_and_rendered(shared_dir: Path, settings) -> None:
 
 
 def _error(path: Path, settings, max_s: float | None = None) -> str:
-    with pytest.raises(InputError) as info:
+    with pytest.raises(RecordingError) as info:
         _decode(path, settings, max_s)
     msg = info.value.message
     assert "\n" not in msg and path.name in msg
@@ -98,7 +98,7 @@ def test_rejections(settings, tmp_path: Path) -> None:
     short = _tone(tmp_path / "short.wav", 0.5)
     assert "at least 1 s" in _error(short, settings)
     long = _tone(tmp_path / "long.wav", 5.0)
-    with pytest.raises(TooLarge):
+    with pytest.raises(RecordingTooLarge):
         _decode(long, settings, max_s=4.0)
     bad_midi = tmp_path / "broken.mid"
     bad_midi.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x02" + b"\xff" * 40)
@@ -116,7 +116,7 @@ def test_midi_without_notes_is_rejected(settings, tmp_path: Path) -> None:
 
 
 def test_probe_is_cheap_and_validates(settings, tmp_path: Path) -> None:
-    with pytest.raises(InputError):
+    with pytest.raises(RecordingError):
         probe(tmp_path / "missing.wav", settings.max_duration_s)
     assert probe(_tone(tmp_path / "ok.wav", 2.0), settings.max_duration_s) == pytest.approx(2.0, abs=0.01)
 

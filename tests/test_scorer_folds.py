@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from scorer.dataset import load_labels, midi_path, parse_key
-from scorer.folds import CONTAINMENT_THRESHOLD, assign_folds, containment, load_folds, pitch_ngrams
-from scorer.pipeline import DEFAULT_DIR
+from scorer.training.dataset import load_labels, midi_path, parse_key
+from scorer.training.folds import CONTAINMENT_THRESHOLD, assign_folds, containment, load_folds, pitch_ngrams
+from scorer.training.pipeline import DEFAULT_DIR
 
 FOLDS = DEFAULT_DIR / "folds.json"
 

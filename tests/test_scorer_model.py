@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scorer.model import compact_model_string
+from scorer.inference.model import compact_model_string
 
 
 def test_compact_model_string_predicts_the_same() -> None:
@@ -26,7 +26,7 @@ def test_midi_notes_carry_pedal_depth(shared_dir) -> None:
     """True MIDI keeps the sustain controller's depth (half-pedalling) for the v3 pedal features."""
     import pretty_midi
 
-    from scorer.features import note_features, notes_from_midi
+    from scorer.inference.features import note_features, notes_from_midi
 
     mid = shared_dir / "data/percepiano/performance_midi/Beethoven_WoO80_var27_8bars_3_15.mid"
     notes = notes_from_midi(pretty_midi.PrettyMIDI(str(mid)))

@@ -10,11 +10,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from api.errors import ConfigError  # noqa: E402
+from scorer.errors import ScorerConfigError  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from scorer.dimensions import NAMES  # noqa: E402
-from scorer.muq_backend import LAYERS, MuqEncoder, import_muq, new_heads, save_heads  # noqa: E402
-from scorer.service import Scorer  # noqa: E402
+from scorer.inference.muq_backend import LAYERS, MuqEncoder, import_muq, new_heads, save_heads  # noqa: E402
+from scorer.inference.service import Scorer  # noqa: E402
 
 SMALL = dict(
     encoder_dim=64, conv_dim=16, encoder_depth=12, n_mels=128, codebook_size=32, codebook_dim=8,
@@ -38,7 +38,7 @@ def small_muq(tmp_path_factory) -> Path:
 def test_torchaudio_shim_matches_librosa_mel() -> None:
     import librosa
 
-    from scorer.torch_audio import AmplitudeToDB, MelSpectrogram
+    from scorer.inference.torch_audio import AmplitudeToDB, MelSpectrogram
 
     y = np.random.default_rng(0).standard_normal(24000).astype(np.float32)
     ours = MelSpectrogram(sample_rate=24000, n_fft=2048, hop_length=240, n_mels=128)(torch.from_numpy(y)).numpy()
@@ -80,5 +80,5 @@ def test_muq_backend_scores_a_recording(small_muq: Path, shared_dir: Path, tmp_p
 
 
 def test_muq_backend_needs_local_weights(tmp_path: Path, shared_dir: Path) -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ScorerConfigError):
         Scorer.load(Settings(home=tmp_path, shared_dir=shared_dir, scorer_backend="muq"))

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from api.settings import Settings
-from scorer.align import load_score
-from scorer.dataset import FeatureTable
-from scorer.extract import with_alignment
-from scorer.model import EmbeddedModel
-from scorer.service import Scorer
-from scorer.model import TIMING_DIMENSION
+from scorer.inference.align import load_score
+from scorer.training.dataset import FeatureTable
+from scorer.inference.extract import with_alignment
+from scorer.inference.model import EmbeddedModel
+from scorer.inference.service import Scorer
+from scorer.inference.model import TIMING_DIMENSION
 
 KEY = "Beethoven_WoO80_var27_8bars_3_15"
 SCORE = "Beethoven_WoO80_var27_8bars_Score_15.mid"
@@ -47,7 +47,7 @@ def test_a_score_changes_timing_stability_and_nothing_else(scorer: Scorer, perce
 
 def test_with_the_score_jittered_timing_reads_less_stable(scorer: Scorer, percepiano: Path, tmp_path: Path) -> None:
     """60 ms of random onset jitter on the true MIDI: the score-aware head sees the notes leave the grid."""
-    from scorer.robustness import jitter
+    from scorer.training.robustness import jitter
 
     midi = percepiano / "performance_midi" / f"{KEY}.mid"
     jittered = tmp_path / "jittered.mid"
@@ -102,7 +102,7 @@ def test_a_score_of_other_music_falls_back_to_the_plain_timing(scorer: Scorer, p
 def test_midi_input_without_a_midi_head_keeps_the_plain_timing(percepiano: Path) -> None:
     """A model with only the audio heads reads a MIDI file's transcription: the alignment of the true notes
     does not fit those features, so it is not used (no crash, the audio head's timing)."""
-    from scorer.embedded import EmbeddedBackend
+    from scorer.inference.embedded import EmbeddedBackend
 
     backend = EmbeddedBackend()
     for name in ("midi", "midi_timing"):
@@ -137,11 +137,11 @@ def test_a_copy_s_alignment_is_of_its_own_transcription(percepiano: Path, tmp_pa
     render's own transcription to the score, on the copy's windows, and are cached by that audio."""
     import numpy as np
 
-    from scorer.align import align
-    from scorer.extract import (TRANSCRIBED_PREFIX, aligned_rows, augmented_audio, build_aligned_copy_table,
+    from scorer.inference.align import align
+    from scorer.inference.extract import (TRANSCRIBED_PREFIX, aligned_rows, augmented_audio, build_aligned_copy_table,
                                 build_aligned_table, build_augmented_table)
-    from scorer.features import FEATURE_SR
-    from scorer.transcribe import Transcriber
+    from scorer.inference.features import FEATURE_SR
+    from scorer.inference.transcribe import Transcriber
 
     soundfont = Settings().soundfont
     copy = build_augmented_table(percepiano, [KEY], soundfont, tmp_path)

@@ -12,9 +12,9 @@ import pytest
 import soundfile as sf
 
 from scorer.dimensions import DIMENSIONS, NAMES
-from scorer.model import DEFAULT_WEIGHTS
+from scorer.inference.model import DEFAULT_WEIGHTS
 from scorer.schema import ScoreReport
-from scorer.service import Scorer
+from scorer.inference.service import Scorer
 
 EXAMPLE = "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav"
 SNAPSHOT = DEFAULT_WEIGHTS.parent / "example_scores.json"

@@ -9,10 +9,10 @@ import pretty_midi
 import pytest
 import soundfile as sf
 
-from scorer.extract import TRANSCRIBED_PREFIX, transcribed_features, window_features
-from scorer.features import FEATURE_SR, audio_features, notes_from_midi
-from scorer.resample import resample
-from scorer.transcribe import Transcriber
+from scorer.inference.extract import TRANSCRIBED_PREFIX, transcribed_features, window_features
+from scorer.inference.features import FEATURE_SR, audio_features, notes_from_midi
+from scorer.inference.resample import resample
+from scorer.inference.transcribe import Transcriber
 
 KEY = "Beethoven_WoO80_var27_8bars_3_15"
 
@@ -65,8 +65,8 @@ def test_note_decoding_gives_basic_pitch_s_own_notes(example: np.ndarray) -> Non
     from basic_pitch.constants import FFT_HOP
     from basic_pitch.note_creation import model_output_to_notes
 
-    from scorer.note_decoding import decode_notes
-    from scorer.transcribe import BP_SR, FRAME_THRESHOLD, MIN_NOTE_MS, ONSET_THRESHOLD
+    from scorer.inference.note_decoding import decode_notes
+    from scorer.inference.transcribe import BP_SR, FRAME_THRESHOLD, MIN_NOTE_MS, ONSET_THRESHOLD
 
     transcriber = Transcriber(threads=1)
     posteriors = transcriber._posteriors(resample(np.tile(example, 3), FEATURE_SR, BP_SR))

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scorer.dataset import score_midi_path
+from scorer.training.dataset import score_midi_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -16,10 +16,10 @@ if ! .venv/bin/python -c "import llama_cpp.server" 2>/dev/null; then
   echo "20-llm: llama-cpp-python built and installed in $(( $(date +%s) - start )) s"
 fi
 
-# 2. The GGUF, outside the repo (settings.models_dir), verified against the hash recorded in rag/local_llm.py.
+# 2. The GGUF, outside the repo (settings.models_dir), verified against the hash recorded in rag/generation/local_llm.py.
 MODELS_DIR="${CADENZA_MODELS_DIR:-$HOME/.cache/cadenza/models}"
 GGUF="$MODELS_DIR/qwen2.5-coder-0.5b-instruct.gguf"
-SHA=$(sed -n 's/^GGUF_SHA256 = "\([0-9a-f]*\)"/\1/p' rag/local_llm.py)
+SHA=$(sed -n 's/^GGUF_SHA256 = "\([0-9a-f]*\)"/\1/p' rag/generation/local_llm.py)
 if cz_verified "$GGUF" "$SHA"; then
   echo "20-llm: $GGUF ok"
   exit 0

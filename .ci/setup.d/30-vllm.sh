@@ -28,7 +28,7 @@ HF_DIR="$MODELS_DIR/qwen2.5-coder-0.5b-instruct-hf"
 if [ ! -f "$HF_DIR/config.json" ]; then
   start=$(date +%s)
   rm -rf "$HF_DIR.partial"
-  .venv-vllm/bin/python -m rag.gguf_to_hf "$MODELS_DIR/qwen2.5-coder-0.5b-instruct.gguf" "$HF_DIR"
+  .venv-vllm/bin/python -m rag.generation.gguf_to_hf "$MODELS_DIR/qwen2.5-coder-0.5b-instruct.gguf" "$HF_DIR"
   echo "30-vllm: converted the GGUF to $HF_DIR in $(( $(date +%s) - start )) s"
 else
   echo "30-vllm: $HF_DIR ok"

@@ -14,7 +14,7 @@ from api.errors import InputError
 from api.routes.common import error_responses, multipart_body
 from api.schemas import DocumentIndexed, DocumentList
 from api.uploads import receive_multipart
-from rag.types import SearchHit
+from rag.retrieval.types import SearchHit
 
 router = APIRouter(tags=["documents"])
 

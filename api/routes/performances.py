@@ -19,7 +19,7 @@ from api.errors import InputError, UnsupportedMediaType
 from api.routes.common import error_responses, get_owned, multipart_body, new_id
 from api.schemas import FeedbackList, FeedbackPublic, PerformanceCreated, PerformanceList, PerformancePublic
 from api.uploads import ReceivedFile, receive_multipart
-from scorer.spots import parse_bar_times
+from scorer.inference.spots import parse_bar_times
 
 log = logging.getLogger("cadenza.api")
 router = APIRouter(prefix="/v1/performances", tags=["performances"])
@@ -45,14 +45,14 @@ _FORM_FIELDS["score"] = {"type": "string", "format": "binary", "description": (
 
 
 def _probe(path, settings) -> float:  # type: ignore[no-untyped-def]
-    from scorer.service import probe_recording
+    from scorer.inference.service import probe_recording
 
     return probe_recording(path, settings)
 
 
 def _check_score(upload: ReceivedFile) -> None:
     """A score MIDI sent beside the recording: refused now (4xx) unless it is a MIDI file with notes and bars."""
-    from scorer.align import load_score
+    from scorer.inference.align import load_score
 
     if upload.size == 0:
         raise InputError("the uploaded score is empty")

@@ -76,7 +76,7 @@ def post_message(session_id: str, body: MessageCreate, request: Request, princip
     """Ask the tutor. The answer retrieves on the question condensed with the recent turns and sees the
     performance's scores and weak spots; the turn is stored only once the answer is complete."""
     tutor = get_owned(session, TutorSession, session_id, principal, "session")
-    from rag.feedback_types import ChatTurn
+    from rag.generation.feedback_types import ChatTurn
 
     report = None
     if tutor.performance_id is not None:

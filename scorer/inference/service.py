@@ -1,0 +1,137 @@
+"""The scorer service: a recording in, a ScoreReport out (the contract in scorer/schema.py)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from scorer.errors import ScorerConfigError
+from api.settings import Settings
+from scorer.inference.align import AlignmentTooLong, NotatedScore, ScoreAlignment, align, bar_starts
+from scorer.inference.decode import Decoded, decode, probe
+from scorer.dimensions import DIMENSIONS
+from scorer.inference.features import FEATURE_SR, Notes
+from scorer.schema import DimensionScore, ScoreFollowing, ScoreReport, WindowScores
+from scorer.inference.spots import Reference, find_spots
+from scorer.inference.windows import aggregate, centre_weights, window_spans
+
+log = logging.getLogger(__name__)
+REFERENCE_FILE = Path(__file__).resolve().parents[1] / "models" / "reference.json"
+
+
+class Backend(Protocol):
+    name: str
+
+    def predict_windows(
+        self, decoded: Decoded, spans: Sequence[tuple[float, float]], *, transcription: Notes | None = None,
+        aligned: ScoreAlignment | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+
+def load_reference(path: Path = REFERENCE_FILE) -> Reference:
+    """PercePiano label quantiles (committed; computed from the labels by `cadenza scorer train`)."""
+    if not path.is_file():
+        raise ScorerConfigError(f"scorer reference distribution missing: {path}")
+    return Reference(np.asarray(json.loads(path.read_text())["quantiles"]))
+
+
+def probe_recording(path: Path, settings: Settings) -> float:
+    """Fast validation for uploads: the duration in seconds, or InputError with one line."""
+    return probe(Path(path), settings.max_duration_s)
+
+
+class Scorer:
+    def __init__(self, settings: Settings, backend: Backend) -> None:
+        self.settings = settings
+        self._backend = backend
+        self.backend = backend.name
+        self.reference = load_reference()
+
+    @classmethod
+    def load(cls, settings: Settings) -> "Scorer":
+        """Load the configured backend once (weights from disk, never from the network)."""
+        if settings.scorer_backend == "muq":
+            from scorer.inference.muq_backend import MuqBackend
+
+            return cls(settings, MuqBackend.from_settings(settings))
+        from scorer.inference.embedded import EmbeddedBackend
+
+        return cls(settings, EmbeddedBackend(settings.scorer_weights, threads=settings.scorer_threads))
+
+    def score_path(
+        self, path: Path, *, bars: Sequence[float] | None = None, score: NotatedScore | None = None,
+        source_name: str | None = None, score_optional: bool = False,
+    ) -> ScoreReport:
+        path = Path(path)
+        decoded = decode(
+            path, max_duration_s=self.settings.max_duration_s, soundfont=self.settings.soundfont,
+            cache_dir=None,
+        )
+        return self.score_decoded(decoded, bars=bars, score=score, source_name=source_name or path.name,
+                                  score_optional=score_optional)
+
+    def _transcribe(self, decoded: Decoded) -> Notes:
+        """basic-pitch notes of an audio input (the embedded backend's own transcriber when it has one)."""
+        from scorer.inference.transcribe import Transcriber
+
+        transcriber = getattr(self._backend, "transcriber", None)
+        transcriber = transcriber() if callable(transcriber) else Transcriber(self.settings.scorer_threads)
+        return transcriber.transcribe(decoded.audio, FEATURE_SR)
+
+    def score_decoded(
+        self, decoded: Decoded, *, bars: Sequence[float] | None = None, score: NotatedScore | None = None,
+        source_name: str | None = None, score_optional: bool = False,
+    ) -> ScoreReport:
+        """``bars`` (bar start times) or ``score`` (the notated score, aligned to find them) give weak spots
+        bar numbers; explicit bar times win. A ``score`` also lets the backend judge timing stability against
+        the notation (the embedded backend's score-aware timing head). ``score_optional``: a recording too
+        long to align with its score is scored without it (else AlignmentTooLong)."""
+        spans = window_spans(decoded.duration_s)
+        transcription = None
+        aligned = None
+        if score is not None:
+            played = decoded.notes
+            if played is None:  # audio: align its transcription (reused by the backend, not computed twice)
+                played = transcription = self._transcribe(decoded)
+            try:
+                aligned = ScoreAlignment(score.notes, played, align(played, score.notes))
+            except AlignmentTooLong:
+                if not score_optional:
+                    raise
+                log.info("recording and score too long to align; scored without the score")
+            # only a followed score numbers bars: another piece's would number them at random
+            if aligned is not None and not bars and aligned.usable:
+                bars = bar_starts(played, score, aligned.alignment) or None
+        scores, unc, rmse = self._backend.predict_windows(decoded, spans, transcription=transcription,
+                                                          aligned=aligned)
+        weights = centre_weights(spans, decoded.duration_s)
+        overall = aggregate(scores, weights)
+        overall_unc = aggregate(unc, weights)
+        dims = []
+        for d in DIMENSIONS:
+            s = float(overall[d.index])
+            dims.append(DimensionScore(
+                name=d.name, label=d.label, group=d.group, kind=d.kind, score=round(s, 4),
+                uncertainty=round(float(overall_unc[d.index]), 4),
+                goodness=None if d.goodness(s) is None else round(float(d.goodness(s)), 4),
+                percentile=round(self.reference.percentile(d.index, s), 1),
+            ))
+        windows = [
+            WindowScores(start_s=round(a, 2), end_s=round(b, 2),
+                         scores={d.name: round(float(scores[i, d.index]), 4) for d in DIMENSIONS})
+            for i, (a, b) in enumerate(spans)
+        ]
+        weak, strong = find_spots(
+            spans, scores, overall, rmse, self.reference, top_n=self.settings.scorer_top_n, bar_times=bars
+        )
+        following = None if aligned is None else ScoreFollowing(
+            matched_share=round(aligned.matched_share, 3), followed=aligned.usable)
+        return ScoreReport(
+            duration_s=round(decoded.duration_s, 3), backend=self.backend, dimensions=dims, windows=windows,
+            weak_spots=weak, strengths=strong, source=source_name, score_following=following,
+        )
