@@ -1,7 +1,7 @@
 """The 19 PercePiano perceptual dimensions, in the dataset's label order.
 
 ``score`` values everywhere are PercePiano's own scale (mean 1-7 rating / 7), growing toward
-``high_pole``. Poles were checked against the data (tests/test_dimensions.py):
+``high_pole``. Poles were checked against the data (tests/scorer/test_dimensions.py):
 index 1 low = short, high = long (r = +0.75 with pedal amount); index 9 is "sophisticated/mellow ..
 raw/crude" (r = 0.78 with articulation touch); index 16 is energy (r = 0.74 with timbre loudness).
 
@@ -9,7 +9,7 @@ raw/crude" (r = 0.78 with articulation touch); index 16 is energy (r = 0.74 with
 - ``quality``: one pole is desirable (``desirable`` = "low" or "high"); weak spots sit on the other side.
 - ``character``: neither pole is wrong; only an extreme for the passage is worth a remark.
 
-Checked against the labels (tests/test_dimensions.py): every quality scale's desirable pole correlates
+Checked against the labels (tests/scorer/test_dimensions.py): every quality scale's desirable pole correlates
 with "convincing" interpretation (r = 0.42-0.91), except two pedagogical conventions kept on purpose:
 timing "unstable" (+0.18) and pedal "blurred" (+0.28) go slightly *with* convincing ratings in
 PercePiano (raters reward rubato and legato pedalling). Weak spots on those two need a clear extreme.

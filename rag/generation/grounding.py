@@ -6,7 +6,7 @@ dilutes one relevant sentence; windows keep the comparison at the scale of a cla
 
 The threshold is calibrated on hand-labelled sentence/passage pairs (eval/grounding_pairs.jsonl,
 split "calibration"); pairs of split "test" are only used to report how well it separates
-(`rag-eval grounding`). tests/test_feedback_grounding.py re-derives it from the committed pairs."""
+(`rag-eval grounding`). tests/rag/generation/test_feedback_grounding.py re-derives it from the committed pairs."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from scorer.training.dataset import score_midi_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BROWSER_DIR = REPO / "tests" / "browser"
 RESULTS = REPO / "results"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -22,7 +22,7 @@ from api.web import STATIC_DIR, mount_web
 from scorer.dimensions import DIMENSIONS
 from scorer.schema import DimensionScore, ScoreReport, Spot, WindowScores
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = "Beethoven_WoO80_var27_8bars_3_15.wav"
 
 

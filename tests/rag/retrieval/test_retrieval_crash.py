@@ -67,7 +67,7 @@ def test_killed_indexing_leaves_consistent_state(point: str, tmp_path: Path, sha
     home, marker = tmp_path / "home", tmp_path / "marker"
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(home), str(embedding_cache_dir), str(shared_dir), str(marker), point, *SMALL_BOOKS],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[3],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 600

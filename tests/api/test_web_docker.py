@@ -16,7 +16,7 @@ import pytest
 
 from api.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
 VENV_BIN = Path(sys.executable).parent
 # Settings the compose file may set that Settings does not know yet (none: every one must exist).
