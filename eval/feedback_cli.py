@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         from api.settings import get_settings
         from eval.feedback_eval import load_profiles, run
         from rag.generation.feedback import FeedbackService
-        from rag.feedback_cli import open_retriever
+        from api.cli.feedback import open_retriever
 
         if not profiles.is_file():
             raise InputError(f"no such profiles file: {profiles}")

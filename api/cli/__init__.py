@@ -37,11 +37,11 @@ def version() -> None:
 
 def _register_all() -> None:
     # Imported here so that `cadenza --help` stays fast: heavy imports live inside the commands.
-    from api import commands as api_commands
-    from corpus import cli as corpus_cli
-    from rag import cli as rag_cli
-    from rag import feedback_cli
-    from scorer import cli as scorer_cli
+    from api.cli import serve as api_commands
+    from api.cli import corpus as corpus_cli
+    from api.cli import retrieval as rag_cli
+    from api.cli import feedback as feedback_cli
+    from api.cli import scorer as scorer_cli
 
     for module in (corpus_cli, rag_cli, feedback_cli, scorer_cli, api_commands):
         module.register(app)

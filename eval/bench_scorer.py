@@ -1,4 +1,4 @@
-"""`python -m scorer.bench`: real-time factor of the embedded scorer on this machine.
+"""`python -m eval.bench_scorer`: real-time factor of the embedded scorer on this machine.
 
 Scores a 2-minute recording (PercePiano's example joined with itself) end to end through the
 service, and, as a baseline in the same process, a bare decode + mel spectrogram of the same audio
