@@ -1,5 +1,6 @@
-"""How feedback talks about each PercePiano dimension: a plain name, a retrieval topic, and the words that
-show an answer addressed it (used by the fallback, the local query builder and `rag-eval feedback`)."""
+"""How feedback talks about each PercePiano dimension: one table of words per dimension (a plain name,
+retrieval vocabulary for each pole, a topic, advice, and the words that show an answer addressed it), and
+the scores in words (grades, weakest and strongest dimensions, where the weak spots are)."""
 
 from __future__ import annotations
 
@@ -11,41 +12,179 @@ from scorer.schema import DimensionScore, ScoreReport
 
 
 @dataclass(frozen=True)
-class Topic:
+class DimensionWords:
+    """How feedback talks about one dimension. Written from piano teaching, not from the corpus."""
+
     plain: str  # what a teacher calls it
-    query: str  # pedagogy words for retrieval
+    # Retrieval vocabulary for a weakness toward the low pole / the high pole of the scale: the words that
+    # piano-pedagogy books use for the problem and its remedy (rag/generation/query.py).
+    low: str
+    high: str
+    # Pedagogy words for the dimension alone: its query when the scorer flagged no weak spot for it, and what
+    # the fallback's quote must be about.
+    topic: str
     mention: str  # regex: an answer that matches it talks about this dimension
+    # Quality dimensions: what a teacher tells a student who is weak on it, in the imperative. Feedback ranks a
+    # dimension's candidates and picks the sentence it quotes by this, not by the problem's description:
+    # "melody not brought out over the accompaniment" is as close to a history of the nocturne's melody as to
+    # advice, while "play the melody louder than the accompaniment" is close to advice.
+    advice: str | None = None
 
 
-TOPICS: dict[str, Topic] = {
-    "timing_stability": Topic("steady timing", "steady time rhythm pulse tempo fluctuation practise slowly with a metronome counting", r"timing|tempo|rhythm|pulse|steady|metronome|count|beat"),
-    "articulation_length": Topic("note length", "legato staccato note length articulation touch", r"legato|staccato|articulat|note length"),
-    "articulation_touch": Topic("touch", "touch weight of the arm key attack cushioned firm tone", r"touch|attack|weight|key"),
-    "pedal_amount": Topic("amount of pedal", "use of the damper pedal how much pedal", r"pedal"),
-    "pedal_clarity": Topic("clean pedalling", "pedalling clean blurred harmonies change the pedal syncopated pedal listening", r"pedal|blur|clean|clear"),
-    "timbre_variety": Topic("variety of tone colour", "tone colour variety of touch singing tone shading", r"colou?r|tone|timbre|shad|variety"),
-    "timbre_depth": Topic("depth of tone", "rich full deep tone weight relaxation quality of tone", r"tone|rich|depth|deep|full|sonor|timbre"),
-    "timbre_brightness": Topic("brightness of tone", "bright dark tone colour", r"bright|dark|tone"),
-    "timbre_loudness": Topic("loudness", "loud soft tone volume forte piano", r"loud|soft|volume|forte|piano"),
-    "dynamic_sophistication": Topic("refined dynamics", "refined dynamics harsh crude tone forcing control of touch gradation", r"dynamic|harsh|crude|forc|refine|control|gradat|crescendo|tone"),
-    "dynamic_range": Topic("dynamic range", "dynamic range contrast pianissimo fortissimo crescendo diminuendo gradation of tone", r"dynamic|contrast|pianissimo|fortissimo|crescendo|diminuendo|loud|soft|forte"),
-    "tempo": Topic("tempo", "tempo fast slow pace", r"tempo|fast|slow|pace"),
-    "space": Topic("sense of space", "phrasing breathing rests space pauses rubato shape of the phrase", r"space|phras|breath|pause|rest|rubato|shape"),
-    "balance": Topic("balance between the hands", "balance melody accompaniment voicing hands bring out the melody", r"balanc|melod|voic|accompan|hand|bring out"),
-    "drama": Topic("drama", "dramatic expression character", r"drama|express|character"),
-    "mood_valence": Topic("mood", "mood character of the piece", r"mood|character|dark|bright"),
-    "mood_energy": Topic("energy", "energy vitality", r"energy|vital|lively"),
-    "mood_imagination": Topic("imagination", "imagination poetic fancy", r"imagin|poetic|fancy"),
-    "interpretation": Topic("interpretation", "interpretation musical conception understanding of the composer phrasing expression", r"interpret|conception|express|phras|composer|musical"),
+# The one per-dimension word table (retrieval queries, prompts, fallback and `rag-eval feedback` read it).
+DIMENSION_WORDS: dict[str, DimensionWords] = {
+    "timing_stability": DimensionWords(
+        plain="steady timing",
+        low="steady rhythm and even tempo, keeping time",
+        high="unsteady rhythm, hurrying and dragging the tempo; practise with a steady beat and metronome",
+        topic="steady time rhythm pulse tempo fluctuation practise slowly with a metronome counting",
+        mention="timing|tempo|rhythm|pulse|steady|metronome|count|beat",
+        advice="Keep a steady beat: practise slowly with a metronome, count aloud, and do not hurry or drag.",
+    ),
+    "articulation_length": DimensionWords(
+        plain="note length",
+        low="notes too short and detached, staccato; how to play legato and connect the notes",
+        high="notes held too long, overlapping legato; clean release of keys and crisp staccato",
+        topic="legato staccato note length articulation touch",
+        mention="legato|staccato|articulat|note length",
+    ),
+    "articulation_touch": DimensionWords(
+        plain="touch",
+        low="soft cushioned touch lacking firmness; firm finger attack and weight",
+        high="hard, percussive, harsh touch; relaxed arm weight and a singing tone",
+        topic="touch weight of the arm key attack cushioned firm tone",
+        mention="touch|attack|weight|key",
+    ),
+    "pedal_amount": DimensionWords(
+        plain="amount of pedal",
+        low="dry playing with too little pedal; using the damper pedal for resonance and legato",
+        high="too much pedal, saturated blurred sound; pedalling sparingly and changing the pedal with the harmony",
+        topic="use of the damper pedal how much pedal",
+        mention="pedal",
+    ),
+    "pedal_clarity": DimensionWords(
+        plain="clean pedalling",
+        low="clean pedalling with the harmony changes",
+        high="pedal blurs the harmonies; syncopated pedal changes, clearing the pedal when the harmony changes",
+        topic="pedalling clean blurred harmonies change the pedal syncopated pedal listening",
+        mention="pedal|blur|clean|clear",
+        advice="Change the pedal with each new harmony so that the sound does not blur; lift it as the new chord is played and listen to the bass.",
+    ),
+    "timbre_variety": DimensionWords(
+        plain="variety of tone colour",
+        low="monotonous even tone without colour; varying tone colour and touch",
+        high="varied tone colours",
+        topic="tone colour variety of touch singing tone shading",
+        mention="colou?r|tone|timbre|shad|variety",
+        advice="Vary the tone colour: do not play every note with the same touch, and listen for different shades of tone.",
+    ),
+    "timbre_depth": DimensionWords(
+        plain="depth of tone",
+        low="shallow thin tone; producing a full, rich, deep singing tone with arm weight",
+        high="rich deep tone",
+        topic="rich full deep tone weight relaxation quality of tone",
+        mention="tone|rich|depth|deep|full|sonor|timbre",
+        advice="For a full, deep, singing tone, let the weight of the relaxed arm sink into the keys instead of striking them.",
+    ),
+    "timbre_brightness": DimensionWords(
+        plain="brightness of tone",
+        low="bright brilliant tone; softening the tone colour",
+        high="dark, veiled tone; brilliance and clarity of tone",
+        topic="bright dark tone colour",
+        mention="bright|dark|tone",
+    ),
+    "timbre_loudness": DimensionWords(
+        plain="loudness",
+        low="playing too softly, weak tone; projecting the sound",
+        high="playing too loudly, forcing the tone; control of loud playing",
+        topic="loud soft tone volume forte piano",
+        mention="loud|soft|volume|forte|piano",
+    ),
+    "dynamic_sophistication": DimensionWords(
+        plain="refined dynamics",
+        low="refined, nuanced dynamics and shading",
+        high="crude, raw, harsh dynamics; gradation of tone, nuance and shading of crescendo and diminuendo",
+        topic="refined dynamics harsh crude tone forcing control of touch gradation",
+        mention="dynamic|harsh|crude|forc|refine|control|gradat|crescendo|tone",
+        advice="Shade the dynamics gradually and avoid a harsh, forced tone: make each crescendo and diminuendo even, and never hit the keys.",
+    ),
+    "dynamic_range": DimensionWords(
+        plain="dynamic range",
+        low="little dynamic contrast, everything at one level; widening the range from pianissimo to fortissimo",
+        high="wide dynamic range",
+        topic="dynamic range contrast pianissimo fortissimo crescendo diminuendo gradation of tone",
+        mention="dynamic|contrast|pianissimo|fortissimo|crescendo|diminuendo|loud|soft|forte",
+        advice="Use the whole range of loudness: play a real pianissimo and a full fortissimo, and make the contrast between soft and loud clear.",
+    ),
+    "tempo": DimensionWords(
+        plain="tempo",
+        low="tempo too fast, rushing; choosing the right tempo and slow practice",
+        high="tempo too slow, dragging; keeping the movement alive",
+        topic="tempo fast slow pace",
+        mention="tempo|fast|slow|pace",
+    ),
+    "space": DimensionWords(
+        plain="sense of space",
+        low="flat phrasing without breathing; rubato, pauses and shaping the phrase",
+        high="spacious phrasing and breathing between phrases",
+        topic="phrasing breathing rests space pauses rubato shape of the phrase",
+        mention="space|phras|breath|pause|rest|rubato|shape",
+        advice="Let the phrases breathe: shape each phrase, give it room with small pauses and rubato, and do not rush from one phrase into the next.",
+    ),
+    "balance": DimensionWords(
+        plain="balance between the hands",
+        low="unbalanced voices: melody not brought out over the accompaniment; voicing and balance between the hands",
+        high="well-balanced voicing",
+        topic="balance melody accompaniment voicing hands bring out the melody",
+        mention="balanc|melod|voic|accompan|hand|bring out",
+        advice="Bring out the melody: play the melody louder than the accompaniment and keep the accompaniment soft.",
+    ),
+    "drama": DimensionWords(
+        plain="drama",
+        low="plain, restrained expression; more dramatic contrast and expression",
+        high="overly dramatic, exaggerated expression; restraint and simplicity",
+        topic="dramatic expression character",
+        mention="drama|express|character",
+    ),
+    "mood_valence": DimensionWords(
+        plain="mood",
+        low="cheerful, bright character of the piece",
+        high="dark, sombre character and mood of the piece",
+        topic="mood character of the piece",
+        mention="mood|character|dark|bright",
+    ),
+    "mood_energy": DimensionWords(
+        plain="energy",
+        low="low energy, listless playing; vitality, rhythm and drive",
+        high="restless, over-energetic playing; calm and control",
+        topic="energy vitality",
+        mention="energy|vital|lively",
+    ),
+    "mood_imagination": DimensionWords(
+        plain="imagination",
+        low="literal playing without imagination; poetic imagination and the character of the piece",
+        high="fanciful liberties with the text; fidelity to the composer's intention",
+        topic="imagination poetic fancy",
+        mention="imagin|poetic|fancy",
+    ),
+    "interpretation": DimensionWords(
+        plain="interpretation",
+        low="unconvincing interpretation; understanding the composer's meaning, musical conception and phrasing",
+        high="convincing interpretation",
+        topic="interpretation musical conception understanding of the composer phrasing expression",
+        mention="interpret|conception|express|phras|composer|musical",
+        advice="Study what the composer meant: form a clear conception of the whole piece and let every phrase serve it.",
+    ),
 }
 
 
+
 def plain_name(name: str) -> str:
-    return TOPICS[name].plain if name in TOPICS else name.replace("_", " ")
+    return DIMENSION_WORDS[name].plain if name in DIMENSION_WORDS else name.replace("_", " ")
 
 
 def mentions(text: str, name: str) -> bool:
-    return bool(re.search(TOPICS[name].mention, text, re.IGNORECASE))
+    return bool(re.search(DIMENSION_WORDS[name].mention, text, re.IGNORECASE))
 
 
 def good_percentile(score: DimensionScore) -> float | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from rag.generation.dimension_words import TOPICS, grade, plain_name, quality_by_goodness, spots_for, strongest, weakest_two
+from rag.generation.dimension_words import DIMENSION_WORDS, grade, plain_name, quality_by_goodness, spots_for, strongest, weakest_two
 from rag.retrieval.types import SearchHit
 from scorer.schema import ScoreReport
 
@@ -72,7 +72,7 @@ def advice_clause(hit: SearchHit, n: int, name: str, sentence: str | None = None
     """'practise those passages slowly with this advice from Matthay in mind, "…" [n].' — the cited advice of
     one weak dimension, quoting ``sentence`` (cut to the quote length), else the one sharing most topic words."""
     author = hit.source.author or hit.source.title
-    quote = cut_quote(sentence) if sentence else best_quote(hit.text, TOPICS[name].query if name in TOPICS else name)
+    quote = cut_quote(sentence) if sentence else best_quote(hit.text, DIMENSION_WORDS[name].topic if name in DIMENSION_WORDS else name)
     return f"practise those passages slowly with this advice from {author} in mind, \"{quote}\" [{n}]."
 
 

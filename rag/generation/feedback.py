@@ -19,7 +19,7 @@ from rag.generation.attribution import attribute, complete_sentences, drop_debri
 from rag.generation.citations import CheckedText, check_citations, strip_echoed_sources
 from rag.generation.fallback import (advice_clause, assign_sources, fallback_answer, fallback_feedback, strength_sentence,
                           weak_head)
-from rag.generation.feedback_queries import FeedbackQuery, condensed_question, feedback_queries
+from rag.generation.query import RetrievalQuery, condensed_question, feedback_queries
 from rag.generation.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult
 from rag.generation.grounding import GROUNDING_THRESHOLD, ground
 from rag.generation.llm import LLMClient, Message
@@ -64,7 +64,7 @@ class FeedbackService:
         self.threshold = settings.grounding_threshold if settings.grounding_threshold is not None else GROUNDING_THRESHOLD
 
     # --- retrieval ---------------------------------------------------------------------------
-    def retrieve(self, queries: Sequence[FeedbackQuery]) -> tuple[list[SearchHit], list[str | None]]:
+    def retrieve(self, queries: Sequence[RetrievalQuery]) -> tuple[list[SearchHit], list[str | None]]:
         """Top ``settings.top_k`` passages over all queries, round-robin by rank so that every weak
         dimension gets its best passage; distinct documents first, then any unseen chunk."""
         k = self.settings.top_k
@@ -87,7 +87,7 @@ class FeedbackService:
         hits = [h.model_copy(update={"rank": i}) for i, (h, _) in enumerate(chosen, start=1)]
         return hits, [d for _, d in chosen]
 
-    def _search(self, query: FeedbackQuery, k: int) -> list[SearchHit]:
+    def _search(self, query: RetrievalQuery, k: int) -> list[SearchHit]:
         """A dimension's candidates (its query with the piece and composer, and its topic alone) ordered by
         how close their best sentence is to the topic; other queries as the retriever ranks them.
 
@@ -213,7 +213,7 @@ class FeedbackService:
                      *, stream_llm: bool) -> Iterator[FeedbackEvent]:
         started = time.perf_counter()
         t = time.perf_counter()
-        query = FeedbackQuery(None, condensed_question(question, history))
+        query = RetrievalQuery(None, condensed_question(question, history))
         hits, _ = self.retrieve([query])
         latency = {"retrieval": _ms(t)}
         messages = chat_messages(question, history, hits, report, max_turns=self.settings.feedback_history_turns)

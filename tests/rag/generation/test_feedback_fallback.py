@@ -9,7 +9,7 @@ import pytest
 from api.settings import Settings
 from rag.generation.feedback import NO_CITATION, FeedbackService
 from rag.generation.feedback_types import ChatTurn
-from rag.generation.feedback_queries import condensed_question
+from rag.generation.query import condensed_question
 from tests._feedback_support import make_report, open_small_retriever
 from tests._llm_standin import StandIn
 
@@ -185,7 +185,7 @@ def test_best_sentences_are_sentences_of_the_text_ranked_by_the_query(retriever)
 
 
 def test_dimension_candidates_are_ordered_by_the_topic_without_the_composer(service):
-    from rag.generation.feedback_queries import feedback_queries
+    from rag.generation.query import feedback_queries
 
     query = next(q for q in feedback_queries(REPORT, piece="Nocturne", composer="Chopin") if q.dimension == "pedal_clarity")
     assert "Chopin" in query.text and query.topic and "Chopin" not in query.topic
@@ -199,7 +199,7 @@ def test_dimension_candidates_are_ordered_by_the_topic_without_the_composer(serv
 
 def test_fallback_quotes_the_sentence_closest_to_the_dimension(service, standin):
     from rag.generation.fallback import QUOTE_WORDS
-    from rag.generation.feedback_queries import feedback_queries
+    from rag.generation.query import feedback_queries
 
     standin.mode = "error"
     result = service.generate(REPORT, piece="Nocturne", composer="Chopin")

@@ -11,7 +11,8 @@ from corpus.chunking import chunk_text
 from corpus.loaders import load_file
 from rag.retrieval.bm25 import Bm25sIndex, Fts5Index, RankBm25Index, tokenize
 from rag.retrieval.fusion import rrf
-from rag.generation.query import ADVICE, VOCABULARY, queries_from_report
+from rag.generation.dimension_words import DIMENSION_WORDS
+from rag.generation.query import queries_from_report
 from scorer.dimensions import DIMENSIONS, NAMES
 from scorer.schema import ScoreReport, Spot
 from tests.retrieval_support import book_paths
@@ -81,7 +82,7 @@ def _report(spots: list[Spot]) -> ScoreReport:
 
 
 def test_queries_from_report_one_per_weak_dimension_plus_whole() -> None:
-    assert set(VOCABULARY) == set(NAMES)
+    assert set(DIMENSION_WORDS) == set(NAMES)
     spots = [
         Spot(dimension="pedal_clarity", start_s=0, end_s=5, score=0.7, severity=0.9, reason="blurred"),
         Spot(dimension="timing_stability", start_s=5, end_s=9, score=0.6, severity=0.5, reason="unstable"),
@@ -93,8 +94,8 @@ def test_queries_from_report_one_per_weak_dimension_plus_whole() -> None:
     assert "rhythm" in queries[1].text
     assert "Chopin" in queries[-1].text
     # Feedback ranks a dimension's passages by its advice topic: in a teacher's words, without the piece.
-    assert set(ADVICE) == {d.name for d in DIMENSIONS if d.kind == "quality"}
-    assert queries[0].topic == ADVICE["pedal_clarity"] and "Chopin" not in queries[0].topic
+    assert {n for n, w in DIMENSION_WORDS.items() if w.advice} == {d.name for d in DIMENSIONS if d.kind == "quality"}
+    assert queries[0].topic == DIMENSION_WORDS["pedal_clarity"].advice and "Chopin" not in queries[0].topic
     assert queries[-1].topic is None
     only_whole = queries_from_report(_report([]))
     assert len(only_whole) == 1 and only_whole[0].dimension is None and only_whole[0].text
