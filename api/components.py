@@ -24,7 +24,7 @@ log = logging.getLogger("cadenza.api")
 def _load_scorer(settings: Settings) -> Scorer:
     from scorer.inference.service import Scorer
 
-    return Scorer.load(settings)
+    return Scorer.load(settings.scorer_config())
 
 
 def _open_retriever(settings: Settings) -> Retriever:

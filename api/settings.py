@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from scorer.config import ScorerConfig
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Third-party data (corpus, PercePiano, eval sets) is read in place, never copied into the repo.
 DEFAULT_SHARED = REPO_ROOT.parent / "shared"
@@ -152,6 +154,15 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'cadenza.db'}"
+
+    def scorer_config(self) -> ScorerConfig:
+        """What the scorer reads (scorer.config), with every location resolved."""
+        return ScorerConfig(
+            backend=self.scorer_backend, weights=self.scorer_weights, muq_model_path=self.muq_model_path,
+            muq_device=self.muq_device, max_duration_s=self.max_duration_s, soundfont=self.soundfont,
+            second_soundfont=self.scorer_second_soundfont, top_n=self.scorer_top_n, threads=self.scorer_threads,
+            cache_dir=self.home / "cache" / "scorer", percepiano_dir=self.percepiano_dir,
+        )
 
 
 @lru_cache(maxsize=1)

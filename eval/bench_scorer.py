@@ -34,7 +34,7 @@ def main() -> None:
         path = Path(tmp) / "bench.wav"
         sf.write(str(path), audio, sr)
         t0 = time.perf_counter()
-        scorer = Scorer.load(settings)
+        scorer = Scorer.load(settings.scorer_config())
         load_s = time.perf_counter() - t0
         scorer.score_path(path)  # warm-up (imports, first librosa calls)
         times = []

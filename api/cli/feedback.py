@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
 
             notated = load_score(score_midi) if score_midi is not None else None  # a bad score fails first
             t = time.perf_counter()
-            report = Scorer.load(settings).score_path(recording, source_name=recording.name, score=notated)
+            report = Scorer.load(settings.scorer_config()).score_path(recording, source_name=recording.name, score=notated)
             latency["scoring"] = round((time.perf_counter() - t) * 1000, 1)
         else:
             raise FeedbackInputError("give a RECORDING (audio or MIDI) or --scores FILE.json")

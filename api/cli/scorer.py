@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from scorer.config import ScorerConfig
 from scorer.errors import RecordingError
 
 scorer_app = typer.Typer(help="Train, evaluate and stress-test the scorer.", no_args_is_help=True)
@@ -77,7 +78,7 @@ def score(
     if bar_times and score_midi is not None:
         raise RecordingError("give --bars or --score, not both")
     notated = load_score(score_midi) if score_midi is not None else None
-    scorer = Scorer.load(get_settings())
+    scorer = Scorer.load(get_settings().scorer_config())
     reports = [scorer.score_path(f, bars=bar_times, score=notated, source_name=f.name) for f in files]
     if as_json:
         payload = [r.model_dump(mode="json") for r in reports]
@@ -86,12 +87,24 @@ def score(
         print("\n\n".join(format_report(r) for r in reports))
 
 
-def _dirs(percepiano: Optional[Path], out: Optional[Path]):
+def _config(percepiano: Optional[Path] = None, cache: Optional[Path] = None) -> ScorerConfig:
+    """The settings' scorer config, with the folders given on the command line."""
+    from dataclasses import replace
+
     from api.settings import get_settings
+
+    config = get_settings().scorer_config()
+    return replace(config, percepiano_dir=percepiano or config.percepiano_dir, cache_dir=cache or config.cache_dir)
+
+
+def _out_dir(out: Optional[Path]) -> Path:
     from scorer.training.pipeline import DEFAULT_DIR
 
-    settings = get_settings()
-    return settings, (percepiano or settings.percepiano_dir), (out or DEFAULT_DIR)
+    return out or DEFAULT_DIR
+
+
+def _print_progress(line: str) -> None:
+    print(line, flush=True)
 
 
 @scorer_app.command("train")
@@ -116,13 +129,12 @@ def train_cmd(
     """Render PercePiano, extract features, train the embedded heads with leak-free 4-fold CV."""
     from scorer.training.pipeline import train
 
-    settings, pdir, odir = _dirs(percepiano, out)
-    info = train(pdir, settings.soundfont, cache or settings.home / "cache" / "scorer", odir, refold=refold,
+    info = train(_config(percepiano, cache), _out_dir(out), refold=refold,
                  table_path=table, augmented_table_path=augmented_table, augment=augment,
-                 second_soundfont=settings.scorer_second_soundfont if second_soundfont else None,
+                 second_soundfont=second_soundfont,
                  second_soundfont_table_path=second_soundfont_table, score_timing=score_timing,
                  aligned_table_path=aligned_table, aligned_augmented_table_path=aligned_augmented_table,
-                 aligned_second_soundfont_table_path=aligned_second_soundfont_table)
+                 aligned_second_soundfont_table_path=aligned_second_soundfont_table, progress=_print_progress)
     print(json.dumps(info, indent=1))
 
 
@@ -135,9 +147,8 @@ def eval_cmd(
     """Metrics from the committed out-of-fold predictions; writes the model card."""
     from scorer.training.pipeline import card_markdown, evaluate
 
-    _, pdir, odir = _dirs(percepiano, out)
     command = "cadenza scorer eval " + " ".join(shlex.quote(a) for a in sys.argv[3:])
-    card = evaluate(pdir, odir, command=command.strip(), n_boot=n_boot)
+    card = evaluate(_config(percepiano).percepiano_dir, _out_dir(out), command=command.strip(), n_boot=n_boot)
     print(card_markdown(card))
 
 
@@ -153,10 +164,8 @@ def robustness_cmd(
     """Degradations (timing jitter, velocity compression, wrong notes, pedal) and recording conditions."""
     from scorer.training.robustness import run_robustness
 
-    settings, pdir, odir = _dirs(percepiano, None)
-    result = run_robustness(settings, pdir, cache or settings.home / "cache" / "scorer", limit=limit,
-                            with_score=score_timing)
-    (out or odir / "robustness.json").write_text(json.dumps(result, indent=1) + "\n")
+    result = run_robustness(_config(percepiano, cache), limit=limit, with_score=score_timing)
+    (out or _out_dir(None) / "robustness.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
 
 

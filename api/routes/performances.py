@@ -47,7 +47,7 @@ _FORM_FIELDS["score"] = {"type": "string", "format": "binary", "description": (
 def _probe(path, settings) -> float:  # type: ignore[no-untyped-def]
     from scorer.inference.service import probe_recording
 
-    return probe_recording(path, settings)
+    return probe_recording(path, settings.scorer_config())
 
 
 def _check_score(upload: ReceivedFile) -> None:

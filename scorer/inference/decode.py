@@ -94,7 +94,7 @@ def _audio_duration(path: Path) -> float:
 
 
 def probe(path: Path, max_duration_s: float) -> float:
-    """Fast validation: the duration in seconds, or InputError."""
+    """Fast validation: the duration in seconds, or RecordingError."""
     head = _read_head(path)
     if _is_midi(path, head):
         duration = float(parse_midi(path).get_end_time())

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from scorer.dimensions import BY_NAME
 from scorer.inference.align import ScoreAlignment
 from scorer.inference.decode import Decoded
-from scorer.dimensions import BY_NAME
 from scorer.inference.extract import TRANSCRIBED_PREFIX, aligned_rows, recording_rows
 from scorer.inference.features import Notes
 from scorer.inference.model import SCORE_TIMING_HEADS, TIMING_DIMENSION, EmbeddedModel, Head

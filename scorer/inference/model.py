@@ -19,7 +19,7 @@ from scorer.errors import ScorerConfigError
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "embedded" / "model.npz"
 # Score-aware timing heads (given a score), by the base head they stand beside: the base head's families with
-# the score-relative features joined in (scorer.inference.extract.with_alignment), trained on timing stability alone,
+# the score-relative features joined in (scorer.training.tables.with_alignment), trained on timing stability alone,
 # which they replace. Why timing only: measured on the same folds, the alignment features lift timing
 # stability's R² by 0.05-0.08 and move every other dimension inside the noise, so a full second head would
 # double the file.

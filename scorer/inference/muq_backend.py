@@ -4,9 +4,9 @@ Per window: MuQ hidden states 9-12 averaged (1024-d for MuQ-large) -> masked mea
 (2048-d) -> MLP 2048->512->512->19 (GELU, dropout 0.2, sigmoid) per fold -> mean = score, spread =
 uncertainty (scaled by the heads' held-out RMSE when the heads file carries it).
 
-Weights: MuQ-large-msd-iter is CC-BY-NC 4.0 (non-commercial); it loads from ``settings.muq_model_path``
+Weights: MuQ-large-msd-iter is CC-BY-NC 4.0 (non-commercial); it loads from ``ScorerConfig.muq_model_path``
 (a local folder saved by ``MuQ.save_pretrained``), never from a hub at run time. The heads file
-(``settings.scorer_weights``) is a torch state file written by ``save_heads``.
+(``ScorerConfig.weights``) is a torch state file written by ``save_heads``.
 
 Workarounds for this stack, in code: ``muq/__init__`` imports MuLan (x_clip, full torchaudio), so the
 MuQ module is imported directly; torchaudio cannot load beside torch 2.13, so scorer.inference.torch_audio
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from scorer.errors import ScorerConfigError
-from api.settings import Settings
-from scorer.inference.decode import Decoded
+from scorer.config import ScorerConfig
 from scorer.dimensions import DIMENSIONS
+from scorer.errors import ScorerConfigError
+from scorer.inference.decode import Decoded
 from scorer.inference.features import FEATURE_SR
 
 MUQ_SR = 24000
@@ -165,17 +165,17 @@ class MuqBackend:
         self.rmse = rmse if rmse is not None else np.full(len(DIMENSIONS), 0.08)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "MuqBackend":
+    def from_config(cls, config: ScorerConfig) -> MuqBackend:
         import torch
 
-        if settings.muq_model_path is None or not Path(settings.muq_model_path).is_dir():
+        if config.muq_model_path is None or not Path(config.muq_model_path).is_dir():
             raise ScorerConfigError("scorer_backend=muq needs CADENZA_MUQ_MODEL_PATH: a local MuQ folder (weights CC-BY-NC)")
-        if settings.scorer_weights is None or not Path(settings.scorer_weights).is_file():
+        if config.weights is None or not Path(config.weights).is_file():
             raise ScorerConfigError("scorer_backend=muq needs CADENZA_SCORER_WEIGHTS: the MuQ heads file")
         MuQ, _ = import_muq()
-        model = MuQ.from_pretrained(str(settings.muq_model_path))  # a local folder: no network
-        encoder = MuqEncoder(model, settings.muq_device)
-        blob = torch.load(settings.scorer_weights, map_location="cpu", weights_only=True)
+        model = MuQ.from_pretrained(str(config.muq_model_path))  # a local folder: no network
+        encoder = MuqEncoder(model, config.muq_device)
+        blob = torch.load(config.weights, map_location="cpu", weights_only=True)
         if blob["in_dim"] != 2 * encoder.dim:
             raise ScorerConfigError(f"MuQ heads expect {blob['in_dim']} inputs; the model gives {2 * encoder.dim}")
         heads = new_heads(blob["in_dim"], blob["n_folds"])

@@ -10,15 +10,15 @@ from typing import Protocol
 
 import numpy as np
 
+from scorer.config import ScorerConfig
+from scorer.dimensions import DIMENSIONS
 from scorer.errors import ScorerConfigError
-from api.settings import Settings
 from scorer.inference.align import AlignmentTooLong, NotatedScore, ScoreAlignment, align, bar_starts
 from scorer.inference.decode import Decoded, decode, probe
-from scorer.dimensions import DIMENSIONS
 from scorer.inference.features import FEATURE_SR, Notes
-from scorer.schema import DimensionScore, ScoreFollowing, ScoreReport, WindowScores
 from scorer.inference.spots import Reference, find_spots
 from scorer.inference.windows import aggregate, centre_weights, window_spans
+from scorer.schema import DimensionScore, ScoreFollowing, ScoreReport, WindowScores
 
 log = logging.getLogger(__name__)
 REFERENCE_FILE = Path(__file__).resolve().parents[1] / "models" / "reference.json"
@@ -40,28 +40,28 @@ def load_reference(path: Path = REFERENCE_FILE) -> Reference:
     return Reference(np.asarray(json.loads(path.read_text())["quantiles"]))
 
 
-def probe_recording(path: Path, settings: Settings) -> float:
-    """Fast validation for uploads: the duration in seconds, or InputError with one line."""
-    return probe(Path(path), settings.max_duration_s)
+def probe_recording(path: Path, config: ScorerConfig) -> float:
+    """Fast validation for uploads: the duration in seconds, or RecordingError with one line."""
+    return probe(Path(path), config.max_duration_s)
 
 
 class Scorer:
-    def __init__(self, settings: Settings, backend: Backend) -> None:
-        self.settings = settings
+    def __init__(self, config: ScorerConfig, backend: Backend) -> None:
+        self.config = config
         self._backend = backend
         self.backend = backend.name
         self.reference = load_reference()
 
     @classmethod
-    def load(cls, settings: Settings) -> "Scorer":
+    def load(cls, config: ScorerConfig) -> Scorer:
         """Load the configured backend once (weights from disk, never from the network)."""
-        if settings.scorer_backend == "muq":
+        if config.backend == "muq":
             from scorer.inference.muq_backend import MuqBackend
 
-            return cls(settings, MuqBackend.from_settings(settings))
+            return cls(config, MuqBackend.from_config(config))
         from scorer.inference.embedded import EmbeddedBackend
 
-        return cls(settings, EmbeddedBackend(settings.scorer_weights, threads=settings.scorer_threads))
+        return cls(config, EmbeddedBackend(config.weights, threads=config.threads))
 
     def score_path(
         self, path: Path, *, bars: Sequence[float] | None = None, score: NotatedScore | None = None,
@@ -69,7 +69,7 @@ class Scorer:
     ) -> ScoreReport:
         path = Path(path)
         decoded = decode(
-            path, max_duration_s=self.settings.max_duration_s, soundfont=self.settings.soundfont,
+            path, max_duration_s=self.config.max_duration_s, soundfont=self.config.soundfont,
             cache_dir=None,
         )
         return self.score_decoded(decoded, bars=bars, score=score, source_name=source_name or path.name,
@@ -80,7 +80,7 @@ class Scorer:
         from scorer.inference.transcribe import Transcriber
 
         transcriber = getattr(self._backend, "transcriber", None)
-        transcriber = transcriber() if callable(transcriber) else Transcriber(self.settings.scorer_threads)
+        transcriber = transcriber() if callable(transcriber) else Transcriber(self.config.threads)
         return transcriber.transcribe(decoded.audio, FEATURE_SR)
 
     def score_decoded(
@@ -127,7 +127,7 @@ class Scorer:
             for i, (a, b) in enumerate(spans)
         ]
         weak, strong = find_spots(
-            spans, scores, overall, rmse, self.reference, top_n=self.settings.scorer_top_n, bar_times=bars
+            spans, scores, overall, rmse, self.reference, top_n=self.config.top_n, bar_times=bars
         )
         following = None if aligned is None else ScoreFollowing(
             matched_share=round(aligned.matched_share, 3), followed=aligned.usable)

@@ -12,6 +12,7 @@ worker pool, not the model, decides how the cores are shared.
 from __future__ import annotations
 
 import threading
+
 import numpy as np
 
 from scorer.inference.features import Notes

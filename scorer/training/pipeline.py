@@ -14,17 +14,23 @@ import json
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scorer.errors import ScorerConfigError
-from scorer.training.dataset import FeatureTable, load_labels, midi_path, parse_key, score_midi_path
+from scorer.config import ScorerConfig
 from scorer.dimensions import DIMENSIONS
-from scorer.training.folds import load_folds, music_groups, assign_folds, performer_folds, save_folds
-from scorer.training.metrics import report
+from scorer.errors import ScorerConfigError
 from scorer.inference.model import EmbeddedModel
 from scorer.inference.service import REFERENCE_FILE
+from scorer.training.dataset import FeatureTable, load_labels, midi_path, parse_key, score_midi_path
+from scorer.training.folds import assign_folds, load_folds, music_groups, performer_folds, save_folds
+from scorer.training.metrics import report
+
+if TYPE_CHECKING:
+    from scorer.training.tables import Progress
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "models" / "embedded"
 HEADS = ("audio", "midi")
@@ -64,75 +70,131 @@ def load_oof(path: Path) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in json.loads(path.read_text())["predictions"].items()}
 
 
-def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path, *, refold: bool = False,
+@dataclass(frozen=True)
+class _Copy:
+    """Copies of every performance the audio head also trains on (a recording condition, another soundfont)."""
+
+    table: FeatureTable
+    weight: float
+    audio_of: Callable[[str], np.ndarray]  # a performance's copy, to align its transcription to the score
+    aligned_path: Path | None  # a saved table of that alignment
+
+
+def _saved(path: Path | None) -> bool:
+    return path is not None and path.is_file()
+
+
+def _load_or_build(path: Path | None, build: Callable[[], FeatureTable]) -> FeatureTable:
+    return FeatureTable.load(path) if path is not None and path.is_file() else build()
+
+
+def _check_second_soundfont(second_soundfont: Path | None, *, score_timing: bool, table_path: Path | None,
+                            aligned_table_path: Path | None) -> None:
+    """Fail before hours of rendering when the second soundfont is needed and missing."""
+    # its renders are needed for its feature table and, with score timing, for aligning their transcriptions;
+    # saved tables of both spare them
+    if second_soundfont is not None and not second_soundfont.is_file() and not (
+            _saved(table_path) and (not score_timing or _saved(aligned_table_path))):
+        raise ScorerConfigError(f"second training soundfont not found: {second_soundfont} (Debian package "
+                                "musescore-general-soundfont-lossless), or train with --no-second-soundfont")
+
+
+def _check_score_midis(percepiano_dir: Path, keys: list[str]) -> None:
+    missing = [k for k in keys if not score_midi_path(percepiano_dir, k).is_file()]
+    if missing:
+        raise ScorerConfigError(f"{len(missing)} performances have no score MIDI (first: "
+                                f"{score_midi_path(percepiano_dir, missing[0]).name}); train with --no-score-timing")
+
+
+def _augmented_copy(config: ScorerConfig, keys: list[str], table_path: Path | None, aligned_path: Path | None,
+                    progress: Progress | None) -> _Copy:
+    from scorer.training.heads import AUGMENTED_WEIGHT
+    from scorer.training.tables import augmented_audio, build_augmented_table
+
+    pdir, soundfont, cache = config.percepiano_dir, config.soundfont, config.cache_dir
+    table = _load_or_build(table_path, lambda: build_augmented_table(pdir, keys, soundfont, cache, progress=progress))
+    return _Copy(table, AUGMENTED_WEIGHT, lambda k: augmented_audio(pdir, k, soundfont, cache), aligned_path)
+
+
+def _second_soundfont_copy(config: ScorerConfig, keys: list[str], soundfont: Path, table_path: Path | None,
+                           aligned_path: Path | None, progress: Progress | None) -> _Copy:
+    from scorer.inference.render import cached_render
+    from scorer.training.heads import SECOND_SOUNDFONT_WEIGHT
+    from scorer.training.tables import build_table
+
+    pdir, cache = config.percepiano_dir, config.cache_dir
+    table = _load_or_build(table_path, lambda: build_table(pdir, keys, soundfont, cache, progress=progress))
+    return _Copy(table, SECOND_SOUNDFONT_WEIGHT,
+                 lambda k: cached_render(midi_path(pdir, k).read_bytes(), soundfont, cache), aligned_path)
+
+
+def _train_score_timing_heads(config: ScorerConfig, keys: list[str], table: FeatureTable,
+                              labels: dict[str, np.ndarray], folds: dict[str, int], copies: list[_Copy],
+                              aligned_table_path: Path | None, out_dir: Path, progress: Progress | None) -> dict:
+    """The score-aware timing heads: like their base heads, the audio one with the copies, MIDI without."""
+    from scorer.dimensions import BY_NAME
+    from scorer.inference.model import SCORE_TIMING_HEADS, TIMING_DIMENSION
+    from scorer.training.heads import train_head
+    from scorer.training.tables import build_aligned_copy_table, build_aligned_table, with_alignment
+
+    pdir, cache = config.percepiano_dir, config.cache_dir
+    aligned = _load_or_build(aligned_table_path,
+                             lambda: build_aligned_table(pdir, keys, config.soundfont, cache, progress=progress))
+    scored = with_alignment(table, aligned)
+    scored_copies = []
+    for copy in copies:
+        aligned_copy = _load_or_build(copy.aligned_path, lambda c=copy: build_aligned_copy_table(
+            pdir, c.table, c.audio_of, cache, progress=progress))
+        scored_copies.append((with_alignment(copy.table, aligned_copy), copy.weight))
+    t = BY_NAME[TIMING_DIMENSION].index
+    timing = {k: v[t : t + 1] for k, v in labels.items()}
+    heads = {}
+    for head in SCORE_TIMING_HEADS:
+        res = train_head(scored, timing, folds, head, components=None,
+                         copies=scored_copies if SCORE_TIMING_HEADS[head] == "audio" else ())
+        heads[head] = res.head
+        save_oof(out_dir / f"oof_{head}.json", res.oof)
+    return heads
+
+
+def train(config: ScorerConfig, out_dir: Path, *, refold: bool = False,
           table_path: Path | None = None, augmented_table_path: Path | None = None, augment: bool = True,
-          second_soundfont: Path | None = None, second_soundfont_table_path: Path | None = None,
+          second_soundfont: bool = True, second_soundfont_table_path: Path | None = None,
           score_timing: bool = True, aligned_table_path: Path | None = None,
           aligned_augmented_table_path: Path | None = None, aligned_second_soundfont_table_path: Path | None = None,
-          progress: bool = True) -> dict:
-    """``augment``: the audio head also trains on every performance under one random recording condition
-    (scorer.training.augment); ``second_soundfont``: and on every performance rendered with that soundfont. Neither
-    kind of copy enters the out-of-fold predictions (those stay on ``soundfont``'s clean renders).
-    ``score_timing``: also the score-aware timing heads (every performance aligned to its score MIDI); the
+          progress: Progress | None = None) -> dict:
+    """Train on ``config.percepiano_dir`` rendered with ``config.soundfont`` (cache: ``config.cache_dir``).
+    ``augment``: the audio head also trains on every performance under one random recording condition
+    (scorer.training.augment); ``second_soundfont``: and on every performance rendered with
+    ``config.second_soundfont``. Neither kind of copy enters the out-of-fold predictions (those stay on the clean
+    renders). ``score_timing``: also the score-aware timing heads (every performance aligned to its score MIDI); the
     audio one also trains on the copies, their transcriptions aligned too (``aligned_*_table_path``: saved
-    tables of those)."""
-    from scorer.dimensions import BY_NAME
-    from scorer.inference.extract import (augmented_audio, build_aligned_copy_table, build_aligned_table,
-                                build_augmented_table, build_table, with_alignment)
-    from scorer.inference.render import cached_render
-    from scorer.inference.model import SCORE_TIMING_HEADS, TIMING_DIMENSION
-    from scorer.training.train import AUGMENTED_WEIGHT, SECOND_SOUNDFONT_WEIGHT, train_head
+    tables of those). ``progress``: called with a line now and then while tables are built."""
+    from scorer.training.heads import train_head
+    from scorer.training.tables import build_table
 
-    def saved(path: Path | None) -> bool:
-        return path is not None and path.is_file()
-
-    # the second soundfont's renders are needed for its feature table and, with score timing, for aligning
-    # their transcriptions; saved tables of both spare them
-    if second_soundfont is not None and not second_soundfont.is_file() and not (
-            saved(second_soundfont_table_path)
-            and (not score_timing or saved(aligned_second_soundfont_table_path))):
-        raise ScorerConfigError(f"second training soundfont not found: {second_soundfont} (Debian package "
-                          "musescore-general-soundfont-lossless), or train with --no-second-soundfont")
+    pdir, soundfont = config.percepiano_dir, config.soundfont
+    other_soundfont = config.second_soundfont if second_soundfont else None
+    _check_second_soundfont(other_soundfont, score_timing=score_timing, table_path=second_soundfont_table_path,
+                            aligned_table_path=aligned_second_soundfont_table_path)
     align_anything = score_timing and not (
-        saved(aligned_table_path) and (not augment or saved(aligned_augmented_table_path))
-        and (second_soundfont is None or saved(aligned_second_soundfont_table_path)))
-
+        _saved(aligned_table_path) and (not augment or _saved(aligned_augmented_table_path))
+        and (other_soundfont is None or _saved(aligned_second_soundfont_table_path)))
     t0 = time.time()
-    labels = load_labels(percepiano_dir)
+    labels = load_labels(pdir)
     keys = list(labels)
     if align_anything:
-        missing = [k for k in keys if not score_midi_path(percepiano_dir, k).is_file()]
-        if missing:
-            raise ScorerConfigError(f"{len(missing)} performances have no score MIDI (first: "
-                              f"{score_midi_path(percepiano_dir, missing[0]).name}); train with --no-score-timing")
+        _check_score_midis(pdir, keys)
     out_dir.mkdir(parents=True, exist_ok=True)
-    folds = ensure_folds(percepiano_dir, keys, out_dir, refold)
-    if saved(table_path):
-        table = FeatureTable.load(table_path)
-    else:
-        table = build_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
-    augmented = None
-    if augment:
-        if saved(augmented_table_path):
-            augmented = FeatureTable.load(augmented_table_path)
-        else:
-            augmented = build_augmented_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
-    # each copy: its table, its weight, its recordings and a saved table of their alignment to the score
-    sources: list[tuple[FeatureTable, float, Callable[[str], np.ndarray], Path | None]] = []
-    if augmented is not None:
-        sources.append((augmented, AUGMENTED_WEIGHT,
-                        lambda k: augmented_audio(percepiano_dir, k, soundfont, cache_dir),
-                        aligned_augmented_table_path))
-    if second_soundfont is not None:
-        if saved(second_soundfont_table_path):
-            other = FeatureTable.load(second_soundfont_table_path)
-        else:
-            other = build_table(percepiano_dir, keys, second_soundfont, cache_dir, progress=progress)
-        sources.append((other, SECOND_SOUNDFONT_WEIGHT,
-                        lambda k: cached_render(midi_path(percepiano_dir, k).read_bytes(), second_soundfont,
-                                                cache_dir),
-                        aligned_second_soundfont_table_path))
-    copies = [(copy, weight) for copy, weight, _, _ in sources]
+    folds = ensure_folds(pdir, keys, out_dir, refold)
+    table = _load_or_build(table_path,
+                           lambda: build_table(pdir, keys, soundfont, config.cache_dir, progress=progress))
+    augmented = (_augmented_copy(config, keys, augmented_table_path, aligned_augmented_table_path, progress)
+                 if augment else None)
+    other = (None if other_soundfont is None else _second_soundfont_copy(
+        config, keys, other_soundfont, second_soundfont_table_path, aligned_second_soundfont_table_path, progress))
+    sources = [c for c in (augmented, other) if c is not None]
+    copies = [(c.table, c.weight) for c in sources]
     heads = {}
     oofs = {}
     for head in HEADS:
@@ -140,47 +202,29 @@ def train(percepiano_dir: Path, soundfont: Path, cache_dir: Path, out_dir: Path,
         heads[head], oofs[head] = res.head, res.oof
         save_oof(out_dir / f"oof_{head}.json", res.oof)
     if score_timing:
-        if saved(aligned_table_path):
-            aligned = FeatureTable.load(aligned_table_path)
-        else:
-            aligned = build_aligned_table(percepiano_dir, keys, soundfont, cache_dir, progress=progress)
-        scored = with_alignment(table, aligned)
-        scored_copies = []
-        for copy, weight, audio_of, path in sources:
-            if saved(path):
-                aligned_copy = FeatureTable.load(path)
-            else:
-                aligned_copy = build_aligned_copy_table(percepiano_dir, copy, audio_of, cache_dir, progress=progress)
-            scored_copies.append((with_alignment(copy, aligned_copy), weight))
-        t = BY_NAME[TIMING_DIMENSION].index
-        timing = {k: v[t : t + 1] for k, v in labels.items()}
-        for head in SCORE_TIMING_HEADS:  # like their base heads: the audio one with the copies, MIDI without
-            res = train_head(scored, timing, folds, head, components=None,
-                             copies=scored_copies if SCORE_TIMING_HEADS[head] == "audio" else ())
-            heads[head] = res.head
-            save_oof(out_dir / f"oof_{head}.json", res.oof)
+        heads.update(_train_score_timing_heads(config, keys, table, labels, folds, sources, aligned_table_path,
+                                               out_dir, progress))
     perf = train_head(table, labels, performer_folds(keys), "audio", copies=copies)
     save_oof(out_dir / "oof_audio_performer.json", perf.oof)
     meta = {"trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "soundfont": soundfont.name,
             "n_performances": len(keys), "n_windows": len(table.keys),
-            "n_augmented_windows": len(augmented.keys) if augmented is not None else 0,
-            "second_soundfont": second_soundfont.name if second_soundfont is not None else None,
+            "n_augmented_windows": len(augmented.table.keys) if augmented is not None else 0,
+            "second_soundfont": other_soundfont.name if other_soundfont is not None else None,
             "python": platform.python_version()}
     EmbeddedModel(heads, meta).save(out_dir / "model.npz")
     write_reference(oofs["audio"])
-    write_example_snapshot(percepiano_dir, out_dir)
+    write_example_snapshot(config, out_dir)
     return {"seconds": round(time.time() - t0, 1), **meta}
 
 
-def write_example_snapshot(percepiano_dir: Path, out_dir: Path) -> None:
+def write_example_snapshot(config: ScorerConfig, out_dir: Path) -> None:
     """What the fresh weights say about PercePiano's example file (a test checks the shipped model
     still says it)."""
-    from api.settings import Settings
     from scorer.inference.embedded import EmbeddedBackend
     from scorer.inference.service import Scorer
 
-    example = percepiano_dir / "examples" / "Beethoven_WoO80_var27_8bars_3_15.wav"
-    scorer = Scorer(Settings(), EmbeddedBackend(out_dir / "model.npz"))
+    example = config.percepiano_dir / "examples" / "Beethoven_WoO80_var27_8bars_3_15.wav"
+    scorer = Scorer(config, EmbeddedBackend(out_dir / "model.npz"))
     report = scorer.score_path(example)
     payload = {"file": example.name, "scores": {d.name: d.score for d in report.dimensions}}
     (out_dir / "example_scores.json").write_text(json.dumps(payload, indent=1) + "\n")

@@ -15,18 +15,19 @@ import subprocess
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from api.settings import Settings
-from scorer.training.dataset import load_labels, parse_key
+from scorer.config import ScorerConfig
 from scorer.dimensions import BY_NAME
+from scorer.inference.embedded import EmbeddedBackend
 from scorer.inference.features import FEATURE_SR, Notes
+from scorer.inference.model import TIMING_DIMENSION
+from scorer.training.dataset import load_labels, parse_key
 from scorer.training.folds import load_folds
 from scorer.training.metrics import pairwise
-from scorer.inference.model import TIMING_DIMENSION
-from scorer.inference.embedded import EmbeddedBackend
 from scorer.training.pipeline import DEFAULT_DIR
 
 SECOND_SOUNDFONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
@@ -203,72 +204,102 @@ def _scores(y: np.ndarray, p: np.ndarray, passages: list[str]) -> dict[str, floa
     return {"r2_pooled": round(float(r2_score(y, p)), 4), "pairwise_accuracy": round(pairwise(y, p, passages)[0], 4)}
 
 
-def run_robustness(settings: Settings, percepiano_dir: Path, cache_dir: Path, *, limit: int = 60,
-                   with_score: bool = True) -> dict:
-    """``with_score``: also timing stability from the score-aware timing head (each performance given its
-    passage's score MIDI) under every condition, beside the plain head's (section ``score_timing``)."""
-    from scorer.inference.align import load_score
-    from scorer.training.dataset import midi_path, score_midi_path
-    from scorer.inference.render import cached_render
+@dataclass(frozen=True)
+class _Suite:
+    """The subset under test and how to predict it: held-out fold models, and each passage's score when timing
+    stability is also judged with the score."""
 
-    labels = load_labels(percepiano_dir)
-    folds = load_folds(DEFAULT_DIR / "folds.json")
-    backend = EmbeddedBackend(settings.scorer_weights, threads=settings.scorer_threads)
-    keys = subset(labels, limit)
-    passages = [parse_key(k).passage for k in keys]
-    y = np.stack([labels[k] for k in keys])
-    midi = {k: midi_path(percepiano_dir, k).read_bytes() for k in keys}
-    with_score = (with_score and "audio_timing" in backend.model.heads
-                  and backend.transcriber_for(backend.model.heads["audio"]) is not None
-                  and all(score_midi_path(percepiano_dir, k).is_file() for k in keys))
-    scores = {k: load_score(score_midi_path(percepiano_dir, k)).notes if with_score else None for k in keys}
-    t = BY_NAME[TIMING_DIMENSION].index
-    timing: dict = {"dimension": TIMING_DIMENSION, "conditions": {}, "degradations": {}}
+    backend: EmbeddedBackend
+    folds: dict[str, int]
+    keys: list[str]
+    passages: list[str]
+    y: np.ndarray
+    scores: dict[str, Notes | None]
+    with_score: bool
 
-    def predict_all(audio_of: Callable[[str], np.ndarray], timing_too: bool = True
+    def predict_all(self, audio_of: Callable[[str], np.ndarray], timing_too: bool = True
                     ) -> tuple[np.ndarray, np.ndarray | None]:
-        timing_too = timing_too and with_score
-        out = [_predict(backend, folds, k, audio_of(k), scores[k] if timing_too else None) for k in keys]
+        timing_too = timing_too and self.with_score
+        out = [_predict(self.backend, self.folds, k, audio_of(k), self.scores[k] if timing_too else None)
+               for k in self.keys]
         plain = np.stack([p for p, _ in out])
         return plain, np.array([s for _, s in out]) if timing_too else None
 
-    def timing_scores(plain: np.ndarray, scored: np.ndarray) -> dict:
-        truth = y[:, t : t + 1]
-        return {"plain": _scores(truth, plain[:, t : t + 1], passages),
-                "with_score": _scores(truth, scored[:, None], passages)}
+    def timing_scores(self, plain: np.ndarray, scored: np.ndarray) -> dict:
+        t = BY_NAME[TIMING_DIMENSION].index
+        truth = self.y[:, t : t + 1]
+        return {"plain": _scores(truth, plain[:, t : t + 1], self.passages),
+                "with_score": _scores(truth, scored[:, None], self.passages)}
 
-    clean_audio = {k: cached_render(midi[k], settings.soundfont, cache_dir) for k in keys}
-    clean, clean_timing = predict_all(clean_audio.__getitem__)
-    result: dict = {"n_performances": len(keys), "n_passages": len(set(passages)),
-                    "clean": _scores(y, clean, passages), "degradations": {}, "conditions": {}}
-    if clean_timing is not None:
-        timing["conditions"]["clean"] = timing_scores(clean, clean_timing)
+
+def _suite(config: ScorerConfig, limit: int, with_score: bool) -> _Suite:
+    from scorer.inference.align import load_score
+    from scorer.training.dataset import score_midi_path
+
+    pdir = config.percepiano_dir
+    labels = load_labels(pdir)
+    folds = load_folds(DEFAULT_DIR / "folds.json")
+    backend = EmbeddedBackend(config.weights, threads=config.threads)
+    keys = subset(labels, limit)
+    with_score = (with_score and "audio_timing" in backend.model.heads
+                  and backend.transcriber_for(backend.model.heads["audio"]) is not None
+                  and all(score_midi_path(pdir, k).is_file() for k in keys))
+    scores = {k: load_score(score_midi_path(pdir, k)).notes if with_score else None for k in keys}
+    return _Suite(backend, folds, keys, [parse_key(k).passage for k in keys], np.stack([labels[k] for k in keys]),
+                  scores, with_score)
+
+
+def _degradations(suite: _Suite, render: Callable[[bytes], np.ndarray], midi: dict[str, bytes],
+                  clean: np.ndarray, clean_timing: np.ndarray | None) -> tuple[dict, dict]:
+    """Per MIDI degradation: how often its dimension moved the expected way (and, for timing, the score-aware
+    head's too)."""
+    result, timing = {}, {}
     for name, transform, dim, sign in DEGRADATIONS:
         d = BY_NAME[dim].index
-        degraded, degraded_timing = predict_all(
-            lambda k: cached_render(transform(midi[k]), settings.soundfont, cache_dir),
-            timing_too=dim == TIMING_DIMENSION)
+        degraded, degraded_timing = suite.predict_all(lambda k, f=transform: render(f(midi[k])),
+                                                      timing_too=dim == TIMING_DIMENSION)
         moved = sign * (degraded[:, d] - clean[:, d])
-        result["degradations"][name] = {"dimension": dim, "expected": "up" if sign > 0 else "down",
-                                        "share_expected_way": round(float((moved > 0).mean()), 3),
-                                        "mean_change_expected_way": round(float(moved.mean()), 4)}
+        result[name] = {"dimension": dim, "expected": "up" if sign > 0 else "down",
+                        "share_expected_way": round(float((moved > 0).mean()), 3),
+                        "mean_change_expected_way": round(float(moved.mean()), 4)}
         if degraded_timing is not None and clean_timing is not None and dim == TIMING_DIMENSION:
             moved_scored = sign * (degraded_timing - clean_timing)
-            timing["degradations"][name] = {"share_expected_way": round(float((moved_scored > 0).mean()), 3),
-                                            "mean_change_expected_way": round(float(moved_scored.mean()), 4)}
+            timing[name] = {"share_expected_way": round(float((moved_scored > 0).mean()), 3),
+                            "mean_change_expected_way": round(float(moved_scored.mean()), 4)}
+    return result, timing
+
+
+def run_robustness(config: ScorerConfig, *, limit: int = 60, with_score: bool = True) -> dict:
+    """The suites on ``config.percepiano_dir`` (renders cached under ``config.cache_dir``). ``with_score``: also
+    timing stability from the score-aware timing head (each performance given its passage's score MIDI) under
+    every condition, beside the plain head's (section ``score_timing``)."""
+    from scorer.inference.render import cached_render
+    from scorer.training.dataset import midi_path
+
+    suite = _suite(config, limit, with_score)
+    cache = config.cache_dir
+    midi = {k: midi_path(config.percepiano_dir, k).read_bytes() for k in suite.keys}
+    timing: dict = {"dimension": TIMING_DIMENSION, "conditions": {}, "degradations": {}}
+    clean_audio = {k: cached_render(midi[k], config.soundfont, cache) for k in suite.keys}
+    clean, clean_timing = suite.predict_all(clean_audio.__getitem__)
+    result: dict = {"n_performances": len(suite.keys), "n_passages": len(set(suite.passages)),
+                    "clean": _scores(suite.y, clean, suite.passages), "degradations": {}, "conditions": {}}
+    if clean_timing is not None:
+        timing["conditions"]["clean"] = suite.timing_scores(clean, clean_timing)
+    result["degradations"], timing["degradations"] = _degradations(
+        suite, lambda data: cached_render(data, config.soundfont, cache), midi, clean, clean_timing)
     if SECOND_SOUNDFONT.is_file():
-        other, other_timing = predict_all(lambda k: cached_render(midi[k], SECOND_SOUNDFONT, cache_dir))
-        result["second_soundfont"] = {"soundfont": SECOND_SOUNDFONT.name, **_scores(y, other, passages)}
+        other, other_timing = suite.predict_all(lambda k: cached_render(midi[k], SECOND_SOUNDFONT, cache))
+        result["second_soundfont"] = {"soundfont": SECOND_SOUNDFONT.name, **_scores(suite.y, other, suite.passages)}
         if other_timing is not None:
-            timing["second_soundfont"] = timing_scores(other, other_timing)
+            timing["second_soundfont"] = suite.timing_scores(other, other_timing)
     else:
         result["second_soundfont"] = {"skipped": f"{SECOND_SOUNDFONT} not installed (Debian timgm6mb-soundfont)"}
     for name, fn in CONDITIONS:
-        p, p_timing = predict_all(lambda k: fn(clean_audio[k]))
-        result["conditions"][name] = _scores(y, p, passages)
+        p, p_timing = suite.predict_all(lambda k, f=fn: f(clean_audio[k]))
+        result["conditions"][name] = _scores(suite.y, p, suite.passages)
         if p_timing is not None:
-            timing["conditions"][name] = timing_scores(p, p_timing)
-    if with_score:
+            timing["conditions"][name] = suite.timing_scores(p, p_timing)
+    if suite.with_score:
         result["score_timing"] = timing
     return result
-

@@ -194,7 +194,7 @@ def test_a_score_sent_with_an_upload_gives_bars_and_score_aware_timing(service: 
     assert spots and all(s["bars"] and set(s["bars"]) <= set(range(1, 9)) for s in spots)
     assert body["report"]["score_following"]["followed"] and scored["report"]["score_following"] is None
     # the job judged timing against the score: the same report as the scorer given that score in-process
-    direct = Scorer.load(service.settings).score_path(service.settings.shared_dir / EXAMPLE,
+    direct = Scorer.load(service.settings.scorer_config()).score_path(service.settings.shared_dir / EXAMPLE,
                                                       score=load_score(score_file))
     timing = {r["name"]: r["score"] for r in body["report"]["dimensions"]}["timing_stability"]
     plain = {r["name"]: r["score"] for r in scored["report"]["dimensions"]}["timing_stability"]

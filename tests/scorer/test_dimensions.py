@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scorer.training.dataset import load_labels
 from scorer.dimensions import BY_NAME, DIMENSIONS, QUALITY
+from scorer.training.dataset import load_labels
 
 
 @pytest.fixture(scope="module")

@@ -78,18 +78,18 @@ def test_bars_from_the_audio_agree_with_bars_from_its_midi(percepiano: Path, sha
 
     score = load_score(percepiano / "score_midi" / f"{PIECE}_Score_15.mid")
     from_midi = np.array(bar_starts(_notes(percepiano / "performance_midi" / f"{PIECE}_3_15.mid"), score))
-    scorer = Scorer.load(Settings(shared_dir=shared_dir))
+    scorer = Scorer.load(Settings(shared_dir=shared_dir).scorer_config())
     report = scorer.score_path(shared_dir / EXAMPLE, score=score)
     plain = scorer.score_path(shared_dir / EXAMPLE)
     # the score changes timing stability only (its score-aware head: tests/test_scorer_score_timing.py)
     assert [(d.name, d.score) for d in report.dimensions if d.name != "timing_stability"] == [
         (d.name, d.score) for d in plain.dimensions if d.name != "timing_stability"]
     assert report.weak_spots and all(s.bars for s in report.weak_spots)
+    from scorer.inference.decode import decode
     from scorer.inference.features import FEATURE_SR
     from scorer.inference.transcribe import Transcriber
-    from scorer.inference.decode import decode
 
-    decoded = decode(shared_dir / EXAMPLE, max_duration_s=1800, soundfont=scorer.settings.soundfont)
+    decoded = decode(shared_dir / EXAMPLE, max_duration_s=1800, soundfont=scorer.config.soundfont)
     from_audio = np.array(bar_starts(Transcriber(1).transcribe(decoded.audio, FEATURE_SR), score))
     assert len(from_audio) == len(from_midi) == 8
     offset = np.median(from_midi - from_audio)

@@ -9,7 +9,7 @@ import numpy as np
 
 from scorer.training.augment import recording_chain
 from scorer.training.dataset import FeatureTable
-from scorer.training.train import train_head
+from scorer.training.heads import train_head
 
 
 def test_recording_chain_is_seeded_and_keeps_length_and_peak(shared_dir: Path) -> None:

@@ -41,7 +41,7 @@ def test_wav_is_decoded_to_mono_feature_rate(example: Path, settings) -> None:
     assert dec.kind == "audio" and dec.notes is None
     assert dec.audio.ndim == 1
     assert dec.duration_s == pytest.approx(info.frames / info.samplerate, abs=0.01)
-    assert probe_recording(example, settings) == pytest.approx(dec.duration_s, abs=0.01)
+    assert probe_recording(example, settings.scorer_config()) == pytest.approx(dec.duration_s, abs=0.01)
 
 
 @pytest.mark.parametrize("fmt", ["flac", "ogg", "mp3"])

@@ -10,9 +10,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from scorer.errors import ScorerConfigError  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from scorer.dimensions import NAMES  # noqa: E402
+from scorer.errors import ScorerConfigError  # noqa: E402
 from scorer.inference.muq_backend import LAYERS, MuqEncoder, import_muq, new_heads, save_heads  # noqa: E402
 from scorer.inference.service import Scorer  # noqa: E402
 
@@ -70,7 +70,7 @@ def test_hooks_recover_per_layer_hidden_states(small_muq: Path) -> None:
 def test_muq_backend_scores_a_recording(small_muq: Path, shared_dir: Path, tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, shared_dir=shared_dir, scorer_backend="muq",
                         muq_model_path=small_muq, scorer_weights=small_muq / "heads.pt")
-    scorer = Scorer.load(settings)
+    scorer = Scorer.load(settings.scorer_config())
     assert scorer.backend == "muq"
     report = scorer.score_path(shared_dir / "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav")
     assert report.backend == "muq"
@@ -81,4 +81,4 @@ def test_muq_backend_scores_a_recording(small_muq: Path, shared_dir: Path, tmp_p
 
 def test_muq_backend_needs_local_weights(tmp_path: Path, shared_dir: Path) -> None:
     with pytest.raises(ScorerConfigError):
-        Scorer.load(Settings(home=tmp_path, shared_dir=shared_dir, scorer_backend="muq"))
+        Scorer.load(Settings(home=tmp_path, shared_dir=shared_dir, scorer_backend="muq").scorer_config())

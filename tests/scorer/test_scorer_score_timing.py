@@ -10,11 +10,10 @@ import pytest
 
 from api.settings import Settings
 from scorer.inference.align import load_score
-from scorer.training.dataset import FeatureTable
-from scorer.inference.extract import with_alignment
-from scorer.inference.model import EmbeddedModel
+from scorer.inference.model import TIMING_DIMENSION, EmbeddedModel
 from scorer.inference.service import Scorer
-from scorer.inference.model import TIMING_DIMENSION
+from scorer.training.dataset import FeatureTable
+from scorer.training.tables import with_alignment
 
 KEY = "Beethoven_WoO80_var27_8bars_3_15"
 SCORE = "Beethoven_WoO80_var27_8bars_Score_15.mid"
@@ -22,7 +21,7 @@ SCORE = "Beethoven_WoO80_var27_8bars_Score_15.mid"
 
 @pytest.fixture(scope="module")
 def scorer() -> Scorer:
-    return Scorer.load(Settings())
+    return Scorer.load(Settings().scorer_config())
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +106,7 @@ def test_midi_input_without_a_midi_head_keeps_the_plain_timing(percepiano: Path)
     backend = EmbeddedBackend()
     for name in ("midi", "midi_timing"):
         backend.model.heads.pop(name)
-    scorer = Scorer(Settings(), backend)
+    scorer = Scorer(Settings().scorer_config(), backend)
     midi = percepiano / "performance_midi" / f"{KEY}.mid"
     score = load_score(percepiano / "score_midi" / SCORE)
     assert _timing(scorer.score_path(midi, score=score)) == _timing(scorer.score_path(midi))
@@ -138,10 +137,15 @@ def test_a_copy_s_alignment_is_of_its_own_transcription(percepiano: Path, tmp_pa
     import numpy as np
 
     from scorer.inference.align import align
-    from scorer.inference.extract import (TRANSCRIBED_PREFIX, aligned_rows, augmented_audio, build_aligned_copy_table,
-                                build_aligned_table, build_augmented_table)
+    from scorer.inference.extract import TRANSCRIBED_PREFIX, aligned_rows
     from scorer.inference.features import FEATURE_SR
     from scorer.inference.transcribe import Transcriber
+    from scorer.training.tables import (
+        augmented_audio,
+        build_aligned_copy_table,
+        build_aligned_table,
+        build_augmented_table,
+    )
 
     soundfont = Settings().soundfont
     copy = build_augmented_table(percepiano, [KEY], soundfont, tmp_path)

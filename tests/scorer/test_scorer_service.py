@@ -13,8 +13,8 @@ import soundfile as sf
 
 from scorer.dimensions import DIMENSIONS, NAMES
 from scorer.inference.model import DEFAULT_WEIGHTS
-from scorer.schema import ScoreReport
 from scorer.inference.service import Scorer
+from scorer.schema import ScoreReport
 
 EXAMPLE = "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav"
 SNAPSHOT = DEFAULT_WEIGHTS.parent / "example_scores.json"
@@ -24,7 +24,7 @@ SNAPSHOT = DEFAULT_WEIGHTS.parent / "example_scores.json"
 def scorer(shared_dir: Path, tmp_path_factory) -> Scorer:
     from api.settings import Settings
 
-    return Scorer.load(Settings(home=tmp_path_factory.mktemp("home"), shared_dir=shared_dir))
+    return Scorer.load(Settings(home=tmp_path_factory.mktemp("home"), shared_dir=shared_dir).scorer_config())
 
 
 def test_example_matches_the_snapshot_written_at_training(scorer: Scorer, shared_dir: Path) -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scorer.inference.windows import CONTEXT_S, HOP_S, WINDOW_S, aggregate, centre_weights, context_spans, window_spans
+from scorer.inference.windows import (
+    CONTEXT_S,
+    HOP_S,
+    WINDOW_S,
+    aggregate,
+    centre_weights,
+    context_spans,
+    window_spans,
+)
 
 
 @pytest.mark.parametrize("duration", [1.0, 14.0, 18.0, 19.0, 37.3, 300.0, 1800.0])

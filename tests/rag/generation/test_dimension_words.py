@@ -30,7 +30,7 @@ def test_percentiles_are_read_toward_the_desirable_pole() -> None:
 
 
 def test_the_example_is_graded_as_the_scorer_judges_it(shared_dir: Path, tmp_path: Path) -> None:
-    scorer = Scorer.load(Settings(home=tmp_path / "home", shared_dir=shared_dir))
+    scorer = Scorer.load(Settings(home=tmp_path / "home", shared_dir=shared_dir).scorer_config())
     report = scorer.score_path(shared_dir / "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav")
     by_name = {d.name: d for d in report.dimensions}
     weak = {s.dimension for s in report.weak_spots if BY_NAME[s.dimension].kind == "quality"}

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scorer.training.dataset import FeatureTable
 from scorer.inference.model import SCORE_TIMING_HEADS, FoldModel, Head, compact_model_string, impute_missing
+from scorer.training.dataset import FeatureTable
 
 RIDGE_ALPHA = 100.0
 MLP_HIDDEN = (64,)
