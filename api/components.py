@@ -30,7 +30,7 @@ def _load_scorer(settings: Settings) -> Scorer:
 def _open_retriever(settings: Settings) -> Retriever:
     from rag.retrieval.retriever import Retriever
 
-    return Retriever.open(settings)
+    return Retriever.open(settings.retrieval_config())
 
 
 def _make_feedback(settings: Settings, retriever: Retriever) -> FeedbackService:

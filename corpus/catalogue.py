@@ -11,8 +11,8 @@ from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from corpus.errors import DocumentNotFound
 from corpus.db import Base, make_engine, session_factory
+from corpus.errors import DocumentNotFound
 from corpus.models import ChunkRow, DocumentRow, IndexStateRow
 
 CATALOGUE_STATE = "catalogue"

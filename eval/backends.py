@@ -60,7 +60,7 @@ class CadenzaBackend:
                         "rescore_model_at_index": False}
             )
         self.settings = settings
-        self._retriever = Retriever.open(settings)
+        self._retriever = Retriever.open(settings.retrieval_config())
         try:
             if evalset.documents:
                 for slug, (title, text) in evalset.documents.items():

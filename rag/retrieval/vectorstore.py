@@ -15,7 +15,6 @@ import numpy as np
 
 from rag.retrieval.errors import IndexMismatch, VectorStoreError
 
-
 DIRECT_SCORE_MAX = 64  # allowed-id sets up to this size are scored by reading their vectors back
 
 

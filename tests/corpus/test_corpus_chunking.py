@@ -14,7 +14,7 @@ from corpus.manifest import read_manifest
 from corpus.structure import split_blocks
 from corpus.tags import dimensions_covered, tag_text
 from rag.retrieval.embedder import SentenceTransformerEmbedder
-from rag.retrieval.retriever import context_header
+from rag.retrieval.chunker import context_header
 from scorer.dimensions import NAMES
 from tests.retrieval_support import SMALL_BOOKS, book_paths
 
@@ -24,7 +24,7 @@ def embedder() -> SentenceTransformerEmbedder:
     from rag.retrieval.embedder import load_embedder
     from api.settings import Settings
 
-    return load_embedder(Settings())
+    return load_embedder(Settings().retrieval_config())
 
 
 def test_gutenberg_boilerplate_is_stripped() -> None:

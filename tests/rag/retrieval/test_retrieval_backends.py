@@ -39,7 +39,7 @@ def test_rerank_mode_reorders_fused_candidates_by_cross_encoder(
     from sentence_transformers import CrossEncoder
 
     settings = make_settings(tmp_path / "home", shared_dir, embedding_cache_dir, reranker_model=str(cross_encoder_dir))
-    r = Retriever.open(settings)
+    r = Retriever.open(settings.retrieval_config())
     try:
         r.index_paths(book_paths(shared_dir, (BOOK,)))
         fused = r.search(QUERY, mode="hybrid", k=settings.rerank_candidates)
@@ -57,8 +57,8 @@ def test_rerank_mode_reorders_fused_candidates_by_cross_encoder(
 
 
 def test_qdrant_local_path_backend_matches_faiss(tmp_path: Path, shared_dir: Path, embedding_cache_dir: Path) -> None:
-    faiss = Retriever.open(make_settings(tmp_path / "faiss", shared_dir, embedding_cache_dir))
-    qdrant = Retriever.open(make_settings(tmp_path / "qdrant", shared_dir, embedding_cache_dir, vector_backend="qdrant"))
+    faiss = Retriever.open(make_settings(tmp_path / "faiss", shared_dir, embedding_cache_dir).retrieval_config())
+    qdrant = Retriever.open(make_settings(tmp_path / "qdrant", shared_dir, embedding_cache_dir, vector_backend="qdrant").retrieval_config())
     try:
         for r in (faiss, qdrant):
             r.index_paths(book_paths(shared_dir, (BOOK,)))

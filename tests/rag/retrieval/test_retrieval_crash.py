@@ -23,10 +23,11 @@ import sys, time
 from pathlib import Path
 from api.settings import Settings
 from rag.retrieval import retriever as rmod
+from rag.retrieval.embedding_cache import EmbeddingCache
 
 home, cache, shared, marker, point = sys.argv[1:6]
 settings = Settings(home=Path(home), embedding_cache_dir=Path(cache), shared_dir=Path(shared))
-r = rmod.Retriever.open(settings)
+r = rmod.Retriever.open(settings.retrieval_config())
 count = {"n": 0}
 
 def hold(tag):
@@ -43,9 +44,9 @@ if point == "after_commit":
         return result
     r.catalogue.put_document = put_then_hold
 else:
-    original = rmod.embed_with_cache
-    def embed_then_hold(embedder, cache, texts):
-        vectors = original(embedder, cache, texts)
+    original = EmbeddingCache.embed
+    def embed_then_hold(cache, model, texts, encode, **kwargs):
+        vectors = original(cache, model, texts, encode, **kwargs)
         if texts and len(texts) > 5:  # a document's chunks or sentences, not a catch-up of nothing
             count["n"] += 1
             # 1: the first document's chunks, then (second stage) its sentences and its chunks for the second
@@ -56,7 +57,7 @@ else:
             if count["n"] == 2 + sentences + second:
                 hold("embedding")
         return vectors
-    rmod.embed_with_cache = embed_then_hold
+    EmbeddingCache.embed = embed_then_hold
 texts = Path(shared) / "corpus" / "texts"
 r.index_paths([texts / f"{s}.txt" for s in sys.argv[6:]])
 """
@@ -79,7 +80,7 @@ def test_killed_indexing_leaves_consistent_state(point: str, tmp_path: Path, sha
     child.wait()
 
     settings = make_settings(home, shared_dir, embedding_cache_dir)
-    r = Retriever.open(settings)
+    r = Retriever.open(settings.retrieval_config())
     try:
         documents = r.list_documents()
         expected_docs = 1 if point == "embedding" else 2
@@ -87,7 +88,7 @@ def test_killed_indexing_leaves_consistent_state(point: str, tmp_path: Path, sha
         for doc in documents:  # every stored document is whole: as many chunks as a fresh chunking gives
             row = r.catalogue.document(doc.document_id)
             assert row is not None
-            assert doc.n_chunks == len(r._chunks_for(doc.document_id, _loaded(row))) > 0
+            assert doc.n_chunks == len(r.indexer.chunks_for(doc.document_id, _loaded(row))) > 0
         chunk_ids = [c.chunk_id for c in r.catalogue.chunks()]
         assert len(chunk_ids) == len(set(chunk_ids))
         seqs = r.catalogue.chunk_seqs()

@@ -4,6 +4,7 @@ dedup / replace / delete across every index, catch-up between processes, filters
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ def module_settings(home: Path, shared_dir: Path, embedding_cache_dir: Path) -> 
 
 @pytest.fixture(scope="module")
 def retriever(module_settings: Settings, shared_dir: Path) -> Retriever:
-    r = Retriever.open(module_settings)
+    r = Retriever.open(module_settings.retrieval_config())
     report = r.index_paths(book_paths(shared_dir), manifest=shared_dir / "corpus" / "MANIFEST.tsv")
     assert report.added == 3 and report.chunks_added > 100
     yield r
@@ -59,9 +60,9 @@ def test_search_modes_return_exact_passages(retriever: Retriever, mode: str) -> 
 
 
 def test_hybrid_without_rescoring_is_rrf_of_the_two_lists(retriever: Retriever, module_settings: Settings) -> None:
-    plain = Retriever.open(module_settings.model_copy(update={"rescore": False}))
+    plain = Retriever.open(module_settings.model_copy(update={"rescore": False}).retrieval_config())
     try:
-        n = plain.settings.candidates_per_retriever
+        n = plain.config.candidates_per_retriever
         bm25 = [h.chunk_id for h in plain.search(QUERY, mode="bm25", k=n)]
         dense = [h.chunk_id for h in plain.search(QUERY, mode="dense", k=n)]
         expected: dict[str, float] = {}
@@ -81,7 +82,7 @@ def test_hybrid_rescores_fused_candidates_by_blended_scores(retriever: Retriever
     """Default hybrid = RRF candidates re-ordered by w_b * BM25/top BM25 + w_s * min-max best-sentence cosine
     + rest * min-max chunk cosine, recomputed here from the single retrievers' own scores over the whole
     index and from the candidates' sentences embedded afresh."""
-    s = retriever.settings
+    s = retriever.config
     n, w_b, w_s = s.candidates_per_retriever, s.rescore_weight_bm25, s.rescore_weight_sentence
     assert w_b > 0 and w_s > 0
     everything = retriever.n_chunks
@@ -104,7 +105,7 @@ def test_hybrid_rescores_fused_candidates_by_blended_scores(retriever: Retriever
     cos, sent, top = scaled(cosine), scaled(best_sentence), max(bm25.values())
     expected = {c: w_b * bm25.get(c, 0.0) / top + w_s * sent[c] + (1 - w_b - w_s) * cos[c] for c in candidates}
     # The blend alone (without the second model's re-ordering of its top: tests/test_retrieval_second_model.py).
-    blend_only = Retriever.open(s.model_copy(update={"rescore_model": None}))
+    blend_only = Retriever.open(replace(s, rescore_model=None))
     try:
         hybrid, timings = blend_only.search_timed(QUERY, mode="hybrid", k=n, filters=None)  # k = n: same candidates
     finally:
@@ -166,7 +167,7 @@ def test_empty_query_and_bad_arguments(retriever: Retriever) -> None:
 
 
 def test_empty_index_is_a_clear_error(settings: Settings, embedding_cache_dir: Path) -> None:
-    r = Retriever.open(settings.model_copy(update={"embedding_cache_dir": embedding_cache_dir}))
+    r = Retriever.open(settings.model_copy(update={"embedding_cache_dir": embedding_cache_dir}).retrieval_config())
     try:
         with pytest.raises(QueryError, match="index is empty"):
             r.search(QUERY)
@@ -215,7 +216,7 @@ def test_dedup_replace_delete_across_all_indexes(retriever: Retriever, shared_di
 
 
 def test_second_process_catches_up_and_mismatched_index_is_refused(retriever: Retriever, module_settings: Settings) -> None:
-    other = Retriever.open(module_settings)  # another replica on the same catalogue
+    other = Retriever.open(module_settings.retrieval_config())  # another replica on the same catalogue
     try:
         doc_id, _ = retriever.index_document(
             text="The metronome is a stern master: practise the trill with it daily until it is even.\n\n" * 2,
@@ -239,7 +240,7 @@ def test_indexes_are_rebuildable_from_the_catalogue(retriever: Retriever, module
     expected = [h.chunk_id for h in retriever.search(QUERY, k=5)]
     copy = module_settings.home.parent / "rebuilt-home"
     shutil.copytree(module_settings.home, copy, ignore=shutil.ignore_patterns("index"))
-    rebuilt = Retriever.open(module_settings.model_copy(update={"home": copy}))
+    rebuilt = Retriever.open(module_settings.model_copy(update={"home": copy}).retrieval_config())
     try:
         assert rebuilt.lexical.ids() == rebuilt.vectors.ids() == rebuilt.catalogue.chunk_seqs()
         assert [h.chunk_id for h in rebuilt.search(QUERY, k=5)] == expected

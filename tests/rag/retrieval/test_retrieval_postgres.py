@@ -37,7 +37,7 @@ def postgres_url() -> str:
 
 def test_retriever_catalogue_on_postgres(postgres_url: str, tmp_path: Path, shared_dir: Path, embedding_cache_dir: Path) -> None:
     settings = make_settings(tmp_path / "home", shared_dir, embedding_cache_dir, database_url=postgres_url)
-    r = Retriever.open(settings)
+    r = Retriever.open(settings.retrieval_config())
     try:
         text = "Change the damper pedal with every new harmony.\n\nListen for blurred sounds and clear them.\n\n" * 3
         doc_id, report = r.index_document(text=text, title="Pedal Notes", slug="pedal_notes")

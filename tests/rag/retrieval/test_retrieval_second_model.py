@@ -4,6 +4,7 @@ at index time or lazily into the shared (model, text) cache."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ QUERY = "how should a young musician practise scales"
 
 @pytest.fixture(scope="module")
 def mpnet() -> SentenceTransformerEmbedder:
-    return load_rescore_embedder(Settings(rescore_model=MPNET_NAME))
+    return load_rescore_embedder(Settings(rescore_model=MPNET_NAME).retrieval_config())
 
 
 def test_default_hybrid_uses_mpnet_on_the_blend_top_lazily() -> None:
@@ -56,7 +57,7 @@ def lazy(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Retrieve
     cache, so that no other test's index-time vectors hide what the queries embed."""
     settings = make_settings(tmp_path_factory.mktemp("mpnet-home"), shared_dir, tmp_path_factory.mktemp("mpnet-cache"),
                              rescore_model=MPNET_NAME, rescore_model_at_index=False, rescore_model_candidates=8)
-    r = Retriever.open(settings)
+    r = Retriever.open(settings.retrieval_config())
     r.index_paths(book_paths(shared_dir, ("schumann_advice_to_young_musicians",)))
     yield r
     r.close()
@@ -67,8 +68,8 @@ def _cached(r: Retriever, model: str, texts: list[str]) -> set[str]:
 
 
 def test_second_model_reorders_the_blend_top_by_its_cosine(lazy: Retriever, mpnet: SentenceTransformerEmbedder) -> None:
-    s = lazy.settings
-    plain = Retriever.open(s.model_copy(update={"rescore_model": None}))
+    s = lazy.config
+    plain = Retriever.open(replace(s, rescore_model=None))
     try:
         blend = plain.search(QUERY, mode="hybrid", k=40)
     finally:
@@ -96,14 +97,14 @@ def test_lazy_second_model_embeds_only_the_ranked_top(lazy: Retriever) -> None:
     before = _cached(lazy, MPNET_NAME, texts)
     hits = lazy.search("the metronome and strict time", mode="hybrid", k=5)
     after = _cached(lazy, MPNET_NAME, texts)
-    n = lazy.settings.rescore_model_candidates
+    n = lazy.config.rescore_model_candidates
     assert len(after) < len(texts)  # not the whole book
     assert len(after - before) <= n and {text_sha(lazy._chunks[s].embed_text) for s in lazy._chunks
                                          if lazy._chunks[s].chunk_id in {h.chunk_id for h in hits}} <= after
 
 
 def test_search_without_the_second_model_is_the_blend_and_embeds_nothing(lazy: Retriever) -> None:
-    plain = Retriever.open(lazy.settings.model_copy(update={"rescore_model": None}))
+    plain = Retriever.open(replace(lazy.config, rescore_model=None))
     try:
         blend = plain.search("how to practise scales slowly", mode="hybrid", k=10)
     finally:
@@ -119,7 +120,7 @@ def test_index_time_embedding_covers_every_chunk(tmp_path: Path, shared_dir: Pat
     that nothing came from another test."""
     settings = make_settings(tmp_path / "home", shared_dir, tmp_path / "cache", rescore_model=MPNET_NAME,
                              rescore_model_at_index=True)
-    r = Retriever.open(settings)
+    r = Retriever.open(settings.retrieval_config())
     try:
         text = book_paths(shared_dir, ("schumann_advice_to_young_musicians",))[0].read_text(encoding="utf-8")[:6000]
         r.index_document(text=text, title="Advice to Young Musicians", author="Robert Schumann")
@@ -134,4 +135,4 @@ def test_missing_second_model_fails_at_open(tmp_path: Path, shared_dir: Path) ->
     settings = make_settings(tmp_path / "home", shared_dir, tmp_path / "cache", rescore_model=MPNET_NAME,
                              models_dir=tmp_path / "no-models")
     with pytest.raises(RetrievalConfigError, match="25-mpnet.sh"):
-        Retriever.open(settings)
+        Retriever.open(settings.retrieval_config())

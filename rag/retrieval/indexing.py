@@ -1,0 +1,143 @@
+"""Writes: documents go to the catalogue first, one transaction each, after their chunks are embedded
+(into the cache); the indexes then catch up (rag/retrieval/index_sync.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from corpus.catalogue import NewChunk
+from corpus.chunking import normalise_for_hash
+from corpus.loaders import SUPPORTED_SUFFIXES, LoadedDocument, load_file
+from corpus.manifest import ManifestEntry, read_manifest
+from corpus.models import DocumentRow
+from rag.retrieval.chunker import chunk_document, expand_paths, slugify
+from rag.retrieval.config import RetrievalConfig
+from rag.retrieval.embedder import SentenceTransformerEmbedder
+from rag.retrieval.embedding_cache import EmbeddingCache, embed_with_cache
+from rag.retrieval.errors import QueryError
+from rag.retrieval.index_sync import IndexSync
+from rag.retrieval.sentence_vectors import SentenceVectors
+from rag.retrieval.types import IndexReport
+
+
+class Indexer:
+    def __init__(
+        self, config: RetrievalConfig, sync: IndexSync, embedder: SentenceTransformerEmbedder,
+        rescore_embedder: SentenceTransformerEmbedder | None, cache: EmbeddingCache, sentences: SentenceVectors,
+    ) -> None:
+        self.config = config
+        self._sync = sync
+        self._catalogue = sync.catalogue
+        self._embedder = embedder
+        self._rescore_embedder = rescore_embedder
+        self._cache = cache
+        self._sentences = sentences
+        self._write_lock = threading.Lock()  # one document write at a time in this process
+
+    def chunks_for(self, document_id: str, doc: LoadedDocument) -> list[NewChunk]:
+        return chunk_document(document_id, doc, self.config, self._embedder)
+
+    def _embed_chunks(self, chunks: Sequence[NewChunk]) -> None:
+        """Everything a search may need from these chunks, into the embedding cache."""
+        embed_with_cache(self._embedder, self._cache, [c.embed_text for c in chunks])
+        if self.config.rescore and self.config.rescore_weight_sentence > 0:
+            self._sentences.fill([c.text for c in chunks])
+        # The second model's chunk vectors at index time (rescore_model_at_index) so queries only read
+        # them; without it the first query that ranks a chunk embeds it.
+        if self._rescore_embedder is not None and self.config.rescore_model_at_index:
+            embed_with_cache(self._rescore_embedder, self._cache, [c.embed_text for c in chunks])
+
+    def index_loaded(self, doc: LoadedDocument) -> tuple[str, IndexReport]:
+        report = IndexReport()
+        sha = hashlib.sha256(normalise_for_hash(doc.text).encode("utf-8")).hexdigest()
+        document_id = slugify(doc.slug or doc.title)
+        with self._write_lock:
+            same = self._catalogue.document_by_sha(sha)
+            if same is not None:  # identical text already indexed (under this id or another)
+                report.skipped = 1
+                return same.document_id, report
+            chunks = self.chunks_for(document_id, doc)
+            if not chunks:
+                raise QueryError(f"{doc.filename or doc.title}: no indexable text")
+            # Embed before the catalogue write: the slow part runs while searches go on, and a crash
+            # here leaves nothing behind but cached vectors.
+            self._embed_chunks(chunks)
+            row = DocumentRow(
+                document_id=document_id, slug=doc.slug or document_id, title=doc.title, author=doc.author, year=doc.year,
+                url=doc.url, licence=doc.licence, source_type=doc.source_type, sha256=sha, text=doc.text,
+            )
+            replaced, removed = self._catalogue.put_document(
+                row, chunks, model_name=self._embedder.name, dimension=self._embedder.dimension
+            )
+            report.replaced, report.added = (1, 0) if replaced else (0, 1)
+            report.chunks_added, report.chunks_removed = len(chunks), removed
+        self._sync.catch_up()
+        return document_id, report
+
+    def index_document(
+        self, *, text: str, title: str, author: str | None = None, year: str | None = None, url: str | None = None,
+        licence: str | None = None, slug: str | None = None, source_type: str = "book",
+    ) -> tuple[str, IndexReport]:
+        if not text.strip():
+            raise QueryError("document text is empty")
+        if not title.strip():
+            raise QueryError("document title is empty")
+        doc = LoadedDocument(text=text, title=title.strip(), author=author, year=year, url=url, licence=licence,
+                             slug=slug, source_type=source_type)
+        return self.index_loaded(doc)
+
+    def index_paths(self, paths: Sequence[Path], *, manifest: Path | None = None, progress: bool = False) -> IndexReport:
+        files = expand_paths(paths)
+        if not files:
+            raise QueryError("no indexable files (" + ", ".join(SUPPORTED_SUFFIXES) + ") under " + ", ".join(map(str, paths)))
+        entries: dict[str, ManifestEntry] = read_manifest(manifest) if manifest else {}
+        total = IndexReport()
+        from tqdm import tqdm
+
+        bar = tqdm(files, disable=not progress, unit="doc", desc="indexing", dynamic_ncols=True)
+        for path in bar:
+            doc = load_file(path)
+            entry = entries.get(path.stem)
+            # A file's stem is its stable id: re-indexing an edited file replaces it.
+            doc = doc.model_copy(update={"slug": slugify(path.stem)})
+            if entry is not None:
+                doc = doc.model_copy(update={"slug": entry.slug, "title": entry.title, "author": entry.author,
+                                             "year": entry.year, "url": entry.url, "licence": entry.licence})
+            _, report = self.index_loaded(doc)
+            for field in IndexReport.model_fields:
+                setattr(total, field, getattr(total, field) + getattr(report, field))
+            bar.set_postfix(added=total.added, skipped=total.skipped, replaced=total.replaced, chunks=total.chunks_added)
+        return total
+
+    def remove_document(self, document_id: str) -> None:
+        with self._write_lock:
+            self._catalogue.remove_document(document_id)
+        self._sync.catch_up()
+
+    def rebuild(self, *, progress: bool = False) -> IndexReport:
+        """Re-chunk every stored document for the current model and rebuild both indexes."""
+        from tqdm import tqdm
+
+        report = IndexReport()
+        for info in tqdm(self._catalogue.list_documents(), disable=not progress, unit="doc", desc="rebuilding"):
+            row = self._catalogue.document(info.document_id)
+            if row is None:
+                continue
+            doc = LoadedDocument(text=row.text, title=row.title, author=row.author, year=row.year, url=row.url,
+                                 licence=row.licence, slug=row.slug, source_type=row.source_type)
+            chunks = self.chunks_for(row.document_id, doc)
+            self._embed_chunks(chunks)
+            fresh = DocumentRow(document_id=row.document_id, slug=row.slug, title=row.title, author=row.author, year=row.year,
+                                url=row.url, licence=row.licence, source_type=row.source_type, sha256=row.sha256, text=row.text)
+            with self._write_lock:
+                _, removed = self._catalogue.put_document(
+                    fresh, chunks, model_name=self._embedder.name, dimension=self._embedder.dimension
+                )
+            report.replaced += 1
+            report.chunks_added += len(chunks)
+            report.chunks_removed += removed
+        self._sync.catch_up()
+        return report
