@@ -1,4 +1,4 @@
-"""Fixtures and helpers for the REST service tests (imported by tests/test_api_*.py).
+"""Helpers for the REST service tests (tests/api/); their fixtures are in tests/api/conftest.py.
 
 Every API test runs against SQLite and against the PostgreSQL server that `.ci/run` starts
 (CADENZA_TEST_POSTGRES_URL); the Postgres variant is skipped only when that variable is unset.
@@ -31,18 +31,6 @@ POSTGRES_ENV = "CADENZA_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """None (SQLite under the test's home) or the URL of a fresh Postgres database."""
-    yield from temporary_database(request.param)
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def module_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """The same, shared by the tests of one module (for fixtures that index documents once)."""
-    yield from temporary_database(request.param)
-
-
 def temporary_database(kind: str) -> Iterator[str | None]:
     if kind == "sqlite":
         yield None
@@ -60,13 +48,6 @@ def temporary_database(kind: str) -> Iterator[str | None]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-
-@pytest.fixture()
-def api_settings(tmp_path: Path, shared_dir: Path, database_url: str | None, embedding_cache_dir: Path) -> Settings:
-    # embedding_cache_dir (tests/conftest.py): a book is embedded once, however many tests index it.
-    return Settings(home=tmp_path / "home", shared_dir=shared_dir, database_url=database_url,
-                    rate_limit_per_minute=10_000, embedding_cache_dir=embedding_cache_dir)
 
 
 SMALL_BOOKS = ("saint_saens_execution_of_music", "schumann_advice_to_young_musicians")
@@ -133,11 +114,6 @@ def start_api(settings: Settings) -> Iterator[Api]:
                 keys.append(create_key(session, role=role)[1])
         yield Api(app=app, client=client, settings=settings, student=bearer(keys[0]),
                   other_student=bearer(keys[1]), admin=bearer(keys[2]))
-
-
-@pytest.fixture()
-def api(api_settings: Settings) -> Iterator[Api]:
-    yield from start_api(api_settings)
 
 
 def files_under(path: Path) -> list[Path]:

@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from tests.api_support import *  # noqa: F401,F403  (fixtures)
 from tests.api_support import Api, bearer, start_api
 
 ERROR_KEYS = {"code", "message", "detail"}

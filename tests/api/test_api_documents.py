@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from api.settings import Settings
-from tests.api_support import *  # noqa: F401,F403  (fixtures)
 from tests.api_support import SMALL_BOOKS, Api, manifest_row, start_api, stored_uploads, upload_book
 
 

@@ -14,7 +14,6 @@ import pytest
 
 from api.settings import Settings
 from tests._llm_standin import StandIn
-from tests.api_support import *  # noqa: F401,F403  (fixtures)
 from tests.api_support import SMALL_BOOKS, Api, start_api, stored_uploads, upload_book
 
 EXAMPLE = "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav"

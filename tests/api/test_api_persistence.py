@@ -18,8 +18,7 @@ from api.database import Database
 from api.db_models import Job, Performance
 from api.settings import Settings
 from corpus.db import Base
-from tests.api_support import *  # noqa: F401,F403  (fixtures)
-from tests.api_support import Api, bearer, start_api
+from tests.api_support import Api, start_api
 
 
 def test_migrations_create_every_table_of_the_shared_metadata(api_settings: Settings) -> None:

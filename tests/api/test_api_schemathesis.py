@@ -19,7 +19,6 @@ from schemathesis import GenerationMode
 
 from api.settings import Settings
 from tests._llm_standin import StandIn
-from tests.api_support import *  # noqa: F401,F403  (fixtures)
 from tests.api_support import Api, start_api
 
 EXAMPLES_PER_OPERATION_AND_MODE = 40  # up to; operations with few inputs run out sooner

@@ -19,7 +19,6 @@ from sqlalchemy import text
 
 from api.database import Database
 from api.settings import REPO_ROOT, Settings
-from tests.api_support import *  # noqa: F401,F403  (fixtures)
 from tests.api_support import files_under
 
 
