@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,7 +168,7 @@ async def _measure(base: str, student: dict[str, str], performance_id: str, args
     return runs
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m eval.bench_api", description=__doc__.split("\n\n")[0])
     parser.add_argument("--books", type=int, default=4, help="corpus books to index (small ones first)")
     parser.add_argument("--search-requests", type=int, default=400)
@@ -179,31 +181,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "cadenza-bench-embeddings",
                         help="embedding cache kept between runs")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    settings = Settings()
-    home = Path(tempfile.mkdtemp(prefix="cadenza-bench-"))
-    port = _free_port()
+
+def server_env(home: Path, settings: Settings, cache: Path) -> dict[str, str]:
+    """The environment of a benchmark server: its own home, the shared data, no CADENZA_ setting of the caller's."""
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CADENZA_")},
            "CADENZA_HOME": str(home), "CADENZA_SHARED_DIR": str(settings.shared_dir),
-           "CADENZA_EMBEDDING_CACHE_DIR": str(args.cache), "CADENZA_RATE_LIMIT_PER_MINUTE": "10000000",
+           "CADENZA_EMBEDDING_CACHE_DIR": str(cache), "CADENZA_RATE_LIMIT_PER_MINUTE": "10000000",
            # The fallback generator: nothing listens on port 9, so the LLM call fails at once.
            "CADENZA_LLM_API_BASE": "http://127.0.0.1:9/v1", "CADENZA_LLM_MODEL": "openai/none",
            "CADENZA_LLM_RETRIES": "0", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     if os.environ.get("CADENZA_DATABASE_URL"):
         env["CADENZA_DATABASE_URL"] = os.environ["CADENZA_DATABASE_URL"]
+    return env
 
-    def cli(*cli_args: str) -> str:
-        return subprocess.run([sys.executable, "-m", "api.cli", *cli_args], env=env, cwd=REPO_ROOT, check=True,
-                              capture_output=True, text=True).stdout.strip()
 
-    admin = {"Authorization": f"Bearer {cli('keys', 'create', '--role', 'admin')}"}
-    student = {"Authorization": f"Bearer {cli('keys', 'create', '--role', 'student')}"}
-    log_path = home / "server.log"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(args.workers),
-         "--log-level", "warning"], env=env, cwd=REPO_ROOT, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
+def cli(env: dict[str, str], *cli_args: str) -> str:
+    """Run `cadenza ARGS` with that environment and return what it printed."""
+    return subprocess.run([sys.executable, "-m", "api.cli", *cli_args], env=env, cwd=REPO_ROOT, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+@contextlib.contextmanager
+def running_server(env: dict[str, str], port: int, workers: int, log_path: Path) -> Iterator[str]:
+    """`cadenza serve` on loopback until the block ends; yields its base URL once /healthz answers."""
+    with open(log_path, "wb") as log_file:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers),
+             "--log-level", "warning"], env=env, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -216,19 +223,17 @@ def main(argv: list[str] | None = None) -> int:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit("bench: server did not start:\n" + log_path.read_text()[-2000:])
             time.sleep(0.3)
-        print(f"bench: cadenza serve on {base} (workers={args.workers}, cores={os.cpu_count()}); setting up",
-              flush=True)
-        performance_id = _setup(base, admin, student, settings, args.books)
-        runs = asyncio.run(_measure(base, student, performance_id, args))
+        yield base
     finally:
         server.terminate()
         try:
             server.wait(30)
         except subprocess.TimeoutExpired:
             server.kill()
-        shutil.rmtree(home, ignore_errors=True)
 
-    results = {run.name: run.summary() for run in runs}
+
+def _summarize(runs: list[Run], args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {run.name: run.summary() for run in runs}
     baseline = results["healthz"]["throughput_rps"] or float("nan")
     results["search"]["vs_healthz_throughput"] = round(results["search"]["throughput_rps"] / baseline, 3)
     results["goals"] = {
@@ -239,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     results["setup"] = {"books": args.books, "mode": args.mode, "concurrency": args.concurrency,
                         "workers": args.workers, "cores": os.cpu_count(),
                         "load_avg_1m_at_end": round(os.getloadavg()[0], 2)}
+    return results
+
+
+def _print_table(results: dict[str, Any]) -> None:
     print(f"\n{'':10} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
           f"{'p50 excl LLM':>13} {'p95 excl LLM':>13}")
     for name in ("healthz", "search", "feedback"):
@@ -250,6 +259,25 @@ def main(argv: list[str] | None = None) -> int:
     print("feedback stages (server, p50 ms): " + ", ".join(f"{k} {v}" for k, v in stages.items()))
     print("goals: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in results["goals"].items()))
     print(f"(load average at the end: {results['setup']['load_avg_1m_at_end']} on {os.cpu_count()} cores)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    settings = Settings()
+    home = Path(tempfile.mkdtemp(prefix="cadenza-bench-"))
+    env = server_env(home, settings, args.cache)
+    admin = {"Authorization": f"Bearer {cli(env, 'keys', 'create', '--role', 'admin')}"}
+    student = {"Authorization": f"Bearer {cli(env, 'keys', 'create', '--role', 'student')}"}
+    try:
+        with running_server(env, _free_port(), args.workers, home / "server.log") as base:
+            print(f"bench: cadenza serve on {base} (workers={args.workers}, cores={os.cpu_count()}); setting up",
+                  flush=True)
+            performance_id = _setup(base, admin, student, settings, args.books)
+            runs = asyncio.run(_measure(base, student, performance_id, args))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    results = _summarize(runs, args)
+    _print_table(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
