@@ -109,10 +109,10 @@ class JobWorker:
                     self.metrics.jobs.labels(outcome="interrupted").inc()
                     log.warning("job %s failed after an interruption: %s", job.id, message)
                 else:
+                    log.warning("job %s was interrupted (worker %s); requeued", job.id, job.worker)
                     job.status, job.worker, job.error = "queued", None, "requeued after an interruption"
                     if performance is not None:
                         performance.status = "queued"
-                    log.warning("job %s was interrupted (worker %s); requeued", job.id, job.worker)
         return touched
 
     # -- the loop -----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ size limit stops the transfer at the first byte over it, and an aborted request 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import os
 import time
 import uuid
@@ -25,6 +26,12 @@ MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 32
 # Multipart framing (boundaries, part headers, small fields) on top of the file itself.
 FRAMING_ALLOWANCE = MAX_FIELDS * (MAX_FIELD_BYTES // 16) + 64 * 1024
+
+
+def clean_filename(name: str) -> str | None:
+    """A client's filename without NUL and other control characters (kept for display, never as a path)."""
+    cleaned = "".join(ch for ch in name if unicodedata.category(ch) != "Cc").strip()
+    return cleaned or None
 
 
 @dataclass
@@ -112,7 +119,7 @@ class _Collector:
             content_type = self._headers.get(b"content-type")
             self.form.files[self._name] = ReceivedFile(
                 path=path,
-                filename=options[b"filename"].decode("utf-8", "replace") or None,
+                filename=clean_filename(options[b"filename"].decode("utf-8", "replace")),
                 content_type=content_type.decode("latin-1") if content_type else None,
                 size=0,
                 sha256="",
