@@ -14,13 +14,14 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from api.auth import LOCAL_PRINCIPAL_ID, Principal, authenticate
+from api.errors import AuthError
 from api.database import Database
 from api.metrics import Metrics
 from api.settings import Settings
 from api.state import AppState
 
 if TYPE_CHECKING:
-    from rag.generation.feedback import FeedbackService
+    from rag.job import FeedbackJob
     from rag.retrieval.retriever import Retriever
     from scorer.inference.service import Scorer
 
@@ -58,17 +59,23 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_principal(
+    request: Request,
     state: StateDep,
     db: DatabaseDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    """The caller, from ``Authorization: Bearer <key>``; then the per-key rate limit."""
+    """The caller, from ``Authorization: Bearer <key>``; then the per-key rate limit. Failed attempts count
+    against the client's address, so guessing keys is rate-limited too."""
     if not state.settings.auth_enabled:
         principal = Principal(key_id=LOCAL_PRINCIPAL_ID, role="admin")
     else:
         # Its own short session: the key lookup must not hold a connection for a long request.
         with db.session() as session:
-            principal = authenticate(session, authorization)
+            try:
+                principal = authenticate(session, authorization)
+            except AuthError:
+                state.limiter.check(f"address:{request.client.host if request.client else 'unknown'}")
+                raise
     state.limiter.check(principal.key_id)
     return principal
 
@@ -92,7 +99,7 @@ def get_retriever(state: StateDep) -> Callable[[], Retriever]:
     return state.components.retriever
 
 
-def get_feedback_service(state: StateDep) -> Callable[[], FeedbackService]:
+def get_feedback_service(state: StateDep) -> Callable[[], FeedbackJob]:
     return state.components.feedback
 
 
