@@ -221,43 +221,8 @@ def alignment_features(perf: Notes, score: Notes, alignment: Alignment, start: f
     t, s = t[order], s[order]
     first = np.concatenate([[True], np.diff(s) > EVENT_GAP_S])
     et, es = t[first], s[first]
-    if et.size >= 5:
-        dt, ds = np.diff(et), np.diff(es)
-        ok = (ds > 0.03) & (dt > 0.0)
-        r = np.log(dt[ok] / ds[ok])
-        if r.size >= 4:
-            out["al_log_tempo"] = float(np.median(r))
-            out["al_log_tempo_std"] = float(r.std())
-            smooth = _rolling_median(r, 7)
-            out["al_tempo_jitter"] = float(np.abs(r - smooth).mean())
-            out["al_tempo_curve_std"] = float(smooth.std())
-            out["al_tempo_trend"] = float(np.polyfit(np.arange(r.size), r, 1)[0] * r.size)
-        # onset deviation from a locally linear score->performance map (ms-level unevenness)
-        k = 4
-        dev = []
-        for i in range(es.size):
-            a, b = max(0, i - k), min(es.size, i + k + 1)
-            if b - a >= 4 and np.ptp(es[a:b]) > 0:
-                slope, icept = np.polyfit(es[a:b], et[a:b], 1)
-                dev.append(et[i] - (slope * es[i] + icept))
-        if dev:
-            d = np.abs(np.array(dev))
-            out["al_onset_dev_mean"] = float(d.mean())
-            out["al_onset_dev_p90"] = float(np.percentile(d, 90))
-    # chord asynchrony against the notated chords, and the melody lead (top note early)
-    lead = []
-    spread = []
-    notated_onset = np.round(score.onset[s_idx], 3)
-    for value in np.unique(notated_onset):
-        members = np.flatnonzero(notated_onset == value)
-        if members.size >= 2:
-            on = perf.onset[p_idx[members]]
-            spread.append(np.ptp(on))
-            top = members[np.argmax(perf.pitch[p_idx[members]])]
-            lead.append(on.mean() - perf.onset[p_idx[top]])
-    if spread:
-        out["al_chord_spread"] = float(np.mean(spread))
-        out["al_melody_lead"] = float(np.mean(lead))
+    _tempo_features(et, es, out)
+    _chord_features(perf, score, p_idx, s_idx, out)
     # articulation: played length against notated length, at the local tempo
     ratio = float(np.exp(out.get("al_log_tempo", 0.0)))
     s_len = score.offset[s_idx] - score.onset[s_idx]
@@ -273,3 +238,48 @@ def alignment_features(perf: Notes, score: Notes, alignment: Alignment, start: f
     if np.std(sv) > 0 and np.std(pv) > 0:
         out["al_vel_score_corr"] = float(np.corrcoef(pv, sv)[0, 1])
     return out
+
+
+def _tempo_features(et: np.ndarray, es: np.ndarray, out: dict[str, float]) -> None:
+    """Tempo and its stability from the event anchors (played ``et`` against notated ``es`` onsets)."""
+    if et.size < 5:
+        return
+    dt, ds = np.diff(et), np.diff(es)
+    ok = (ds > 0.03) & (dt > 0.0)
+    r = np.log(dt[ok] / ds[ok])
+    if r.size >= 4:
+        out["al_log_tempo"] = float(np.median(r))
+        out["al_log_tempo_std"] = float(r.std())
+        smooth = _rolling_median(r, 7)
+        out["al_tempo_jitter"] = float(np.abs(r - smooth).mean())
+        out["al_tempo_curve_std"] = float(smooth.std())
+        out["al_tempo_trend"] = float(np.polyfit(np.arange(r.size), r, 1)[0] * r.size)
+    # onset deviation from a locally linear score->performance map (ms-level unevenness)
+    k = 4
+    dev = []
+    for i in range(es.size):
+        a, b = max(0, i - k), min(es.size, i + k + 1)
+        if b - a >= 4 and np.ptp(es[a:b]) > 0:
+            slope, icept = np.polyfit(es[a:b], et[a:b], 1)
+            dev.append(et[i] - (slope * es[i] + icept))
+    if dev:
+        d = np.abs(np.array(dev))
+        out["al_onset_dev_mean"] = float(d.mean())
+        out["al_onset_dev_p90"] = float(np.percentile(d, 90))
+
+
+def _chord_features(perf: Notes, score: Notes, p_idx: np.ndarray, s_idx: np.ndarray, out: dict[str, float]) -> None:
+    """Chord asynchrony against the notated chords, and the melody lead (top note early)."""
+    lead = []
+    spread = []
+    notated_onset = np.round(score.onset[s_idx], 3)
+    for value in np.unique(notated_onset):
+        members = np.flatnonzero(notated_onset == value)
+        if members.size >= 2:
+            on = perf.onset[p_idx[members]]
+            spread.append(np.ptp(on))
+            top = members[np.argmax(perf.pitch[p_idx[members]])]
+            lead.append(on.mean() - perf.onset[p_idx[top]])
+    if spread:
+        out["al_chord_spread"] = float(np.mean(spread))
+        out["al_melody_lead"] = float(np.mean(lead))

@@ -117,12 +117,19 @@ def audio_features(y: np.ndarray, sr: int = FEATURE_SR) -> dict[str, float]:
 
 def span_features(frames: Frames, a: int, b: int, seconds: float) -> dict[str, float]:
     """Descriptors of frames ``a:b`` (``seconds`` long) of a recording."""
-    import librosa
-
     out: dict[str, float] = {}
-    sr = frames.sr
     dur = max(seconds, 1e-3)
-    db, oenv = frames.db[a:b], frames.oenv[a:b]
+    db = frames.db[a:b]
+    ref = _level_features(db, frames.sr, out)
+    _timbre_features(frames, a, b, out)
+    _onset_features(db, frames.oenv[a:b], ref, frames.sr, dur, out)
+    _harmony_features(frames, a, b, out)
+    out["duration_log"] = float(np.log(dur))
+    return out
+
+
+def _level_features(db: np.ndarray, sr: int, out: dict[str, float]) -> np.floating:
+    """Loudness statistics and phrase-level dynamics; returns the reference level (95th percentile dB)."""
     # Level is relative to the clip's loud parts: users' gain is arbitrary, contrast is not.
     ref = np.percentile(db, 95)
     rel = db - ref
@@ -139,7 +146,11 @@ def span_features(frames: Frames, a: int, b: int, seconds: float) -> dict[str, f
     smooth = np.convolve(db, np.ones(win) / win, mode="valid") if len(db) > win else db
     out["phrase_db_std"] = float(np.std(smooth))
     out["phrase_db_range"] = float(np.percentile(smooth, 95) - np.percentile(smooth, 5))
+    return ref  # a numpy scalar, kept as one: the onset levels are computed against it in its precision
 
+
+def _timbre_features(frames: Frames, a: int, b: int, out: dict[str, float]) -> None:
+    """Spectral shape: centroid, spread, flatness, band energy ratios, contrast, MFCCs."""
     _stats("centroid", frames.log_centroid[a:b], out)
     out["spread_mean"] = float(frames.log_spread[a:b].mean())
     _stats("flatness", frames.log_flatness[a:b], out)
@@ -153,7 +164,13 @@ def span_features(frames: Frames, a: int, b: int, seconds: float) -> dict[str, f
         out[f"mfcc{i}_mean"] = float(mfcc[i].mean())
         out[f"mfcc{i}_std"] = float(mfcc[i].std())
 
-    # Onsets: timing regularity and density; onset strength as an attack-hardness proxy.
+
+def _onset_features(
+    db: np.ndarray, oenv: np.ndarray, ref: np.floating, sr: int, dur: float, out: dict[str, float]
+) -> None:
+    """Onsets: timing regularity and density; onset strength as an attack-hardness proxy."""
+    import librosa
+
     _stats("oenv", oenv / (oenv.mean() + 1e-9), out)
     out["oenv_mean_abs"] = float(oenv.mean())
     onsets = librosa.onset.onset_detect(onset_envelope=oenv, sr=sr, hop_length=_HOP, units="frames")
@@ -185,15 +202,15 @@ def span_features(frames: Frames, a: int, b: int, seconds: float) -> dict[str, f
     except Exception:  # too short for the autocorrelation window
         out["tempo_bpm"] = 0.0
 
-    # Harmonic blur: how many pitch classes sound at once and how fast the harmony changes.
+
+def _harmony_features(frames: Frames, a: int, b: int, out: dict[str, float]) -> None:
+    """Harmonic blur: how many pitch classes sound at once and how fast the harmony changes."""
     cn = frames.chroma_share[:, a:b]
     _stats("chroma_entropy", frames.chroma_entropy[a:b], out)
     out["chroma_flux"] = float(np.abs(np.diff(cn, axis=1)).sum(0).mean()) if cn.shape[1] > 1 else 0.0
     # low-frequency sustain: energy below 400 Hz that persists (pedal proxy)
     low = frames.low_power[a:b]
     out["low_sustain"] = float(np.log(np.percentile(low, 20) + 1e-9) - np.log(np.percentile(low, 90) + 1e-9))
-    out["duration_log"] = float(np.log(dur))
-    return out
 
 
 @dataclass(frozen=True)
@@ -221,7 +238,10 @@ class Notes:
 
 def notes_from_midi(midi: "object") -> Notes:
     """Notes + sustain intervals from a pretty_midi.PrettyMIDI (all non-drum instruments)."""
-    on, off, pit, vel = [], [], [], []
+    on: list[float] = []
+    off: list[float] = []
+    pit: list[int] = []
+    vel: list[int] = []
     pedal: list[tuple[float, float]] = []
     soft: list[tuple[float, float]] = []
     cc_t: list[float] = []
@@ -302,11 +322,21 @@ def note_features(notes: Notes, duration: float) -> dict[str, float]:
     # chords: onsets within 35 ms are one event (asynchrony inside, timing between)
     event_id = np.concatenate([[0], np.cumsum(np.diff(on) > 0.035)])
     events = _Events(event_id, on, pit, vel)
+    _event_timing_features(notes, events, dur, out)
+    _legato_voicing_features(notes, events, out)
+    eff_off = _pedal_features(notes, dur, out)
+    out.update(_contour_features(notes, dur, events, eff_off))
+    return out
+
+
+def _event_timing_features(notes: Notes, events: _Events, dur: float, out: dict[str, float]) -> None:
+    """Chord size, asynchrony, top-voice emphasis and the timing between events."""
+    vel = notes.velocity
     n_ev, ev_on, ev_vel = events.n, events.onset, events.velocity
     ev_spread = events.spread
     ev_top_minus = vel[events.first_of_pitch(highest=True)] - ev_vel
     out["event_rate"] = n_ev / dur
-    out["chord_size"] = n / n_ev
+    out["chord_size"] = len(notes.onset) / n_ev
     out["async_mean"] = float(ev_spread.mean())
     out["top_voice_vel_excess"] = float(ev_top_minus.mean() / 127)
     _stats("ev_vel_diff", np.diff(ev_vel) / 127, out)
@@ -322,6 +352,12 @@ def note_features(notes: Notes, duration: float) -> dict[str, float]:
         sm = np.convolve(lioi, np.ones(k) / k, mode="valid")
         out["ev_tempo_curve_std"] = float(sm.std())
         out["vel_ioi_corr"] = float(np.corrcoef(ev_vel[:-1], ioi)[0, 1]) if np.std(ioi) > 0 and np.std(ev_vel) > 0 else 0.0
+
+
+def _legato_voicing_features(notes: Notes, events: _Events, out: dict[str, float]) -> None:
+    """Legato / staccato against the next event, and velocity against pitch (voicing)."""
+    on, off, pit, vel = notes.onset, notes.offset, notes.pitch, notes.velocity
+    n_ev, ev_on = events.n, events.onset
     # legato: how far a note sounds past the next event's onset, relative to the gap
     nxt = np.searchsorted(ev_on, on + 0.035)
     has = nxt < n_ev
@@ -336,7 +372,10 @@ def note_features(notes: Notes, duration: float) -> dict[str, float]:
     hi = pit >= np.median(pit)
     out["vel_hi_minus_lo"] = float((vel[hi].mean() - vel[~hi].mean()) / 127) if (~hi).any() and hi.any() else 0.0
 
-    # sustain pedal
+
+def _pedal_features(notes: Notes, dur: float, out: dict[str, float]) -> np.ndarray:
+    """Sustain pedal use and what rings together under it; returns the pedal-extended offsets."""
+    on, off, pit = notes.onset, notes.offset, notes.pitch
     ped = notes.pedal
     down_time = sum(max(0.0, b - a) for a, b in ped)
     out["pedal_frac"] = down_time / dur
@@ -358,8 +397,7 @@ def note_features(notes: Notes, duration: float) -> dict[str, float]:
         raw = ((on[None, :] <= grid[:, None]) & (off[None, :] > grid[:, None])).sum(1)
         out["pedal_extension"] = float(count.mean() - raw.mean())
     out["eff_log_len_mean"] = float(np.log(np.clip(eff_off - on, 1e-3, None)).mean())
-    out.update(_contour_features(notes, dur, events, eff_off))
-    return out
+    return eff_off
 
 
 def _contour_features(notes: Notes, dur: float, events: _Events, eff_off: np.ndarray) -> dict[str, float]:
@@ -409,7 +447,14 @@ def _contour_features(notes: Notes, dur: float, events: _Events, eff_off: np.nda
         out["dur_ioi_ratio_p50"] = float(np.median((off[has] - on[has]) / np.clip(ev_on[nxt[has]] - on[has], 1e-2, None)))
     # polyphony (keys held, pedal excluded) and density
     out["poly_max"] = float(((on[None, :] <= ev_on[:, None]) & (off[None, :] > ev_on[:, None])).sum(1).max()) if n_ev else 0.0
-    # pedal depth (half-pedalling), pedal changes per harmony change, soft pedal, pitch classes per pedal
+    _pedal_depth_features(notes, dur, ev_on, eff_off, out)
+    return out
+
+
+def _pedal_depth_features(notes: Notes, dur: float, ev_on: np.ndarray, eff_off: np.ndarray,
+                          out: dict[str, float]) -> None:
+    """Pedal depth (half-pedalling), soft pedal, pitch classes per pedal and legato re-takes."""
+    on, pit = notes.onset, notes.pitch
     t64, v64 = notes.cc64
     if len(v64):
         out["pedal_cc_mean"] = float(v64.mean() / 127)
@@ -430,4 +475,3 @@ def _contour_features(notes: Notes, dur: float, events: _Events, eff_off: np.nda
         lag = presses[:, None] - ev_on[None, :]
         lag = np.where(lag >= 0, lag, np.inf).min(1)
         out["pedal_retake_lag"] = float(np.median(np.clip(lag, 0, 1.0)))
-    return out

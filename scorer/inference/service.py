@@ -115,10 +115,11 @@ class Scorer:
         dims = []
         for d in DIMENSIONS:
             s = float(overall[d.index])
+            good = d.goodness(s)
             dims.append(DimensionScore(
                 name=d.name, label=d.label, group=d.group, kind=d.kind, score=round(s, 4),
                 uncertainty=round(float(overall_unc[d.index]), 4),
-                goodness=None if d.goodness(s) is None else round(float(d.goodness(s)), 4),
+                goodness=None if good is None else round(float(good), 4),
                 percentile=round(self.reference.percentile(d.index, s), 1),
             ))
         windows = [

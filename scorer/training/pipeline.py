@@ -15,6 +15,7 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,8 +144,8 @@ def _train_score_timing_heads(config: ScorerConfig, keys: list[str], table: Feat
     scored = with_alignment(table, aligned)
     scored_copies = []
     for copy in copies:
-        aligned_copy = _load_or_build(copy.aligned_path, lambda c=copy: build_aligned_copy_table(
-            pdir, c.table, c.audio_of, cache, progress=progress))
+        aligned_copy = _load_or_build(copy.aligned_path, partial(build_aligned_copy_table, pdir, copy.table,
+                                                                 copy.audio_of, cache, progress=progress))
         scored_copies.append((with_alignment(copy.table, aligned_copy), copy.weight))
     t = BY_NAME[TIMING_DIMENSION].index
     timing = {k: v[t : t + 1] for k, v in labels.items()}

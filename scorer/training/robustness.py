@@ -16,6 +16,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -249,6 +250,15 @@ def _suite(config: ScorerConfig, limit: int, with_score: bool) -> _Suite:
                   scores, with_score)
 
 
+def _rendered(render: Callable[[bytes], np.ndarray], transform: Callable[[bytes], bytes], midi: dict[str, bytes],
+              key: str) -> np.ndarray:
+    return render(transform(midi[key]))
+
+
+def _conditioned(condition: Callable[[np.ndarray], np.ndarray], audio: dict[str, np.ndarray], key: str) -> np.ndarray:
+    return condition(audio[key])
+
+
 def _degradations(suite: _Suite, render: Callable[[bytes], np.ndarray], midi: dict[str, bytes],
                   clean: np.ndarray, clean_timing: np.ndarray | None) -> tuple[dict, dict]:
     """Per MIDI degradation: how often its dimension moved the expected way (and, for timing, the score-aware
@@ -256,7 +266,7 @@ def _degradations(suite: _Suite, render: Callable[[bytes], np.ndarray], midi: di
     result, timing = {}, {}
     for name, transform, dim, sign in DEGRADATIONS:
         d = BY_NAME[dim].index
-        degraded, degraded_timing = suite.predict_all(lambda k, f=transform: render(f(midi[k])),
+        degraded, degraded_timing = suite.predict_all(partial(_rendered, render, transform, midi),
                                                       timing_too=dim == TIMING_DIMENSION)
         moved = sign * (degraded[:, d] - clean[:, d])
         result[name] = {"dimension": dim, "expected": "up" if sign > 0 else "down",
@@ -296,7 +306,7 @@ def run_robustness(config: ScorerConfig, *, limit: int = 60, with_score: bool = 
     else:
         result["second_soundfont"] = {"skipped": f"{SECOND_SOUNDFONT} not installed (Debian timgm6mb-soundfont)"}
     for name, fn in CONDITIONS:
-        p, p_timing = suite.predict_all(lambda k, f=fn: f(clean_audio[k]))
+        p, p_timing = suite.predict_all(partial(_conditioned, fn, clean_audio))
         result["conditions"][name] = _scores(suite.y, p, suite.passages)
         if p_timing is not None:
             timing["conditions"][name] = suite.timing_scores(p, p_timing)

@@ -10,6 +10,7 @@ import hashlib
 import io
 import pickle
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -108,6 +109,39 @@ def build_table(
     return table
 
 
+def _midi_notes(data: bytes) -> Notes:
+    import pretty_midi
+
+    return notes_from_midi(pretty_midi.PrettyMIDI(io.BytesIO(data)))
+
+
+def _true_and_heard_aligned_rows(
+    data: bytes, score_data: bytes, audio: np.ndarray, spans: Sequence[tuple[float, float]], cache_dir: Path | None,
+    transcriber: Transcriber,
+) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Score-relative rows of a performance's true notes and of its render's transcription."""
+    from scorer.inference.align import align
+
+    played = _midi_notes(data)
+    score = _midi_notes(score_data)
+    heard = cached_transcription(audio, cache_dir, transcriber)
+    duration = len(audio) / FEATURE_SR
+    return (aligned_rows(played, score, align(played, score), spans, duration),
+            aligned_rows(heard, score, align(heard, score), spans, duration, prefix=TRANSCRIBED_PREFIX))
+
+
+def _heard_aligned_rows(
+    score_data: bytes, audio: np.ndarray, spans: Sequence[tuple[float, float]], cache_dir: Path | None,
+    transcriber: Transcriber,
+) -> list[dict[str, float]]:
+    """Score-relative rows of a recording's transcription."""
+    from scorer.inference.align import align
+
+    score = _midi_notes(score_data)
+    heard = cached_transcription(audio, cache_dir, transcriber)
+    return aligned_rows(heard, score, align(heard, score), spans, len(audio) / FEATURE_SR, prefix=TRANSCRIBED_PREFIX)
+
+
 def build_aligned_table(
     percepiano_dir: Path,
     keys: Sequence[str],
@@ -120,9 +154,6 @@ def build_aligned_table(
     (the windows of ``build_table``): ``notes`` from the true notes, ``transcribed`` from the render's
     basic-pitch transcription (``tr_`` names). ``with_alignment`` joins them to the main table. Cached per
     file by content."""
-    import pretty_midi
-
-    from scorer.inference.align import align
     from scorer.training.dataset import score_midi_path
 
     table = FeatureTable([], [], [], [], [])
@@ -132,15 +163,7 @@ def build_aligned_table(
         score_data = score_midi_path(percepiano_dir, key).read_bytes()
         spans, _, _ = midi_features(data, soundfont, cache_dir)
         audio = cached_render(data, soundfont, cache_dir)
-
-        def compute() -> tuple[list[dict[str, float]], list[dict[str, float]]]:
-            played = notes_from_midi(pretty_midi.PrettyMIDI(io.BytesIO(data)))
-            score = notes_from_midi(pretty_midi.PrettyMIDI(io.BytesIO(score_data)))
-            heard = cached_transcription(audio, cache_dir, transcriber)
-            duration = len(audio) / FEATURE_SR
-            return (aligned_rows(played, score, align(played, score), spans, duration),
-                    aligned_rows(heard, score, align(heard, score), spans, duration, prefix=TRANSCRIBED_PREFIX))
-
+        compute = partial(_true_and_heard_aligned_rows, data, score_data, audio, spans, cache_dir, transcriber)
         # keyed by the windows and every version they depend on: stale rows must not land on other windows
         content = data + score_data + f"|{soundfont.name}|{spans}|{ALIGN_VERSION}|{TRANSCRIBE_VERSION}".encode()
         true_rows, heard_rows = _cached(cache_dir, "aligned", content, compute)
@@ -160,9 +183,6 @@ def build_aligned_copy_table(
     """Score-relative features of a copy table's recordings (``audio_of(key)``: the render under a recording
     condition, or with another soundfont): each one's transcription aligned to its passage's score MIDI, per
     the copy's own windows (``transcribed`` family, ``tr_`` names; no true notes). Cached per file by content."""
-    import pretty_midi
-
-    from scorer.inference.align import align
     from scorer.training.dataset import score_midi_path
 
     spans_of: dict[str, list[tuple[float, float]]] = {}
@@ -173,13 +193,7 @@ def build_aligned_copy_table(
     for i, (key, spans) in enumerate(spans_of.items()):
         score_data = score_midi_path(percepiano_dir, key).read_bytes()
         audio = audio_of(key)
-
-        def compute() -> list[dict[str, float]]:
-            score = notes_from_midi(pretty_midi.PrettyMIDI(io.BytesIO(score_data)))
-            heard = cached_transcription(audio, cache_dir, transcriber)
-            return aligned_rows(heard, score, align(heard, score), spans, len(audio) / FEATURE_SR,
-                                prefix=TRANSCRIBED_PREFIX)
-
+        compute = partial(_heard_aligned_rows, score_data, audio, spans, cache_dir, transcriber)
         content = (audio.tobytes() + score_data
                    + f"|copy|{spans}|{ALIGN_VERSION}|{TRANSCRIBE_VERSION}".encode())
         heard_rows = _cached(cache_dir, "aligned", content, compute)
