@@ -104,10 +104,15 @@ def chunk_text(
         raise ValueError("max_tokens must be at least 16")
     min_tokens = min_tokens if min_tokens is not None else max(8, max_tokens // 4)
     units = _units(text, count, max_tokens)
-    overlap_budget = int(max_tokens * overlap)
     # Joining units adds at most a word piece or two per boundary; keep a small safety margin.
     budget = max_tokens - 2
+    groups = _group_units(units, budget=budget, overlap_budget=int(max_tokens * overlap))
+    return _chunk_spans(text, units, _merge_fragments(units, groups, budget=budget, min_tokens=min_tokens))
 
+
+def _group_units(units: list[_Unit], *, budget: int, overlap_budget: int) -> list[list[int]]:
+    """Consecutive units up to the budget, ending at a paragraph end when that keeps a chunk reasonably
+    full; each group starts with the previous one's trailing sentences (the overlap), never across a heading."""
     groups: list[list[int]] = []
     i = 0
     while i < len(units):
@@ -140,8 +145,11 @@ def chunk_text(
             start -= 1
             carried += units[start].tokens
         i = start
+    return groups
 
-    # No fragments: a short group joins its predecessor when they fit together, else its successor.
+
+def _merge_fragments(units: list[_Unit], groups: list[list[int]], *, budget: int, min_tokens: int) -> list[list[int]]:
+    """No fragments: a short group joins its predecessor when they fit together, else its successor."""
     merged: list[list[int]] = []
     for group in groups:
         tokens = sum(units[g].tokens + 1 for g in group)
@@ -159,9 +167,12 @@ def chunk_text(
                     merged[-1] = union
                     continue
         merged.append(group)
+    return merged
 
+
+def _chunk_spans(text: str, units: list[_Unit], groups: list[list[int]]) -> list[ChunkSpan]:
     chunks: list[ChunkSpan] = []
-    for group in merged:
+    for group in groups:
         first, last = units[group[0]], units[group[-1]]
         # A chunk made only of headings carries no content worth retrieving.
         if all(units[g].heading for g in group):
