@@ -1,4 +1,4 @@
-"""The heavy components (scorer, retriever, feedback service): built once per process, on first use.
+"""The heavy components (scorer, retriever, feedback job): built once per process, on first use.
 
 Lazy so that `/healthz` answers at once and a test that never scores never loads the scorer.
 Tests may replace a factory to inject a fault; everything else uses the real classes.
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from api.settings import Settings
 
 if TYPE_CHECKING:
-    from rag.generation.feedback import FeedbackService
+    from rag.job import FeedbackJob
     from rag.retrieval.retriever import Retriever
     from scorer.inference.service import Scorer
 
@@ -33,10 +33,11 @@ def _open_retriever(settings: Settings) -> Retriever:
     return Retriever.open(settings.retrieval_config())
 
 
-def _make_feedback(settings: Settings, retriever: Retriever) -> FeedbackService:
-    from rag.generation.feedback import FeedbackService
+def _make_feedback(components: Components) -> FeedbackJob:
+    """The feedback job over this process's scorer and retriever (each built on first need)."""
+    from rag.job import FeedbackJob
 
-    return FeedbackService(settings, retriever)
+    return FeedbackJob(components.settings.generation_config(), components.retriever, scorer=components.scorer)
 
 
 class Components:
@@ -44,10 +45,10 @@ class Components:
         self.settings = settings
         self.scorer_factory: Callable[[Settings], Any] = _load_scorer
         self.retriever_factory: Callable[[Settings], Any] = _open_retriever
-        self.feedback_factory: Callable[[Settings, Any], Any] = _make_feedback
+        self.feedback_factory: Callable[[Components], Any] = _make_feedback
         self._scorer: Scorer | None = None
         self._retriever: Retriever | None = None
-        self._feedback: FeedbackService | None = None
+        self._feedback: FeedbackJob | None = None
         # One lock per component: loading the scorer must not block a search.
         self._locks = {name: threading.Lock() for name in ("scorer", "retriever", "feedback")}
 
@@ -67,12 +68,12 @@ class Components:
                     self._retriever = self.retriever_factory(self.settings)
         return self._retriever
 
-    def feedback(self) -> FeedbackService:
+    def feedback(self) -> FeedbackJob:
         if self._feedback is None:
-            retriever = self.retriever()
+            self.retriever()  # opened here, outside the feedback lock, as every feedback request needs it
             with self._locks["feedback"]:
                 if self._feedback is None:
-                    self._feedback = self.feedback_factory(self.settings, retriever)
+                    self._feedback = self.feedback_factory(self)
         return self._feedback
 
     def loaded(self) -> dict[str, bool]:
@@ -86,6 +87,6 @@ class Components:
             self._retriever.close()
             self._retriever = None
         if self._feedback is not None:
-            LocalLLMServer.stop_shared()  # the feedback service may have started it
+            LocalLLMServer.stop_shared()  # the feedback job may have started it
         self._feedback = None
         self._scorer = None

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.generation.config import GenerationConfig
 from rag.retrieval.config import DEFAULT_MODELS_DIR, MINILM_PACKAGE, MPNET_NAME, RetrievalConfig
 from scorer.config import ScorerConfig
 
@@ -151,6 +152,15 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'cadenza.db'}"
 
+    def scorer_config(self) -> ScorerConfig:
+        """What the scorer reads (scorer.config), with every location resolved."""
+        return ScorerConfig(
+            backend=self.scorer_backend, weights=self.scorer_weights, muq_model_path=self.muq_model_path,
+            muq_device=self.muq_device, max_duration_s=self.max_duration_s, soundfont=self.soundfont,
+            second_soundfont=self.scorer_second_soundfont, top_n=self.scorer_top_n, threads=self.scorer_threads,
+            cache_dir=self.home / "cache" / "scorer", percepiano_dir=self.percepiano_dir,
+        )
+
     def retrieval_config(self) -> RetrievalConfig:
         """What rag.retrieval reads, with every location resolved."""
         return RetrievalConfig(
@@ -171,13 +181,18 @@ class Settings(BaseSettings):
             rerank_candidates=self.rerank_candidates,
         )
 
-    def scorer_config(self) -> ScorerConfig:
-        """What the scorer reads (scorer.config), with every location resolved."""
-        return ScorerConfig(
-            backend=self.scorer_backend, weights=self.scorer_weights, muq_model_path=self.muq_model_path,
-            muq_device=self.muq_device, max_duration_s=self.max_duration_s, soundfont=self.soundfont,
-            second_soundfont=self.scorer_second_soundfont, top_n=self.scorer_top_n, threads=self.scorer_threads,
-            cache_dir=self.home / "cache" / "scorer", percepiano_dir=self.percepiano_dir,
+    def generation_config(self) -> GenerationConfig:
+        """What rag.generation reads (the LLM, the local server, the feedback policy, retrieval as feedback uses it)."""
+        return GenerationConfig(
+            home=self.home, llm_model=self.llm_model, llm_api_base=self.llm_api_base, llm_api_key=self.llm_api_key,
+            llm_timeout_s=self.llm_timeout_s, llm_retries=self.llm_retries, llm_temperature=self.llm_temperature,
+            llm_max_tokens=self.llm_max_tokens, local_llm_gguf=self.local_llm_gguf, models_dir=self.models_dir,
+            local_llm_ctx=self.local_llm_ctx, local_llm_threads=self.local_llm_threads,
+            local_llm_start_timeout_s=self.local_llm_start_timeout_s, feedback_strategy=self.feedback_strategy,
+            feedback_require_support=self.feedback_require_support,
+            feedback_history_turns=self.feedback_history_turns, grounding_threshold=self.grounding_threshold,
+            retrieval_mode="rerank" if self.reranker_model else "hybrid", top_k=self.top_k,
+            rescore_model_candidates=self.rescore_model_candidates,
         )
 
 

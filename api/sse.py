@@ -1,4 +1,4 @@
-"""Server-sent events from the feedback service's event iterators."""
+"""Server-sent events from the feedback job's event iterators (rag/job.py)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ Metrics per answer:
 - grounding rate: share of (sentence, citation) pairs whose passage supports the sentence (rag/generation/grounding.py);
 - weak-dimension coverage: share of the two weakest quality dimensions (by desirability) the text addresses;
 then the fallback rate of the LLM runs and latency. ``llm_attempts`` scores every answer the LLM returned
-(after the citation check), also those the service then replaced by the fallback (no valid or, under the
+(after the citation check), also those the job then replaced by the fallback (no valid or, under the
 stricter policy, no supported citation): the model's own quality, not only what survived the policy."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from rag.generation.citations import parse_markers, split_sentences
 from rag.generation.dimension_words import mentions, weakest_two
 from rag.generation.feedback_types import FeedbackResult
+from rag.job import FeedbackJob
 from scorer.schema import ScoreReport
 
 _ADVICE = re.compile(
@@ -81,47 +82,58 @@ def summarise(rows: list[dict]) -> dict:
     }
 
 
-def run(service, profiles: list[dict], *, progress=None, llm: bool = True) -> dict:
-    """LLM runs (falling back where the service does) and deterministic fallback runs for every profile;
+def run(job: FeedbackJob, profiles: list[dict], *, progress=None, llm: bool = True) -> dict:
+    """LLM runs (falling back where the job does) and deterministic fallback runs for every profile;
     ``llm=False``: the fallback runs alone (minutes instead of an hour on one CPU core)."""
-    llm_rows, llm_fell_back, fallback_rows, per_profile = [], [], [], []
+    llm_rows: list[dict] = []
+    llm_fell_back: list[dict] = []
+    fallback_rows: list[dict] = []
+    per_profile: list[dict] = []
     started = time.perf_counter()
     for row in profiles:
         report = row["report"]
-        result = (service.generate(report, piece=row.get("piece"), composer=row.get("composer"), level=row.get("level"))
-                  if llm else service.fallback(report, piece=row.get("piece"), composer=row.get("composer")))
-        metrics = answer_metrics(result, report, result._raw_validity)
+        result = (job.generate(report, piece=row.get("piece"), composer=row.get("composer"), level=row.get("level"))
+                  if llm else job.fallback(report, piece=row.get("piece"), composer=row.get("composer")))
+        metrics = answer_metrics(result, report, result.trace.raw_validity)
         (llm_rows if result.generator == "llm" else llm_fell_back).append(metrics)
-        fb = service.fallback(report, piece=row.get("piece"), composer=row.get("composer"))
-        refs = [n for m in parse_markers(fb.text) for n in m.numbers]
-        fb_validity = sum(1 <= n <= len(fb.citations) for n in refs) / len(refs) if refs else None
-        fb_metrics = answer_metrics(fb, report, fb_validity)
+        fb = job.fallback(report, piece=row.get("piece"), composer=row.get("composer"))
+        fb_metrics = answer_metrics(fb, report, marker_validity(fb))
         fallback_rows.append(fb_metrics)
-        raw_validity_all = result._raw_validity
-        candidate = result._candidate  # the LLM's checked answer, also where a policy replaced it
-        candidate_metrics = (text_metrics(candidate[0], candidate[1], report, result._raw_validity)
-                             if candidate is not None else None)
-        per_profile.append({"id": row["id"], "weak": weakest_two(report), "generator": result.generator,
-                            "llm_error": result.llm_error, "raw_llm_text": result._raw_text,
-                            "raw_citation_validity": raw_validity_all, "text": result.text,
-                            "metrics": metrics, "llm_candidate_text": candidate[0] if candidate else None,
-                            "llm_candidate_metrics": candidate_metrics,
-                            "fallback_text": fb.text, "fallback_metrics": fb_metrics,
-                            "llm_parts_filled": result._filled_parts})
+        per_profile.append(_profile_row(row["id"], report, result, metrics, fb, fb_metrics))
         if progress:
-            progress(row["id"], result.generator, metrics, _summary(service, per_profile, llm_rows, llm_fell_back,
+            progress(row["id"], result.generator, metrics, _summary(job, per_profile, llm_rows, llm_fell_back,
                                                                      fallback_rows, len(profiles), started, llm))
-    return _summary(service, per_profile, llm_rows, llm_fell_back, fallback_rows, len(profiles), started, llm)
+    return _summary(job, per_profile, llm_rows, llm_fell_back, fallback_rows, len(profiles), started, llm)
 
 
-def _summary(service, per_profile, llm_rows, llm_fell_back, fallback_rows, n_profiles, started, llm=True) -> dict:
+def marker_validity(result: FeedbackResult) -> float | None:
+    """Share of the text's references that point to one of its citations (None: no marker)."""
+    refs = [n for m in parse_markers(result.text) for n in m.numbers]
+    return sum(1 <= n <= len(result.citations) for n in refs) / len(refs) if refs else None
+
+
+def _profile_row(pid: str, report: ScoreReport, result: FeedbackResult, metrics: dict, fb: FeedbackResult,
+                 fb_metrics: dict) -> dict:
+    trace = result.trace  # the LLM's raw and checked answer, also where a policy replaced it
+    candidate_metrics = (text_metrics(trace.candidate_text, trace.candidate_grounding_rate, report, trace.raw_validity)
+                         if trace.candidate_text is not None else None)
+    return {"id": pid, "weak": weakest_two(report), "generator": result.generator,
+            "llm_error": result.llm_error, "raw_llm_text": trace.raw_text,
+            "raw_citation_validity": trace.raw_validity, "text": result.text,
+            "metrics": metrics, "llm_candidate_text": trace.candidate_text,
+            "llm_candidate_metrics": candidate_metrics,
+            "fallback_text": fb.text, "fallback_metrics": fb_metrics,
+            "llm_parts_filled": trace.filled_parts}
+
+
+def _summary(job: FeedbackJob, per_profile, llm_rows, llm_fell_back, fallback_rows, n_profiles, started, llm=True) -> dict:
     llm_attempted = [p for p in per_profile if p["raw_llm_text"] is not None]
     return {
         "profiles": n_profiles,
         "completed": len(per_profile),
-        "model": service.llm.model if llm else None,
+        "model": job.model if llm else None,
         "llm_asked": llm,
-        "grounding_threshold": service.threshold,
+        "grounding_threshold": job.config.threshold,
         "fallback_rate": round(sum(p["generator"] == "fallback" for p in per_profile) / len(per_profile), 4),
         "llm_raw_citation_validity_all_attempts": _mean(p["raw_citation_validity"] for p in llm_attempted),
         # weak-dimension parts (2 per profile) where the model's answer had nothing left and the cited quote stood in

@@ -37,11 +37,11 @@ def load_pairs(settings: Settings, path: Path = PAIRS_FILE) -> list[Pair]:
 def evaluate(settings: Settings, path: Path = PAIRS_FILE) -> dict:
     pairs = load_pairs(settings, path)
     scores = support_scores([(p.sentence, p.passage) for p in pairs])
-    cal = [(s, p.supported) for s, p in zip(scores, pairs) if p.split == "calibration"]
+    cal = [(s, p.supported) for s, p in zip(scores, pairs, strict=True) if p.split == "calibration"]
     threshold = calibrate([s for s, _ in cal], [y for _, y in cal])
 
     def metrics(split: str) -> dict:
-        rows = [(s, p.supported) for s, p in zip(scores, pairs) if p.split == split]
+        rows = [(s, p.supported) for s, p in zip(scores, pairs, strict=True) if p.split == split]
         tp = sum(s >= threshold and y for s, y in rows)
         fp = sum(s >= threshold and not y for s, y in rows)
         tn = sum(s < threshold and not y for s, y in rows)
@@ -52,4 +52,4 @@ def evaluate(settings: Settings, path: Path = PAIRS_FILE) -> dict:
 
     return {"threshold": round(threshold, 4), "calibration": metrics("calibration"), "test": metrics("test"),
             "scores": [{"split": p.split, "passage": p.passage_id, "supported": p.supported, "score": round(s, 4)}
-                       for s, p in zip(scores, pairs)]}
+                       for s, p in zip(scores, pairs, strict=True)]}

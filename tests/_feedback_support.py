@@ -4,8 +4,12 @@ scorer's contract. Passages are cut from the shared corpus files at their real c
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
+from typing import Any
 
+from api.settings import Settings
+from rag.generation.config import GenerationConfig
 from rag.retrieval.types import SearchHit, SourceRef
 from scorer.dimensions import DIMENSIONS
 from scorer.schema import DimensionScore, ScoreReport, Spot
@@ -65,7 +69,6 @@ def make_report(weak: dict[str, float], *, duration_s: float = 95.0, default_goo
                        weak_spots=spots, strengths=[], source="test.wav")
 
 
-
 def open_small_retriever(home: Path, shared_dir: Path, cache: Path):
     """The real Retriever over three short books (the retrieval tests' slice), sharing the session's
     embedding cache so that each book is embedded once per test run."""
@@ -75,3 +78,8 @@ def open_small_retriever(home: Path, shared_dir: Path, cache: Path):
     retriever = Retriever.open(make_settings(home, shared_dir, cache).retrieval_config())
     retriever.index_paths(book_paths(shared_dir, SMALL_BOOKS), manifest=shared_dir / "corpus" / "MANIFEST.tsv")
     return retriever
+
+
+def feedback_config(retriever: Any, **overrides: Any) -> GenerationConfig:
+    """The generation config of settings beside the retriever (same home), with the test's overrides."""
+    return dataclasses.replace(Settings(home=retriever.config.home).generation_config(), **overrides)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rag.generation.errors import FeedbackInputError, GenerationConfigError
+
+if TYPE_CHECKING:
+    from api.settings import Settings
+    from rag.job import FeedbackJob
+    from rag.retrieval.retriever import Retriever
+    from scorer.inference.service import Scorer
 
 
 def load_scores(path: Path):
@@ -31,12 +38,10 @@ def load_scores(path: Path):
         raise FeedbackInputError(f"{path.name} is not a scorer report: {err.errors()[0]['msg']}") from err
 
 
-def open_retriever(settings, *, progress: bool):
+def open_retriever(settings: Settings, *, progress: bool) -> Retriever:
     """The retriever, indexing the shared corpus first if the catalogue is empty (first run)."""
-    try:
-        from rag.retrieval.retriever import Retriever
-    except ImportError as err:
-        raise GenerationConfigError("retrieval is not installed in this build (rag/retrieval/retriever.py missing)") from err
+    from rag.retrieval.retriever import Retriever
+
     retriever = Retriever.open(settings.retrieval_config())
     if not retriever.list_documents():
         paths = sorted(settings.corpus_dir.glob("*.txt"))
@@ -46,6 +51,30 @@ def open_retriever(settings, *, progress: bool):
             print(f"First run: indexing {len(paths)} books from {settings.corpus_dir} …", file=sys.stderr)
         retriever.index_paths(paths, manifest=settings.corpus_manifest, progress=progress)
     return retriever
+
+
+@contextmanager
+def feedback_job(settings: Settings, *, progress: bool) -> Iterator[FeedbackJob]:
+    """The feedback job over the scorer and the shared-corpus retriever, each built on first need (a recording
+    is scored before the corpus is opened, or indexed on a first run); the retriever is closed at the end."""
+    from rag.job import FeedbackJob
+
+    opened: list[Retriever] = []
+
+    def retriever() -> Retriever:
+        opened.append(open_retriever(settings, progress=progress))
+        return opened[-1]
+
+    def scorer() -> Scorer:
+        from scorer.inference.service import Scorer
+
+        return Scorer.load(settings.scorer_config())
+
+    try:
+        yield FeedbackJob(settings.generation_config(), retriever, scorer=scorer)
+    finally:
+        for r in opened:
+            r.close()
 
 
 def render_text(report, result) -> str:
@@ -77,23 +106,21 @@ def render_text(report, result) -> str:
 def register(app: typer.Typer) -> None:
     @app.command()
     def feedback(
-        recording: Annotated[Optional[Path], typer.Argument(help="Audio or MIDI file to score.")] = None,
-        scores: Annotated[Optional[Path], typer.Option(help="Use a scorer report (JSON) instead of scoring a recording.")] = None,
-        piece: Annotated[Optional[str], typer.Option(help="Piece title, used for retrieval and the prompt.")] = None,
-        composer: Annotated[Optional[str], typer.Option(help="Composer.")] = None,
-        level: Annotated[Optional[str], typer.Option(help="Student level, e.g. 'beginner', 'advanced'.")] = None,
+        recording: Annotated[Path | None, typer.Argument(help="Audio or MIDI file to score.")] = None,
+        scores: Annotated[Path | None, typer.Option(help="Use a scorer report (JSON) instead of scoring a recording.")] = None,
+        piece: Annotated[str | None, typer.Option(help="Piece title, used for retrieval and the prompt.")] = None,
+        composer: Annotated[str | None, typer.Option(help="Composer.")] = None,
+        level: Annotated[str | None, typer.Option(help="Student level, e.g. 'beginner', 'advanced'.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract instead of text.")] = False,
-        score_midi: Annotated[Optional[Path], typer.Option(
+        score_midi: Annotated[Path | None, typer.Option(
             "--score", help="The piece's score as MIDI: weak spots get bar numbers and timing is judged against "
                             "the notation.")] = None,
     ) -> None:
         """Score a recording and write teacher feedback that cites piano-pedagogy books."""
         from api.settings import get_settings
-        from rag.generation.feedback import FeedbackService
 
         settings = get_settings()
-        latency: dict[str, float] = {}
-        started = time.perf_counter()
+        report = notated = None
         if scores is not None:
             if score_midi is not None:
                 raise FeedbackInputError("--score needs a RECORDING to align (a saved report already has its bars)")
@@ -101,31 +128,16 @@ def register(app: typer.Typer) -> None:
         elif recording is not None:
             if not recording.is_file():
                 raise FeedbackInputError(f"no such file: {recording}")
-            try:
-                from scorer.inference.service import Scorer
-            except ImportError as err:
-                raise GenerationConfigError("the scorer is not installed in this build; pass --scores FILE.json") from err
             from scorer.inference.align import load_score
 
             notated = load_score(score_midi) if score_midi is not None else None  # a bad score fails first
-            t = time.perf_counter()
-            report = Scorer.load(settings.scorer_config()).score_path(recording, source_name=recording.name, score=notated)
-            latency["scoring"] = round((time.perf_counter() - t) * 1000, 1)
         else:
             raise FeedbackInputError("give a RECORDING (audio or MIDI) or --scores FILE.json")
 
-        t = time.perf_counter()
-        retriever = open_retriever(settings, progress=not as_json or sys.stderr.isatty())
-        latency["open_retriever"] = round((time.perf_counter() - t) * 1000, 1)
-        try:
-            result = FeedbackService(settings, retriever).generate(report, piece=piece, composer=composer, level=level)
-        finally:
-            retriever.close()
-        latency.update({f"feedback_{k}": v for k, v in result.latency_ms.items()})
-        latency["total"] = round((time.perf_counter() - started) * 1000, 1)
+        with feedback_job(settings, progress=not as_json or sys.stderr.isatty()) as job:
+            outcome = job.run(recording=recording if report is None else None, report=report, score=notated,
+                              piece=piece, composer=composer, level=level)
         if as_json:
-            payload = {"performance": report.model_dump(mode="json"), "feedback": result.model_dump(mode="json"),
-                       "latency_ms": latency}
-            print(json.dumps(payload, ensure_ascii=False, indent=2))
+            print(json.dumps(outcome.payload(), ensure_ascii=False, indent=2))
         else:
-            print(render_text(report, result))
+            print(render_text(outcome.report, outcome.feedback))

@@ -34,7 +34,7 @@ def _result_dict(result: Any) -> dict[str, Any]:
     responses={200: _SSE_DOC, **error_responses(400, 401, 404, 409, 422, 429)},
 )
 def create_feedback(body: FeedbackCreate, request: Request, principal: PrincipalDep, session: SessionDep,
-                    state: StateDep, feedback_service: FeedbackDep) -> Any:
+                    state: StateDep, feedback_job: FeedbackDep) -> Any:
     """Feedback with checked citations. From ``performance_id`` it is stored with the performance."""
     performance: Performance | None = None
     if body.performance_id is not None:
@@ -52,7 +52,7 @@ def create_feedback(body: FeedbackCreate, request: Request, principal: Principal
     performance_id = performance.id if performance is not None else None
     owner = principal.key_id
     session.close()  # generation takes seconds: do not hold a database connection meanwhile
-    service = feedback_service()
+    job = feedback_job()
     start = time.perf_counter()
 
     def finish(feedback: dict[str, Any]) -> dict[str, Any]:
@@ -73,12 +73,12 @@ def create_feedback(body: FeedbackCreate, request: Request, principal: Principal
         return public.model_dump(mode="json")
 
     if wants_event_stream(request):
-        events = service.stream(report, piece=piece, composer=composer, level=level)
+        events = job.stream(report, piece=piece, composer=composer, level=level)
 
         def on_done(data: dict[str, Any]) -> dict[str, Any]:
             result = data.get("result", data)
             return {"type": "done", **finish(_result_dict(result))}
 
         return event_stream(events, on_done=on_done)
-    result = service.generate(report, piece=piece, composer=composer, level=level)
+    result = job.generate(report, piece=piece, composer=composer, level=level)
     return JSONResponse(finish(_result_dict(result)))

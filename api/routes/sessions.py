@@ -72,7 +72,7 @@ def delete_session(session_id: str, principal: PrincipalDep, session: SessionDep
     responses={200: _SSE_DOC, **error_responses(401, 404, 422, 429)},
 )
 def post_message(session_id: str, body: MessageCreate, request: Request, principal: PrincipalDep,
-                 session: SessionDep, state: StateDep, feedback_service: FeedbackDep) -> Any:
+                 session: SessionDep, state: StateDep, feedback_job: FeedbackDep) -> Any:
     """Ask the tutor. The answer retrieves on the question condensed with the recent turns and sees the
     performance's scores and weak spots; the turn is stored only once the answer is complete."""
     tutor = get_owned(session, TutorSession, session_id, principal, "session")
@@ -83,10 +83,10 @@ def post_message(session_id: str, body: MessageCreate, request: Request, princip
         performance = session.get(Performance, tutor.performance_id)
         if performance is not None and performance.report is not None:
             report = ScoreReport.model_validate(performance.report)
-    # The service keeps the last settings.feedback_history_turns of these in the prompt.
+    # The job keeps the last settings.feedback_history_turns of these in the prompt.
     history = [ChatTurn(role=m.role, content=m.content) for m in tutor.messages[-50:]]  # type: ignore[arg-type]
     session.close()
-    service = feedback_service()
+    job = feedback_job()
     start = time.perf_counter()
 
     def finish(result: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +108,7 @@ def post_message(session_id: str, body: MessageCreate, request: Request, princip
         return ReplyPublic(session_id=session_id, message=message, feedback=result).model_dump(mode="json")
 
     if wants_event_stream(request):
-        events = service.chat_stream(question=body.content, history=history, report=report)
+        events = job.chat_stream(question=body.content, history=history, report=report)
 
         def on_done(data: dict[str, Any]) -> dict[str, Any]:
             result = data.get("result", data)
@@ -116,5 +116,5 @@ def post_message(session_id: str, body: MessageCreate, request: Request, princip
             return {"type": "done", **finish(result)}
 
         return event_stream(events, on_done=on_done)
-    result = service.chat(question=body.content, history=history, report=report)
+    result = job.chat(question=body.content, history=history, report=report)
     return JSONResponse(finish(result.model_dump(mode="json")))

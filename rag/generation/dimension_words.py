@@ -200,6 +200,7 @@ def good_percentile(score: DimensionScore) -> float | None:
 def grade(score: DimensionScore) -> str:
     """A quality scale's level in words (percentile when the scorer gives one, else goodness)."""
     percentile = good_percentile(score)
+    cuts: tuple[tuple[float, str], ...]
     if percentile is not None:
         value, cuts = percentile, ((15, "weak"), (40, "below average"), (60, "average"), (85, "good"))
     else:

@@ -8,7 +8,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from rag.generation.dimension_words import DIMENSION_WORDS, grade, plain_name, quality_by_goodness, spots_for, strongest, weakest_two
+from rag.generation.dimension_words import (
+    DIMENSION_WORDS,
+    grade,
+    plain_name,
+    quality_by_goodness,
+    spots_for,
+    strongest,
+    weakest_two,
+)
 from rag.retrieval.types import SearchHit
 from scorer.schema import ScoreReport
 

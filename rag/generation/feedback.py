@@ -9,22 +9,28 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from rag.generation.errors import LLMError
-from api.settings import Settings
 from rag.generation.attribution import attribute, complete_sentences, drop_debris, drop_echoes
 from rag.generation.citations import CheckedText, check_citations, strip_echoed_sources
-from rag.generation.fallback import (advice_clause, assign_sources, fallback_answer, fallback_feedback, strength_sentence,
-                          weak_head)
-from rag.generation.query import RetrievalQuery, condensed_question, feedback_queries
-from rag.generation.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult
-from rag.generation.grounding import GROUNDING_THRESHOLD, ground
-from rag.generation.llm import LLMClient, Message
+from rag.generation.config import GenerationConfig
 from rag.generation.dimension_words import plain_name, weakest_two
+from rag.generation.errors import LLMError
+from rag.generation.fallback import (
+    advice_clause,
+    assign_sources,
+    fallback_answer,
+    fallback_feedback,
+    strength_sentence,
+    weak_head,
+)
+from rag.generation.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult, GenerationTrace
+from rag.generation.grounding import GroundingReport, ground
+from rag.generation.llm import LLMClient, Message
 from rag.generation.prompt import chat_messages, dimension_messages, feedback_messages, prompt_wording
+from rag.generation.query import RetrievalQuery, condensed_question, feedback_queries
 from rag.retrieval.types import SearchHit
 from scorer.schema import ScoreReport
 
@@ -34,8 +40,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 NO_CITATION = "the LLM answer cited no given source"
 NO_SUPPORT = "no citation of the LLM answer is supported by its passage"
+NOT_ASKED = "LLM not asked (fallback requested)"
 # A per-dimension answer is two or three sentences; the cap bounds a rambling small model (~8 tokens/s on one core).
 DIMENSION_MAX_TOKENS = 120
+# How the LLM is asked: its deltas streamed as events, one completion per part, or not at all (the fallback alone).
+LLMMode = Literal["stream", "complete", "skip"]
 
 
 @dataclass(frozen=True)
@@ -51,23 +60,41 @@ class Part:
     fallback: str | None = None  # the deterministic cited advice for this part, used when nothing usable is left
 
 
+@dataclass
+class _Draft:
+    """The LLM's answer over all parts: ``raw`` is what the model wrote (and Cadenza's prefixes), ``text`` the
+    same after per-dimension post-processing; ``filled`` counts per-dimension parts answered by the
+    deterministic advice because the model's had nothing left."""
+    raw: str = ""
+    text: str = ""
+    filled: int = 0
+
+
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
 
 
+def _final(events: Iterable[FeedbackEvent]) -> FeedbackResult:
+    """The result the ``done`` event carries."""
+    result: FeedbackResult | None = None
+    for event in events:
+        if event.type == "done":
+            result = event.result
+    assert result is not None
+    return result
+
+
 class FeedbackService:
-    def __init__(self, settings: Settings, retriever: Retriever, *, llm: LLMClient | None = None) -> None:
-        self.settings = settings
+    def __init__(self, config: GenerationConfig, retriever: Retriever, *, llm: LLMClient | None = None) -> None:
+        self.config = config
         self.retriever = retriever
-        self.llm = llm or LLMClient(settings)
-        self.mode: Literal["hybrid", "rerank"] = "rerank" if settings.reranker_model else "hybrid"
-        self.threshold = settings.grounding_threshold if settings.grounding_threshold is not None else GROUNDING_THRESHOLD
+        self.llm = llm or LLMClient(config)
 
     # --- retrieval ---------------------------------------------------------------------------
     def retrieve(self, queries: Sequence[RetrievalQuery]) -> tuple[list[SearchHit], list[str | None]]:
-        """Top ``settings.top_k`` passages over all queries, round-robin by rank so that every weak
+        """Top ``config.top_k`` passages over all queries, round-robin by rank so that every weak
         dimension gets its best passage; distinct documents first, then any unseen chunk."""
-        k = self.settings.top_k
+        k = self.config.top_k
         with self.retriever.caught_up_once():  # one catalogue check for all the request's searches
             results = [self._search(q, k) for q in queries]
         chosen: list[tuple[SearchHit, str | None]] = []
@@ -75,7 +102,7 @@ class FeedbackService:
         for distinct_documents in (True, False):
             seen_docs = {h.source.document_id for h, _ in chosen}
             for rank in range(k):
-                for query, hits in zip(queries, results):
+                for query, hits in zip(queries, results, strict=True):
                     if len(chosen) >= k or rank >= len(hits):
                         continue
                     hit = hits[rank]
@@ -95,17 +122,17 @@ class FeedbackService:
         first, because the composer's name matches biography strongly; the topic's cosine puts the passage
         that talks about voicing first, and one about voicing in Chopin above a general one, since both
         queries' candidates compete."""
+        mode, filters = self.config.retrieval_mode, query.filters or None
         if query.dimension is None or not query.topic:
-            return self.retriever.search(query.text, mode=self.mode, k=k, filters=query.filters or None)
+            return self.retriever.search(query.text, mode=mode, k=k, filters=filters)
         # The second model only re-orders the blend's top `rescore_model_candidates`; when all of them come back
         # (k at least that), the order below replaces its order, so its work (a query encoding, ~0.8 s of CPU
         # per chunk it has not embedded yet) would be thrown away.
-        reorder = k < self.settings.rescore_model_candidates
-        hits = self.retriever.search(query.text, mode=self.mode, k=k, filters=query.filters or None, second_model=reorder)
+        reorder = k < self.config.rescore_model_candidates
+        hits = self.retriever.search(query.text, mode=mode, k=k, filters=filters, second_model=reorder)
         if query.topic != query.text:
             seen = {h.chunk_id for h in hits}
-            hits += [h for h in self.retriever.search(query.topic, mode=self.mode, k=k, filters=query.filters or None,
-                                                      second_model=reorder)
+            hits += [h for h in self.retriever.search(query.topic, mode=mode, k=k, filters=filters, second_model=reorder)
                      if h.chunk_id not in seen]
         relevance = self.retriever.best_sentences(query.topic, [h.text for h in hits])
         order = sorted(range(len(hits)), key=lambda i: (-relevance[i][1], i))
@@ -126,15 +153,19 @@ class FeedbackService:
     # --- feedback ----------------------------------------------------------------------------
     def generate(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None,
                  level: str | None = None) -> FeedbackResult:
-        result: FeedbackResult | None = None
-        for event in self.stream(report, piece=piece, composer=composer, level=level, _stream_llm=False):
-            if event.type == "done":
-                result = event.result
-        assert result is not None
-        return result
+        return _final(self._feedback_events(report, piece, composer, level, "complete"))
 
     def stream(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None,
-               level: str | None = None, _stream_llm: bool = True, _use_llm: bool = True) -> Iterator[FeedbackEvent]:
+               level: str | None = None) -> Iterator[FeedbackEvent]:
+        """start → delta* (the LLM's draft as it is written) → [error] → done (the checked result)."""
+        yield from self._feedback_events(report, piece, composer, level, "stream")
+
+    def fallback(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None) -> FeedbackResult:
+        """The deterministic answer alone (what the student gets when the LLM fails): for `rag-eval`."""
+        return _final(self._feedback_events(report, piece, composer, None, "skip"))
+
+    def _feedback_events(self, report: ScoreReport, piece: str | None, composer: str | None, level: str | None,
+                         mode: LLMMode) -> Iterator[FeedbackEvent]:
         started = time.perf_counter()
         t = time.perf_counter()
         queries = feedback_queries(report, piece=piece, composer=composer)
@@ -143,29 +174,19 @@ class FeedbackService:
         topics = {q.dimension: q.topic for q in queries if q.dimension and q.topic}
         # The per-dimension excerpts keep these sentences and the fallback quotes them: chosen once per request,
         # and only when one of the two needs them (the single prompt does not).
-        quotes: dict[int, str] | None = self.quotes(report, hits, dims, topics) if self.per_dimension else None
-        if self.per_dimension:
+        per_dimension = self.config.per_dimension
+        quotes: dict[int, str] | None = self.quotes(report, hits, dims, topics) if per_dimension else None
+        if per_dimension:
             parts = self.dimension_parts(report, hits, dims, piece=piece, composer=composer, level=level, focus=quotes)
         else:
             parts = [Part("", feedback_messages(report, hits, piece=piece, composer=composer, level=level,
                                                 hit_dimensions=dims))]
 
         def fallback() -> str:
-            return fallback_feedback(report, hits, dims, quotes if quotes is not None else self.quotes(report, hits, dims, topics))
+            return fallback_feedback(report, hits, dims,
+                                     quotes if quotes is not None else self.quotes(report, hits, dims, topics))
 
-        yield from self._answer(parts, hits, latency, started, _stream_llm, fallback=fallback, use_llm=_use_llm)
-
-    @property
-    def require_support(self) -> bool:
-        """Fall back unless at least one citation is supported (stricter than the issue's "no valid citation");
-        auto = on for the embedded local model, whose citations are often not supported by their passage."""
-        strict = self.settings.feedback_require_support
-        return strict if strict is not None else self.settings.llm_api_base is None
-
-    @property
-    def per_dimension(self) -> bool:
-        strategy = self.settings.feedback_strategy
-        return strategy == "per_dimension" or (strategy == "auto" and self.settings.llm_api_base is None)
+        yield from self._answer(parts, hits, latency, started, mode, fallback=fallback)
 
     def dimension_parts(self, report: ScoreReport, hits: Sequence[SearchHit], dims: Sequence[str | None], *,
                         piece: str | None, composer: str | None, level: str | None,
@@ -191,118 +212,49 @@ class FeedbackService:
             prefix = "\n"
         return parts
 
-    def fallback(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None) -> FeedbackResult:
-        """The deterministic answer alone (what the student gets when the LLM fails): for `rag-eval`."""
-        events = list(self.stream(report, piece=piece, composer=composer, _stream_llm=False, _use_llm=False))
-        assert events[-1].result is not None
-        return events[-1].result
-
     # --- chat --------------------------------------------------------------------------------
     def chat(self, *, question: str, history: Sequence[ChatTurn], report: ScoreReport | None) -> FeedbackResult:
-        result: FeedbackResult | None = None
-        for event in self._chat_events(question, history, report, stream_llm=False):
-            if event.type == "done":
-                result = event.result
-        assert result is not None
-        return result
+        return _final(self._chat_events(question, history, report, "complete"))
 
-    def chat_stream(self, *, question: str, history: Sequence[ChatTurn], report: ScoreReport | None) -> Iterator[FeedbackEvent]:
-        yield from self._chat_events(question, history, report, stream_llm=True)
+    def chat_stream(self, *, question: str, history: Sequence[ChatTurn],
+                    report: ScoreReport | None) -> Iterator[FeedbackEvent]:
+        yield from self._chat_events(question, history, report, "stream")
 
     def _chat_events(self, question: str, history: Sequence[ChatTurn], report: ScoreReport | None,
-                     *, stream_llm: bool) -> Iterator[FeedbackEvent]:
+                     mode: LLMMode) -> Iterator[FeedbackEvent]:
         started = time.perf_counter()
         t = time.perf_counter()
         query = RetrievalQuery(None, condensed_question(question, history))
         hits, _ = self.retrieve([query])
         latency = {"retrieval": _ms(t)}
-        messages = chat_messages(question, history, hits, report, max_turns=self.settings.feedback_history_turns)
-        yield from self._answer([Part("", messages)], hits, latency, started, stream_llm,
+        messages = chat_messages(question, history, hits, report, max_turns=self.config.feedback_history_turns)
+        yield from self._answer([Part("", messages)], hits, latency, started, mode,
                                 fallback=lambda: fallback_answer(question, hits))
 
     # --- shared: LLM, check, fallback --------------------------------------------------------
     def _answer(self, parts: Sequence[Part], hits: list[SearchHit], latency: dict[str, float], started: float,
-                stream_llm: bool, *, fallback, use_llm: bool = True) -> Iterator[FeedbackEvent]:
+                mode: LLMMode, *, fallback: Callable[[], str]) -> Iterator[FeedbackEvent]:
+        """Ask the LLM, check its citations and grounding, fall back where it failed; ends with ``done``."""
         yield FeedbackEvent(type="start")
         t = time.perf_counter()
-        error: str | None = None
-        raw = attributed = ""
-        filled = 0  # per-dimension parts answered by the deterministic advice because the model's had nothing left
-        try:
-            if not use_llm:
-                error = "LLM not asked (fallback requested)"
-            else:
-                pieces: list[str] = []  # what the model wrote (and Cadenza's prefixes)
-                final: list[str] = []  # the same after per-dimension post-processing
-                for part in parts:
-                    if part.prefix:
-                        pieces.append(part.prefix)
-                        if stream_llm:
-                            yield FeedbackEvent(type="delta", text=part.prefix)
-                    if part.messages is None:
-                        final.append(part.prefix)
-                        continue
-                    if stream_llm:
-                        deltas = []
-                        for delta in self.llm.stream(part.messages, max_tokens=part.max_tokens):
-                            deltas.append(delta)
-                            yield FeedbackEvent(type="delta", text=delta)
-                        answer = "".join(deltas)
-                    else:
-                        answer = self.llm.complete(part.messages, max_tokens=part.max_tokens).text
-                    if part.source_n is None:
-                        pieces.append(answer)
-                        final.append(part.prefix + answer)
-                    else:
-                        answer = complete_sentences(strip_echoed_sources(answer, hits))
-                        answer = drop_echoes(drop_debris(answer), part.wording)
-                        pieces.append(answer)
-                        if answer:
-                            final.append(part.prefix + attribute(answer, part.source_n))
-                        elif part.fallback:  # nothing usable left (all echo or debris): the cited quote instead
-                            final.append(part.prefix + part.fallback)
-                            filled += 1
-                        else:
-                            final.append(re.sub(r":\s*$", ".", part.prefix))
-                raw, attributed = "".join(pieces), "".join(final)
-        except LLMError as err:
-            error = err.message
-        except Exception as err:  # noqa: BLE001 - whatever the LLM layer does, the student gets feedback
-            log.exception("unexpected LLM failure")
-            error = f"LLM failed: {type(err).__name__}"
+        draft, error = yield from self._ask(parts, hits, mode)
         latency["llm"] = _ms(t)
-
-        checked: CheckedText | None = None
-        llm_checked: CheckedText | None = None
-        if error is None:
-            t = time.perf_counter()
-            checked = check_citations(strip_echoed_sources(attributed, hits), hits)
-            llm_checked = check_citations(strip_echoed_sources(raw, hits), hits)  # raw validity: the model's own markers
-            latency["citation_check"] = _ms(t)
-            if not checked.citations:
-                error = NO_CITATION
-        grounding = None
+        checked, raw_checked = self._check_citations(draft, hits, latency)
+        if checked is not None and not checked.citations:
+            error = NO_CITATION
         t = time.perf_counter()
-        if error is None and self.require_support:
-            grounding = ground(checked, self.threshold)
-            if not any(c.supported for c in checked.citations):
-                error = NO_SUPPORT
-        candidate = None  # the LLM's checked answer, kept for `rag-eval` even when the policy rejects it
-        if llm_checked is not None:
-            if grounding is None and checked is not None and checked.citations:
-                grounding = ground(checked, self.threshold)
-            candidate = (checked.text, None if grounding is None else grounding.rate)
+        grounding, error = self._ground_llm_answer(checked, error)
+        trace = _trace(draft, checked, raw_checked, grounding, error)
         if error is not None:
             log.warning("feedback falls back: %s", error)
             yield FeedbackEvent(type="error", message=error)
-            checked = check_citations(fallback(), hits)
-            grounding = None
+            checked, grounding = check_citations(fallback(), hits), None
         assert checked is not None
         if grounding is None:
-            grounding = ground(checked, self.threshold)
+            grounding = ground(checked, self.config.threshold)
         latency["grounding"] = _ms(t)
         latency["total"] = _ms(started)
-        result = FeedbackResult(
+        yield FeedbackEvent(type="done", result=FeedbackResult(
             text=checked.text,
             generator="fallback" if error else "llm",
             model=None if error else self.llm.model,
@@ -311,9 +263,92 @@ class FeedbackService:
             grounding_rate=None if grounding.rate is None else round(grounding.rate, 4),
             llm_error=error,
             latency_ms=latency,
-        )
-        result._raw_text = raw if llm_checked is not None else None
-        result._raw_validity = llm_checked.raw_validity if llm_checked is not None else None
-        result._candidate = candidate
-        result._filled_parts = filled if error is None else 0
-        yield FeedbackEvent(type="done", result=result)
+            trace=trace,
+        ))
+
+    def _ask(self, parts: Sequence[Part], hits: Sequence[SearchHit],
+             mode: LLMMode) -> Generator[FeedbackEvent, None, tuple[_Draft | None, str | None]]:
+        """The LLM's draft over all parts (its deltas streamed as events in stream mode), or why there is none."""
+        if mode == "skip":
+            return None, NOT_ASKED
+        draft = _Draft()
+        try:
+            for part in parts:
+                yield from self._ask_part(part, hits, mode, draft)
+        except LLMError as err:
+            return None, err.message
+        except Exception as err:  # noqa: BLE001 - whatever the LLM layer does, the student gets feedback
+            log.exception("unexpected LLM failure")
+            return None, f"LLM failed: {type(err).__name__}"
+        return draft, None
+
+    def _ask_part(self, part: Part, hits: Sequence[SearchHit], mode: LLMMode,
+                  draft: _Draft) -> Generator[FeedbackEvent, None, None]:
+        """One part: Cadenza's prefix, then the LLM's answer (per-dimension answers post-processed)."""
+        if part.prefix:
+            draft.raw += part.prefix
+            if mode == "stream":
+                yield FeedbackEvent(type="delta", text=part.prefix)
+        if part.messages is None:
+            draft.text += part.prefix
+            return
+        answer = yield from self._complete(part.messages, part.max_tokens, mode)
+        if part.source_n is None:
+            draft.raw += answer
+            draft.text += part.prefix + answer
+            return
+        answer = complete_sentences(strip_echoed_sources(answer, hits))
+        answer = drop_echoes(drop_debris(answer), part.wording)
+        draft.raw += answer
+        if answer:
+            draft.text += part.prefix + attribute(answer, part.source_n)
+        elif part.fallback:  # nothing usable left (all echo or debris): the cited quote instead
+            draft.text += part.prefix + part.fallback
+            draft.filled += 1
+        else:
+            draft.text += re.sub(r":\s*$", ".", part.prefix)
+
+    def _complete(self, messages: list[Message], max_tokens: int | None,
+                  mode: LLMMode) -> Generator[FeedbackEvent, None, str]:
+        if mode != "stream":
+            return self.llm.complete(messages, max_tokens=max_tokens).text
+        deltas = []
+        for delta in self.llm.stream(messages, max_tokens=max_tokens):
+            deltas.append(delta)
+            yield FeedbackEvent(type="delta", text=delta)
+        return "".join(deltas)
+
+    def _check_citations(self, draft: _Draft | None, hits: Sequence[SearchHit],
+                         latency: dict[str, float]) -> tuple[CheckedText | None, CheckedText | None]:
+        """The draft's text checked, and its raw text checked (raw validity: the model's own markers)."""
+        if draft is None:
+            return None, None
+        t = time.perf_counter()
+        checked = check_citations(strip_echoed_sources(draft.text, hits), hits)
+        raw_checked = check_citations(strip_echoed_sources(draft.raw, hits), hits)
+        latency["citation_check"] = _ms(t)
+        return checked, raw_checked
+
+    def _ground_llm_answer(self, checked: CheckedText | None,
+                           error: str | None) -> tuple[GroundingReport | None, str | None]:
+        """The grounding of the LLM's checked answer, where the support policy needs it or `rag-eval` wants it
+        (also for an answer the policy then rejects); the error, if the policy rejects it."""
+        if checked is None:
+            return None, error
+        grounding = None
+        if error is None and self.config.require_support:
+            grounding = ground(checked, self.config.threshold)
+            if not any(c.supported for c in checked.citations):
+                error = NO_SUPPORT
+        if grounding is None and checked.citations:
+            grounding = ground(checked, self.config.threshold)
+        return grounding, error
+
+
+def _trace(draft: _Draft | None, checked: CheckedText | None, raw_checked: CheckedText | None,
+           grounding: GroundingReport | None, error: str | None) -> GenerationTrace:
+    if draft is None or checked is None or raw_checked is None:  # the LLM gave no answer
+        return GenerationTrace()
+    return GenerationTrace(raw_text=draft.raw, raw_validity=raw_checked.raw_validity, candidate_text=checked.text,
+                           candidate_grounding_rate=None if grounding is None else grounding.rate,
+                           filled_parts=draft.filled if error is None else 0)

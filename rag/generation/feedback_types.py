@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Citation(BaseModel):
@@ -25,6 +25,18 @@ class Citation(BaseModel):
     support_score: float | None = Field(None, description="Best support score of the sentences citing it.")
 
 
+class GenerationTrace(BaseModel):
+    """How an answer came about, for `rag-eval feedback`; not part of the JSON contract (never serialised)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    raw_text: str | None = None  # what the LLM wrote (with Cadenza's prefixes) before any check; None: no answer
+    raw_validity: float | None = None  # share of the raw text's references to a given source; None: no marker
+    candidate_text: str | None = None  # the LLM's answer after the citation check, also where it was then replaced
+    candidate_grounding_rate: float | None = None
+    filled_parts: int = 0  # per-dimension parts whose model answer had nothing usable left (the cited quote stood in)
+
+
 class FeedbackResult(BaseModel):
     text: str
     generator: Literal["llm", "fallback"]
@@ -34,14 +46,8 @@ class FeedbackResult(BaseModel):
     grounding_rate: float | None = Field(None, description="Share of cited sentences supported by their passage.")
     llm_error: str | None = Field(None, description="Why the fallback answered (timeout, error, no citation).")
     latency_ms: dict[str, float] = Field(default_factory=dict)
-    # For `rag-eval feedback`, not part of the contract: the raw LLM text and the share of its
-    # references that resolved (None when the LLM produced no text or no markers).
-    _raw_text: str | None = PrivateAttr(None)
-    _raw_validity: float | None = PrivateAttr(None)
-    # Per-dimension parts whose model answer had nothing usable left and got the deterministic cited advice.
-    _filled_parts: int = PrivateAttr(0)
-    # The LLM's answer after the citation check, and its grounding rate, even where the service fell back.
-    _candidate: tuple[str, float | None] | None = PrivateAttr(None)
+    # For `rag-eval feedback`; excluded from the JSON contract (model_dump and the SSE events leave it out).
+    trace: GenerationTrace = Field(GenerationTrace(), exclude=True)
 
 
 class ChatTurn(BaseModel):

@@ -20,9 +20,8 @@ from functools import lru_cache
 import numpy as np
 
 from rag.generation.citations import CheckedText, strip_markers
+from rag.generation.config import GROUNDING_THRESHOLD
 
-# Calibrated on eval/grounding_pairs.jsonl (split "calibration") with `rag-eval grounding`.
-GROUNDING_THRESHOLD = 0.5576
 _WINDOW = 3
 _SPLIT = re.compile(r"(?<=[.!?;:])\s+")
 _lock = threading.Lock()
@@ -47,7 +46,7 @@ def _embed(texts: Sequence[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in _cache]
         if missing:
             vectors = _model().encode(missing, normalize_embeddings=True, batch_size=32, convert_to_numpy=True)
-            _cache.update(zip(missing, vectors))
+            _cache.update(zip(missing, vectors, strict=True))
         for t in texts:
             _cache.move_to_end(t)
         rows = [_cache[t] for t in texts]
@@ -77,7 +76,7 @@ def support_scores(pairs: Sequence[tuple[str, str]]) -> list[float]:
     index = {text: i for i, text in enumerate(unique)}
     vectors = _embed(unique)
     scores = []
-    for claim, ws in zip(claims, windows):
+    for claim, ws in zip(claims, windows, strict=True):
         block = vectors[[index[w] for w in ws]]
         scores.append(float(np.max(block @ vectors[index[claim]])))
     return scores
@@ -95,26 +94,26 @@ def ground(checked: CheckedText, threshold: float = GROUNDING_THRESHOLD) -> Grou
     pairs = [(sentence, n) for sentence, numbers in checked.cited_sentences for n in numbers]
     scores = support_scores([(s, checked.cited_sources[n - 1].text) for s, n in pairs])
     best: dict[int, float] = {}
-    for (_, n), score in zip(pairs, scores):
+    for (_, n), score in zip(pairs, scores, strict=True):
         best[n] = max(best.get(n, -1.0), score)
     for citation in checked.citations:
         if citation.n in best:
             citation.support_score = round(best[citation.n], 4)
             citation.supported = best[citation.n] >= threshold
     rate = sum(s >= threshold for s in scores) / len(scores) if scores else None
-    return GroundingReport(rate, [(s, n, sc) for (s, n), sc in zip(pairs, scores)])
+    return GroundingReport(rate, [(s, n, sc) for (s, n), sc in zip(pairs, scores, strict=True)])
 
 
 def calibrate(scores: Sequence[float], labels: Sequence[bool]) -> float:
     """The threshold with the best balanced accuracy (midpoint between neighbouring scores)."""
     ordered = sorted(set(scores))
-    candidates = [(a + b) / 2 for a, b in zip(ordered, ordered[1:])] or ordered
+    candidates = [(a + b) / 2 for a, b in zip(ordered, ordered[1:], strict=False)] or ordered
     pos = sum(labels)
     neg = len(labels) - pos
 
     def balanced(t: float) -> float:
-        tp = sum(s >= t and y for s, y in zip(scores, labels))
-        tn = sum(s < t and not y for s, y in zip(scores, labels))
+        tp = sum(s >= t and y for s, y in zip(scores, labels, strict=True))
+        tn = sum(s < t and not y for s, y in zip(scores, labels, strict=True))
         return 0.5 * (tp / pos if pos else 0) + 0.5 * (tn / neg if neg else 0)
 
     return max(candidates, key=lambda t: (balanced(t), -abs(t - 0.5)))

@@ -1,4 +1,4 @@
-"""The one way Cadenza calls an LLM: litellm, with settings' model string, api_base, timeout, one retry,
+"""The one way Cadenza calls an LLM: litellm, with the config's model string, api_base, timeout, one retry,
 temperature and max tokens. Embedded default: the local llama.cpp server (rag/generation/local_llm.py) reached as
 ``openai/<alias>``; production: ``hosted_vllm/meta-llama/Llama-3.3-70B-Instruct`` with ``api_base``."""
 
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 # litellm fetches a model price list from the internet at import unless told otherwise.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from rag.generation.errors import LLMError, LLMTimeout
-from api.settings import Settings  # noqa: E402
+from rag.generation.config import GenerationConfig  # noqa: E402
+from rag.generation.errors import LLMError, LLMTimeout  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +37,19 @@ def _litellm():  # imported lazily: litellm takes ~1 s to import
 
 
 class LLMClient:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.model = settings.llm_model
+    def __init__(self, config: GenerationConfig) -> None:
+        self.config = config
+
+    @property
+    def model(self) -> str:
+        return self.config.llm_model
 
     def _api_base(self) -> str:
-        if self.settings.llm_api_base:
-            return self.settings.llm_api_base
+        if self.config.llm_api_base:
+            return self.config.llm_api_base
         from rag.generation.local_llm import LocalLLMServer
 
-        return LocalLLMServer.shared(self.settings).api_base
+        return LocalLLMServer.shared(self.config).api_base
 
     def _call(self, messages: Sequence[Message], *, stream: bool, max_tokens: int | None = None):
         litellm = _litellm()
@@ -55,21 +58,21 @@ class LLMClient:
                 model=self.model,
                 messages=list(messages),
                 api_base=self._api_base(),
-                api_key=self.settings.llm_api_key,
-                timeout=self.settings.llm_timeout_s,
-                temperature=self.settings.llm_temperature,
-                max_tokens=min(max_tokens, self.settings.llm_max_tokens) if max_tokens else self.settings.llm_max_tokens,
+                api_key=self.config.llm_api_key,
+                timeout=self.config.llm_timeout_s,
+                temperature=self.config.llm_temperature,
+                max_tokens=min(max_tokens, self.config.llm_max_tokens) if max_tokens else self.config.llm_max_tokens,
                 stream=stream,
-                num_retries=0,  # our own retry loop below, so that the count is the settings' one
+                num_retries=0,  # our own retry loop below, so that the count is the config's one
             )
         except Exception as err:  # noqa: BLE001 - every provider error becomes one of ours
             raise _wrap(err) from err
 
     def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
-        """``max_tokens`` lowers the settings' cap for one call (never raises it)."""
+        """``max_tokens`` lowers the config's cap for one call (never raises it)."""
         started = time.perf_counter()
         last: LLMError | None = None
-        for attempt in range(1, self.settings.llm_retries + 2):
+        for attempt in range(1, self.config.llm_retries + 2):
             try:
                 response = self._call(messages, stream=False, max_tokens=max_tokens)
                 text = response.choices[0].message.content or ""
@@ -84,23 +87,23 @@ class LLMClient:
         """Token deltas. Retries only before the first token (a half-streamed answer is not replayed).
         The whole stream is bounded by the timeout too, not only each read."""
         started = time.monotonic()
-        for attempt in range(1, self.settings.llm_retries + 2):
+        for attempt in range(1, self.config.llm_retries + 2):
             yielded = False
             try:
                 for chunk in self._call(messages, stream=True, max_tokens=max_tokens):
-                    if time.monotonic() - started > self.settings.llm_timeout_s:
-                        raise LLMTimeout(f"LLM stream exceeded {self.settings.llm_timeout_s:.0f} s")
+                    if time.monotonic() - started > self.config.llm_timeout_s:
+                        raise LLMTimeout(f"LLM stream exceeded {self.config.llm_timeout_s:.0f} s")
                     delta = chunk.choices[0].delta.content if chunk.choices else None
                     if delta:
                         yielded = True
                         yield delta
                 return
             except LLMError as err:
-                if yielded or attempt > self.settings.llm_retries:
+                if yielded or attempt > self.config.llm_retries:
                     raise
                 log.warning("LLM stream %d failed before the first token: %s", attempt, err.message)
             except Exception as err:  # noqa: BLE001 - errors raised while iterating the provider stream
-                if yielded or attempt > self.settings.llm_retries:
+                if yielded or attempt > self.config.llm_retries:
                     raise _wrap(err) from err
 
 

@@ -1,6 +1,6 @@
 """The embedded LLM: Qwen2.5-Coder-0.5B-Instruct (GGUF) served by llama.cpp's OpenAI-compatible server.
 
-Started on demand when ``settings.llm_api_base`` is None, once per process, and stopped at exit.
+Started on demand when ``config.llm_api_base`` is None, once per process, and stopped at exit.
 A separate server process (rather than llama_cpp in process) keeps one code path for every
 deployment: Cadenza always talks to an OpenAI-compatible endpoint through litellm.
 
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from rag.generation.config import GenerationConfig
 from rag.generation.errors import GenerationConfigError, LLMError
-from api.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +33,16 @@ GGUF_BYTES = 491_400_064
 SETUP_HINT = "run .ci/setup.d/20-llm.sh to assemble it"
 
 
-def gguf_path(settings: Settings) -> Path:
-    return settings.local_llm_gguf or settings.models_dir / GGUF_NAME
+def gguf_path(config: GenerationConfig) -> Path:
+    return config.local_llm_gguf or config.models_dir / GGUF_NAME
 
 
-def verified_gguf(settings: Settings) -> Path:
+def verified_gguf(config: GenerationConfig) -> Path:
     """The GGUF path, checked once per file version (size + mtime stamp) against the recorded hash."""
-    path = gguf_path(settings)
+    path = gguf_path(config)
     if not path.is_file():
         raise GenerationConfigError(f"local LLM model not found at {path}: {SETUP_HINT}")
-    if settings.local_llm_gguf is not None:  # a user-chosen model: their hash, not ours
+    if config.local_llm_gguf is not None:  # a user-chosen model: their hash, not ours
         return path
     stat = path.stat()
     stamp = path.with_suffix(".verified")
@@ -66,9 +66,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def model_alias(settings: Settings) -> str:
+def model_alias(config: GenerationConfig) -> str:
     """`openai/qwen2.5-0.5b-instruct` -> the server's alias `qwen2.5-0.5b-instruct`."""
-    return settings.llm_model.split("/", 1)[1] if "/" in settings.llm_model else settings.llm_model
+    return config.llm_model.split("/", 1)[1] if "/" in config.llm_model else config.llm_model
 
 
 def _free_port() -> int:
@@ -96,19 +96,19 @@ class LocalLLMServer:
         self.log_path = log_path
 
     @classmethod
-    def shared(cls, settings: Settings) -> LocalLLMServer:
+    def shared(cls, config: GenerationConfig) -> LocalLLMServer:
         """The process-wide server, started (and waited for) on first use."""
         with cls._lock:
             if cls._instance is None or not cls._instance.alive():
-                model = verified_gguf(settings)
+                model = verified_gguf(config)
                 try:
                     import llama_cpp.server  # noqa: F401  (fail with a clear message, not a dead subprocess)
                 except ImportError as err:
                     raise GenerationConfigError(f"llama-cpp-python[server] is not installed: {SETUP_HINT}") from err
-                server = cls(model, model_alias(settings), n_ctx=settings.local_llm_ctx,
-                             threads=settings.local_llm_threads, log_path=settings.home / "logs" / "llama-server.log")
+                server = cls(model, model_alias(config), n_ctx=config.local_llm_ctx,
+                             threads=config.local_llm_threads, log_path=config.local_llm_log)
                 atexit.register(server.stop)
-                server.wait_ready(settings.local_llm_start_timeout_s)
+                server.wait_ready(config.local_llm_start_timeout_s)
                 cls._instance = server
             return cls._instance
 

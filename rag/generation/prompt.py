@@ -8,7 +8,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.generation.dimension_words import describe, grade, plain_name, quality_by_goodness, spots_for, strongest, weakest_two
+from rag.generation.dimension_words import (
+    describe,
+    grade,
+    plain_name,
+    quality_by_goodness,
+    spots_for,
+    strongest,
+    weakest_two,
+)
 from rag.generation.feedback_types import ChatTurn
 from rag.generation.llm import Message
 from rag.retrieval.types import SearchHit

@@ -76,7 +76,7 @@ def feedback_queries(report: ScoreReport, *, piece: str | None = None,
     for name in first:  # the scorer may not flag a weak spot for a weakest dimension: ask anyway
         if not any(q.dimension == name for q in queries):
             queries.append(RetrievalQuery(name, _topic_query(name, piece, composer), topic=_advice_topic(name)))
-    order = {name: i for i, name in enumerate(first)}
+    order: dict[str | None, int] = {name: i for i, name in enumerate(first)}
     return sorted(queries, key=lambda q: order.get(q.dimension, len(order) + (q.dimension is None)))
 
 

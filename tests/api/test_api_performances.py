@@ -457,12 +457,12 @@ def test_llm_failures_fall_back_and_are_counted(service: Api, scored: dict, llm:
 
 
 def test_llm_server_down_falls_back(service: Api, scored: dict) -> None:
-    from rag.generation.feedback import FeedbackService
+    from rag.job import FeedbackJob
 
     components = service.app.state.cadenza.components
     working = components.feedback()
     down = service.settings.model_copy(update={"llm_api_base": "http://127.0.0.1:9/v1"})  # nothing listens
-    components._feedback = FeedbackService(down, components.retriever())
+    components._feedback = FeedbackJob(down.generation_config(), components.retriever)
     try:
         response = service.client.post("/v1/feedback", headers=service.student, json={"scores": scored["report"]})
     finally:

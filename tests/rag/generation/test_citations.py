@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from rag.generation.citations import check_citations, parse_markers, split_sentences, strip_echoed_sources, strip_markers
+from rag.generation.citations import (
+    check_citations,
+    parse_markers,
+    split_sentences,
+    strip_echoed_sources,
+    strip_markers,
+)
 from tests._feedback_support import standard_hits
 
 

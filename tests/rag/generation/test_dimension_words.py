@@ -8,8 +8,8 @@ from pathlib import Path
 from api.settings import Settings
 from rag.generation.dimension_words import grade, standing, strongest, weakest_two
 from scorer.dimensions import BY_NAME
-from scorer.schema import DimensionScore
 from scorer.inference.service import Scorer
+from scorer.schema import DimensionScore
 
 
 def _score(name: str, percentile: float) -> DimensionScore:

@@ -4,13 +4,14 @@ injected by a stand-in OpenAI-compatible server on loopback; retrieval, citation
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from api.settings import Settings
 from rag.generation.feedback import NO_CITATION, FeedbackService
 from rag.generation.feedback_types import ChatTurn
 from rag.generation.query import condensed_question
-from tests._feedback_support import make_report, open_small_retriever
+from tests._feedback_support import feedback_config, make_report, open_small_retriever
 from tests._llm_standin import StandIn
 
 
@@ -30,9 +31,8 @@ def standin():
 
 @pytest.fixture()
 def service(standin, retriever):
-    settings = retriever.settings.model_copy(update={"llm_model": "openai/standin", "llm_api_base": standin.api_base,
-                                                     "llm_timeout_s": 20.0})
-    return FeedbackService(settings, retriever)
+    config = feedback_config(retriever, llm_model="openai/standin", llm_api_base=standin.api_base, llm_timeout_s=20.0)
+    return FeedbackService(config, retriever)
 
 
 REPORT = make_report({"pedal_clarity": 0.30, "timing_stability": 0.36})
@@ -60,8 +60,8 @@ def test_llm_answer_is_checked_and_grounded(service, standin):
 def test_fallback_when_the_llm_fails(service, standin, mode, error_part, calls):
     standin.mode = mode
     if mode == "slow":  # the stand-in sleeps 3 s; a generous timeout elsewhere keeps a loaded machine from flaking
-        service.settings = service.settings.model_copy(update={"llm_timeout_s": 1.0})
-        service.llm.settings = service.settings
+        service.config = dataclasses.replace(service.config, llm_timeout_s=1.0)
+        service.llm.config = service.config
     result = service.generate(REPORT)
     assert result.generator == "fallback" and result.model is None
     assert error_part in result.llm_error
@@ -72,7 +72,7 @@ def test_fallback_when_the_llm_fails(service, standin, mode, error_part, calls):
     assert "0:10–0:18" in result.text and "bars 5–7" in result.text
     assert result.grounding_rate is not None and result.grounding_rate >= 0.5
     if mode == "invalid_citations":
-        assert result._raw_validity == 0.0
+        assert result.trace.raw_validity == 0.0
 
 
 def test_one_retry_recovers(service, standin):
@@ -118,7 +118,7 @@ def test_chat_uses_history_for_retrieval_and_falls_back(service, standin):
 
 @pytest.fixture()
 def per_dim(service):
-    service.settings = service.settings.model_copy(update={"feedback_strategy": "per_dimension"})
+    service.config = dataclasses.replace(service.config, feedback_strategy="per_dimension")
     return service
 
 
@@ -132,8 +132,8 @@ def test_per_dimension_calls_get_one_source_each(per_dim, standin):
     # Cadenza writes what and where; each call's sentences are attributed to the one source it was given.
     assert "Clean pedalling is" in result.text and "0:10–0:18 (bars 5–7)" in result.text
     assert result.text.count("listening to the bass [") == 2 and len(result.citations) == 2
-    assert result._raw_validity is None  # the model wrote no marker itself: nothing to count as valid
-    assert result._candidate is not None and result._candidate[0] == result.text
+    assert result.trace.raw_validity is None  # the model wrote no marker itself: nothing to count as valid
+    assert result.trace.candidate_text is not None and result.trace.candidate_text == result.text
 
 
 def test_per_dimension_drops_echoes_and_keeps_invalid_markers_invalid(per_dim, standin):
@@ -141,7 +141,7 @@ def test_per_dimension_drops_echoes_and_keeps_invalid_markers_invalid(per_dim, s
     result = per_dim.generate(REPORT)
     assert "Advise the student" not in result.text
     assert result.generator == "fallback" and result.llm_error == NO_CITATION
-    assert result._raw_validity == 0.0 and "[9]" in result._raw_text  # the echo went, the invalid marker stayed
+    assert result.trace.raw_validity == 0.0 and "[9]" in result.trace.raw_text  # the echo went, the invalid marker stayed
 
 
 def test_per_dimension_stream_draft_is_what_the_model_and_cadenza_wrote(per_dim, standin):
@@ -156,15 +156,15 @@ def test_require_support_falls_back_on_unsupported_citations(service, standin):
     standin.answer = "Buy a new piano bench in a bright colour [1]."  # valid marker, no support in any passage
     lenient = service.generate(REPORT)
     assert lenient.generator == "llm" and lenient.citations[0].supported is False
-    service.settings = service.settings.model_copy(update={"feedback_require_support": True})
+    service.config = dataclasses.replace(service.config, feedback_require_support=True)
     strict = service.generate(REPORT)
     assert strict.generator == "fallback" and "supported" in strict.llm_error
-    assert strict.citations and strict._candidate[1] == 0.0  # the rejected answer is kept for rag-eval
+    assert strict.citations and strict.trace.candidate_grounding_rate == 0.0  # the rejected answer is kept for rag-eval
 
 
 def test_strategy_and_policy_follow_the_deployment(retriever):
-    embedded = FeedbackService(retriever.settings.model_copy(update={"llm_api_base": None}), retriever)
-    served = FeedbackService(retriever.settings.model_copy(update={"llm_api_base": "http://vllm:8000/v1"}), retriever)
+    embedded = FeedbackService(feedback_config(retriever, llm_api_base=None), retriever).config
+    served = FeedbackService(feedback_config(retriever, llm_api_base="http://vllm:8000/v1"), retriever).config
     assert embedded.per_dimension and embedded.require_support
     assert not served.per_dimension and not served.require_support
 
@@ -175,7 +175,7 @@ def test_best_sentences_are_sentences_of_the_text_ranked_by_the_query(retriever)
     texts = [h.text for h in retriever.search("pedal harmony change", k=3)]
     best = retriever.best_sentences("change the pedal when the harmony changes", texts)
     assert len(best) == 3
-    for text, (sentence, score) in zip(texts, best):
+    for text, (sentence, score) in zip(texts, best, strict=True):
         assert sentence and sentence.split()[0] in text and -1.0 <= score <= 1.0
     # The query's own sentence is closer to it than a sentence about something else.
     (near, near_score), (far, far_score) = retriever.best_sentences(
@@ -219,7 +219,7 @@ def test_per_dimension_part_with_nothing_left_gets_the_cited_quote(per_dim, stan
     # and the dimension gets the fallback's cited advice instead of no advice at all.
     standin.answer = "At 0:10–0:18, play the scale slowly with a loose wrist and pass the thumb under without turning the hand."
     result = per_dim.generate(REPORT, piece="Nocturne", composer="Chopin")
-    assert result.generator == "llm" and result._filled_parts == 2
+    assert result.generator == "llm" and result.trace.filled_parts == 2
     assert "thumb under" not in result.text
     lines = [ln for ln in result.text.splitlines() if ln.startswith(("Clean pedalling", "Steady timing"))]
     assert len(lines) == 2 and all("practise those passages slowly with this advice from" in ln for ln in lines)

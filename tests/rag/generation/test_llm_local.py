@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from rag.generation.errors import GenerationConfigError
 from api.settings import Settings
+from rag.generation.errors import GenerationConfigError
 from rag.generation.feedback import FeedbackService
 from rag.generation.llm import LLMClient
 from rag.generation.local_llm import LocalLLMServer, gguf_path, verified_gguf
-from tests._feedback_support import make_report, open_small_retriever
+from tests._feedback_support import feedback_config, make_report, open_small_retriever
 
 pytestmark = pytest.mark.llm
 
@@ -24,34 +24,34 @@ def retriever(tmp_path_factory, shared_dir, embedding_cache_dir):
 
 
 def test_gguf_is_the_recorded_one():
-    path = verified_gguf(Settings())
-    assert path == gguf_path(Settings()) and path.stat().st_size > 400_000_000
+    path = verified_gguf(Settings().generation_config())
+    assert path == gguf_path(Settings().generation_config()) and path.stat().st_size > 400_000_000
 
 
 def test_missing_model_is_a_config_error(tmp_path):
     with pytest.raises(GenerationConfigError, match="20-llm.sh"):
-        verified_gguf(Settings(models_dir=tmp_path))
+        verified_gguf(Settings(models_dir=tmp_path).generation_config())
 
 
 def test_server_starts_once_and_streams(retriever):
-    settings = retriever.settings.model_copy(update={"llm_timeout_s": 300, "llm_max_tokens": 24, "llm_temperature": 0.0})
-    client = LLMClient(settings)
+    config = feedback_config(retriever, llm_timeout_s=300, llm_max_tokens=24, llm_temperature=0.0)
+    client = LLMClient(config)
     deltas = list(client.stream([{"role": "user", "content": "Repeat this word exactly and write nothing else: Cadenza"}]))
     assert len(deltas) >= 1 and "cadenza" in "".join(deltas).lower()
-    server = LocalLLMServer.shared(settings)
-    assert LocalLLMServer.shared(settings) is server and server.alive()  # started once, reused
+    server = LocalLLMServer.shared(config)
+    assert LocalLLMServer.shared(config) is server and server.alive()  # started once, reused
 
 
 @pytest.mark.parametrize("strategy", ["single", "per_dimension"])
 def test_local_model_writes_cited_feedback(retriever, strategy):
     # Greedy decoding: the same prompt gives the same answer on every run, so this test is not a dice roll.
     # The support policy is off here: this is about the model answering with citations, not their quality.
-    settings = retriever.settings.model_copy(update={"llm_timeout_s": 300, "llm_temperature": 0.0,
-                                                     "feedback_strategy": strategy, "feedback_require_support": False})
-    result = FeedbackService(settings, retriever).generate(
+    config = feedback_config(retriever, llm_timeout_s=300, llm_temperature=0.0, feedback_strategy=strategy,
+                               feedback_require_support=False)
+    result = FeedbackService(config, retriever).generate(
         make_report({"pedal_clarity": 0.28, "dynamic_range": 0.36}), piece="Nocturne in E-flat", composer="Chopin")
     assert result.generator == "llm", result.llm_error
-    assert result.model == settings.llm_model and result._raw_text
+    assert result.model == config.llm_model and result.trace.raw_text
     assert result.citations and all(1 <= c.n <= len(result.citations) for c in result.citations)
     assert result.grounding_rate is not None
     if strategy == "per_dimension":  # Cadenza's what-and-where, then the model's words, per weak dimension

@@ -16,7 +16,7 @@ import pytest
 from api.settings import REPO_ROOT, Settings
 from rag.generation.feedback import FeedbackService
 from rag.generation.llm import LLMClient
-from tests._feedback_support import make_report, open_small_retriever
+from tests._feedback_support import feedback_config, make_report, open_small_retriever
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 VLLM = REPO_ROOT / ".venv-vllm" / "bin" / "python"
@@ -85,7 +85,7 @@ def _settings(base: str, tmp_path: Path, shared_dir: Path) -> Settings:
 
 def test_litellm_hosted_vllm_completion_and_stream(vllm_base, tmp_path, shared_dir):
     settings = _settings(vllm_base, tmp_path, shared_dir).model_copy(update={"llm_temperature": 0.0})
-    client = LLMClient(settings)
+    client = LLMClient(settings.generation_config())
     # A copy task, not a knowledge question: the 0.5B model once answered "Drums" for the 88-key instrument.
     messages = [{"role": "user", "content": "Repeat this word exactly and write nothing else: Cadenza"}]
     completion = client.complete(messages)
@@ -95,12 +95,12 @@ def test_litellm_hosted_vllm_completion_and_stream(vllm_base, tmp_path, shared_d
 
 
 def test_feedback_through_vllm(vllm_base, retriever, tmp_path, shared_dir):
-    settings = retriever.settings.model_copy(update=_settings(vllm_base, tmp_path, shared_dir).model_dump(
+    config = feedback_config(retriever, **_settings(vllm_base, tmp_path, shared_dir).model_dump(
         include={"llm_model", "llm_api_base", "llm_timeout_s", "llm_max_tokens"}))
-    service = FeedbackService(settings, retriever)
+    service = FeedbackService(config, retriever)
     result = service.generate(make_report({"pedal_clarity": 0.30, "timing_stability": 0.36}))
     # A real completion came back and went through the citation check (the 0.5B model may still cite
     # nothing valid, in which case the service answers with the cited fallback and says why).
-    assert result._raw_text, result.llm_error
+    assert result.trace.raw_text, result.llm_error
     assert result.citations
     assert result.generator == "llm" or result.llm_error

@@ -1,0 +1,75 @@
+"""What generation reads: one frozen value built by the API layer (``Settings.generation_config()``) and
+passed down by argument, so nothing in rag.generation reads the environment or knows the API.
+
+The defaults are the embedded profile (the local llama.cpp server, CPU); the "auto" choices that depend on
+the deployment are resolved here, next to the reason for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from rag.retrieval.config import DEFAULT_MODELS_DIR
+
+# The grounding support threshold, calibrated on eval/grounding_pairs.jsonl (split "calibration") with
+# `rag-eval grounding` (rag/generation/grounding.py); here so that reading the config loads no numpy.
+GROUNDING_THRESHOLD = 0.5576
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Every setting generation reads; locations are already resolved (absolute)."""
+
+    home: Path  # data home: the local LLM server's log goes under home/logs
+    # the LLM, through litellm
+    llm_model: str = "openai/qwen2.5-0.5b-instruct"
+    llm_api_base: str | None = None  # None = start the local llama.cpp server
+    llm_api_key: str = "not-needed"
+    llm_timeout_s: float = 60.0
+    llm_retries: int = 1
+    llm_temperature: float = 0.2
+    llm_max_tokens: int = 300
+    # the embedded local server
+    local_llm_gguf: Path | None = None  # None = the GGUF assembled by setup into models_dir
+    models_dir: Path = DEFAULT_MODELS_DIR
+    local_llm_ctx: int = 4096
+    local_llm_threads: int | None = None
+    local_llm_start_timeout_s: float = 120.0
+    # feedback
+    feedback_strategy: Literal["auto", "single", "per_dimension"] = "auto"
+    feedback_require_support: bool | None = None  # None = auto
+    feedback_history_turns: int = 6
+    grounding_threshold: float | None = None  # None = the calibrated value
+    # retrieval as feedback uses it
+    retrieval_mode: Literal["hybrid", "rerank"] = "hybrid"  # rerank when a cross-encoder is configured
+    top_k: int = 5
+    rescore_model_candidates: int = 5  # how many of the blend's top candidates the second model re-orders
+
+    @property
+    def embedded(self) -> bool:
+        """The local llama.cpp server answers (no ``llm_api_base``)."""
+        return self.llm_api_base is None
+
+    @property
+    def per_dimension(self) -> bool:
+        """One short call per weak dimension; auto = for the embedded 0.5B model, which given five sources and a
+        list of tasks echoed the task wording and cited passages that did not support its sentences."""
+        strategy = self.feedback_strategy
+        return strategy == "per_dimension" or (strategy == "auto" and self.embedded)
+
+    @property
+    def require_support(self) -> bool:
+        """Fall back unless at least one citation is supported (stricter than the issue's "no valid citation");
+        auto = on for the embedded local model, whose citations are often not supported by their passage."""
+        strict = self.feedback_require_support
+        return strict if strict is not None else self.embedded
+
+    @property
+    def threshold(self) -> float:
+        """The grounding support threshold."""
+        return self.grounding_threshold if self.grounding_threshold is not None else GROUNDING_THRESHOLD
+
+    @property
+    def local_llm_log(self) -> Path:
+        return self.home / "logs" / "llama-server.log"
