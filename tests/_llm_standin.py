@@ -17,62 +17,7 @@ class StandIn:
         self.mode = "ok"  # ok | slow | error | error_once | no_citations | invalid_citations | stream_break
         self.answer = "Lift the pedal at every change of harmony in bars 5-7 [1]. Count the beats steadily [2]."
         self.requests: list[dict] = []
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # quiet
-                pass
-
-            def do_GET(self) -> None:
-                self._json(200, {"object": "list", "data": [{"id": "standin", "object": "model"}]})
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                standin.requests.append(body)
-                mode = standin.mode
-                if mode == "slow":
-                    time.sleep(3.0)
-                if mode == "error" or (mode == "error_once" and len(standin.requests) == 1):
-                    return self._json(500, {"error": {"message": "injected failure", "type": "server_error"}})
-                text = {"no_citations": "Play more musically and listen to yourself.",
-                        "invalid_citations": "Use the pedal less [7]. Practise slowly [12]."}.get(mode, standin.answer)
-                if body.get("stream"):
-                    return self._stream(text, broken=mode == "stream_break")
-                self._json(200, {
-                    "id": "x", "object": "chat.completion", "created": int(time.time()), "model": body.get("model"),
-                    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                })
-
-            def _json(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _stream(self, text: str, *, broken: bool) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                words = text.split(" ")
-                for i, word in enumerate(words):
-                    if broken and i == 3:
-                        self.wfile.flush()
-                        self.connection.shutdown(2)  # drop the connection mid-answer
-                        return
-                    delta = {"content": word + ("" if i == len(words) - 1 else " ")}
-                    chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "standin",
-                             "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
-                end = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "standin",
-                       "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-                self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
-                self.wfile.flush()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.api_base = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -80,3 +25,62 @@ class StandIn:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
+    """A request handler answering as ``standin``'s mode says."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # quiet
+            pass
+
+        def do_GET(self) -> None:
+            self._json(200, {"object": "list", "data": [{"id": "standin", "object": "model"}]})
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            standin.requests.append(body)
+            mode = standin.mode
+            if mode == "slow":
+                time.sleep(3.0)
+            if mode == "error" or (mode == "error_once" and len(standin.requests) == 1):
+                return self._json(500, {"error": {"message": "injected failure", "type": "server_error"}})
+            text = {"no_citations": "Play more musically and listen to yourself.",
+                    "invalid_citations": "Use the pedal less [7]. Practise slowly [12]."}.get(mode, standin.answer)
+            if body.get("stream"):
+                return self._stream(text, broken=mode == "stream_break")
+            self._json(200, {
+                "id": "x", "object": "chat.completion", "created": int(time.time()), "model": body.get("model"),
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            })
+
+        def _json(self, status: int, payload: dict) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _stream(self, text: str, *, broken: bool) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            words = text.split(" ")
+            for i, word in enumerate(words):
+                if broken and i == 3:
+                    self.wfile.flush()
+                    self.connection.shutdown(2)  # drop the connection mid-answer
+                    return
+                delta = {"content": word + ("" if i == len(words) - 1 else " ")}
+                chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "standin",
+                         "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+            end = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "standin",
+                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+            self.wfile.flush()
+
+    return Handler
