@@ -1,7 +1,9 @@
 """Scoring a recording: decode, window, featurise (or encode with MuQ), predict, aggregate, find spots.
 
 ``Scorer.load(config)`` picks the backend. The embedded backend and the transcriber load scipy and the
-transcription model's runtime, so they are imported on first use, not with this package.
+transcription model's runtime, so they are imported on first use, not with this package. The functions
+``align`` and ``decode`` are not re-exported: they share their modules' names (``scorer.inference.align``,
+``scorer.inference.decode``), and a package attribute of that name would hide the module.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from scorer.inference.align import (
     AlignmentTooLong,
     NotatedScore,
     ScoreAlignment,
-    align,
     bar_starts,
     load_score,
 )
-from scorer.inference.decode import Decoded, decode, probe
+from scorer.inference.decode import Decoded, probe
 from scorer.inference.features import FEATURE_SR, Notes, notes_from_midi
 from scorer.inference.muq_backend import MuqBackend
 from scorer.inference.service import REFERENCE_FILE, Backend, Scorer, load_reference, probe_recording
@@ -46,10 +47,8 @@ __all__ = [
     "Scorer",
     "Transcriber",
     "aggregate",
-    "align",
     "bar_starts",
     "centre_weights",
-    "decode",
     "find_spots",
     "load_reference",
     "load_score",
