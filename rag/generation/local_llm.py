@@ -1,6 +1,10 @@
 """The embedded LLM: Qwen2.5-Coder-0.5B-Instruct (GGUF) served by llama.cpp's OpenAI-compatible server.
 
 Started on demand when ``config.llm_api_base`` is None, once per process, and stopped at exit.
+It dies with the process that started it, even on SIGKILL: it is spawned by one launcher thread that lives as
+long as the process, with Linux's parent-death signal (which fires when the spawning *thread* exits, so not
+from a request thread). Each server is recorded under ``home/logs/llm-servers`` with its owner; a start-up
+stops a recorded server whose owner is gone (several workers and CLIs may share one data home).
 A separate server process (rather than llama_cpp in process) keeps one code path for every
 deployment: Cadenza always talks to an OpenAI-compatible endpoint through litellm.
 
@@ -10,15 +14,23 @@ The GGUF is assembled by ``.ci/setup.d/20-llm.sh`` from the PyPI packages pandas
 from __future__ import annotations
 
 import atexit
+import contextlib
+import ctypes
 import hashlib
+import json
 import logging
 import os
+import queue
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -77,6 +89,107 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# --- dying with the owner -------------------------------------------------------------------------
+_PR_SET_PDEATHSIG = 1
+
+
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, resolved in the parent (the child after fork must not load libraries); None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+        return prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """A ``preexec_fn``: SIGKILL this child when the thread that spawned it exits (the process, for the
+    launcher thread); exit at once if the parent already died between fork and prctl."""
+
+    def preexec() -> None:
+        if _PRCTL is not None:
+            _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
+class _Launcher:
+    """The one thread per process that spawns long-lived children: it lives as long as the process, so their
+    parent-death signal fires exactly when the process dies (a request thread may exit any time)."""
+
+    _queue: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] | None = None
+    _pid: int | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def run(cls, spawn: Callable[[], Any]) -> Any:
+        with cls._lock:
+            if cls._queue is None or cls._pid != os.getpid():  # none yet, or forked: threads do not survive fork
+                cls._queue, cls._pid = queue.SimpleQueue(), os.getpid()
+                threading.Thread(target=cls._serve, args=(cls._queue,), name="cadenza-launcher", daemon=True).start()
+            todo = cls._queue
+        done: Future[Any] = Future()
+        todo.put((spawn, done))
+        return done.result()
+
+    @staticmethod
+    def _serve(todo: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]]) -> None:
+        while True:
+            spawn, done = todo.get()
+            try:
+                done.set_result(spawn())
+            except BaseException as err:  # noqa: BLE001 - handed to the caller
+                done.set_exception(err)
+
+
+# --- the registry of started servers -----------------------------------------------------------
+def process_start_time(pid: int) -> int | None:
+    """Clock ticks after boot at which ``pid`` started (/proc/<pid>/stat field 22); None if it is gone.
+    A pid and its start time name one process, even once the pid is reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else int(fields[19])
+
+
+def _same_process(pid: int, start: int | None) -> bool:
+    return start is not None and process_start_time(pid) == start
+
+
+def server_registry(config: GenerationConfig) -> Path:
+    return config.local_llm_log.parent / "llm-servers"
+
+
+def stop_stale_servers(config: GenerationConfig) -> list[int]:
+    """Stop the recorded servers whose owner process is gone (and that are still the recorded process);
+    forget records of servers that are gone. A server whose owner lives is left alone. Returns the pids stopped."""
+    stopped = []
+    for path in sorted(server_registry(config).glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+            owner, server = int(record["owner_pid"]), int(record["server_pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # being written, or not ours
+        if _same_process(owner, record.get("owner_start")):
+            continue
+        if _same_process(server, record.get("server_start")):
+            log.warning("stopping llama.cpp server %d left by process %d, which is gone", server, owner)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(server, signal.SIGKILL)
+            stopped.append(server)
+        path.unlink(missing_ok=True)
+    return stopped
+
+
 class LocalLLMServer:
     """One llama.cpp server subprocess on loopback."""
 
@@ -92,8 +205,22 @@ class LocalLLMServer:
             cmd += ["--n_threads", str(threads)]
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = log_path.open("ab")
-        self._proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ})
+        parent = os.getpid()
+        self._proc: subprocess.Popen[bytes] = _Launcher.run(lambda: subprocess.Popen(
+            cmd, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ},
+            preexec_fn=_die_with_parent(parent)))  # noqa: PLW1509 - prctl only, libc resolved before fork
         self.log_path = log_path
+        self._record = log_path.parent / "llm-servers" / f"{self._proc.pid}.json"
+        self._write_record(parent)
+
+    def _write_record(self, owner: int) -> None:
+        """Who owns this server, for a later start-up after a crash (see ``stop_stale_servers``)."""
+        record = {"owner_pid": owner, "owner_start": process_start_time(owner), "server_pid": self._proc.pid,
+                  "server_start": process_start_time(self._proc.pid), "port": self.port}
+        self._record.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._record.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record))
+        tmp.replace(self._record)
 
     @classmethod
     def shared(cls, config: GenerationConfig) -> LocalLLMServer:
@@ -105,6 +232,7 @@ class LocalLLMServer:
                     import llama_cpp.server  # noqa: F401  (fail with a clear message, not a dead subprocess)
                 except ImportError as err:
                     raise GenerationConfigError(f"llama-cpp-python[server] is not installed: {SETUP_HINT}") from err
+                stop_stale_servers(config)
                 server = cls(model, model_alias(config), n_ctx=config.local_llm_ctx,
                              threads=config.local_llm_threads, log_path=config.local_llm_log)
                 atexit.register(server.stop)
@@ -146,6 +274,8 @@ class LocalLLMServer:
                 self._proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
+                self._proc.wait()
+        self._record.unlink(missing_ok=True)
         self._log.close()
         if LocalLLMServer._instance is self:
             LocalLLMServer._instance = None
