@@ -18,6 +18,7 @@ from api.deps import PrincipalDep, SessionDep, StateDep
 from api.errors import InputError, UnsupportedMediaType
 from api.routes.common import error_responses, get_owned, multipart_body, new_id
 from api.schemas import FeedbackList, FeedbackPublic, PerformanceCreated, PerformanceList, PerformancePublic
+from api.settings import Settings
 from api.uploads import ReceivedFile, receive_multipart
 from scorer.inference.spots import parse_bar_times
 
@@ -44,10 +45,10 @@ _FORM_FIELDS["score"] = {"type": "string", "format": "binary", "description": (
     "Optional score MIDI of the piece: weak spots then name bars, and timing stability is judged against it.")}
 
 
-def _probe(path, settings) -> float:  # type: ignore[no-untyped-def]
+def _probe(path: Path, settings: Settings, name: str) -> float:
     from scorer.inference.service import probe_recording
 
-    return probe_recording(path, settings.scorer_config())
+    return probe_recording(path, settings.scorer_config(), name=name)
 
 
 def _check_score(upload: ReceivedFile) -> None:
@@ -139,7 +140,8 @@ async def create_performance(request: Request, principal: PrincipalDep, state: S
         bar_times = parse_bar_times(fields.bars, "bars")  # a bad list is a 400 before anything is stored
         extension = classify(form.file)
         staged = staged_with_extension(form.file, extension)
-        duration_s = await run_in_threadpool(_probe, staged, settings)
+        # Messages name the file as the client sent it, never the staged name.
+        duration_s = await run_in_threadpool(_probe, staged, settings, _display_name(form.file) or "the recording")
         score = form.files.get("score")
         if score is not None and score.size == 0 and not score.filename:
             form.files.pop("score").discard()  # an HTML form's empty file input: an empty part without a name

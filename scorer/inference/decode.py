@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +47,17 @@ def _read_head(path: Path) -> bytes:
         raise RecordingError(f"{path.name}: the file is empty")
     with path.open("rb") as fh:
         return fh.read(16)
+
+
+@contextmanager
+def _named(path: Path, name: str | None) -> Iterator[None]:
+    """Messages call the file ``name`` (what the user sent: an upload is stored under a generated name)."""
+    try:
+        yield
+    except RecordingError as err:
+        if not name or name == path.name:
+            raise
+        raise type(err)(err.message.replace(path.name, name), detail=err.detail) from err
 
 
 def _check_duration(name: str, duration: float, max_duration_s: float) -> None:
@@ -93,15 +106,48 @@ def _audio_duration(path: Path) -> float:
         raise RecordingError(f"{path.name}: not a readable audio or MIDI file (WAV, FLAC, OGG, MP3 or MIDI expected)") from err
 
 
-def probe(path: Path, max_duration_s: float) -> float:
-    """Fast validation: the duration in seconds, or RecordingError."""
-    head = _read_head(path)
-    if _is_midi(path, head):
-        duration = float(parse_midi(path).get_end_time())
-    else:
+def _decoded_seconds(path: Path, limit_s: float) -> float:
+    """Seconds of audio that really decode from the start, read up to ``limit_s``: a header can claim more
+    than the file holds (a WAV cut to its 44-byte header says 10 s and holds nothing)."""
+    import soundfile as sf
+
+    if _sndfile_container(path):
+        try:
+            with sf.SoundFile(str(path)) as f:
+                if f.frames > 0 and f.samplerate > 0:
+                    return len(f.read(int(limit_s * f.samplerate) + 1, dtype="float32", always_2d=True)) / f.samplerate
+        except Exception:  # damaged: let ffmpeg try
+            pass
+    import audioread
+
+    try:
+        with audioread.audio_open(str(path)) as f:
+            bytes_per_second = 2 * f.channels * f.samplerate  # audioread yields 16-bit PCM
+            got = 0
+            for block in f:
+                got += len(block)
+                if got >= limit_s * bytes_per_second:
+                    break
+            return got / bytes_per_second
+    except Exception as err:
+        raise RecordingError(f"{path.name}: not a readable audio or MIDI file (WAV, FLAC, OGG, MP3 or MIDI expected)") from err
+
+
+def probe(path: Path, max_duration_s: float, *, name: str | None = None) -> float:
+    """Fast validation: the duration in seconds, or RecordingError; for audio, the first
+    MIN_DURATION_S must decode. ``name`` is what messages call the file (default: its file name)."""
+    with _named(path, name):
+        if _is_midi(path, _read_head(path)):
+            duration = float(parse_midi(path).get_end_time())
+            _check_duration(path.name, duration, max_duration_s)
+            return duration
         duration = _audio_duration(path)
-    _check_duration(path.name, duration, max_duration_s)
-    return duration
+        _check_duration(path.name, duration, max_duration_s)
+        decoded = _decoded_seconds(path, MIN_DURATION_S)
+        if decoded < MIN_DURATION_S:
+            raise RecordingError(f"{path.name}: only {decoded:.2f} s of audio decodes (the file is cut short); "
+                                 f"at least {MIN_DURATION_S:.0f} s is needed")
+        return duration
 
 
 def _decode_audio(path: Path) -> tuple[np.ndarray, int]:
@@ -124,8 +170,15 @@ def _decode_audio(path: Path) -> tuple[np.ndarray, int]:
         raise RecordingError(f"{path.name}: not a readable audio or MIDI file (WAV, FLAC, OGG, MP3 or MIDI expected)") from err
 
 
-def decode(path: Path, *, max_duration_s: float, soundfont: Path, cache_dir: Path | None = None) -> Decoded:
-    """Decode, validate and resample to mono FEATURE_SR; MIDI is rendered with fluidsynth."""
+def decode(path: Path, *, max_duration_s: float, soundfont: Path, cache_dir: Path | None = None,
+           name: str | None = None) -> Decoded:
+    """Decode, validate and resample to mono FEATURE_SR; MIDI is rendered with fluidsynth. ``name`` is what
+    messages call the file (default: its file name)."""
+    with _named(path, name):
+        return _decode(path, max_duration_s=max_duration_s, soundfont=soundfont, cache_dir=cache_dir)
+
+
+def _decode(path: Path, *, max_duration_s: float, soundfont: Path, cache_dir: Path | None) -> Decoded:
     head = _read_head(path)
     if _is_midi(path, head):
         midi = parse_midi(path)

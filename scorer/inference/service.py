@@ -40,9 +40,10 @@ def load_reference(path: Path = REFERENCE_FILE) -> Reference:
     return Reference(np.asarray(json.loads(path.read_text())["quantiles"]))
 
 
-def probe_recording(path: Path, config: ScorerConfig) -> float:
-    """Fast validation for uploads: the duration in seconds, or RecordingError with one line."""
-    return probe(Path(path), config.max_duration_s)
+def probe_recording(path: Path, config: ScorerConfig, *, name: str | None = None) -> float:
+    """Fast validation for uploads: the duration in seconds, or RecordingError with one line that calls the
+    file ``name`` (default: its file name)."""
+    return probe(Path(path), config.max_duration_s, name=name)
 
 
 class Scorer:
@@ -70,7 +71,7 @@ class Scorer:
         path = Path(path)
         decoded = decode(
             path, max_duration_s=self.config.max_duration_s, soundfont=self.config.soundfont,
-            cache_dir=None,
+            cache_dir=None, name=source_name,
         )
         return self.score_decoded(decoded, bars=bars, score=score, source_name=source_name or path.name,
                                   score_optional=score_optional)
