@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 
 def get_state(request: Request) -> AppState:
-    return request.app.state.cadenza  # type: ignore[no-any-return]
+    state: AppState = request.app.state.cadenza
+    return state
 
 
 StateDep = Annotated[AppState, Depends(get_state)]

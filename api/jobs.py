@@ -15,8 +15,10 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 
 from api.components import Components
 from api.database import Database
@@ -141,13 +143,13 @@ class JobWorker:
             ).all()
             for job_id in candidates:
                 now = _now()
-                claimed = session.execute(
+                claimed = cast(CursorResult[Any], session.execute(
                     update(Job)
                     .where(Job.id == job_id, Job.status == "queued")
                     .values(status="running", worker=self.worker_id, attempts=Job.attempts + 1,
                             started_at=now, heartbeat_at=now)
                     .execution_options(synchronize_session=False)
-                ).rowcount
+                )).rowcount
                 if claimed == 1:
                     session.execute(update(Performance).where(Performance.id == select(Job.performance_id)
                                     .where(Job.id == job_id).scalar_subquery()).values(status="running"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import logging
 
 from api.audio_store import STAGING_DIR
@@ -9,6 +11,7 @@ from api.auth import RateLimiter, is_loopback
 from api.components import Components
 from api.database import Database
 from api.errors import ConfigError
+from api.generations import GenerationLimiter
 from api.jobs import JobWorker
 from api.metrics import Metrics
 from api.settings import Settings
@@ -24,11 +27,12 @@ class AppState:
         self.components = Components(settings)
         self.metrics = Metrics()
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.generations = GenerationLimiter(settings.max_generations, settings.max_generations_per_key)
         self.worker = JobWorker(settings, self.db, self.components, self.metrics)
         self.started = False
 
     @property
-    def staging_dir(self):  # type: ignore[no-untyped-def]
+    def staging_dir(self) -> Path:
         return self.settings.home / STAGING_DIR
 
     def check_auth_mode(self) -> None:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from api.database import Database
 
 keys_app = typer.Typer(help="Manage API keys (stored hashed; the key is shown once).", no_args_is_help=True)
 
 
-def _database():  # type: ignore[no-untyped-def]
+def _database() -> Database:
     from api.database import Database
     from api.settings import get_settings
 
@@ -59,7 +62,7 @@ def keys_list(json_out: Annotated[bool, typer.Option("--json", help="JSON lines 
 
     db = _database()
     with db.session() as session:
-        rows = [{"id": r.id, "role": r.role, "name": r.name, "created_at": r.created_at.isoformat(),
+        rows: list[dict[str, Any]] = [{"id": r.id, "role": r.role, "name": r.name, "created_at": r.created_at.isoformat(),
                  "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None} for r in list_keys(session)]
     db.dispose()
     for row in rows:

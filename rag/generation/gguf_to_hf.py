@@ -7,6 +7,8 @@ Dequantises: transformers reads the GGUF's tensors and tokenizer, and saves them
 
 from __future__ import annotations
 
+from typing import Any
+
 import sys
 from pathlib import Path
 
@@ -17,7 +19,7 @@ def convert(gguf: Path, out: Path) -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     # transformers 5 keeps GGUF weights packed (not serialisable); dequantize=True unpacks them to dense.
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16,
+    model: Any = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16,
                                                  quantization_config=GgufConfig(dequantize=True))
     tmp = out.with_name(out.name + ".partial")
     if getattr(model, "hf_quantizer", None) is not None:  # saved as a plain model, not a GGUF-quantized one

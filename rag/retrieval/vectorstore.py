@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -46,7 +46,9 @@ class FaissStore:
     def __init__(self, directory: Path | None, *, model_name: str, dimension: int, ivf_lists: int = 0, nprobe: int = 16) -> None:
         import faiss
 
-        self._faiss = faiss
+        self._faiss: Any = faiss
+        # faiss's stubs type every index as the base Index; the IDMap2/IVF wrappers' attributes are untyped there.
+        self._index: Any
         self.directory = directory
         self.model_name, self.dimension = model_name, dimension
         self.generation = 0

@@ -10,6 +10,7 @@ rescaled so that on held-out data it matches the real error (per dimension).
 from __future__ import annotations
 
 import json
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,10 +116,10 @@ class EmbeddedModel:
     meta: dict
 
     def save(self, path: Path) -> None:
-        arrays: dict[str, np.ndarray] = {}
+        arrays: dict[str, Any] = {}
         spec: dict = {"meta": self.meta, "heads": {}}
         for hname, head in self.heads.items():
-            hs = {"feature_names": head.feature_names, "folds": []}
+            hs: dict[str, Any] = {"feature_names": head.feature_names, "folds": []}
             arrays[f"{hname}/impute"] = head.impute
             arrays[f"{hname}/rmse"] = head.rmse
             arrays[f"{hname}/mean_spread"] = head.mean_spread

@@ -37,6 +37,10 @@ def melscale_fbanks(n_freqs: int, f_min: float, f_max: float, n_mels: int, sampl
 
 
 class MelSpectrogram(nn.Module):
+    # Registered buffers (nn.Module types attribute access loosely).
+    window: torch.Tensor
+    fb: torch.Tensor
+
     def __init__(self, sample_rate: int = 16000, n_fft: int = 400, win_length: int | None = None,
                  hop_length: int | None = None, f_min: float = 0.0, f_max: float | None = None,
                  n_mels: int = 128, power: float = 2.0, center: bool = True, pad_mode: str = "reflect",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ AUGMENTED_WEIGHT = 0.25
 SECOND_SOUNDFONT_WEIGHT = 0.5
 GBM_WEIGHT = 0.7
 GBM_COMPONENTS = 8  # the 19 labels are strongly correlated: 8 components hold 93% of their variance
-GBM_PARAMS = dict(n_estimators=200, learning_rate=0.045, num_leaves=7, min_child_samples=10, subsample=0.8,
+GBM_PARAMS: dict[str, Any] = dict(n_estimators=200, learning_rate=0.045, num_leaves=7, min_child_samples=10, subsample=0.8,
                   subsample_freq=1, colsample_bytree=0.5, reg_lambda=1.0, verbose=-1, n_jobs=1)
 SEED = 0
 
@@ -176,15 +177,15 @@ def train_head(
         y_aug.append(np.stack([labels[k] for k in extra.keys]))
         w_aug.append(_segment_weights(extra.keys) * weight)
         fold_aug.append(np.array([folds[k] for k in extra.keys]))
-    x_aug, y_aug = np.vstack(x_aug), np.vstack(y_aug)
-    w_aug, fold_aug = np.concatenate(w_aug), np.concatenate(fold_aug)
+    x_copies, y_copies = np.vstack(x_aug), np.vstack(y_aug)
+    w_copies, fold_copies = np.concatenate(w_aug), np.concatenate(fold_aug)
     n_folds = int(fold_of.max()) + 1
     models: list[FoldModel] = []
     oof_windows = np.zeros_like(y)
     for f in range(n_folds):
-        tr, te, tr_aug = fold_of != f, fold_of == f, fold_aug != f
-        model = fit_fold(np.vstack([x[tr], x_aug[tr_aug]]), np.vstack([y[tr], y_aug[tr_aug]]),
-                         np.concatenate([w[tr], w_aug[tr_aug]]), mlp_weight=mlp_weight, components=components)
+        tr, te, tr_aug = fold_of != f, fold_of == f, fold_copies != f
+        model = fit_fold(np.vstack([x[tr], x_copies[tr_aug]]), np.vstack([y[tr], y_copies[tr_aug]]),
+                         np.concatenate([w[tr], w_copies[tr_aug]]), mlp_weight=mlp_weight, components=components)
         models.append(model)
         oof_windows[te] = model.predict(x[te])
     oof = {k: np.clip(v, 0, 1) for k, v in aggregate_by_key(keys, oof_windows, table.spans).items()}
