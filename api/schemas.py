@@ -7,12 +7,28 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from corpus.urls import web_url_or_none
 from rag.retrieval.types import IndexReport
 from scorer.schema import ScoreReport
 
 JobStatus = Literal["queued", "running", "done", "failed"]
 # SQLite returns naive datetimes (stored in UTC); the API always answers with an explicit offset.
 UTCDatetime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.replace(tzinfo=UTC))]
+
+
+def _web_urls_only(citations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored citations as handed out: a URL other than http(s) (stored before uploads were checked) is dropped."""
+    return [{**c, "url": web_url_or_none(c["url"] if isinstance(c["url"], str) else None)}
+            if isinstance(c, dict) and c.get("url") is not None else c for c in citations]
+
+
+def _feedback_web_urls_only(feedback: dict[str, Any]) -> dict[str, Any]:
+    citations = feedback.get("citations")
+    return {**feedback, "citations": _web_urls_only(citations)} if isinstance(citations, list) else feedback
+
+
+StoredCitations = Annotated[list[dict[str, Any]], AfterValidator(_web_urls_only)]
+StoredFeedback = Annotated[dict[str, Any], AfterValidator(_feedback_web_urls_only)]
 
 
 class ErrorBody(BaseModel):
@@ -93,7 +109,7 @@ class FeedbackPublic(BaseModel):
     id: str | None = Field(None, description="Stored feedback id (only for a performance_id request).")
     performance_id: str | None
     performance: ScoreReport
-    feedback: dict[str, Any]
+    feedback: StoredFeedback
     latency_ms: dict[str, float]
     created_at: UTCDatetime | None = None
 
@@ -121,7 +137,7 @@ class MessagePublic(BaseModel):
     seq: int
     role: Literal["user", "assistant"]
     content: str
-    citations: list[dict[str, Any]] = Field(default_factory=list)
+    citations: StoredCitations = Field(default_factory=list)
     generator: str | None = None
     created_at: UTCDatetime
 
@@ -140,7 +156,7 @@ class SessionList(BaseModel):
 class ReplyPublic(BaseModel):
     session_id: str
     message: MessagePublic
-    feedback: dict[str, Any] = Field(description="The full answer: text, citations, generator, latency.")
+    feedback: StoredFeedback = Field(description="The full answer: text, citations, generator, latency.")
 
 
 # --- documents ---------------------------------------------------------------------------------
@@ -148,6 +164,8 @@ class ReplyPublic(BaseModel):
 class DocumentIndexed(BaseModel):
     document_id: str
     report: IndexReport
+    skipped: bool = Field(False, description="The same text was already indexed: nothing was changed.")
+    note: str | None = Field(None, description="Why nothing changed, and which sent fields were ignored.")
 
 
 class DocumentList(BaseModel):

@@ -10,6 +10,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from corpus.errors import CorpusError, CorpusFetchError, DocumentError, DocumentNotFound, UnsupportedDocument
+from corpus.urls import check_web_url, is_web_url, web_url_or_none
 
 if TYPE_CHECKING:
     from corpus.catalogue import CATALOGUE_STATE, Catalogue, ChunkRecord, DocumentInfo, NewChunk
@@ -59,11 +60,14 @@ __all__ = [
     "ManifestEntry",
     "NewChunk",
     "UnsupportedDocument",
+    "check_web_url",
     "chunk_text",
+    "is_web_url",
     "load_bytes",
     "load_file",
     "normalise_for_hash",
     "read_manifest",
     "sentence_spans",
     "tag_text",
+    "web_url_or_none",
 ]

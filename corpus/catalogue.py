@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from corpus.db import Base, make_engine, session_factory
 from corpus.errors import DocumentNotFound
 from corpus.models import ChunkRow, DocumentRow, IndexStateRow
+from corpus.urls import web_url_or_none
 
 CATALOGUE_STATE = "catalogue"
 
@@ -29,6 +30,12 @@ class DocumentInfo(BaseModel):
     source_type: str
     n_chunks: int
     sha256: str
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        # A URL stored before uploads were checked: only http(s) is ever handed out (it becomes a link).
+        return web_url_or_none(value)
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,8 @@ class ChunkRecord:
 class Catalogue:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine, tables=[DocumentRow.__table__, ChunkRow.__table__, IndexStateRow.__table__])
+        tables = [Base.metadata.tables[row.__tablename__] for row in (DocumentRow, ChunkRow, IndexStateRow)]
+        Base.metadata.create_all(self.engine, tables=tables)
         self._sessions = session_factory(self.engine)
 
     def session(self) -> Session:
@@ -132,11 +140,28 @@ class Catalogue:
             self._bump(s, model_name, dimension)
         return old is not None, int(removed)
 
+    @staticmethod
+    def _by_id_or_slug(s: Session, key: str) -> DocumentRow | None:
+        """The document with id ``key``, else the one stored with slug ``key`` (slug 'qa-html' has id 'qa_html')."""
+        row = s.get(DocumentRow, key)
+        if row is not None:
+            return row
+        rows = s.scalars(select(DocumentRow).where(DocumentRow.slug == key).limit(2)).all()
+        return rows[0] if len(rows) == 1 else None
+
+    def resolve_document_id(self, key: str) -> str | None:
+        """The id of the document with id or slug ``key``; None when there is none."""
+        with self.session() as s:
+            row = self._by_id_or_slug(s, key)
+            return row.document_id if row is not None else None
+
     def remove_document(self, document_id: str) -> int:
+        """Remove a document, given by id or by slug, and its chunks."""
         with self.session() as s, s.begin():
-            row = s.get(DocumentRow, document_id)
+            row = self._by_id_or_slug(s, document_id)
             if row is None:
-                raise DocumentNotFound(f"no document with id {document_id!r}")
+                raise DocumentNotFound(f"no document with id or slug {document_id!r}")
+            document_id = row.document_id
             removed = s.scalar(select(func.count()).select_from(ChunkRow).where(ChunkRow.document_id == document_id)) or 0
             s.execute(delete(ChunkRow).where(ChunkRow.document_id == document_id))
             s.delete(row)

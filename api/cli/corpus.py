@@ -31,7 +31,7 @@ def fetch(
         for entry in entries.values():
             url = download_url(entry.url)
             if url is None:
-                print(f"skip {entry.slug}: no downloadable source URL ({entry.url!r})")
+                print(f"skip {entry.slug}: no downloadable source URL ({entry.url or entry.source_note!r})")
                 skipped += 1
                 continue
             try:

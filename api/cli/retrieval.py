@@ -114,7 +114,7 @@ def documents_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
 
 
 @documents_app.command("remove")
-def documents_remove(document_id: Annotated[str, typer.Argument(help="Document id (see `documents list`).")]) -> None:
+def documents_remove(document_id: Annotated[str, typer.Argument(help="Document id or slug (see `documents list`).")]) -> None:
     """Remove a document from the catalogue and from every index."""
     retriever = _retriever()
     try:

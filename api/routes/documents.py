@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AdminDep, PrincipalDep, RetrieverDep, SettingsDep, StateDep
@@ -14,6 +14,7 @@ from api.errors import InputError
 from api.routes.common import error_responses, multipart_body
 from api.schemas import DocumentIndexed, DocumentList
 from api.uploads import receive_multipart
+from corpus.urls import check_web_url
 from rag.retrieval.types import SearchHit
 
 router = APIRouter(tags=["documents"])
@@ -31,15 +32,22 @@ class DocumentForm(BaseModel):
     licence: str | None = Field(None, max_length=200)
     slug: str | None = Field(None, max_length=100, pattern=r"^[a-z0-9][a-z0-9_-]*$")
 
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        # Citations turn it into a link: a javascript: or data: URL would run in the page that shows it.
+        return check_web_url(value)
+
 
 _FORM_FIELDS = {"title": {"type": "string", "maxLength": 300}, "author": {"type": "string", "maxLength": 300},
-                "year": {"type": "string", "maxLength": 20}, "url": {"type": "string", "maxLength": 2000},
+                "year": {"type": "string", "maxLength": 20},
+                "url": {"type": "string", "maxLength": 2000, "description": "An http:// or https:// URL."},
                 "licence": {"type": "string", "maxLength": 200},
                 "slug": {"type": "string", "maxLength": 100, "pattern": "^[a-z0-9][a-z0-9_-]*$"}}
 
 
 def _index(retriever: Callable[[], Any], data: bytes, filename: str, content_type: str | None,
-           form: DocumentForm) -> tuple[str, Any]:
+           form: DocumentForm) -> DocumentIndexed:
     from corpus.loaders import load_bytes
 
     # The file is read before the retriever is asked for: a refused file never loads a model.
@@ -48,9 +56,23 @@ def _index(retriever: Callable[[], Any], data: bytes, filename: str, content_typ
     if not text or not text.strip():
         raise InputError("the document contains no text")
     title = form.title or getattr(loaded, "title", None) or filename.rsplit(".", 1)[0]
-    return retriever().index_document(text=text, title=title, author=form.author, year=form.year, url=form.url,
-                                      licence=form.licence, slug=form.slug,
-                                      source_type=getattr(loaded, "source_type", None) or "book")
+    document_id, report = retriever().index_document(
+        text=text, title=title, author=form.author, year=form.year, url=form.url, licence=form.licence,
+        slug=form.slug, source_type=getattr(loaded, "source_type", None) or "book")
+    if not report.skipped:
+        return DocumentIndexed(document_id=document_id, report=report)
+    return DocumentIndexed(document_id=document_id, report=report, skipped=True,
+                           note=_skip_note(document_id, retriever().catalogue.document(document_id), form))
+
+
+def _skip_note(document_id: str, stored: Any, form: DocumentForm) -> str:
+    """Say that a dedup skip changed nothing, naming the fields sent that differ from the stored document."""
+    note = f"the same text is already indexed as {document_id!r}; nothing was changed"
+    ignored = [name for name in ("slug", "title", "author", "year", "url", "licence")
+               if getattr(form, name) is not None and getattr(form, name) != getattr(stored, name, None)]
+    if ignored:
+        note += f" (the {', '.join(ignored)} sent here {'was' if len(ignored) == 1 else 'were'} ignored)"
+    return note
 
 
 @router.post(
@@ -62,8 +84,9 @@ def _index(retriever: Callable[[], Any], data: bytes, filename: str, content_typ
 )
 async def create_document(request: Request, principal: AdminDep, state: StateDep,
                           retriever: RetrieverDep) -> DocumentIndexed:
-    """Index a pedagogy document (admin). A document with the same text is skipped; one with the same
-    slug and new text replaces the old chunks. Searches running meanwhile never see half of it."""
+    """Index a pedagogy document (admin). A document with the same text is skipped (``skipped`` and a
+    ``note`` say so; the fields sent are then ignored); one with the same slug and new text replaces the old
+    chunks. Searches running meanwhile never see half of it."""
     form = await receive_multipart(request, file_field="file", staging=state.staging_dir,
                                    max_bytes=state.settings.document_max_bytes)
     try:
@@ -81,8 +104,7 @@ async def create_document(request: Request, principal: AdminDep, state: StateDep
         content_type = form.file.content_type
     finally:
         form.discard()  # the text goes to the catalogue; the upload itself is not kept
-    document_id, report = await run_in_threadpool(_index, retriever, data, filename, content_type, fields)
-    return DocumentIndexed(document_id=document_id, report=report)
+    return await run_in_threadpool(_index, retriever, data, filename, content_type, fields)
 
 
 @router.get("/v1/documents", response_model=DocumentList, responses=error_responses(401, 429))
@@ -93,7 +115,8 @@ def list_documents(principal: PrincipalDep, retriever: RetrieverDep) -> Document
 
 @router.delete("/v1/documents/{document_id}", status_code=204, responses=error_responses(401, 403, 404, 429))
 def delete_document(document_id: str, principal: AdminDep, retriever: RetrieverDep) -> Response:
-    """Remove a document and its chunks from the catalogue and both indexes (admin)."""
+    """Remove a document and its chunks from the catalogue and both indexes (admin); the path takes the
+    document id or the slug it was uploaded with."""
     retriever().remove_document(document_id)
     return Response(status_code=204)
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from corpus.urls import web_url_or_none
 
 
 class Citation(BaseModel):
@@ -23,6 +25,12 @@ class Citation(BaseModel):
     char_end: int
     supported: bool | None = Field(None, description="Grounding check; None when it was not run.")
     support_score: float | None = Field(None, description="Best support score of the sentences citing it.")
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        # http(s) only: the page and other clients turn it into a link.
+        return web_url_or_none(value)
 
 
 class GenerationTrace(BaseModel):

@@ -13,6 +13,7 @@ from corpus.chunking import normalise_for_hash
 from corpus.loaders import SUPPORTED_SUFFIXES, LoadedDocument, load_file
 from corpus.manifest import ManifestEntry, read_manifest
 from corpus.models import DocumentRow
+from corpus.urls import check_web_url
 from rag.retrieval.chunker import chunk_document, expand_paths, slugify
 from rag.retrieval.config import RetrievalConfig
 from rag.retrieval.embedder import SentenceTransformerEmbedder
@@ -85,6 +86,10 @@ class Indexer:
             raise QueryError("document text is empty")
         if not title.strip():
             raise QueryError("document title is empty")
+        try:
+            url = check_web_url(url)  # it becomes a link in citations: http(s) only
+        except ValueError as err:
+            raise QueryError(str(err)) from err
         doc = LoadedDocument(text=text, title=title.strip(), author=author, year=year, url=url, licence=licence,
                              slug=slug, source_type=source_type)
         return self.index_loaded(doc)

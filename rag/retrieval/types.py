@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
+
+from corpus.urls import web_url_or_none
 
 
 class SourceRef(BaseModel):
@@ -10,7 +12,12 @@ class SourceRef(BaseModel):
     title: str
     author: str | None = None
     year: str | None = None
-    url: str | None = None
+    url: str | None = None  # http(s) only: clients turn it into a link
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return web_url_or_none(value)
 
 
 class SearchHit(BaseModel):

@@ -1,6 +1,6 @@
 // Cadenza's student page: upload → poll scoring → radar + weak spots → streamed cited feedback → chat.
 import { ApiError, Client, getKey, setKey } from "./js/api.js";
-import { renderCitedText } from "./js/citations.js";
+import { renderCitedText, safeHref } from "./js/citations.js";
 import { findReport, normaliseEvent } from "./js/events.js";
 import { GROUP_COLOURS, describe, prettyName, radialValue, renderRadar } from "./js/radar.js";
 import { formatTime, renderTimeline } from "./js/timeline.js";
@@ -258,8 +258,10 @@ async function openPassage(c, sentence) {
   $("passage-support").textContent = c.supported === false
     ? "The grounding check found this passage only weakly supports the sentence citing it." : "";
   const link = $("passage-link");
-  link.hidden = !c.url;
-  if (c.url) link.href = c.url;
+  const href = safeHref(c.url);
+  link.hidden = !href;
+  if (href) link.href = href;
+  else link.removeAttribute("href");
   const quote = $("passage-text");
   quote.textContent = c.text || c.quote || "Loading the passage…";
   dialog.showModal();

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
-import { citingSentence, markerNumbers, splitTimes, tokenize } from "../../../api/web/static/js/citations.js";
+import { citingSentence, markerNumbers, safeHref, splitTimes, tokenize } from "../../../api/web/static/js/citations.js";
 import { findReport, findResult, normaliseEvent } from "../../../api/web/static/js/events.js";
 import { radarGeometry, radialValue } from "../../../api/web/static/js/radar.js";
 import { parseEventBlock, readEvents, splitBlocks } from "../../../api/web/static/js/sse.js";
@@ -107,4 +107,14 @@ test("timeline: spots placed as shares of the duration, one lane per dimension",
   assert.equal(items[2].lane, 0);
   assert.equal(items[2].leftPct + items[2].widthPct, 100); // clipped to the recording
   assert.equal(formatTime(75.25), "1:15.3");
+});
+
+test("only http(s) source URLs become links (issue 21)", () => {
+  assert.equal(safeHref("https://www.gutenberg.org/ebooks/4939"), "https://www.gutenberg.org/ebooks/4939");
+  assert.equal(safeHref("http://example.org/a?b=1"), "http://example.org/a?b=1");
+  for (const bad of ["javascript:alert(document.domain)", " JavaScript:alert(1)", "java\tscript:alert(1)",
+    "data:text/html,<script>alert(1)</script>", "vbscript:msgbox(1)", "//evil.example/x", "/static/x",
+    "https:\\\\evil.example", "scan source not recorded", "", null, undefined, 42]) {
+    assert.equal(safeHref(bad), null, String(bad));
+  }
 });

@@ -3,6 +3,19 @@
 
 const MARKER = /\[(\d+(?:\s*[-–,]\s*\d+)*)\]/g;
 
+/** The URL when it may become a link (an absolute http or https URL), else null: a javascript: or data:
+ * URL in an href runs in this page. Checked here too, whatever the server sends. */
+export function safeHref(url) {
+  if (typeof url !== "string" || /[\s\\]/.test(url) || /[\u0000-\u001f\u007f]/.test(url)) return null;
+  let parsed;
+  try {
+    parsed = new URL(url); // no base: relative and scheme-relative (//host) URLs throw
+  } catch {
+    return null;
+  }
+  return (parsed.protocol === "http:" || parsed.protocol === "https:") && parsed.hostname ? parsed.href : null;
+}
+
 /** Numbers referred to by one marker body: "1, 3" -> [1, 3]; "2-4" -> [2, 3, 4]. */
 export function markerNumbers(body) {
   const out = [];
