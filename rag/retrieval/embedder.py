@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -47,6 +48,46 @@ def resolve_model_path(name: str, models_dir: Path | None = None) -> str:
     return name
 
 
+class ModelLock:
+    """One forward pass at a time (torch modules are not documented as thread-safe for inference), and a
+    waiting query goes before the next document batch: a plain lock is not fair, so a thread embedding a
+    whole document would take it back batch after batch while a search waits (issue 21, item 7)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._busy = False
+        self._queries = 0
+
+    @contextmanager
+    def query(self) -> Iterator[None]:
+        with self._cond:
+            self._queries += 1
+            while self._busy:
+                self._cond.wait()
+            self._queries -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        with self._cond:
+            while self._busy or self._queries:
+                self._cond.wait()
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._cond:
+            self._busy = False
+            self._cond.notify_all()
+
+
 class SentenceTransformerEmbedder:
     def __init__(
         self, name: str, *, query_instruction: str = "", batch_size: int = 32, device: str = "cpu",
@@ -63,13 +104,17 @@ class SentenceTransformerEmbedder:
         except (OSError, ValueError) as err:
             raise RetrievalConfigError(f"cannot load embedding model {name!r} ({path}): {err}") from err
         self.name = name if not Path(name).exists() else Path(name).name
-        self.dimension = int((getattr(self._model, 'get_embedding_dimension', None) or self._model.get_sentence_embedding_dimension)() or 0)
+        # sentence-transformers 6 renamed the method; either returns None for a model without a fixed size
+        dimension_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dimension: int | None = dimension_of()
+        self.dimension = int(dimension or 0)
+        if self._model.max_seq_length is None:
+            raise RetrievalConfigError(f"embedding model {name!r} has no maximum sequence length")
         self.max_length = int(self._model.max_seq_length)
         self._tokenizer = self._model.tokenizer
         self._query_instruction = query_instruction
         self._batch_size = batch_size
-        # One forward pass at a time: torch modules are not documented as thread-safe for inference.
-        self._lock = threading.Lock()
+        self._lock = ModelLock()
         # Queries repeat (queries_from_report draws on a fixed vocabulary): keep their vectors.
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_cache_size = 4096
@@ -87,18 +132,28 @@ class SentenceTransformerEmbedder:
         return self._tokenizer.decode(ids[:max_tokens])
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """One forward pass per batch, each under the lock, so a query waits for one batch at most and not for
+        a whole document (issue 21, item 7). The batches are the ones ``encode`` itself would make (longest
+        text first, then in batch_size slices), so the vectors do not change."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock:
-            vectors = self._model.encode(
-                list(texts), batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
-            )
-        return np.asarray(vectors, dtype=np.float32)
+        items = list(texts)
+        order = np.argsort([-len(t) for t in items])  # encode's own order for texts: longest first
+        out = np.zeros((len(items), self.dimension), dtype=np.float32)
+        for start in range(0, len(items), self._batch_size):
+            part = order[start : start + self._batch_size]
+            with self._lock.batch():
+                vectors = self._model.encode(
+                    [items[i] for i in part], batch_size=self._batch_size, normalize_embeddings=True,
+                    convert_to_numpy=True,
+                )
+            out[part] = np.asarray(vectors, dtype=np.float32)
+        return out
 
     def encode_query(self, text: str) -> np.ndarray:
         import torch
 
-        with self._lock:
+        with self._lock.query():
             cached = self._query_cache.get(text)
             if cached is not None:
                 self._query_cache.move_to_end(text)
