@@ -5,7 +5,8 @@ The packages below the API raise errors of their own roots, with no HTTP knowled
     ScorerError (scorer.errors)          RecordingError, RecordingTooLarge, ScorerConfigError
     CorpusError (corpus.errors)          DocumentError, UnsupportedDocument, DocumentNotFound, CorpusFetchError
     RetrievalError (rag.retrieval.errors) QueryError, IndexMismatch, RetrievalConfigError, VectorStoreError
-    GenerationError (rag.generation.errors) FeedbackInputError, GenerationConfigError, LLMError, LLMTimeout
+    GenerationError (rag.generation.errors) FeedbackInputError, GenerationConfigError, GenerationCancelled,
+                                         LLMError, LLMTimeout
 
 The API adds its own, for what only a service knows (keys, roles, rate limits, ids, request shapes):
 
@@ -34,6 +35,7 @@ from typing import Any
 from corpus.errors import CorpusError, CorpusFetchError, DocumentError, DocumentNotFound, UnsupportedDocument
 from rag.generation.errors import (
     FeedbackInputError,
+    GenerationCancelled,
     GenerationConfigError,
     GenerationError,
     LLMError,
@@ -137,6 +139,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     GenerationError: (500, "generation_error"),
     FeedbackInputError: (400, "invalid_input"),
     GenerationConfigError: (500, "config_error"),
+    GenerationCancelled: (499, "client_closed_request"),  # its client left: nobody reads this answer
     LLMError: (502, "upstream_error"),
     LLMTimeout: (504, "upstream_timeout"),
 }

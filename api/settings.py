@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(400 * 1024 * 1024, gt=0)
     score_upload_max_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Limit of a score MIDI sent with a recording.")
     rate_limit_per_minute: int = Field(120, ge=1)
+    max_generations: int = Field(4, ge=1, description="LLM generations (feedback, tutor turns) running at once in one process; beyond: 429.")
+    max_generations_per_key: int = Field(2, ge=1, description="LLM generations running at once for one key; beyond: 429.")
     api_host: str = Field("127.0.0.1", description="Address `cadenza serve` binds; auth may be off only on loopback.")
     api_port: int = Field(8000, ge=1, le=65535)
     api_workers: int = Field(1, ge=1)

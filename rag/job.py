@@ -17,6 +17,7 @@ from rag.generation.config import GenerationConfig
 from rag.generation.errors import FeedbackInputError
 from rag.generation.feedback import FeedbackService
 from rag.generation.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult
+from rag.generation.llm import Cancel
 from scorer.schema import ScoreReport
 
 if TYPE_CHECKING:
@@ -78,23 +79,25 @@ class FeedbackJob:
         return self._scorer().score_path(recording, source_name=recording.name, score=score)
 
     def generate(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None,
-                 level: str | None = None) -> FeedbackResult:
-        return self.service.generate(report, piece=piece, composer=composer, level=level)
+                 level: str | None = None, cancel: Cancel | None = None) -> FeedbackResult:
+        """``cancel``: set it when nobody wants the answer any more (the LLM call stops: GenerationCancelled)."""
+        return self.service.generate(report, piece=piece, composer=composer, level=level, cancel=cancel)
 
     def stream(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None,
-               level: str | None = None) -> Iterator[FeedbackEvent]:
-        return self.service.stream(report, piece=piece, composer=composer, level=level)
+               level: str | None = None, cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
+        return self.service.stream(report, piece=piece, composer=composer, level=level, cancel=cancel)
 
     def fallback(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None) -> FeedbackResult:
         """The deterministic cited answer alone (what the student gets when the LLM fails)."""
         return self.service.fallback(report, piece=piece, composer=composer)
 
-    def chat(self, *, question: str, history: Sequence[ChatTurn], report: ScoreReport | None) -> FeedbackResult:
-        return self.service.chat(question=question, history=history, report=report)
+    def chat(self, *, question: str, history: Sequence[ChatTurn], report: ScoreReport | None,
+             cancel: Cancel | None = None) -> FeedbackResult:
+        return self.service.chat(question=question, history=history, report=report, cancel=cancel)
 
-    def chat_stream(self, *, question: str, history: Sequence[ChatTurn],
-                    report: ScoreReport | None) -> Iterator[FeedbackEvent]:
-        return self.service.chat_stream(question=question, history=history, report=report)
+    def chat_stream(self, *, question: str, history: Sequence[ChatTurn], report: ScoreReport | None,
+                    cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
+        return self.service.chat_stream(question=question, history=history, report=report, cancel=cancel)
 
     # --- the whole job -----------------------------------------------------------------------------
     def run(self, *, recording: Path | None = None, report: ScoreReport | None = None,

@@ -7,6 +7,8 @@ timeout, HTTP 500, answers without (valid) citations. Speaks enough of the chat-
 from __future__ import annotations
 
 import json
+import select
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,9 +16,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class StandIn:
     def __init__(self) -> None:
-        self.mode = "ok"  # ok | slow | error | error_once | no_citations | invalid_citations | stream_break
+        self.mode = "ok"  # ok | slow | error | error_once | no_citations | invalid_citations | stream_break | slow_stream
         self.answer = "Lift the pedal at every change of harmony in bars 5-7 [1]. Count the beats steadily [2]."
         self.requests: list[dict] = []
+        # slow_stream: the answer repeated, a word every `word_delay_s` (like a CPU model); whether the client
+        # closed the connection before the end, and when
+        self.word_delay_s = 0.1
+        self.slow_repeats = 40
+        self.stream_started = threading.Event()
+        self.client_closed = threading.Event()
+        self.closed_at: float | None = None
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.api_base = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
@@ -47,6 +56,12 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
                 return self._json(500, {"error": {"message": "injected failure", "type": "server_error"}})
             text = {"no_citations": "Play more musically and listen to yourself.",
                     "invalid_citations": "Use the pedal less [7]. Practise slowly [12]."}.get(mode, standin.answer)
+            if mode == "slow_stream":
+                text = " ".join([text] * standin.slow_repeats)
+                if body.get("stream"):
+                    return self._slow_stream(text, standin.word_delay_s)
+                if not self._wait_unless_closed(len(text.split(" ")) * standin.word_delay_s):
+                    return None
             if body.get("stream"):
                 return self._stream(text, broken=mode == "stream_break")
             self._json(200, {
@@ -62,6 +77,37 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def _wait_unless_closed(self, seconds: float) -> bool:
+            """Take ``seconds`` to "generate" a plain answer; False (and recorded) if the client closes meanwhile."""
+            standin.stream_started.set()
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                readable, _, _ = select.select([self.connection], [], [], 0.05)
+                if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                    standin.closed_at = time.monotonic()
+                    standin.client_closed.set()
+                    return False
+            return True
+
+        def _slow_stream(self, text: str, delay_s: float) -> None:
+            """Stream word by word, slowly; record a client that closes the connection before the end."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            standin.stream_started.set()
+            try:
+                for word in text.split(" "):
+                    chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "standin",
+                             "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                    time.sleep(delay_s)
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+            except OSError:  # BrokenPipe / ConnectionReset: the client went away mid-answer
+                standin.closed_at = time.monotonic()
+                standin.client_closed.set()
 
         def _stream(self, text: str, *, broken: bool) -> None:
             self.send_response(200)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,7 @@ from api.deps import FeedbackDep, PrincipalDep, SessionDep, StateDep
 from api.errors import Conflict
 from api.routes.common import error_responses, get_owned, new_id
 from api.schemas import FeedbackCreate, FeedbackPublic
-from api.sse import event_stream, wants_event_stream
+from api.sse import event_stream, run_watching_disconnect, wants_event_stream
 from scorer.schema import ScoreReport
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
@@ -33,9 +34,17 @@ def _result_dict(result: Any) -> dict[str, Any]:
     response_model=FeedbackPublic,
     responses={200: _SSE_DOC, **error_responses(400, 401, 404, 409, 422, 429)},
 )
-def create_feedback(body: FeedbackCreate, request: Request, principal: PrincipalDep, session: SessionDep,
-                    state: StateDep, feedback_job: FeedbackDep) -> Any:
-    """Feedback with checked citations. From ``performance_id`` it is stored with the performance."""
+async def create_feedback(body: FeedbackCreate, request: Request, principal: PrincipalDep, session: SessionDep,
+                          state: StateDep, feedback_job: FeedbackDep) -> Any:
+    """Feedback with checked citations. From ``performance_id`` it is stored with the performance.
+    Generations run at once are limited per key and in total (429); one stops when its client leaves."""
+    cancel = threading.Event()
+    return await run_watching_disconnect(
+        request, cancel, lambda: _feedback(body, request, principal, session, state, feedback_job, cancel))
+
+
+def _feedback(body: FeedbackCreate, request: Request, principal: PrincipalDep, session: SessionDep,
+              state: StateDep, feedback_job: FeedbackDep, cancel: threading.Event) -> Any:
     performance: Performance | None = None
     if body.performance_id is not None:
         performance = get_owned(session, Performance, body.performance_id, principal, "performance")
@@ -52,7 +61,12 @@ def create_feedback(body: FeedbackCreate, request: Request, principal: Principal
     performance_id = performance.id if performance is not None else None
     owner = principal.key_id
     session.close()  # generation takes seconds: do not hold a database connection meanwhile
-    job = feedback_job()
+    slot = state.generations.acquire(owner)
+    try:
+        job = feedback_job()
+    except BaseException:
+        slot.release()
+        raise
     start = time.perf_counter()
 
     def finish(feedback: dict[str, Any]) -> dict[str, Any]:
@@ -73,12 +87,15 @@ def create_feedback(body: FeedbackCreate, request: Request, principal: Principal
         return public.model_dump(mode="json")
 
     if wants_event_stream(request):
-        events = job.stream(report, piece=piece, composer=composer, level=level)
+        events = job.stream(report, piece=piece, composer=composer, level=level, cancel=cancel)
 
         def on_done(data: dict[str, Any]) -> dict[str, Any]:
             result = data.get("result", data)
             return {"type": "done", **finish(_result_dict(result))}
 
-        return event_stream(events, on_done=on_done)
-    result = job.generate(report, piece=piece, composer=composer, level=level)
+        return event_stream(events, on_done=on_done, cancel=cancel, slot=slot)
+    try:
+        result = job.generate(report, piece=piece, composer=composer, level=level, cancel=cancel)
+    finally:
+        slot.release()
     return JSONResponse(finish(_result_dict(result)))

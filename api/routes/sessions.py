@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -13,7 +14,7 @@ from api.db_models import Message, Performance, TutorSession
 from api.deps import FeedbackDep, PrincipalDep, SessionDep, StateDep
 from api.routes.common import error_responses, get_owned, new_id
 from api.schemas import MessageCreate, MessagePublic, ReplyPublic, SessionCreate, SessionList, SessionPublic
-from api.sse import event_stream, wants_event_stream
+from api.sse import event_stream, run_watching_disconnect, wants_event_stream
 from scorer.schema import ScoreReport
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -71,10 +72,18 @@ def delete_session(session_id: str, principal: PrincipalDep, session: SessionDep
     response_model=ReplyPublic,
     responses={200: _SSE_DOC, **error_responses(401, 404, 422, 429)},
 )
-def post_message(session_id: str, body: MessageCreate, request: Request, principal: PrincipalDep,
-                 session: SessionDep, state: StateDep, feedback_job: FeedbackDep) -> Any:
+async def post_message(session_id: str, body: MessageCreate, request: Request, principal: PrincipalDep,
+                       session: SessionDep, state: StateDep, feedback_job: FeedbackDep) -> Any:
     """Ask the tutor. The answer retrieves on the question condensed with the recent turns and sees the
-    performance's scores and weak spots; the turn is stored only once the answer is complete."""
+    performance's scores and weak spots; the turn is stored only once the answer is complete.
+    Generations run at once are limited per key and in total (429); one stops when its client leaves."""
+    cancel = threading.Event()
+    return await run_watching_disconnect(
+        request, cancel, lambda: _message(session_id, body, request, principal, session, state, feedback_job, cancel))
+
+
+def _message(session_id: str, body: MessageCreate, request: Request, principal: PrincipalDep,
+             session: SessionDep, state: StateDep, feedback_job: FeedbackDep, cancel: threading.Event) -> Any:
     tutor = get_owned(session, TutorSession, session_id, principal, "session")
     from rag.generation.feedback_types import ChatTurn
 
@@ -86,7 +95,12 @@ def post_message(session_id: str, body: MessageCreate, request: Request, princip
     # The job keeps the last settings.feedback_history_turns of these in the prompt.
     history = [ChatTurn(role=m.role, content=m.content) for m in tutor.messages[-50:]]  # type: ignore[arg-type]
     session.close()
-    job = feedback_job()
+    slot = state.generations.acquire(principal.key_id)
+    try:
+        job = feedback_job()
+    except BaseException:
+        slot.release()
+        raise
     start = time.perf_counter()
 
     def finish(result: dict[str, Any]) -> dict[str, Any]:
@@ -108,13 +122,16 @@ def post_message(session_id: str, body: MessageCreate, request: Request, princip
         return ReplyPublic(session_id=session_id, message=message, feedback=result).model_dump(mode="json")
 
     if wants_event_stream(request):
-        events = job.chat_stream(question=body.content, history=history, report=report)
+        events = job.chat_stream(question=body.content, history=history, report=report, cancel=cancel)
 
         def on_done(data: dict[str, Any]) -> dict[str, Any]:
             result = data.get("result", data)
             result = result.model_dump(mode="json") if hasattr(result, "model_dump") else dict(result)
             return {"type": "done", **finish(result)}
 
-        return event_stream(events, on_done=on_done)
-    result = job.chat(question=body.content, history=history, report=report)
+        return event_stream(events, on_done=on_done, cancel=cancel, slot=slot)
+    try:
+        result = job.chat(question=body.content, history=history, report=report, cancel=cancel)
+    finally:
+        slot.release()
     return JSONResponse(finish(result.model_dump(mode="json")))

@@ -15,6 +15,7 @@ from rag.generation.config import GROUNDING_THRESHOLD, GenerationConfig
 from rag.generation.dimension_words import DIMENSION_WORDS, DimensionWords
 from rag.generation.errors import (
     FeedbackInputError,
+    GenerationCancelled,
     GenerationConfigError,
     GenerationError,
     LLMError,
@@ -53,6 +54,7 @@ __all__ = [
     "FeedbackInputError",
     "FeedbackResult",
     "FeedbackService",
+    "GenerationCancelled",
     "GenerationConfig",
     "GenerationConfigError",
     "GenerationError",

@@ -3,6 +3,7 @@
     GenerationError
     ├── FeedbackInputError       a feedback request that cannot be answered (no recording, bad report …)
     ├── GenerationConfigError    settings or installed models that cannot work (no GGUF, no llama.cpp …)
+    ├── GenerationCancelled      the caller cancelled (its client left): the LLM call was stopped
     └── LLMError                 the LLM failed (error, refused, bad answer)
         └── LLMTimeout           the LLM did not answer in time
 """
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FeedbackInputError", "GenerationConfigError", "GenerationError", "LLMError", "LLMTimeout"]
+__all__ = ["FeedbackInputError", "GenerationCancelled", "GenerationConfigError", "GenerationError", "LLMError",
+           "LLMTimeout"]
 
 
 class GenerationError(Exception):
@@ -29,6 +31,10 @@ class FeedbackInputError(GenerationError):
 
 class GenerationConfigError(GenerationError):
     """Generation is configured or installed in a way that cannot work."""
+
+
+class GenerationCancelled(GenerationError):
+    """The caller cancelled the generation (its client left); not an LLM failure, so there is no fallback."""
 
 
 class LLMError(GenerationError):

@@ -17,7 +17,7 @@ from rag.generation.attribution import attribute, complete_sentences, drop_debri
 from rag.generation.citations import CheckedText, check_citations, strip_echoed_sources
 from rag.generation.config import GenerationConfig
 from rag.generation.dimension_words import plain_name, weakest_two
-from rag.generation.errors import LLMError
+from rag.generation.errors import GenerationCancelled, LLMError
 from rag.generation.fallback import (
     advice_clause,
     assign_sources,
@@ -28,7 +28,7 @@ from rag.generation.fallback import (
 )
 from rag.generation.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult, GenerationTrace
 from rag.generation.grounding import GroundingReport, ground
-from rag.generation.llm import LLMClient, Message
+from rag.generation.llm import Cancel, LLMClient, Message, check_cancel
 from rag.generation.prompt import chat_messages, dimension_messages, feedback_messages, prompt_wording
 from rag.generation.query import RetrievalQuery, condensed_question, feedback_queries
 from rag.retrieval.types import SearchHit
@@ -152,20 +152,21 @@ class FeedbackService:
 
     # --- feedback ----------------------------------------------------------------------------
     def generate(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None,
-                 level: str | None = None) -> FeedbackResult:
-        return _final(self._feedback_events(report, piece, composer, level, "complete"))
+                 level: str | None = None, cancel: Cancel | None = None) -> FeedbackResult:
+        """``cancel``: set when nobody wants the answer any more; the LLM call stops and GenerationCancelled is raised."""
+        return _final(self._feedback_events(report, piece, composer, level, "complete", cancel))
 
     def stream(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None,
-               level: str | None = None) -> Iterator[FeedbackEvent]:
+               level: str | None = None, cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
         """start → delta* (the LLM's draft as it is written) → [error] → done (the checked result)."""
-        yield from self._feedback_events(report, piece, composer, level, "stream")
+        yield from self._feedback_events(report, piece, composer, level, "stream", cancel)
 
     def fallback(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None) -> FeedbackResult:
         """The deterministic answer alone (what the student gets when the LLM fails): for `rag-eval`."""
         return _final(self._feedback_events(report, piece, composer, None, "skip"))
 
     def _feedback_events(self, report: ScoreReport, piece: str | None, composer: str | None, level: str | None,
-                         mode: LLMMode) -> Iterator[FeedbackEvent]:
+                         mode: LLMMode, cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
         started = time.perf_counter()
         t = time.perf_counter()
         queries = feedback_queries(report, piece=piece, composer=composer)
@@ -186,7 +187,7 @@ class FeedbackService:
             return fallback_feedback(report, hits, dims,
                                      quotes if quotes is not None else self.quotes(report, hits, dims, topics))
 
-        yield from self._answer(parts, hits, latency, started, mode, fallback=fallback)
+        yield from self._answer(parts, hits, latency, started, mode, fallback=fallback, cancel=cancel)
 
     def dimension_parts(self, report: ScoreReport, hits: Sequence[SearchHit], dims: Sequence[str | None], *,
                         piece: str | None, composer: str | None, level: str | None,
@@ -213,15 +214,16 @@ class FeedbackService:
         return parts
 
     # --- chat --------------------------------------------------------------------------------
-    def chat(self, *, question: str, history: Sequence[ChatTurn], report: ScoreReport | None) -> FeedbackResult:
-        return _final(self._chat_events(question, history, report, "complete"))
+    def chat(self, *, question: str, history: Sequence[ChatTurn], report: ScoreReport | None,
+             cancel: Cancel | None = None) -> FeedbackResult:
+        return _final(self._chat_events(question, history, report, "complete", cancel))
 
     def chat_stream(self, *, question: str, history: Sequence[ChatTurn],
-                    report: ScoreReport | None) -> Iterator[FeedbackEvent]:
-        yield from self._chat_events(question, history, report, "stream")
+                    report: ScoreReport | None, cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
+        yield from self._chat_events(question, history, report, "stream", cancel)
 
     def _chat_events(self, question: str, history: Sequence[ChatTurn], report: ScoreReport | None,
-                     mode: LLMMode) -> Iterator[FeedbackEvent]:
+                     mode: LLMMode, cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
         started = time.perf_counter()
         t = time.perf_counter()
         query = RetrievalQuery(None, condensed_question(question, history))
@@ -229,15 +231,17 @@ class FeedbackService:
         latency = {"retrieval": _ms(t)}
         messages = chat_messages(question, history, hits, report, max_turns=self.config.feedback_history_turns)
         yield from self._answer([Part("", messages)], hits, latency, started, mode,
-                                fallback=lambda: fallback_answer(question, hits))
+                                fallback=lambda: fallback_answer(question, hits), cancel=cancel)
 
     # --- shared: LLM, check, fallback --------------------------------------------------------
     def _answer(self, parts: Sequence[Part], hits: list[SearchHit], latency: dict[str, float], started: float,
-                mode: LLMMode, *, fallback: Callable[[], str]) -> Iterator[FeedbackEvent]:
-        """Ask the LLM, check its citations and grounding, fall back where it failed; ends with ``done``."""
+                mode: LLMMode, *, fallback: Callable[[], str], cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
+        """Ask the LLM, check its citations and grounding, fall back where it failed; ends with ``done``.
+        Raises GenerationCancelled once ``cancel`` is set (nobody is left to read the answer)."""
         yield FeedbackEvent(type="start")
         t = time.perf_counter()
-        draft, error = yield from self._ask(parts, hits, mode)
+        draft, error = yield from self._ask(parts, hits, mode, cancel)
+        check_cancel(cancel)
         latency["llm"] = _ms(t)
         checked, raw_checked = self._check_citations(draft, hits, latency)
         if checked is not None and not checked.citations:
@@ -266,15 +270,17 @@ class FeedbackService:
             trace=trace,
         ))
 
-    def _ask(self, parts: Sequence[Part], hits: Sequence[SearchHit],
-             mode: LLMMode) -> Generator[FeedbackEvent, None, tuple[_Draft | None, str | None]]:
+    def _ask(self, parts: Sequence[Part], hits: Sequence[SearchHit], mode: LLMMode,
+             cancel: Cancel | None = None) -> Generator[FeedbackEvent, None, tuple[_Draft | None, str | None]]:
         """The LLM's draft over all parts (its deltas streamed as events in stream mode), or why there is none."""
         if mode == "skip":
             return None, NOT_ASKED
         draft = _Draft()
         try:
             for part in parts:
-                yield from self._ask_part(part, hits, mode, draft)
+                yield from self._ask_part(part, hits, mode, draft, cancel)
+        except GenerationCancelled:
+            raise
         except LLMError as err:
             return None, err.message
         except Exception as err:  # noqa: BLE001 - whatever the LLM layer does, the student gets feedback
@@ -282,8 +288,8 @@ class FeedbackService:
             return None, f"LLM failed: {type(err).__name__}"
         return draft, None
 
-    def _ask_part(self, part: Part, hits: Sequence[SearchHit], mode: LLMMode,
-                  draft: _Draft) -> Generator[FeedbackEvent, None, None]:
+    def _ask_part(self, part: Part, hits: Sequence[SearchHit], mode: LLMMode, draft: _Draft,
+                  cancel: Cancel | None = None) -> Generator[FeedbackEvent, None, None]:
         """One part: Cadenza's prefix, then the LLM's answer (per-dimension answers post-processed)."""
         if part.prefix:
             draft.raw += part.prefix
@@ -292,7 +298,7 @@ class FeedbackService:
         if part.messages is None:
             draft.text += part.prefix
             return
-        answer = yield from self._complete(part.messages, part.max_tokens, mode)
+        answer = yield from self._complete(part.messages, part.max_tokens, mode, cancel)
         if part.source_n is None:
             draft.raw += answer
             draft.text += part.prefix + answer
@@ -308,12 +314,12 @@ class FeedbackService:
         else:
             draft.text += re.sub(r":\s*$", ".", part.prefix)
 
-    def _complete(self, messages: list[Message], max_tokens: int | None,
-                  mode: LLMMode) -> Generator[FeedbackEvent, None, str]:
+    def _complete(self, messages: list[Message], max_tokens: int | None, mode: LLMMode,
+                  cancel: Cancel | None = None) -> Generator[FeedbackEvent, None, str]:
         if mode != "stream":
-            return self.llm.complete(messages, max_tokens=max_tokens).text
+            return self.llm.complete(messages, max_tokens=max_tokens, cancel=cancel).text
         deltas = []
-        for delta in self.llm.stream(messages, max_tokens=max_tokens):
+        for delta in self.llm.stream(messages, max_tokens=max_tokens, cancel=cancel):
             deltas.append(delta)
             yield FeedbackEvent(type="delta", text=delta)
         return "".join(deltas)

@@ -6,19 +6,27 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 
 # litellm fetches a model price list from the internet at import unless told otherwise.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from rag.generation.config import GenerationConfig  # noqa: E402
-from rag.generation.errors import LLMError, LLMTimeout  # noqa: E402
+from rag.generation.errors import GenerationCancelled, LLMError, LLMTimeout  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 Message = dict[str, str]
+# Set by the caller when nobody wants the answer any more (its client left): the call stops at the next chunk.
+Cancel = threading.Event
+
+
+def check_cancel(cancel: Cancel | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise GenerationCancelled("generation cancelled: the client left")
 
 
 @dataclass(frozen=True)
@@ -68,14 +76,20 @@ class LLMClient:
         except Exception as err:  # noqa: BLE001 - every provider error becomes one of ours
             raise _wrap(err) from err
 
-    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
-        """``max_tokens`` lowers the config's cap for one call (never raises it)."""
+    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None,
+                 cancel: Cancel | None = None) -> Completion:
+        """``max_tokens`` lowers the config's cap for one call (never raises it). With ``cancel`` the answer is
+        streamed (and joined), so that setting it stops the generation: the server sees the connection close."""
         started = time.perf_counter()
         last: LLMError | None = None
         for attempt in range(1, self.config.llm_retries + 2):
+            check_cancel(cancel)
             try:
-                response = self._call(messages, stream=False, max_tokens=max_tokens)
-                text = response.choices[0].message.content or ""
+                if cancel is None:
+                    response = self._call(messages, stream=False, max_tokens=max_tokens)
+                    text = response.choices[0].message.content or ""
+                else:
+                    text = "".join(self._deltas(messages, max_tokens, cancel, time.monotonic()))
                 return Completion(text, self.model, (time.perf_counter() - started) * 1000, attempt)
             except LLMError as err:
                 log.warning("LLM call %d failed: %s", attempt, err.message)
@@ -83,28 +97,48 @@ class LLMClient:
         assert last is not None
         raise last
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], *, max_tokens: int | None = None,
+               cancel: Cancel | None = None) -> Iterator[str]:
         """Token deltas. Retries only before the first token (a half-streamed answer is not replayed).
-        The whole stream is bounded by the timeout too, not only each read."""
+        The whole stream is bounded by the timeout too, not only each read. Setting ``cancel`` (or closing this
+        iterator) closes the HTTP stream, which stops the server generating."""
         started = time.monotonic()
         for attempt in range(1, self.config.llm_retries + 2):
+            check_cancel(cancel)
             yielded = False
+            deltas = self._deltas(messages, max_tokens, cancel, started)
             try:
-                for chunk in self._call(messages, stream=True, max_tokens=max_tokens):
-                    if time.monotonic() - started > self.config.llm_timeout_s:
-                        raise LLMTimeout(f"LLM stream exceeded {self.config.llm_timeout_s:.0f} s")
-                    delta = chunk.choices[0].delta.content if chunk.choices else None
-                    if delta:
-                        yielded = True
-                        yield delta
+                for delta in deltas:
+                    yielded = True
+                    yield delta
                 return
             except LLMError as err:
                 if yielded or attempt > self.config.llm_retries:
                     raise
                 log.warning("LLM stream %d failed before the first token: %s", attempt, err.message)
-            except Exception as err:  # noqa: BLE001 - errors raised while iterating the provider stream
-                if yielded or attempt > self.config.llm_retries:
-                    raise _wrap(err) from err
+            finally:
+                deltas.close()  # closed here, not when collected: the HTTP stream must go now
+
+    def _deltas(self, messages: Sequence[Message], max_tokens: int | None, cancel: Cancel | None,
+                started: float) -> Generator[str, None, None]:
+        """One streamed call's non-empty deltas; the provider stream is closed however this ends."""
+        response = self._call(messages, stream=True, max_tokens=max_tokens)
+        try:
+            for chunk in response:
+                check_cancel(cancel)
+                if time.monotonic() - started > self.config.llm_timeout_s:
+                    raise LLMTimeout(f"LLM stream exceeded {self.config.llm_timeout_s:.0f} s")
+                delta = chunk.choices[0].delta.content if chunk.choices else None
+                if delta:
+                    yield delta
+        except (GenerationCancelled, LLMError):
+            raise
+        except Exception as err:  # noqa: BLE001 - errors raised while iterating the provider stream
+            raise _wrap(err) from err
+        finally:
+            close = getattr(response, "close", None)
+            if callable(close):
+                close()
 
 
 def _wrap(err: Exception) -> LLMError:
