@@ -211,7 +211,7 @@ class Workload:
         self.tally.record("search", response)
 
     async def documents(self, client: httpx.AsyncClient, _: str) -> None:
-        slug = f"soak_notes_{self.rng.randrange(3)}"
+        slug = self.rng.choice(["soak_notes_a", "soak-notes-b", "soak notes c"])  # slugs that are not ids too
         roll = self.rng.random()
         if roll < 0.3:
             response = await client.delete(f"/v1/documents/{slug}", headers=self.keys["admin"])
@@ -228,11 +228,14 @@ class Workload:
         async with httpx.AsyncClient(base_url=self.base, timeout=120) as client:
             while time.monotonic() < deadline:
                 action = self.rng.choices(choices, weights)[0]
+                limited = self.tally.statuses[429]
                 try:
                     await action(client, student)
                 except httpx.TransportError:  # the server is down (killed) or restarting: expected here
                     self.tally.transport_errors += 1
                     await asyncio.sleep(1.0)
+                if self.tally.statuses[429] > limited:  # a polite client waits before it asks again
+                    await asyncio.sleep(2.0)
 
 
 async def _killer(server: Server, kills: int, deadline: float, rng: random.Random, log: list[str]) -> None:
@@ -349,7 +352,7 @@ def run_soak(args: argparse.Namespace) -> dict[str, Any]:
         "index": _index_consistency(Settings(home=home, shared_dir=settings.shared_dir,
                                              embedding_cache_dir=args.cache)),
         "orphans": orphans, "rss_mb": {"start": rss_start, "end": rss_end},
-        "server_errors": tally.server_errors[:20],
+        "server_errors": tally.server_errors[:20], "home": str(home),
     }
     results["checks"] = {
         "no_5xx": not tally.server_errors,
@@ -368,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in results["server_errors"]:
         print(f"5xx: {line}")
     print("soak: " + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in results["checks"].items()))
+    print(f"soak: data home and server log kept in {results['home']}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
