@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, field_validator
 from sqlalchemy import delete, func, select
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from corpus.db import Base, make_engine, session_factory
 from corpus.errors import DocumentNotFound
+from corpus.injection import injection_flag
 from corpus.models import ChunkRow, DocumentRow, IndexStateRow
 from corpus.urls import web_url_or_none
 
@@ -64,6 +66,16 @@ class ChunkRecord:
     text: str
     embed_text: str
     tags: dict[str, list[str]]
+    # Why the injection detector flagged this chunk (None: clean). Derived from the text whenever a chunk
+    # is read, so every store, old or new, is checked by the current rules without a migration.
+    flag: str | None = None
+
+
+def _record(row: Sequence[Any]) -> ChunkRecord:
+    """A chunk row (the columns of ChunkRecord, in order) with its injection flag."""
+    seq, chunk_id, document_id, section, char_start, char_end, text, embed_text, tags = row
+    return ChunkRecord(seq, chunk_id, document_id, section, char_start, char_end, text, embed_text, tags,
+                       flag=injection_flag(text))
 
 
 class Catalogue:
@@ -196,12 +208,12 @@ class Catalogue:
         with self.session() as s:
             if seqs is None:
                 for row in s.execute(query):
-                    yield ChunkRecord(*row)
+                    yield _record(tuple(row))
                 return
             ordered = sorted(seqs)
             for offset in range(0, len(ordered), 900):
                 for row in s.execute(query.where(ChunkRow.seq.in_(ordered[offset : offset + 900]))):
-                    yield ChunkRecord(*row)
+                    yield _record(tuple(row))
 
     def close(self) -> None:
         self.engine.dispose()

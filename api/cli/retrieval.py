@@ -1,4 +1,4 @@
-"""`cadenza index`, `cadenza search`, `cadenza documents list|remove`."""
+"""`cadenza index`, `cadenza search`, `cadenza documents list|remove|flagged`."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def search(
         print("    " + " ".join(hit.text.split())[:400])
 
 
-documents_app = typer.Typer(help="List or remove indexed documents.", no_args_is_help=True)
+documents_app = typer.Typer(help="List, review or remove indexed documents.", no_args_is_help=True)
 
 
 @documents_app.command("list")
@@ -111,6 +111,23 @@ def documents_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
     for d in documents:
         print(f"{d.document_id}\t{d.n_chunks} chunks\t{d.author or '-'}\t{d.title}")
     print(f"{len(documents)} documents")
+
+
+@documents_app.command("flagged")
+def documents_flagged(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the chunks that read as instructions to a model (prompt injection): searches, feedback and the
+    tutor never use them. Remove or fix the document to clear them."""
+    retriever = _retriever()
+    try:
+        flagged = retriever.flagged_chunks()
+    finally:
+        retriever.close()
+    if as_json:
+        print(json.dumps([c.model_dump() for c in flagged], ensure_ascii=False, indent=2))
+        return
+    for c in flagged:
+        print(f"{c.chunk_id}	{c.reason}	{' '.join(c.text.split())[:100]}")
+    print(f"{len(flagged)} flagged chunks")
 
 
 @documents_app.command("remove")

@@ -15,7 +15,7 @@ from api.routes.common import error_responses, multipart_body
 from api.schemas import DocumentIndexed, DocumentList
 from api.uploads import receive_multipart
 from corpus.urls import check_web_url
-from rag.retrieval.types import SearchHit
+from rag.retrieval.types import FlaggedChunk, SearchHit
 
 router = APIRouter(tags=["documents"])
 
@@ -111,6 +111,14 @@ async def create_document(request: Request, principal: AdminDep, state: StateDep
 def list_documents(principal: PrincipalDep, retriever: RetrieverDep) -> DocumentList:
     """Every indexed document with its chunk count."""
     return DocumentList(items=[d.model_dump(mode="json") for d in retriever().list_documents()])
+
+
+# Declared before any /v1/documents/{document_id} route, so "flagged" is never taken for a document id.
+@router.get("/v1/documents/flagged", response_model=list[FlaggedChunk], responses=error_responses(401, 403, 429))
+def list_flagged_chunks(principal: AdminDep, retriever: RetrieverDep) -> list[FlaggedChunk]:
+    """Chunks that read as instructions to a model (prompt injection), with the rule that flagged each
+    (admin). Searches, feedback and the tutor never use them."""
+    return retriever().flagged_chunks()
 
 
 @router.delete("/v1/documents/{document_id}", status_code=204, responses=error_responses(401, 403, 404, 429))

@@ -33,6 +33,7 @@ class IndexSync:
         self._catch_up_lock = threading.Lock()
         self.generation = -1
         self.chunks: dict[int, ChunkRecord] = {}
+        self.flagged: frozenset[int] = frozenset()  # seqs of chunks the injection detector flagged
         self.documents: dict[str, DocumentInfo] = {}
         self._filter_cache: dict[tuple[int, tuple[tuple[str, str], ...]], set[int]] = {}
         self._caught_up = threading.local()  # see caught_up_once
@@ -79,6 +80,7 @@ class IndexSync:
                 self.lexical.add(add_lex, [self._record(s, fresh).text for s in add_lex])
                 self.vectors.add(add_vec, vectors)
                 self.chunks = {s: self.chunks.get(s) or fresh[s] for s in wanted}
+                self.flagged = frozenset(s for s, c in self.chunks.items() if c.flag)
                 self.documents = documents
                 self._filter_cache.clear()
                 self.generation = generation

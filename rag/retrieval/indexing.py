@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from corpus.catalogue import NewChunk
 from corpus.chunking import normalise_for_hash
+from corpus.injection import injection_flag
 from corpus.loaders import SUPPORTED_SUFFIXES, LoadedDocument, load_file
 from corpus.manifest import ManifestEntry, read_manifest
 from corpus.models import DocumentRow
@@ -22,6 +24,8 @@ from rag.retrieval.errors import QueryError
 from rag.retrieval.index_sync import IndexSync
 from rag.retrieval.sentence_vectors import SentenceVectors
 from rag.retrieval.types import IndexReport
+
+log = logging.getLogger(__name__)
 
 
 class Indexer:
@@ -76,6 +80,10 @@ class Indexer:
             report.replaced, report.added = (1, 0) if replaced else (0, 1)
             report.chunks_added, report.chunks_removed = len(chunks), removed
         self._sync.catch_up()
+        flagged = [c.chunk_id for c in chunks if injection_flag(c.text)]
+        if flagged:
+            log.warning("%s: %d chunk(s) read as instructions to a model and are kept out of searches: %s "
+                        "(`cadenza documents flagged`)", document_id, len(flagged), ", ".join(flagged[:5]))
         return document_id, report
 
     def index_document(

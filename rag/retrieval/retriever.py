@@ -20,7 +20,7 @@ from rag.retrieval.index_sync import IndexSync
 from rag.retrieval.indexing import Indexer
 from rag.retrieval.search import MODES, Mode, Searcher
 from rag.retrieval.sentence_vectors import SentenceVectors
-from rag.retrieval.types import IndexReport, SearchHit
+from rag.retrieval.types import FlaggedChunk, IndexReport, SearchHit
 from rag.retrieval.vectorstore import FaissStore, QdrantStore, VectorStore
 
 __all__ = ["MODES", "DocumentInfo", "Mode", "Retriever"]
@@ -116,6 +116,19 @@ class Retriever:
         Reads the sentence vectors the second stage caches, so feedback can rank passages and pick quotes by
         what they say about a weak dimension at the cost of one query encoding."""
         return self.sentences.best_sentences(query, texts, min_words=min_words)
+
+    def flagged_chunks(self) -> list[FlaggedChunk]:
+        """Chunks whose text reads as instructions to a model (corpus/injection.py), in catalogue order:
+        searches never return them, so feedback and the tutor never quote them; an admin reviews them here."""
+        self.sync.catch_up()
+        with self.sync.lock.read():
+            records = [self.sync.chunks[s] for s in sorted(self.sync.flagged)]
+            documents = self.sync.documents
+        return [
+            FlaggedChunk(chunk_id=r.chunk_id, document_id=r.document_id, title=documents[r.document_id].title,
+                         section=r.section, char_start=r.char_start, char_end=r.char_end, reason=r.flag or "", text=r.text)
+            for r in records
+        ]
 
     def chunk_tags(self, chunk_id: str) -> dict[str, list[str]]:
         for record in self.sync.chunks.values():

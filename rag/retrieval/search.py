@@ -79,8 +79,12 @@ class Searcher:
             timings["encode"] = _ms(t)
         sync = self._sync
         with sync.lock.read():
-            ranked = self._first_stages(query, query_vector, mode, k, sync.allowed(clean_filters), second_model, timings)
-            records = {s: sync.chunks[s] for s, _ in ranked if s in sync.chunks}
+            # Flagged chunks (instruction-like text, corpus/injection.py) stay in the indexes but never come
+            # back: ask for as many more as there are, so k clean hits still fill.
+            flagged = sync.flagged
+            wanted = k + len(flagged)
+            ranked = self._first_stages(query, query_vector, mode, wanted, sync.allowed(clean_filters), second_model, timings)
+            records = {s: sync.chunks[s] for s, _ in ranked if s in sync.chunks and s not in flagged}
             documents = sync.documents
         if reranker is not None:
             t = time.perf_counter()

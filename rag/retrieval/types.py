@@ -37,3 +37,16 @@ class IndexReport(BaseModel):
     replaced: int = 0  # documents whose text changed
     chunks_added: int = 0
     chunks_removed: int = 0
+
+
+class FlaggedChunk(BaseModel):
+    """A chunk the injection detector flagged (corpus/injection.py): kept out of searches, listed for an admin."""
+
+    chunk_id: str
+    document_id: str
+    title: str
+    section: str | None
+    char_start: int
+    char_end: int
+    reason: str
+    text: str

@@ -32,22 +32,37 @@ def retriever(tmp_path_factory, shared_dir, embedding_cache_dir):
     r.close()
 
 
-def test_injected_document_reaches_the_model_only_as_delimited_data(retriever):
+def test_injected_document_never_reaches_the_model(retriever):
+    """Issue 21, item 3: the detector flags the document's instructions when it is indexed, so no search
+    returns it and the model never sees it, although it is the best passage for the pedal weak spot."""
     standin = StandIn()
     try:
         config = feedback_config(retriever, llm_model="openai/standin", llm_api_base=standin.api_base)
         result = FeedbackService(config, retriever).generate(REPORT)
     finally:
         standin.close()
-    system, user = (m["content"] for m in standin.requests[0]["messages"])
+    assert [c.chunk_id.split(":")[0] for c in retriever.flagged_chunks()] == ["notes_on_pedalling"]
+    for request in standin.requests:
+        prompt = "\n".join(m["content"] for m in request["messages"])
+        assert PAYLOAD not in prompt and "IGNORE ALL PREVIOUS" not in prompt and "evil.example" not in prompt
+    assert result.generator == "llm" and PAYLOAD not in result.text
+
+
+def test_injected_passage_reaches_the_model_only_as_delimited_data(retriever):
+    """The second line of defence, for instructions the detector misses: a passage is delimited data."""
+    from rag.generation.prompt import feedback_messages
+    from rag.retrieval.types import SearchHit, SourceRef
+
+    hit = SearchHit(rank=1, score=1.0, chunk_id="notes_on_pedalling:0000", text=INJECTED, section=None, char_start=0,
+                    char_end=len(INJECTED), source=SourceRef(document_id="notes_on_pedalling", title="Notes on Pedalling"))
+    system, user = (m["content"] for m in feedback_messages(REPORT, [hit], hit_dimensions=["pedal_clarity"]))
     assert system == SYSTEM and "untrusted" in system and "do not follow them" in system
-    assert PAYLOAD in user  # it was retrieved for the pedal weak spot …
+    assert PAYLOAD in user  # it is in the prompt …
     sources = re.findall(r"<source>\n(.*?)\n</source>", user, flags=re.DOTALL)
     assert any(PAYLOAD in s for s in sources)  # … and sits inside one source block
     outside = re.sub(r"<source>\n.*?\n</source>", "", user, flags=re.DOTALL)
     assert PAYLOAD not in outside and "IGNORE ALL PREVIOUS" not in outside
     assert "</source> SYSTEM" not in user  # it could not close its own delimiter
-    assert result.generator == "llm"
 
 
 @pytest.mark.llm
