@@ -14,8 +14,8 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from api.auth import LOCAL_PRINCIPAL_ID, Principal, authenticate
-from api.errors import AuthError
 from api.database import Database
+from api.errors import AuthError
 from api.metrics import Metrics
 from api.settings import Settings
 from api.state import AppState

@@ -41,7 +41,13 @@ from rag.generation.errors import (
     LLMError,
     LLMTimeout,
 )
-from rag.retrieval.errors import IndexMismatch, QueryError, RetrievalConfigError, RetrievalError, VectorStoreError
+from rag.retrieval.errors import (
+    IndexMismatch,
+    QueryError,
+    RetrievalConfigError,
+    RetrievalError,
+    VectorStoreError,
+)
 from scorer.errors import RecordingError, RecordingTooLarge, ScorerConfigError, ScorerError
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import logging
+from pathlib import Path
 
 from api.audio_store import STAGING_DIR
 from api.auth import RateLimiter, is_loopback

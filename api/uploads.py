@@ -7,12 +7,12 @@ size limit stops the transfer at the first byte over it, and an aborted request 
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 import os
 import time
+import unicodedata
 import uuid
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 

@@ -73,18 +73,18 @@ def _units(text: str, count: TokenCounter, max_tokens: int) -> list[_Unit]:
             spans.append((block.start, block.end, True, section, True))
             continue
         cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(block.text)] + [len(block.text)]
-        sentences = [(a, b) for a, b in zip(cuts, cuts[1:]) if block.text[a:b].strip()]
+        sentences = [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if block.text[a:b].strip()]
         for n, (a, b) in enumerate(sentences):
             raw = block.text[a:b]
             stripped = raw.rstrip()
             spans.append((block.start + a, block.start + a + len(stripped), n == len(sentences) - 1, section, False))
     token_counts = count([text[s:e] for s, e, *_ in spans]) if spans else []
     units: list[_Unit] = []
-    for (start, end, par_end, sec, heading), tokens in zip(spans, token_counts):
+    for (start, end, par_end, sec, heading), tokens in zip(spans, token_counts, strict=False):
         if tokens > max_tokens:
             pieces = _split_long(text[start:end], start, count, max_tokens)
             piece_tokens = count([text[a:b] for a, b in pieces])
-            for k, ((a, b), t) in enumerate(zip(pieces, piece_tokens)):
+            for k, ((a, b), t) in enumerate(zip(pieces, piece_tokens, strict=False)):
                 units.append(_Unit(a, b, t, par_end and k == len(pieces) - 1, sec, heading))
         else:
             units.append(_Unit(start, end, tokens, par_end, sec, heading))

@@ -15,7 +15,6 @@ import gc
 import json
 import os
 import resource
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -102,7 +101,7 @@ def _norm(text: str) -> str:
 def recall_at(hits_by_query: list[list[tuple[str, str]]], qrels: list[dict], k: int = 10) -> float:
     """Share of qrels quotes found (first 60 normalised chars) inside one of the top-k chunks."""
     found = total = 0
-    for hits, q in zip(hits_by_query, qrels):
+    for hits, q in zip(hits_by_query, qrels, strict=False):
         for rel in q["relevant"]:
             total += 1
             probe = _norm(rel["quote"])[:60]
@@ -121,7 +120,7 @@ def corpus_scale(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
     open_s = time.perf_counter() - t
     n = retriever.n_chunks
     if n == 0:
-        sys.exit("bench: the index is empty: run `cadenza index` first (CADENZA_HOME=%s)" % settings.home)
+        sys.exit(f"bench: the index is empty: run `cadenza index` first (CADENZA_HOME={settings.home})")
     print(f"# corpus: {n} chunks, {len(retriever.list_documents())} documents, home {settings.home}; open+catch-up {open_s:.1f} s; RSS {rss_mb():.0f} MB")
     queries, qrels = load_queries(settings.shared_dir, args.queries)
     chunks = list(retriever._chunks.values())
@@ -165,7 +164,7 @@ def bm25_backends(scale: str, chunks: list, queries: list[str], qrels: list[dict
         clock = Clock()
         hits_by_query = []
         for q in queries:
-            clock(lambda q=q: index.search(q, 20))
+            clock(lambda q=q, index=index: index.search(q, 20))
         for q in qrels:
             hits_by_query.append([(by_seq[s].document_id, by_seq[s].text) for s, _ in index.search(q["query"], 10)])
         quality = recall_at(hits_by_query, qrels)
@@ -217,7 +216,7 @@ def rerank(args: argparse.Namespace, retriever, queries: list[str]) -> None:  # 
         model.predict([(pools[0][0], p) for p in pools[0][1]], batch_size=32)
         clock = Clock()
         for q, passages in pools:
-            clock(lambda q=q, passages=passages: model.predict([(q, p) for p in passages], batch_size=32, show_progress_bar=False))
+            clock(lambda q=q, passages=passages, model=model: model.predict([(q, p) for p in passages], batch_size=32, show_progress_bar=False))
         row("20 cands", f"rerank {label}", clock.wall, f"{torch.get_num_threads()} threads", clock.cpu)
 
 

@@ -104,7 +104,7 @@ def table(report: Mapping[str, Any]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = [f"{report['dataset']} ({report['format']}, {report['n_queries']} queries)"]
     for n, r in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))))
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     for part, p in report.get("parts", {}).items():

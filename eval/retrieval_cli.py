@@ -7,7 +7,7 @@ import shlex
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -28,17 +28,17 @@ def _default_systems(fmt: str, has_reranker: bool) -> list[str]:
 
 def run_command(
     qrels: Annotated[Path, typer.Option("--qrels", help="Judgements: span JSONL, Hofmann JSONL, BEIR folder or TREC qrels.")],
-    fmt: Annotated[Optional[str], typer.Option("--format", help="spans|hofmann|beir|trec (default: detected).")] = None,
-    corpus: Annotated[Optional[Path], typer.Option("--corpus", help="Index this folder in a temporary home (else: the live index).")] = None,
-    systems: Annotated[Optional[str], typer.Option("--systems", help="Comma list of MODE or CONFIG/MODE (modes bm25,dense,hybrid,rerank; config 'naive' = the baseline).")] = None,
-    config: Annotated[Optional[list[str]], typer.Option("--config", help="Named configuration NAME:setting=value,... (repeatable).")] = None,
-    queries: Annotated[Optional[Path], typer.Option("--queries", help="Queries file for TREC qrels (TSV qid<TAB>text or JSONL).")] = None,
-    split: Annotated[Optional[Path], typer.Option("--split", help="tune/check split JSON (default: the committed dev split when it covers the queries).")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N queries (smoke runs).")] = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the JSON report here.")] = None,
-    markdown_out: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown report here.")] = None,
-    plot_out: Annotated[Optional[Path], typer.Option("--plot", help="Write a PNG bar chart with CI whiskers here.")] = None,
-    rankings_out: Annotated[Optional[Path], typer.Option("--rankings", help="Write every depth-100 ranking as JSONL (offline analysis).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="spans|hofmann|beir|trec (default: detected).")] = None,
+    corpus: Annotated[Path | None, typer.Option("--corpus", help="Index this folder in a temporary home (else: the live index).")] = None,
+    systems: Annotated[str | None, typer.Option("--systems", help="Comma list of MODE or CONFIG/MODE (modes bm25,dense,hybrid,rerank; config 'naive' = the baseline).")] = None,
+    config: Annotated[list[str] | None, typer.Option("--config", help="Named configuration NAME:setting=value,... (repeatable).")] = None,
+    queries: Annotated[Path | None, typer.Option("--queries", help="Queries file for TREC qrels (TSV qid<TAB>text or JSONL).")] = None,
+    split: Annotated[Path | None, typer.Option("--split", help="tune/check split JSON (default: the committed dev split when it covers the queries).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N queries (smoke runs).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
+    markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown report here.")] = None,
+    plot_out: Annotated[Path | None, typer.Option("--plot", help="Write a PNG bar chart with CI whiskers here.")] = None,
+    rankings_out: Annotated[Path | None, typer.Option("--rankings", help="Write every depth-100 ranking as JSONL (offline analysis).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bars on stderr.")] = True,
 ) -> None:
     """Evaluate retrieval systems side by side: nDCG@10, Recall@5/10/20, MRR@10, MAP@100, CIs, significance."""

@@ -27,7 +27,8 @@ def _root() -> None:
 @app.command()
 def version() -> None:
     """Print Cadenza's version."""
-    from importlib.metadata import PackageNotFoundError, version as package_version
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
 
     try:
         print(package_version("cadenza"))
@@ -37,11 +38,11 @@ def version() -> None:
 
 def _register_all() -> None:
     # Imported here so that `cadenza --help` stays fast: heavy imports live inside the commands.
-    from api.cli import serve as api_commands
     from api.cli import corpus as corpus_cli
-    from api.cli import retrieval as rag_cli
     from api.cli import feedback as feedback_cli
+    from api.cli import retrieval as rag_cli
     from api.cli import scorer as scorer_cli
+    from api.cli import serve as api_commands
 
     for module in (corpus_cli, rag_cli, feedback_cli, scorer_cli, api_commands):
         module.register(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -68,7 +68,7 @@ def search(
     k: Annotated[int | None, typer.Option("-k", "--k", help="Number of passages.")] = None,
     filter_: Annotated[list[str] | None, typer.Option("--filter", help="key=value: source, author, composer, technique, source_type")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
-    second_model: Annotated[Optional[bool], typer.Option(
+    second_model: Annotated[bool | None, typer.Option(
         "--second-model/--no-second-model",
         help="hybrid: re-order the top with the second embedding model (default: setting search_second_model).")] = None,
 ) -> None:

@@ -6,7 +6,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -64,8 +64,8 @@ def _parse_bars(text: str | None) -> list[float] | None:
 def score(
     files: Annotated[list[Path], typer.Argument(help="Audio (WAV, FLAC, OGG, MP3) or MIDI files.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the ScoreReport JSON.")] = False,
-    bars: Annotated[Optional[str], typer.Option(help="Bar start times in seconds, comma-separated.")] = None,
-    score_midi: Annotated[Optional[Path], typer.Option(
+    bars: Annotated[str | None, typer.Option(help="Bar start times in seconds, comma-separated.")] = None,
+    score_midi: Annotated[Path | None, typer.Option(
         "--score", help="The piece's score as MIDI: aligned to each recording to number the bars of weak spots "
                         "and to judge timing stability against the notation.")] = None,
 ) -> None:
@@ -87,7 +87,7 @@ def score(
         print("\n\n".join(format_report(r) for r in reports))
 
 
-def _config(percepiano: Optional[Path] = None, cache: Optional[Path] = None) -> ScorerConfig:
+def _config(percepiano: Path | None = None, cache: Path | None = None) -> ScorerConfig:
     """The settings' scorer config, with the folders given on the command line."""
     from dataclasses import replace
 
@@ -97,7 +97,7 @@ def _config(percepiano: Optional[Path] = None, cache: Optional[Path] = None) -> 
     return replace(config, percepiano_dir=percepiano or config.percepiano_dir, cache_dir=cache or config.cache_dir)
 
 
-def _out_dir(out: Optional[Path]) -> Path:
+def _out_dir(out: Path | None) -> Path:
     from scorer.training.pipeline import DEFAULT_DIR
 
     return out or DEFAULT_DIR
@@ -109,21 +109,21 @@ def _print_progress(line: str) -> None:
 
 @scorer_app.command("train")
 def train_cmd(
-    percepiano: Annotated[Optional[Path], typer.Option(help="PercePiano folder (default: settings).")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (default: scorer/models/embedded).")] = None,
-    cache: Annotated[Optional[Path], typer.Option(help="Render/feature cache (default: <home>/cache/scorer).")] = None,
+    percepiano: Annotated[Path | None, typer.Option(help="PercePiano folder (default: settings).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: scorer/models/embedded).")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Render/feature cache (default: <home>/cache/scorer).")] = None,
     refold: Annotated[bool, typer.Option(help="Recompute folds.json from the MIDI.")] = False,
-    table: Annotated[Optional[Path], typer.Option(help="A saved feature table to reuse.")] = None,
-    augmented_table: Annotated[Optional[Path], typer.Option(help="A saved augmented-audio feature table to reuse.")] = None,
+    table: Annotated[Path | None, typer.Option(help="A saved feature table to reuse.")] = None,
+    augmented_table: Annotated[Path | None, typer.Option(help="A saved augmented-audio feature table to reuse.")] = None,
     augment: Annotated[bool, typer.Option(help="Also train the audio head on random recording conditions.")] = True,
     second_soundfont: Annotated[bool, typer.Option(help="Also train the audio head on renders with the settings' "
                                                         "scorer_second_soundfont.")] = True,
-    second_soundfont_table: Annotated[Optional[Path], typer.Option(help="A saved second-soundfont feature table to reuse.")] = None,
+    second_soundfont_table: Annotated[Path | None, typer.Option(help="A saved second-soundfont feature table to reuse.")] = None,
     score_timing: Annotated[bool, typer.Option(help="Also train the score-aware timing heads (used when a score is given).")] = True,
-    aligned_table: Annotated[Optional[Path], typer.Option(help="A saved score-alignment feature table to reuse.")] = None,
-    aligned_augmented_table: Annotated[Optional[Path], typer.Option(
+    aligned_table: Annotated[Path | None, typer.Option(help="A saved score-alignment feature table to reuse.")] = None,
+    aligned_augmented_table: Annotated[Path | None, typer.Option(
         help="A saved score-alignment table of the augmented copies to reuse.")] = None,
-    aligned_second_soundfont_table: Annotated[Optional[Path], typer.Option(
+    aligned_second_soundfont_table: Annotated[Path | None, typer.Option(
         help="A saved score-alignment table of the second-soundfont renders to reuse.")] = None,
 ) -> None:
     """Render PercePiano, extract features, train the embedded heads with leak-free 4-fold CV."""
@@ -140,8 +140,8 @@ def train_cmd(
 
 @scorer_app.command("eval")
 def eval_cmd(
-    percepiano: Annotated[Optional[Path], typer.Option(help="PercePiano folder (default: settings).")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Model folder (default: scorer/models/embedded).")] = None,
+    percepiano: Annotated[Path | None, typer.Option(help="PercePiano folder (default: settings).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Model folder (default: scorer/models/embedded).")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
 ) -> None:
     """Metrics from the committed out-of-fold predictions; writes the model card."""
@@ -154,10 +154,10 @@ def eval_cmd(
 
 @scorer_app.command("robustness")
 def robustness_cmd(
-    percepiano: Annotated[Optional[Path], typer.Option(help="PercePiano folder (default: settings).")] = None,
-    cache: Annotated[Optional[Path], typer.Option(help="Render/feature cache (default: <home>/cache/scorer).")] = None,
+    percepiano: Annotated[Path | None, typer.Option(help="PercePiano folder (default: settings).")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Render/feature cache (default: <home>/cache/scorer).")] = None,
     limit: Annotated[int, typer.Option(help="Performances per suite (a deterministic subset).")] = 120,
-    out: Annotated[Optional[Path], typer.Option(help="Where to write robustness.json.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write robustness.json.")] = None,
     score_timing: Annotated[bool, typer.Option(
         help="Also timing stability given each passage's score (score-aware timing head).")] = True,
 ) -> None:

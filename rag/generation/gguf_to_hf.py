@@ -7,10 +7,9 @@ Dequantises: transformers reads the GGUF's tensors and tokenizer, and saves them
 
 from __future__ import annotations
 
-from typing import Any
-
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def convert(gguf: Path, out: Path) -> None:

@@ -107,7 +107,7 @@ class _TokenListIndex:
     def add_tokens(self, seqs: Sequence[int], tokens: Sequence[list[str]]) -> None:
         with self._lock:
             present = set(self._seqs)
-            for seq, toks in zip(seqs, tokens):
+            for seq, toks in zip(seqs, tokens, strict=False):
                 if seq not in present:  # idempotent: catching up twice adds nothing
                     self._seqs.append(int(seq))
                     self._tokens.append(list(toks))
@@ -228,7 +228,7 @@ class Fts5Index:
                 self._conn.execute("BEGIN")
                 self._pending = True
             self._conn.executemany(
-                "INSERT OR REPLACE INTO fts (rowid, body) VALUES (?, ?)", [(int(s), " ".join(t)) for s, t in zip(seqs, tokens)]
+                "INSERT OR REPLACE INTO fts (rowid, body) VALUES (?, ?)", [(int(s), " ".join(t)) for s, t in zip(seqs, tokens, strict=False)]
             )
 
     def delete(self, seqs: Sequence[int]) -> None:

@@ -17,7 +17,7 @@ def rrf(rankings: Sequence[Sequence[T]], *, k: int = 60, weights: Sequence[float
         raise ValueError("one weight per ranking")
     scores: dict[T, float] = {}
     first_seen: dict[T, int] = {}
-    for weight, ranking in zip(weights, rankings):
+    for weight, ranking in zip(weights, rankings, strict=False):
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
             first_seen.setdefault(item, len(first_seen))

@@ -40,7 +40,7 @@ class CrossEncoderReranker:
                 fresh = self._model.predict(
                     [(query, passages[i]) for i in missing], batch_size=self._batch_size, show_progress_bar=False
                 )
-                for i, value in zip(missing, fresh):
+                for i, value in zip(missing, fresh, strict=False):
                     self._cache[keys[i]] = float(value)
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)

@@ -90,7 +90,7 @@ class Searcher:
             t = time.perf_counter()
             pool = [(s, records[s]) for s, _ in ranked[: self.config.rerank_candidates] if s in records]
             scores = reranker.score(query, [r.embed_text for _, r in pool])
-            ranked = sorted(((s, float(v)) for (s, _), v in zip(pool, scores)), key=lambda x: -x[1])
+            ranked = sorted(((s, float(v)) for (s, _), v in zip(pool, scores, strict=False)), key=lambda x: -x[1])
             timings["rerank"] = _ms(t)
         hits: list[SearchHit] = []
         for seq, score in ranked:
@@ -165,7 +165,7 @@ class Searcher:
         if w_sentence > 0:
             vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
             matrices = self._sentences.matrices([self._sync.chunks[seq].text for seq in candidates])
-            for seq, matrix in zip(candidates, matrices):
+            for seq, matrix in zip(candidates, matrices, strict=False):
                 if len(matrix):
                     sentence[seq] = float((matrix @ vector).max())
         blended = blend_scores(candidates, bm25, cosine, bm25_top=top, weight_bm25=self.config.rescore_weight_bm25,
@@ -181,7 +181,7 @@ class Searcher:
         assert self._rescore_embedder is not None
         vector = self._rescore_embedder.encode_query(query)
         matrix = embed_with_cache(self._rescore_embedder, self._cache, [self._sync.chunks[s].embed_text for s in seqs])
-        return {s: float(v @ vector) for s, v in zip(seqs, matrix)}
+        return {s: float(v @ vector) for s, v in zip(seqs, matrix, strict=False)}
 
 
 def _ms(start: float) -> float:

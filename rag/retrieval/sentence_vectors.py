@@ -47,7 +47,7 @@ class SentenceVectors:
             found = {k: self._kept[k] for k in keys if k in self._kept}
             for k in found:
                 self._kept.move_to_end(k)
-        missing = {k: t for k, t in zip(keys, texts) if k not in found}
+        missing = {k: t for k, t in zip(keys, texts, strict=False) if k not in found}
         if missing:
             split = {k: self.split(t) for k, t in missing.items()}
             flat = [sentence for sentences in split.values() for sentence in sentences]

@@ -126,7 +126,7 @@ class FaissStore:
                 scores, ids = self._index.search(query, min(k, self._index.ntotal), params=params)
             finally:
                 self._faiss.omp_set_num_threads(previous)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=False) if i != -1]
 
     @property
     def _direct(self) -> bool:

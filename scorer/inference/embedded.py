@@ -58,7 +58,7 @@ class EmbeddedBackend:
             prefix = "" if head_name == "midi" else TRANSCRIBED_PREFIX
             extra = aligned_rows(aligned.played, aligned.score, aligned.alignment, spans, decoded.duration_s,
                                  prefix=prefix)
-            t_scores, t_unc = timing_head.predict([{**r, **e} for r, e in zip(rows, extra)])
+            t_scores, t_unc = timing_head.predict([{**r, **e} for r, e in zip(rows, extra, strict=False)])
             t = BY_NAME[TIMING_DIMENSION].index
             scores[:, t], unc[:, t] = t_scores[:, 0], t_unc[:, 0]
             rmse = rmse.copy()

@@ -60,7 +60,7 @@ def with_context(
     rows: Sequence[dict[str, float]], index: Sequence[int], context_index: Sequence[int]
 ) -> list[dict[str, float]]:
     """Each window's features plus those of its context span under ``ctx_`` names."""
-    return [{**rows[i], **{CONTEXT_PREFIX + k: v for k, v in rows[j].items()}} for i, j in zip(index, context_index)]
+    return [{**rows[i], **{CONTEXT_PREFIX + k: v for k, v in rows[j].items()}} for i, j in zip(index, context_index, strict=False)]
 
 
 def _with_contexts(
@@ -93,7 +93,7 @@ def transcribed_rows(
 
 
 def aligned_rows(
-    played: Notes, score: Notes, alignment: "Alignment", spans: Sequence[tuple[float, float]], duration: float,
+    played: Notes, score: Notes, alignment: Alignment, spans: Sequence[tuple[float, float]], duration: float,
     *, prefix: str = "",
 ) -> list[dict[str, float]]:
     """Score-relative features (``scorer.inference.align.alignment_features``) of the played notes per window, with its
@@ -123,4 +123,4 @@ def recording_rows(
         transcribed_rows(transcription, spans, len(audio) / FEATURE_SR)
         if transcriber is not None and transcription is not None else [{} for _ in spans]
     )
-    return [{**a, **t, **n} for a, t, n in zip(a_rows, t_rows, n_rows)]
+    return [{**a, **t, **n} for a, t, n in zip(a_rows, t_rows, n_rows, strict=False)]

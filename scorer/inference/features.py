@@ -90,7 +90,7 @@ def frame_descriptors(y: np.ndarray, sr: int = FEATURE_SR) -> Frames:
     freqs = librosa.fft_frequencies(sr=sr, n_fft=_NFFT)
     total = power.sum(0)
     centroid, spread = _centroid_and_spread(power, freqs, total)
-    bands = [np.log(power[(freqs >= lo) & (freqs < hi)].sum(0) / total + 1e-9) for lo, hi in zip(_BANDS[:-1], _BANDS[1:])]
+    bands = [np.log(power[(freqs >= lo) & (freqs < hi)].sum(0) / total + 1e-9) for lo, hi in zip(_BANDS[:-1], _BANDS[1:], strict=False)]
     chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_chroma=12)
     share = chroma / (chroma.sum(0, keepdims=True) + 1e-9)
     return Frames(
@@ -154,7 +154,7 @@ def _timbre_features(frames: Frames, a: int, b: int, out: dict[str, float]) -> N
     _stats("centroid", frames.log_centroid[a:b], out)
     out["spread_mean"] = float(frames.log_spread[a:b].mean())
     _stats("flatness", frames.log_flatness[a:b], out)
-    for (lo, hi), ratio in zip(zip(_BANDS[:-1], _BANDS[1:]), frames.band_ratios[:, a:b]):
+    for (lo, hi), ratio in zip(zip(_BANDS[:-1], _BANDS[1:], strict=False), frames.band_ratios[:, a:b], strict=False):
         out[f"band_{lo}_{hi}_mean"] = float(ratio.mean())
         out[f"band_{lo}_{hi}_std"] = float(ratio.std())
     for i, row in enumerate(frames.contrast[:, a:b]):
@@ -186,7 +186,7 @@ def _onset_features(
         _stats("onset_db", peaks - ref, out)
         out["onset_db_dstd"] = float(np.diff(peaks).std()) if len(peaks) > 2 else 0.0
         # decay between onsets: how much level falls before the next attack (dry vs sustained)
-        valleys = [db[a_:b_].min() for a_, b_ in zip(onsets[:-1], onsets[1:]) if b_ > a_]
+        valleys = [db[a_:b_].min() for a_, b_ in zip(onsets[:-1], onsets[1:], strict=False) if b_ > a_]
         decay = peaks[: len(valleys)] - np.asarray(valleys)
         _stats("decay_db", decay, out)
         ostr = oenv[np.clip(onsets, 0, len(oenv) - 1)]
@@ -227,7 +227,7 @@ class Notes:
     # plain defaults (no factory), so that Notes pickled before these fields existed still load
     soft: Sequence[tuple[float, float]] = ()
 
-    def window(self, start: float, end: float) -> "Notes":
+    def window(self, start: float, end: float) -> Notes:
         sel = (self.onset >= start) & (self.onset < end)
         clip = lambda iv: [(max(a, start) - start, min(b, end) - start) for a, b in iv if b > start and a < end]  # noqa: E731
         t, v = self.cc64
@@ -236,7 +236,7 @@ class Notes:
                      clip(self.pedal), (t[csel] - start, v[csel]), clip(self.soft))
 
 
-def notes_from_midi(midi: "object") -> Notes:
+def notes_from_midi(midi: object) -> Notes:
     """Notes + sustain intervals from a pretty_midi.PrettyMIDI (all non-drum instruments)."""
     on: list[float] = []
     off: list[float] = []

@@ -10,9 +10,9 @@ rescaled so that on held-out data it matches the real error (per dimension).
 from __future__ import annotations
 
 import json
-from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -141,7 +141,7 @@ class EmbeddedModel:
         np.savez_compressed(path, **arrays)
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "EmbeddedModel":
+    def load(cls, path: Path | None = None) -> EmbeddedModel:
         path = path or DEFAULT_WEIGHTS
         if not path.is_file():
             raise ScorerConfigError(f"scorer weights not found: {path} (run `cadenza scorer train`)")

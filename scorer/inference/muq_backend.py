@@ -147,7 +147,7 @@ class MuqEncoder:
         n = len(self.inner.conformer.layers)
         return [self._inputs[i] for i in range(n)] + [last]
 
-    def pooled(self, wav) -> "np.ndarray":
+    def pooled(self, wav) -> np.ndarray:
         """Layers 9-12 averaged, then mean + std over frames: (B, 2 * dim)."""
         import torch
 

@@ -54,7 +54,7 @@ def _onset_notes(
     peaks[where] = onsets[where]
     t_idx, f_idx = np.where(peaks >= onset_thresh)
     notes = []
-    for start, freq in zip(t_idx[::-1].tolist(), f_idx[::-1].tolist()):
+    for start, freq in zip(t_idx[::-1].tolist(), f_idx[::-1].tolist(), strict=False):
         if start >= n_frames - 1:
             continue
         column = energy[:, freq]

@@ -50,7 +50,7 @@ def parse_bar_times(text: str | None, what: str = "bars") -> list[float] | None:
         raise RecordingError(f"{what} must be comma-separated bar start times in seconds") from err
     if not all(np.isfinite(bars)):
         raise RecordingError(f"{what} must be finite numbers of seconds")
-    if any(b2 <= b1 for b1, b2 in zip(bars, bars[1:])):
+    if any(b2 <= b1 for b1, b2 in zip(bars, bars[1:], strict=False)):
         raise RecordingError(f"{what} must be increasing")
     return bars or None
 

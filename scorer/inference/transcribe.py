@@ -60,7 +60,7 @@ class Transcriber:
         with self._lock:
             for start in range(0, len(windows), 8):
                 result = self._session.run(list(_OUTPUTS.values()), {self._input: windows[start : start + 8]})
-                for key, value in zip(_OUTPUTS, result):
+                for key, value in zip(_OUTPUTS, result, strict=False):
                     outputs[key].append(value)
         return {k: unwrap_output(np.concatenate(v), len(audio), overlap_frames) for k, v in outputs.items()}
 

@@ -93,6 +93,6 @@ class FeatureTable:
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: Path) -> "FeatureTable":
+    def load(cls, path: Path) -> FeatureTable:
         return cls(**pickle.loads(path.read_bytes()))
 

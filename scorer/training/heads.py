@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +54,7 @@ def head_rows(table: FeatureTable, head: str) -> list[dict[str, float]]:
     families = [getattr(table, f) for f in HEAD_FAMILIES[head]]
     if any(len(rows) != len(table.keys) for rows in families):
         raise ValueError(f"feature table lacks a family of head {head!r}: rebuild it")
-    return [{k: v for row in rows for k, v in row.items()} for rows in zip(*families)]
+    return [{k: v for row in rows for k, v in row.items()} for rows in zip(*families, strict=False)]
 
 
 def head_features(table: FeatureTable, head: str) -> list[str]:
@@ -89,7 +89,7 @@ def fit_fold(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             mlp.fit(z, y, sample_weight=w)
-        layers = [(np.asarray(c), np.asarray(b)) for c, b in zip(mlp.coefs_, mlp.intercepts_)]
+        layers = [(np.asarray(c), np.asarray(b)) for c, b in zip(mlp.coefs_, mlp.intercepts_, strict=False)]
     gbm: list[str] = []
     basis = centre = None
     if GBM_WEIGHT > 0:

@@ -35,7 +35,7 @@ SECOND_SOUNDFONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 
 
 # --- MIDI degradations -------------------------------------------------------------------------
-def _edit(data: bytes, fn: Callable[["object", np.random.Generator], None], seed: int) -> bytes:
+def _edit(data: bytes, fn: Callable[[object, np.random.Generator], None], seed: int) -> bytes:
     import pretty_midi
 
     midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
@@ -195,7 +195,7 @@ def _predict(backend: EmbeddedBackend, folds: dict[str, int], key: str, audio: n
     if not aligned.usable:
         return scores, float(scores[BY_NAME[TIMING_DIMENSION].index])
     extra = aligned_rows(heard, score, aligned.alignment, spans, duration, prefix=TRANSCRIBED_PREFIX)
-    merged = timing_head.matrix([{**r, **e} for r, e in zip(rows, extra)])
+    merged = timing_head.matrix([{**r, **e} for r, e in zip(rows, extra, strict=False)])
     return scores, float(np.clip(timing_head.folds[folds[key]].predict(merged)[:, 0].mean(), 0, 1))
 
 

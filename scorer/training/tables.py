@@ -49,7 +49,7 @@ def _cached(cache_dir: Path | None, kind: str, content: bytes, compute: Callable
     return result
 
 
-def cached_transcription(audio: np.ndarray, cache_dir: Path | None, transcriber: "Transcriber") -> Notes:
+def cached_transcription(audio: np.ndarray, cache_dir: Path | None, transcriber: Transcriber) -> Notes:
     """basic-pitch notes of a rendered clip, cached by the audio's content (transcribing is the slow part)."""
     return _cached(cache_dir, "transcribe", audio.tobytes() + TRANSCRIBE_VERSION.encode(),
                    lambda: transcriber.transcribe(audio, FEATURE_SR))
@@ -186,7 +186,7 @@ def build_aligned_copy_table(
     from scorer.training.dataset import score_midi_path
 
     spans_of: dict[str, list[tuple[float, float]]] = {}
-    for key, span in zip(copy.keys, copy.spans):
+    for key, span in zip(copy.keys, copy.spans, strict=False):
         spans_of.setdefault(key, []).append(span)
     table = FeatureTable([], [], [], [], [])
     transcriber = Transcriber(threads=1)
@@ -208,8 +208,8 @@ def with_alignment(table: FeatureTable, aligned: FeatureTable) -> FeatureTable:
             or not len(aligned.notes) == len(aligned.transcribed) == len(table.keys)):
         raise ValueError("the aligned table's windows are not the feature table's: rebuild it")
     return FeatureTable(list(table.keys), list(table.spans), list(table.audio),
-                        [{**a, **b} for a, b in zip(table.notes, aligned.notes)],
-                        [{**a, **b} for a, b in zip(table.transcribed, aligned.transcribed)])
+                        [{**a, **b} for a, b in zip(table.notes, aligned.notes, strict=False)],
+                        [{**a, **b} for a, b in zip(table.transcribed, aligned.transcribed, strict=False)])
 
 
 def augmentation_seed(key: str) -> int:

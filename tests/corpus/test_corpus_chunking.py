@@ -7,22 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from corpus.errors import DocumentError
 from corpus.chunking import chunk_text
+from corpus.errors import DocumentError
 from corpus.loaders import load_bytes, load_file, strip_gutenberg
 from corpus.manifest import read_manifest
 from corpus.structure import split_blocks
 from corpus.tags import dimensions_covered, tag_text
-from rag.retrieval.embedder import SentenceTransformerEmbedder
 from rag.retrieval.chunker import context_header
+from rag.retrieval.embedder import SentenceTransformerEmbedder
 from scorer.dimensions import NAMES
 from tests.retrieval_support import SMALL_BOOKS, book_paths
 
 
 @pytest.fixture(scope="module")
 def embedder() -> SentenceTransformerEmbedder:
-    from rag.retrieval.embedder import load_embedder
     from api.settings import Settings
+    from rag.retrieval.embedder import load_embedder
 
     return load_embedder(Settings().retrieval_config())
 
@@ -115,7 +115,7 @@ def test_chunks_fit_the_model_and_point_exactly_into_the_source(slug: str, share
         if chunk.n_tokens < min_tokens and n + 1 < len(chunks):
             assert chunks[n + 1].char_start in heading_starts, (n, chunk.text[:80])
     # ~15% overlap between neighbours inside a section
-    overlaps = [a.char_end - b.char_start for a, b in zip(chunks, chunks[1:]) if b.char_start < a.char_end]
+    overlaps = [a.char_end - b.char_start for a, b in zip(chunks, chunks[1:], strict=False) if b.char_start < a.char_end]
     assert len(overlaps) >= len(chunks) // 3
     ratio = sum(overlaps) / sum(len(c.text) for c in chunks)
     assert 0.03 < ratio < 0.3

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from eval.credit import RankedItem, credit_ids, credit_spans, covers
+from eval.credit import RankedItem, covers, credit_ids, credit_spans
 from eval.judgements import GoldId, GoldSpan
 from eval.metrics import all_metrics, ndcg
 from eval.stats import bootstrap_ci, paired_randomisation

@@ -163,7 +163,7 @@ def test_a_copy_s_alignment_is_of_its_own_transcription(percepiano: Path, tmp_pa
                            equal_nan=True)  # the copy's audio, not the clean render's
     joined = with_alignment(copy, aligned)  # what the audio timing head trains on
     assert all(any(k.startswith("tr_al_") for k in r) and r.keys() > base.keys()
-               for r, base in zip(joined.transcribed, copy.transcribed))
+               for r, base in zip(joined.transcribed, copy.transcribed, strict=False))
     cached = {p: p.stat().st_mtime_ns for p in (tmp_path / "aligned").rglob("*.pkl")}
     assert build_aligned_copy_table(percepiano, copy, lambda k: audio, tmp_path).transcribed == direct
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "aligned").rglob("*.pkl")} == cached  # read, not rewritten

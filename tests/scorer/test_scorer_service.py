@@ -43,7 +43,7 @@ def test_report_contract(scorer: Scorer, shared_dir: Path) -> None:
     report = scorer.score_path(shared_dir / EXAMPLE, source_name="take1.wav")
     assert report.source == "take1.wav"
     assert [d.name for d in report.dimensions] == list(NAMES)
-    for d, dim in zip(report.dimensions, DIMENSIONS):
+    for d, dim in zip(report.dimensions, DIMENSIONS, strict=False):
         assert d.kind == dim.kind and d.label == dim.label
         assert 0 <= d.score <= 1 and d.uncertainty > 0 and 0 <= d.percentile <= 100
         assert (d.goodness is None) == (dim.kind == "character")

@@ -32,7 +32,7 @@ def test_transcription_finds_the_performed_notes(example: np.ndarray, shared_dir
     matched = 0
     # the rendering and the MIDI may be offset by a constant: align on the first onset
     shift = got.onset.min() - truth.onset.min()
-    for t, p in zip(truth.onset, truth.pitch):
+    for t, p in zip(truth.onset, truth.pitch, strict=False):
         hit = np.flatnonzero((got.pitch == p) & (np.abs(got.onset - shift - t) <= 0.05))
         matched += int(hit.size > 0)
     assert matched / len(truth.onset) >= 0.6  # measured 0.72 (basic-pitch on this rendering)

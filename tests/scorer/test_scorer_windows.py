@@ -20,13 +20,13 @@ from scorer.inference.windows import (
 def test_spans_cover_the_recording(duration: float) -> None:
     spans = window_spans(duration)
     assert spans[0][0] == 0.0 and spans[-1][1] == pytest.approx(duration)
-    for (a0, b0), (a1, b1) in zip(spans, spans[1:]):
+    for (a0, b0), (a1, _b1) in zip(spans, spans[1:], strict=False):
         assert a1 > a0 and a1 <= b0  # overlapping or touching, never a gap
     if duration > WINDOW_S * 1.25:
         assert all(b - a == pytest.approx(WINDOW_S) for a, b in spans)
         if len(spans) > 2:
             assert spans[1][0] - spans[0][0] == pytest.approx(HOP_S)  # 50% overlap
-        assert all(b1 - a1 <= HOP_S + 1e-9 or a1 - a0 <= HOP_S + 1e-9 for (a0, _), (a1, b1) in zip(spans, spans[1:]))
+        assert all(b1 - a1 <= HOP_S + 1e-9 or a1 - a0 <= HOP_S + 1e-9 for (a0, _), (a1, b1) in zip(spans, spans[1:], strict=False))
 
 
 def test_short_recording_is_one_window() -> None:
@@ -63,7 +63,7 @@ def test_context_spans_are_centred_and_stay_inside() -> None:
     spans = window_spans(120.0)
     ctx = context_spans(spans, 120.0)
     assert len(ctx) == len(spans)
-    for (a, b), (c, d) in zip(spans, ctx):
+    for (a, b), (c, d) in zip(spans, ctx, strict=False):
         assert 0.0 <= c <= a and b <= d <= 120.0  # the window lies inside its context
         assert d - c == pytest.approx(CONTEXT_S)  # slid at the edges, never cut
     mid = len(spans) // 2

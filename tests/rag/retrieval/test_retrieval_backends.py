@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import Settings
 from rag.retrieval.embedder import resolve_model_path
 from rag.retrieval.retriever import Retriever
 from tests.retrieval_support import book_paths, make_settings

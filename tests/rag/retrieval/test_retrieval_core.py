@@ -9,10 +9,10 @@ import pytest
 
 from corpus.chunking import chunk_text
 from corpus.loaders import load_file
-from rag.retrieval.bm25 import Bm25sIndex, Fts5Index, RankBm25Index, tokenize
-from rag.retrieval.fusion import rrf
 from rag.generation.dimension_words import DIMENSION_WORDS
 from rag.generation.query import queries_from_report
+from rag.retrieval.bm25 import Bm25sIndex, Fts5Index, RankBm25Index, tokenize
+from rag.retrieval.fusion import rrf
 from scorer.dimensions import DIMENSIONS, NAMES
 from scorer.schema import ScoreReport, Spot
 from tests.retrieval_support import book_paths

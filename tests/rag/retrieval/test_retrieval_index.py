@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from corpus.errors import DocumentNotFound
-from rag.retrieval.errors import IndexMismatch, QueryError
 from api.settings import Settings
 from corpus.chunking import sentence_spans
+from corpus.errors import DocumentNotFound
 from rag.retrieval.embedding_cache import text_sha
+from rag.retrieval.errors import IndexMismatch, QueryError
 from rag.retrieval.fusion import rrf
 from rag.retrieval.retriever import Retriever
 from rag.retrieval.vectorstore import FaissStore
@@ -52,7 +52,7 @@ def _source_text(r: Retriever, document_id: str) -> str:
 def test_search_modes_return_exact_passages(retriever: Retriever, mode: str) -> None:
     hits = retriever.search(QUERY, mode=mode, k=5)
     assert len(hits) == 5 and [h.rank for h in hits] == [1, 2, 3, 4, 5]
-    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
     for hit in hits:
         assert _source_text(retriever, hit.source.document_id)[hit.char_start : hit.char_end] == hit.text
         assert hit.source.title and hit.source.url

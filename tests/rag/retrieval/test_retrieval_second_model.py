@@ -10,10 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.retrieval.errors import RetrievalConfigError
 from api.settings import Settings
-from rag.retrieval.embedder import MPNET_NAME, SentenceTransformerEmbedder, load_rescore_embedder, resolve_model_path
+from rag.retrieval.embedder import (
+    MPNET_NAME,
+    SentenceTransformerEmbedder,
+    load_rescore_embedder,
+    resolve_model_path,
+)
 from rag.retrieval.embedding_cache import text_sha
+from rag.retrieval.errors import RetrievalConfigError
 from rag.retrieval.rescore import reorder_top
 from rag.retrieval.retriever import Retriever
 from tests.retrieval_support import book_paths, make_settings
@@ -84,7 +89,7 @@ def test_second_model_reorders_the_blend_top_by_its_cosine(lazy: Retriever, mpne
     query = mpnet.encode_query(QUERY)
     head = blend[:n]
     vectors = mpnet.encode_documents([lazy._chunks[by_seq[h.chunk_id]].embed_text for h in head])
-    cosines = {by_seq[h.chunk_id]: float(v @ query) for h, v in zip(head, vectors)}
+    cosines = {by_seq[h.chunk_id]: float(v @ query) for h, v in zip(head, vectors, strict=False)}
     ranked = [(by_seq[h.chunk_id], h.score) for h in blend]
     expected = reorder_top(ranked, cosines, weight=s.rescore_model_weight, n=n)
     assert [by_seq[h.chunk_id] for h in hits] == [seq for seq, _ in expected]
