@@ -37,7 +37,9 @@ def _make_feedback(components: Components) -> FeedbackJob:
     """The feedback job over this process's scorer and retriever (each built on first need)."""
     from rag.job import FeedbackJob
 
-    return FeedbackJob(components.settings.generation_config(), components.retriever, scorer=components.scorer)
+    return FeedbackJob(
+        components.settings.generation_config(), components.retriever, scorer=components.scorer
+    )
 
 
 class Components:
@@ -77,8 +79,11 @@ class Components:
         return self._feedback
 
     def loaded(self) -> dict[str, bool]:
-        return {"scorer": self._scorer is not None, "retriever": self._retriever is not None,
-                "feedback": self._feedback is not None}
+        return {
+            "scorer": self._scorer is not None,
+            "retriever": self._retriever is not None,
+            "feedback": self._feedback is not None,
+        }
 
     def close(self) -> None:
         from rag.generation.local_llm import LocalLLMServer

@@ -55,10 +55,12 @@ class Performance(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
-    jobs: Mapped[list[Job]] = relationship(back_populates="performance", cascade="all, delete-orphan",
-                                           passive_deletes=True)
-    feedback: Mapped[list[Feedback]] = relationship(back_populates="performance", cascade="all, delete-orphan",
-                                                    passive_deletes=True)
+    jobs: Mapped[list[Job]] = relationship(
+        back_populates="performance", cascade="all, delete-orphan", passive_deletes=True
+    )
+    feedback: Mapped[list[Feedback]] = relationship(
+        back_populates="performance", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Job(Base):
@@ -69,7 +71,9 @@ class Job(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     performance_id: Mapped[str] = mapped_column(ForeignKey("performances.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="score")
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued|running|done|failed
+    status: Mapped[str] = mapped_column(
+        String(16), default="queued", index=True
+    )  # queued|running|done|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(100))
     error: Mapped[str | None] = mapped_column(Text)
@@ -102,8 +106,9 @@ class TutorSession(Base):
     performance_id: Mapped[str | None] = mapped_column(ForeignKey("performances.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    messages: Mapped[list[Message]] = relationship(back_populates="session", cascade="all, delete-orphan",
-                                                   passive_deletes=True, order_by="Message.seq")
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="session", cascade="all, delete-orphan", passive_deletes=True, order_by="Message.seq"
+    )
 
 
 class Message(Base):

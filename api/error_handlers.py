@@ -18,21 +18,34 @@ from api.errors import EXPECTED_ERRORS, AuthError, RateLimited, message_of, stat
 
 log = logging.getLogger("cadenza.api")
 
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 406: "not_acceptable", 413: "too_large",
-               415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
 
 
-def error_response(status: int, code: str, message: str, detail: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, "detail": detail}},
-                        status_code=status, headers=headers)
+def error_response(
+    status: int, code: str, message: str, detail: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "detail": detail}}, status_code=status, headers=headers
+    )
 
 
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Only location, message and type: the rejected input may be huge or binary.
-    return [{"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
-            for err in exc.errors()]
+    return [
+        {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
+        for err in exc.errors()
+    ]
 
 
 async def handle_error(request: Request, exc: Exception) -> JSONResponse:
@@ -54,12 +67,14 @@ async def handle_error(request: Request, exc: Exception) -> JSONResponse:
         return error_response(422, "validation_error", "the request does not match the schema", detail)
     if isinstance(exc, StarletteHTTPException):
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), None,
-                              dict(exc.headers) if exc.headers else None)
+        return error_response(
+            exc.status_code, code, str(exc.detail), None, dict(exc.headers) if exc.headers else None
+        )
     if isinstance(exc, OperationalError):
         log.warning("database error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return error_response(503, "unavailable", "database unavailable, retry shortly", None,
-                              {"Retry-After": "1"})
+        return error_response(
+            503, "unavailable", "database unavailable, retry shortly", None, {"Retry-After": "1"}
+        )
     # Anything else is a bug: log the traceback, tell the client only that it happened.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal_error", "internal server error")

@@ -107,8 +107,13 @@ class Conflict(CadenzaError):
 
 
 # Every error a user can cause or a dependency can raise, whatever package raised it.
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (CadenzaError, ScorerError, CorpusError, RetrievalError,
-                                                GenerationError)
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (
+    CadenzaError,
+    ScorerError,
+    CorpusError,
+    RetrievalError,
+    GenerationError,
+)
 
 STATUS: dict[type[Exception], tuple[int, str]] = {
     # the API's own

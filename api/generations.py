@@ -35,11 +35,17 @@ class GenerationLimiter:
     def acquire(self, key: str) -> GenerationSlot:
         with self._lock:
             if self._running[key] >= self.per_key:
-                raise RateLimited(f"this key already has {self.per_key} answers being written; wait for one to end",
-                                  retry_after_s=RETRY_AFTER_S, detail={"limit": "max_generations_per_key"})
+                raise RateLimited(
+                    f"this key already has {self.per_key} answers being written; wait for one to end",
+                    retry_after_s=RETRY_AFTER_S,
+                    detail={"limit": "max_generations_per_key"},
+                )
             if sum(self._running.values()) >= self.total:
-                raise RateLimited(f"{self.total} answers are being written; try again shortly",
-                                  retry_after_s=RETRY_AFTER_S, detail={"limit": "max_generations"})
+                raise RateLimited(
+                    f"{self.total} answers are being written; try again shortly",
+                    retry_after_s=RETRY_AFTER_S,
+                    detail={"limit": "max_generations"},
+                )
             self._running[key] += 1
         return GenerationSlot(self, key)
 

@@ -143,16 +143,30 @@ class JobWorker:
             ).all()
             for job_id in candidates:
                 now = _now()
-                claimed = cast(CursorResult[Any], session.execute(
-                    update(Job)
-                    .where(Job.id == job_id, Job.status == "queued")
-                    .values(status="running", worker=self.worker_id, attempts=Job.attempts + 1,
-                            started_at=now, heartbeat_at=now)
-                    .execution_options(synchronize_session=False)
-                )).rowcount
+                claimed = cast(
+                    CursorResult[Any],
+                    session.execute(
+                        update(Job)
+                        .where(Job.id == job_id, Job.status == "queued")
+                        .values(
+                            status="running",
+                            worker=self.worker_id,
+                            attempts=Job.attempts + 1,
+                            started_at=now,
+                            heartbeat_at=now,
+                        )
+                        .execution_options(synchronize_session=False)
+                    ),
+                ).rowcount
                 if claimed == 1:
-                    session.execute(update(Performance).where(Performance.id == select(Job.performance_id)
-                                    .where(Job.id == job_id).scalar_subquery()).values(status="running"))
+                    session.execute(
+                        update(Performance)
+                        .where(
+                            Performance.id
+                            == select(Job.performance_id).where(Job.id == job_id).scalar_subquery()
+                        )
+                        .values(status="running")
+                    )
                     return job_id
         return None
 
@@ -188,7 +202,8 @@ class JobWorker:
             score = load_score(score_file, name="the score") if score_file is not None else None
             # the score is optional here: a recording too long to align with it is scored without it
             report = self.components.scorer().score_path(
-                audio, bars=bars, score=score, source_name=source_name, score_optional=True)
+                audio, bars=bars, score=score, source_name=source_name, score_optional=True
+            )
         except EXPECTED_ERRORS as err:
             error, outcome = message_of(err), "failed"
         except Exception as err:  # a bug or a broken file the scorer did not anticipate

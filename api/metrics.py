@@ -14,27 +14,43 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.request_latency = Histogram(
-            "cadenza_http_request_duration_seconds", "HTTP request latency by route template.",
-            ["method", "route", "status"], registry=self.registry, buckets=_LATENCY_BUCKETS,
+            "cadenza_http_request_duration_seconds",
+            "HTTP request latency by route template.",
+            ["method", "route", "status"],
+            registry=self.registry,
+            buckets=_LATENCY_BUCKETS,
         )
         self.scoring_duration = Histogram(
-            "cadenza_scoring_duration_seconds", "Time to score one performance (background worker).",
-            ["outcome"], registry=self.registry, buckets=_LATENCY_BUCKETS,
+            "cadenza_scoring_duration_seconds",
+            "Time to score one performance (background worker).",
+            ["outcome"],
+            registry=self.registry,
+            buckets=_LATENCY_BUCKETS,
         )
         self.generation_duration = Histogram(
-            "cadenza_feedback_generation_duration_seconds", "Feedback / tutor reply time, retrieval included.",
-            ["kind", "generator"], registry=self.registry, buckets=_LATENCY_BUCKETS,
+            "cadenza_feedback_generation_duration_seconds",
+            "Feedback / tutor reply time, retrieval included.",
+            ["kind", "generator"],
+            registry=self.registry,
+            buckets=_LATENCY_BUCKETS,
         )
         self.llm_failures = Counter(
-            "cadenza_llm_failures_total", "LLM calls that failed (the fallback answered instead).",
-            ["kind"], registry=self.registry,
+            "cadenza_llm_failures_total",
+            "LLM calls that failed (the fallback answered instead).",
+            ["kind"],
+            registry=self.registry,
         )
         self.fallbacks = Counter(
-            "cadenza_feedback_fallback_total", "Answers written by the fallback generator.",
-            ["kind"], registry=self.registry,
+            "cadenza_feedback_fallback_total",
+            "Answers written by the fallback generator.",
+            ["kind"],
+            registry=self.registry,
         )
         self.jobs = Counter(
-            "cadenza_jobs_total", "Scoring jobs finished, by outcome.", ["outcome"], registry=self.registry,
+            "cadenza_jobs_total",
+            "Scoring jobs finished, by outcome.",
+            ["outcome"],
+            registry=self.registry,
         )
 
     def record_feedback(self, *, kind: str, generator: str, llm_error: str | None, seconds: float) -> None:

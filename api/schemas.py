@@ -18,8 +18,12 @@ UTCDatetime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.
 
 def _web_urls_only(citations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Stored citations as handed out: a URL other than http(s) (stored before uploads were checked) is dropped."""
-    return [{**c, "url": web_url_or_none(c["url"] if isinstance(c["url"], str) else None)}
-            if isinstance(c, dict) and c.get("url") is not None else c for c in citations]
+    return [
+        {**c, "url": web_url_or_none(c["url"] if isinstance(c["url"], str) else None)}
+        if isinstance(c, dict) and c.get("url") is not None
+        else c
+        for c in citations
+    ]
 
 
 def _feedback_web_urls_only(feedback: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +56,7 @@ class Readiness(BaseModel):
 
 # --- performances ------------------------------------------------------------------------------
 
+
 class PerformanceCreated(BaseModel):
     id: str
     status: JobStatus
@@ -68,8 +73,12 @@ class PerformanceSummary(BaseModel):
     level: str | None
     bar_times: list[float] | None = Field(None, description="Bar start times (s) sent with the upload.")
     filename: str | None
-    score_filename: str | None = Field(None, description="Name of the score MIDI sent with the upload, if any.")
-    score_sha256: str | None = Field(None, description="SHA-256 of the score MIDI sent with the upload, if any.")
+    score_filename: str | None = Field(
+        None, description="Name of the score MIDI sent with the upload, if any."
+    )
+    score_sha256: str | None = Field(
+        None, description="SHA-256 of the score MIDI sent with the upload, if any."
+    )
     size_bytes: int
     duration_s: float | None
     error: str | None
@@ -86,6 +95,7 @@ class PerformanceList(BaseModel):
 
 
 # --- feedback ----------------------------------------------------------------------------------
+
 
 class FeedbackCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -119,6 +129,7 @@ class FeedbackList(BaseModel):
 
 
 # --- tutor sessions ----------------------------------------------------------------------------
+
 
 class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -160,6 +171,7 @@ class ReplyPublic(BaseModel):
 
 
 # --- documents ---------------------------------------------------------------------------------
+
 
 class DocumentIndexed(BaseModel):
     document_id: str

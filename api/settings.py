@@ -28,18 +28,27 @@ class Settings(BaseSettings):
 
     # --- where things live -------------------------------------------------------------------
     home: Path = Field(Path(".cadenza"), description="Data home: database, indexes, caches, uploads.")
-    shared_dir: Path = Field(DEFAULT_SHARED, description="Read-only third-party data (corpus, PercePiano, eval).")
+    shared_dir: Path = Field(
+        DEFAULT_SHARED, description="Read-only third-party data (corpus, PercePiano, eval)."
+    )
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file under home.")
 
     # --- corpus and chunking -----------------------------------------------------------------
-    chunk_tokens: int | None = Field(None, description="Chunk size in word pieces; default: the embedder's max length.")
+    chunk_tokens: int | None = Field(
+        None, description="Chunk size in word pieces; default: the embedder's max length."
+    )
     chunk_overlap: float = Field(0.15, ge=0.0, lt=0.5)
 
     # --- retrieval ---------------------------------------------------------------------------
     embedding_model: str = Field(MINILM_PACKAGE, description="Package name, hub name or local path.")
-    embedding_query_instruction: str = Field("", description="Prefix for queries (BGE: 'Represent this sentence for searching relevant passages: ').")
+    embedding_query_instruction: str = Field(
+        "",
+        description="Prefix for queries (BGE: 'Represent this sentence for searching relevant passages: ').",
+    )
     embedding_batch_size: int = 32
-    reranker_model: str | None = Field(None, description="Cross-encoder name or path; None = no second stage.")
+    reranker_model: str | None = Field(
+        None, description="Cross-encoder name or path; None = no second stage."
+    )
     vector_backend: Literal["faiss", "qdrant"] = "faiss"
     qdrant_url: str | None = None
     bm25_backend: Literal["bm25s", "rank_bm25", "fts5"] = "bm25s"
@@ -47,76 +56,138 @@ class Settings(BaseSettings):
     candidates_per_retriever: int = Field(20, ge=1)
     rerank_candidates: int = Field(20, ge=1)
     top_k: int = Field(5, ge=1)
-    embedding_cache_dir: Path | None = Field(None, description="Embedding cache (model, text sha); default: home/embedding-cache.")
-    context_header: bool = Field(True, description="Prefix 'Author, Title — Section' to chunks when embedding.")
+    embedding_cache_dir: Path | None = Field(
+        None, description="Embedding cache (model, text sha); default: home/embedding-cache."
+    )
+    context_header: bool = Field(
+        True, description="Prefix 'Author, Title — Section' to chunks when embedding."
+    )
     header_max_tokens: int = Field(40, ge=0, description="Word pieces reserved for the context header.")
     rrf_weight_bm25: float = Field(1.0, ge=0)
     rrf_weight_dense: float = Field(1.0, ge=0)
-    rescore: bool = Field(True, description="Hybrid second stage: re-order the fused candidates by a blend of BM25 and cosine scores.")
+    rescore: bool = Field(
+        True,
+        description="Hybrid second stage: re-order the fused candidates by a blend of BM25 and cosine scores.",
+    )
     rescore_weight_bm25: float = Field(0.3, ge=0, le=1, description="BM25's share in the rescoring blend.")
-    rescore_weight_sentence: float = Field(0.2, ge=0, le=1, description="Share of the best sentence's cosine (0: sentences are not embedded); the chunk cosine gets the rest.")
+    rescore_weight_sentence: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Share of the best sentence's cosine (0: sentences are not embedded); the chunk cosine gets the rest.",
+    )
     rescore_model: str | None = Field(
-        MPNET_NAME, description="Second embedding model for the top of the blend (all-mpnet-base-v2: assembled by .ci/setup.d/25-mpnet.sh into models_dir; or a name/path); None = off.")
-    rescore_model_weight: float = Field(0.5, ge=0, le=1, description="Share of the second model's query-chunk cosine in the final order of the top candidates.")
-    rescore_model_candidates: int = Field(5, ge=1, description="How many of the blend's top candidates the second model re-orders.")
+        MPNET_NAME,
+        description="Second embedding model for the top of the blend (all-mpnet-base-v2: assembled by .ci/setup.d/25-mpnet.sh into models_dir; or a name/path); None = off.",
+    )
+    rescore_model_weight: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the second model's query-chunk cosine in the final order of the top candidates.",
+    )
+    rescore_model_candidates: int = Field(
+        5, ge=1, description="How many of the blend's top candidates the second model re-orders."
+    )
     rescore_model_at_index: bool = Field(
-        False, description="Embed every chunk with the second model at index time (production, with a GPU); off = the first query that ranks a "
-        "chunk into the top embeds it (CPU: ~0.8 s per chunk, ~2 CPU-hours for the corpus at index time). Cached either way.")
+        False,
+        description="Embed every chunk with the second model at index time (production, with a GPU); off = the first query that ranks a "
+        "chunk into the top embeds it (CPU: ~0.8 s per chunk, ~2 CPU-hours for the corpus at index time). Cached either way.",
+    )
     search_second_model: bool = Field(
-        False, description="Whether plain searches (`/v1/search`, `cadenza search`) run the second model on the head by default "
+        False,
+        description="Whether plain searches (`/v1/search`, `cadenza search`) run the second model on the head by default "
         "(per request: `second_model=true` / `--second-model`). Off: its query encoding (~120 ms of CPU for all-mpnet-base-v2) "
-        "caps search at ~15 req/s on 2 cores; the tutor, feedback's whole-piece query and rag-eval always run it.")
+        "caps search at ~15 req/s on 2 cores; the tutor, feedback's whole-piece query and rag-eval always run it.",
+    )
     reranker_max_length: int = Field(256, ge=32, description="Word pieces per (query, passage) pair.")
-    qdrant_path: Path | None = Field(None, description="Qdrant local-mode folder; default: home/qdrant (when no URL).")
+    qdrant_path: Path | None = Field(
+        None, description="Qdrant local-mode folder; default: home/qdrant (when no URL)."
+    )
     qdrant_collection: str = "cadenza_chunks"
 
     # --- scorer ------------------------------------------------------------------------------
     scorer_backend: Literal["embedded", "muq"] = "embedded"
-    scorer_weights: Path | None = Field(None, description="Head weights; default: the committed embedded model.")
+    scorer_weights: Path | None = Field(
+        None, description="Head weights; default: the committed embedded model."
+    )
     muq_model_path: Path | None = None
     max_duration_s: float = Field(1800.0, gt=0)
     soundfont: Path = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
-    scorer_second_soundfont: Path = Field(Path("/usr/share/sounds/sf2/MuseScore_General_Full.sf2"),
-                                          description="Training only: the audio head also learns from these renders.")
+    scorer_second_soundfont: Path = Field(
+        Path("/usr/share/sounds/sf2/MuseScore_General_Full.sf2"),
+        description="Training only: the audio head also learns from these renders.",
+    )
     scorer_top_n: int = Field(5, ge=1, description="Weak spots / strengths reported per recording.")
     scorer_threads: int = Field(2, ge=1, description="Threads of the embedded backend's transcription model.")
     muq_device: str = Field("cpu", description="torch device for the MuQ backend ('cuda' in production).")
 
     # --- LLM ---------------------------------------------------------------------------------
     llm_model: str = Field("openai/qwen2.5-0.5b-instruct", description="litellm model string.")
-    llm_api_base: str | None = Field(None, description="OpenAI-compatible base URL; None = start the local llama.cpp server.")
+    llm_api_base: str | None = Field(
+        None, description="OpenAI-compatible base URL; None = start the local llama.cpp server."
+    )
     llm_api_key: str = "not-needed"
     llm_timeout_s: float = Field(60.0, gt=0)
     llm_retries: int = Field(1, ge=0)
     llm_temperature: float = Field(0.2, ge=0)
     llm_max_tokens: int = Field(300, ge=1)
-    local_llm_gguf: Path | None = Field(None, description="GGUF for the embedded LLM; default: assembled from pandas-sns parts.")
-    models_dir: Path = Field(DEFAULT_MODELS_DIR, description="Model files assembled by .ci/setup.d (outside the repo).")
+    local_llm_gguf: Path | None = Field(
+        None, description="GGUF for the embedded LLM; default: assembled from pandas-sns parts."
+    )
+    models_dir: Path = Field(
+        DEFAULT_MODELS_DIR, description="Model files assembled by .ci/setup.d (outside the repo)."
+    )
     local_llm_ctx: int = Field(4096, ge=512, description="Context window of the local llama.cpp server.")
     local_llm_threads: int | None = Field(None, ge=1, description="llama.cpp threads; None = its default.")
     local_llm_start_timeout_s: float = Field(120.0, gt=0)
     feedback_strategy: Literal["auto", "single", "per_dimension"] = Field(
-        "auto", description="One LLM call for the whole feedback, or one short call per weak dimension with only its source; auto = per_dimension for the embedded local model (llm_api_base None), single otherwise.")
+        "auto",
+        description="One LLM call for the whole feedback, or one short call per weak dimension with only its source; auto = per_dimension for the embedded local model (llm_api_base None), single otherwise.",
+    )
     feedback_require_support: bool | None = Field(
-        None, description="Fall back unless at least one citation is supported by its passage (not only valid); "
-        "None = on for the embedded local model (llm_api_base None), off otherwise.")
+        None,
+        description="Fall back unless at least one citation is supported by its passage (not only valid); "
+        "None = on for the embedded local model (llm_api_base None), off otherwise.",
+    )
     feedback_history_turns: int = Field(6, ge=0, description="Chat turns kept in the prompt.")
-    grounding_threshold: float | None = Field(None, description="Support score threshold; None = the calibrated value.")
+    grounding_threshold: float | None = Field(
+        None, description="Support score threshold; None = the calibrated value."
+    )
 
     # --- API ---------------------------------------------------------------------------------
     auth_enabled: bool = True
     upload_max_bytes: int = Field(400 * 1024 * 1024, gt=0)
-    score_upload_max_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Limit of a score MIDI sent with a recording.")
+    score_upload_max_bytes: int = Field(
+        4 * 1024 * 1024, gt=0, description="Limit of a score MIDI sent with a recording."
+    )
     rate_limit_per_minute: int = Field(120, ge=1)
-    max_generations: int = Field(4, ge=1, description="LLM generations (feedback, tutor turns) running at once in one process; beyond: 429.")
-    max_generations_per_key: int = Field(2, ge=1, description="LLM generations running at once for one key; beyond: 429.")
-    api_host: str = Field("127.0.0.1", description="Address `cadenza serve` binds; auth may be off only on loopback.")
+    max_generations: int = Field(
+        4,
+        ge=1,
+        description="LLM generations (feedback, tutor turns) running at once in one process; beyond: 429.",
+    )
+    max_generations_per_key: int = Field(
+        2, ge=1, description="LLM generations running at once for one key; beyond: 429."
+    )
+    api_host: str = Field(
+        "127.0.0.1", description="Address `cadenza serve` binds; auth may be off only on loopback."
+    )
     api_port: int = Field(8000, ge=1, le=65535)
     api_workers: int = Field(1, ge=1)
-    jobs_in_process: bool = Field(True, description="Run the scoring job worker inside each API process (False: a separate `docker/worker.py` scores).")
-    document_max_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Largest document upload (read into memory).")
-    job_max_attempts: int = Field(2, ge=1, description="Scoring attempts before a job that was interrupted fails.")
-    job_stale_after_s: float = Field(120.0, gt=0, description="A running job with no heartbeat this long was interrupted.")
+    jobs_in_process: bool = Field(
+        True,
+        description="Run the scoring job worker inside each API process (False: a separate `docker/worker.py` scores).",
+    )
+    document_max_bytes: int = Field(
+        50 * 1024 * 1024, gt=0, description="Largest document upload (read into memory)."
+    )
+    job_max_attempts: int = Field(
+        2, ge=1, description="Scoring attempts before a job that was interrupted fails."
+    )
+    job_stale_after_s: float = Field(
+        120.0, gt=0, description="A running job with no heartbeat this long was interrupted."
+    )
 
     @field_validator("home", "shared_dir", "models_dir", mode="after")
     @classmethod
@@ -126,7 +197,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _rescore_weights(self) -> Settings:
         if self.rescore_weight_bm25 + self.rescore_weight_sentence > 1:
-            raise ValueError("rescore_weight_bm25 + rescore_weight_sentence must be at most 1 (the chunk cosine gets the rest)")
+            raise ValueError(
+                "rescore_weight_bm25 + rescore_weight_sentence must be at most 1 (the chunk cosine gets the rest)"
+            )
         return self
 
     @property
@@ -157,43 +230,78 @@ class Settings(BaseSettings):
     def scorer_config(self) -> ScorerConfig:
         """What the scorer reads (scorer.config), with every location resolved."""
         return ScorerConfig(
-            backend=self.scorer_backend, weights=self.scorer_weights, muq_model_path=self.muq_model_path,
-            muq_device=self.muq_device, max_duration_s=self.max_duration_s, soundfont=self.soundfont,
-            second_soundfont=self.scorer_second_soundfont, top_n=self.scorer_top_n, threads=self.scorer_threads,
-            cache_dir=self.home / "cache" / "scorer", percepiano_dir=self.percepiano_dir,
+            backend=self.scorer_backend,
+            weights=self.scorer_weights,
+            muq_model_path=self.muq_model_path,
+            muq_device=self.muq_device,
+            max_duration_s=self.max_duration_s,
+            soundfont=self.soundfont,
+            second_soundfont=self.scorer_second_soundfont,
+            top_n=self.scorer_top_n,
+            threads=self.scorer_threads,
+            cache_dir=self.home / "cache" / "scorer",
+            percepiano_dir=self.percepiano_dir,
         )
 
     def retrieval_config(self) -> RetrievalConfig:
         """What rag.retrieval reads, with every location resolved."""
         return RetrievalConfig(
-            home=self.home, database_url=self.resolved_database_url, embedding_cache_dir=self.resolved_embedding_cache_dir,
-            models_dir=self.models_dir, chunk_tokens=self.chunk_tokens, chunk_overlap=self.chunk_overlap,
-            context_header=self.context_header, header_max_tokens=self.header_max_tokens,
-            embedding_model=self.embedding_model, embedding_query_instruction=self.embedding_query_instruction,
-            embedding_batch_size=self.embedding_batch_size, bm25_backend=self.bm25_backend,
-            vector_backend=self.vector_backend, qdrant_url=self.qdrant_url,
+            home=self.home,
+            database_url=self.resolved_database_url,
+            embedding_cache_dir=self.resolved_embedding_cache_dir,
+            models_dir=self.models_dir,
+            chunk_tokens=self.chunk_tokens,
+            chunk_overlap=self.chunk_overlap,
+            context_header=self.context_header,
+            header_max_tokens=self.header_max_tokens,
+            embedding_model=self.embedding_model,
+            embedding_query_instruction=self.embedding_query_instruction,
+            embedding_batch_size=self.embedding_batch_size,
+            bm25_backend=self.bm25_backend,
+            vector_backend=self.vector_backend,
+            qdrant_url=self.qdrant_url,
             qdrant_path=None if self.qdrant_url else (self.qdrant_path or self.home / "qdrant"),
-            qdrant_collection=self.qdrant_collection, rrf_k=self.rrf_k, rrf_weight_bm25=self.rrf_weight_bm25,
-            rrf_weight_dense=self.rrf_weight_dense, candidates_per_retriever=self.candidates_per_retriever,
-            top_k=self.top_k, rescore=self.rescore, rescore_weight_bm25=self.rescore_weight_bm25,
-            rescore_weight_sentence=self.rescore_weight_sentence, rescore_model=self.rescore_model,
-            rescore_model_weight=self.rescore_model_weight, rescore_model_candidates=self.rescore_model_candidates,
-            rescore_model_at_index=self.rescore_model_at_index, search_second_model=self.search_second_model,
-            reranker_model=self.reranker_model, reranker_max_length=self.reranker_max_length,
+            qdrant_collection=self.qdrant_collection,
+            rrf_k=self.rrf_k,
+            rrf_weight_bm25=self.rrf_weight_bm25,
+            rrf_weight_dense=self.rrf_weight_dense,
+            candidates_per_retriever=self.candidates_per_retriever,
+            top_k=self.top_k,
+            rescore=self.rescore,
+            rescore_weight_bm25=self.rescore_weight_bm25,
+            rescore_weight_sentence=self.rescore_weight_sentence,
+            rescore_model=self.rescore_model,
+            rescore_model_weight=self.rescore_model_weight,
+            rescore_model_candidates=self.rescore_model_candidates,
+            rescore_model_at_index=self.rescore_model_at_index,
+            search_second_model=self.search_second_model,
+            reranker_model=self.reranker_model,
+            reranker_max_length=self.reranker_max_length,
             rerank_candidates=self.rerank_candidates,
         )
 
     def generation_config(self) -> GenerationConfig:
         """What rag.generation reads (the LLM, the local server, the feedback policy, retrieval as feedback uses it)."""
         return GenerationConfig(
-            home=self.home, llm_model=self.llm_model, llm_api_base=self.llm_api_base, llm_api_key=self.llm_api_key,
-            llm_timeout_s=self.llm_timeout_s, llm_retries=self.llm_retries, llm_temperature=self.llm_temperature,
-            llm_max_tokens=self.llm_max_tokens, local_llm_gguf=self.local_llm_gguf, models_dir=self.models_dir,
-            local_llm_ctx=self.local_llm_ctx, local_llm_threads=self.local_llm_threads,
-            local_llm_start_timeout_s=self.local_llm_start_timeout_s, feedback_strategy=self.feedback_strategy,
+            home=self.home,
+            llm_model=self.llm_model,
+            llm_api_base=self.llm_api_base,
+            llm_api_key=self.llm_api_key,
+            llm_timeout_s=self.llm_timeout_s,
+            llm_retries=self.llm_retries,
+            llm_temperature=self.llm_temperature,
+            llm_max_tokens=self.llm_max_tokens,
+            local_llm_gguf=self.local_llm_gguf,
+            models_dir=self.models_dir,
+            local_llm_ctx=self.local_llm_ctx,
+            local_llm_threads=self.local_llm_threads,
+            local_llm_start_timeout_s=self.local_llm_start_timeout_s,
+            feedback_strategy=self.feedback_strategy,
             feedback_require_support=self.feedback_require_support,
-            feedback_history_turns=self.feedback_history_turns, grounding_threshold=self.grounding_threshold,
-            retrieval_mode="rerank" if self.reranker_model else "hybrid", top_k=self.top_k,
+            feedback_history_turns=self.feedback_history_turns,
+            grounding_threshold=self.grounding_threshold,
+            retrieval_mode="rerank" if self.reranker_model else "hybrid",
+            top_k=self.top_k,
             rescore_model_candidates=self.rescore_model_candidates,
         )
 

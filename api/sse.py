@@ -65,8 +65,13 @@ class _Stream(EventSourceResponse):
             self._on_close()
 
 
-def event_stream(events: Iterator[Any], *, on_done: Callable[[dict[str, Any]], dict[str, Any]],
-                 cancel: threading.Event | None = None, slot: GenerationSlot | None = None) -> EventSourceResponse:
+def event_stream(
+    events: Iterator[Any],
+    *,
+    on_done: Callable[[dict[str, Any]], dict[str, Any]],
+    cancel: threading.Event | None = None,
+    slot: GenerationSlot | None = None,
+) -> EventSourceResponse:
     """Relay ``events``; the ``done`` event's data passes through ``on_done`` (which stores the result
     and may add ids) before it is sent. The iterator is synchronous: each step runs in a worker thread.
     When the stream ends or the client leaves, ``cancel`` is set and, once the iterator is closed (the

@@ -42,8 +42,10 @@ class AppState:
                 f"auth_enabled=False is allowed only on a loopback address, not {self.settings.api_host!r}"
             )
         log.warning("*" * 72)
-        log.warning("AUTHENTICATION IS OFF: every request acts as a local admin (bound to %s only)",
-                    self.settings.api_host)
+        log.warning(
+            "AUTHENTICATION IS OFF: every request acts as a local admin (bound to %s only)",
+            self.settings.api_host,
+        )
         log.warning("*" * 72)
 
     def startup(self) -> None:

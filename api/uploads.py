@@ -135,7 +135,9 @@ class _Collector:
             limit = self.file_fields[self._name]
             if self._size > limit:
                 what = "upload" if self._name == self.form.main_field else f"{self._name!r} file"
-                raise TooLarge(f"{what} larger than the limit of {limit} bytes", detail={"limit_bytes": limit})
+                raise TooLarge(
+                    f"{what} larger than the limit of {limit} bytes", detail={"limit_bytes": limit}
+                )
             self._hash.update(chunk)
             self._fh.write(chunk)
         else:
@@ -165,7 +167,12 @@ class _Collector:
 
 
 async def receive_multipart(
-    request: Request, *, file_field: str, staging: Path, max_bytes: int, extra_files: Mapping[str, int] | None = None,
+    request: Request,
+    *,
+    file_field: str,
+    staging: Path,
+    max_bytes: int,
+    extra_files: Mapping[str, int] | None = None,
 ) -> ReceivedForm:
     """Parse a multipart/form-data request; the files (if any) end up complete under ``staging``.
 
@@ -186,14 +193,25 @@ async def receive_multipart(
     total = sum(file_fields.values())
     if declared and declared.isdigit() and int(declared) > total + FRAMING_ALLOWANCE:
         # Refuse before reading a byte when the client says up front that it is too large.
-        raise TooLarge(f"upload larger than the limit of {total} bytes (all files together)",
-                       detail={"limit_bytes": total})
+        raise TooLarge(
+            f"upload larger than the limit of {total} bytes (all files together)",
+            detail={"limit_bytes": total},
+        )
 
     staging.mkdir(parents=True, exist_ok=True)
     collector = _Collector(file_fields=file_fields, staging=staging)
-    callbacks = {name: getattr(collector, name) for name in (
-        "on_part_begin", "on_part_data", "on_part_end", "on_header_field", "on_header_value",
-        "on_header_end", "on_headers_finished")}
+    callbacks = {
+        name: getattr(collector, name)
+        for name in (
+            "on_part_begin",
+            "on_part_data",
+            "on_part_end",
+            "on_header_field",
+            "on_header_value",
+            "on_header_end",
+            "on_headers_finished",
+        )
+    }
     parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
     try:
         async for chunk in request.stream():

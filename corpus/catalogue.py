@@ -74,8 +74,18 @@ class ChunkRecord:
 def _record(row: Sequence[Any]) -> ChunkRecord:
     """A chunk row (the columns of ChunkRecord, in order) with its injection flag."""
     seq, chunk_id, document_id, section, char_start, char_end, text, embed_text, tags = row
-    return ChunkRecord(seq, chunk_id, document_id, section, char_start, char_end, text, embed_text, tags,
-                       flag=injection_flag(text))
+    return ChunkRecord(
+        seq,
+        chunk_id,
+        document_id,
+        section,
+        char_start,
+        char_end,
+        text,
+        embed_text,
+        tags,
+        flag=injection_flag(text),
+    )
 
 
 class Catalogue:
@@ -102,7 +112,11 @@ class Catalogue:
         with self.session() as s, s.begin():
             row = s.get(IndexStateRow, name)
             if row is None:
-                s.add(IndexStateRow(name=name, generation=generation, model_name=model_name, dimension=dimension))
+                s.add(
+                    IndexStateRow(
+                        name=name, generation=generation, model_name=model_name, dimension=dimension
+                    )
+                )
             else:
                 row.generation, row.model_name, row.dimension = generation, model_name, dimension
 
@@ -135,7 +149,14 @@ class Catalogue:
             old = s.get(DocumentRow, document.document_id)
             removed = 0
             if old is not None:
-                removed = s.scalar(select(func.count()).select_from(ChunkRow).where(ChunkRow.document_id == old.document_id)) or 0
+                removed = (
+                    s.scalar(
+                        select(func.count())
+                        .select_from(ChunkRow)
+                        .where(ChunkRow.document_id == old.document_id)
+                    )
+                    or 0
+                )
                 s.execute(delete(ChunkRow).where(ChunkRow.document_id == old.document_id))
                 s.delete(old)
                 s.flush()
@@ -144,9 +165,16 @@ class Catalogue:
             for c in chunks:
                 s.add(
                     ChunkRow(
-                        chunk_id=c.chunk_id, document_id=document.document_id, ordinal=c.ordinal, section=c.section,
-                        char_start=c.char_start, char_end=c.char_end, text=c.text, embed_text=c.embed_text,
-                        n_tokens=c.n_tokens, tags=c.tags,
+                        chunk_id=c.chunk_id,
+                        document_id=document.document_id,
+                        ordinal=c.ordinal,
+                        section=c.section,
+                        char_start=c.char_start,
+                        char_end=c.char_end,
+                        text=c.text,
+                        embed_text=c.embed_text,
+                        n_tokens=c.n_tokens,
+                        tags=c.tags,
                     )
                 )
             self._bump(s, model_name, dimension)
@@ -174,7 +202,12 @@ class Catalogue:
             if row is None:
                 raise DocumentNotFound(f"no document with id or slug {document_id!r}")
             document_id = row.document_id
-            removed = s.scalar(select(func.count()).select_from(ChunkRow).where(ChunkRow.document_id == document_id)) or 0
+            removed = (
+                s.scalar(
+                    select(func.count()).select_from(ChunkRow).where(ChunkRow.document_id == document_id)
+                )
+                or 0
+            )
             s.execute(delete(ChunkRow).where(ChunkRow.document_id == document_id))
             s.delete(row)
             self._bump(s)
@@ -182,12 +215,22 @@ class Catalogue:
 
     def list_documents(self) -> list[DocumentInfo]:
         with self.session() as s:
-            counts = dict(s.execute(select(ChunkRow.document_id, func.count()).group_by(ChunkRow.document_id)).all())
+            counts = dict(
+                s.execute(select(ChunkRow.document_id, func.count()).group_by(ChunkRow.document_id)).all()
+            )
             rows = s.scalars(select(DocumentRow).order_by(DocumentRow.document_id)).all()
             return [
                 DocumentInfo(
-                    document_id=r.document_id, slug=r.slug, title=r.title, author=r.author, year=r.year, url=r.url,
-                    licence=r.licence, source_type=r.source_type, n_chunks=int(counts.get(r.document_id, 0)), sha256=r.sha256,
+                    document_id=r.document_id,
+                    slug=r.slug,
+                    title=r.title,
+                    author=r.author,
+                    year=r.year,
+                    url=r.url,
+                    licence=r.licence,
+                    source_type=r.source_type,
+                    n_chunks=int(counts.get(r.document_id, 0)),
+                    sha256=r.sha256,
                 )
                 for r in rows
             ]
@@ -202,8 +245,15 @@ class Catalogue:
 
     def chunks(self, seqs: Sequence[int] | None = None) -> Iterator[ChunkRecord]:
         query = select(
-            ChunkRow.seq, ChunkRow.chunk_id, ChunkRow.document_id, ChunkRow.section, ChunkRow.char_start,
-            ChunkRow.char_end, ChunkRow.text, ChunkRow.embed_text, ChunkRow.tags,
+            ChunkRow.seq,
+            ChunkRow.chunk_id,
+            ChunkRow.document_id,
+            ChunkRow.section,
+            ChunkRow.char_start,
+            ChunkRow.char_end,
+            ChunkRow.text,
+            ChunkRow.embed_text,
+            ChunkRow.tags,
         ).order_by(ChunkRow.seq)
         with self.session() as s:
             if seqs is None:

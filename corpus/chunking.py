@@ -77,7 +77,9 @@ def _units(text: str, count: TokenCounter, max_tokens: int) -> list[_Unit]:
         for n, (a, b) in enumerate(sentences):
             raw = block.text[a:b]
             stripped = raw.rstrip()
-            spans.append((block.start + a, block.start + a + len(stripped), n == len(sentences) - 1, section, False))
+            spans.append(
+                (block.start + a, block.start + a + len(stripped), n == len(sentences) - 1, section, False)
+            )
     token_counts = count([text[s:e] for s, e, *_ in spans]) if spans else []
     units: list[_Unit] = []
     for (start, end, par_end, sec, heading), tokens in zip(spans, token_counts, strict=False):
@@ -141,14 +143,20 @@ def _group_units(units: list[_Unit], *, budget: int, overlap_budget: int) -> lis
         # Overlap: step back over whole trailing sentences that fit the overlap budget.
         start = nxt
         carried = 0
-        while start - 1 > group[0] and not units[start - 1].heading and carried + units[start - 1].tokens <= overlap_budget:
+        while (
+            start - 1 > group[0]
+            and not units[start - 1].heading
+            and carried + units[start - 1].tokens <= overlap_budget
+        ):
             start -= 1
             carried += units[start].tokens
         i = start
     return groups
 
 
-def _merge_fragments(units: list[_Unit], groups: list[list[int]], *, budget: int, min_tokens: int) -> list[list[int]]:
+def _merge_fragments(
+    units: list[_Unit], groups: list[list[int]], *, budget: int, min_tokens: int
+) -> list[list[int]]:
     """No fragments: a short group joins its predecessor when they fit together, else its successor."""
     merged: list[list[int]] = []
     for group in groups:
@@ -180,7 +188,9 @@ def _chunk_spans(text: str, units: list[_Unit], groups: list[list[int]]) -> list
         body = text[first.start : last.end]
         section = first.section
         chunks.append(
-            ChunkSpan(first.start, last.end, body, section, sum(units[g].tokens for g in group) + len(group) - 1)
+            ChunkSpan(
+                first.start, last.end, body, section, sum(units[g].tokens for g in group) + len(group) - 1
+            )
         )
     return chunks
 
@@ -188,7 +198,11 @@ def _chunk_spans(text: str, units: list[_Unit], groups: list[list[int]]) -> list
 def sentence_spans(text: str, *, count: TokenCounter, max_tokens: int) -> list[tuple[int, int]]:
     """(start, end) of the sentences of ``text`` (the chunker's own units, headings left out), each at most
     ``max_tokens`` word pieces: what the sentence-level second stage embeds."""
-    return [(u.start, u.end) for u in _units(text, count, max_tokens) if not u.heading and text[u.start : u.end].strip()]
+    return [
+        (u.start, u.end)
+        for u in _units(text, count, max_tokens)
+        if not u.heading and text[u.start : u.end].strip()
+    ]
 
 
 def normalise_for_hash(text: str) -> str:

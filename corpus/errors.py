@@ -1,10 +1,10 @@
 """The corpus package's errors: one root, no HTTP knowledge (the API maps them to status codes in one table).
 
-    CorpusError
-    ├── DocumentError        a document or manifest that cannot be read (bad bytes, empty, bad row …)
-    │   └── UnsupportedDocument  a file type the loaders do not read
-    ├── DocumentNotFound     no document with that id in the catalogue
-    └── CorpusFetchError     downloading a manifest source failed
+CorpusError
+├── DocumentError        a document or manifest that cannot be read (bad bytes, empty, bad row …)
+│   └── UnsupportedDocument  a file type the loaders do not read
+├── DocumentNotFound     no document with that id in the catalogue
+└── CorpusFetchError     downloading a manifest source failed
 """
 
 from __future__ import annotations

@@ -18,7 +18,9 @@ class ManifestEntry(BaseModel):
     year: str | None = None
     licence: str | None = None
     url: str | None = None  # always an http(s) URL: it becomes a link in citations
-    source_note: str | None = None  # the source column when it holds a note, not a URL ("scan source not recorded")
+    source_note: str | None = (
+        None  # the source column when it holds a note, not a URL ("scan source not recorded")
+    )
 
 
 def read_manifest(path: Path) -> dict[str, ManifestEntry]:
@@ -51,6 +53,7 @@ def _source(path: Path, slug: str, source: str | None) -> tuple[str | None, str 
     if source is None or is_web_url(source):
         return source, None
     if looks_like_a_link(source):
-        raise DocumentError(f"{path}: row {slug!r}: the source URL must be an http:// or https:// URL, "
-                            f"not {source[:80]!r}")
+        raise DocumentError(
+            f"{path}: row {slug!r}: the source URL must be an http:// or https:// URL, not {source[:80]!r}"
+        )
     return None, source

@@ -29,7 +29,10 @@ class DocumentRow(Base):
     text: Mapped[str] = mapped_column(Text)  # the source text chunk offsets point into
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     chunks: Mapped[list[ChunkRow]] = relationship(
-        back_populates="document", cascade="all, delete-orphan", passive_deletes=True, order_by="ChunkRow.ordinal"
+        back_populates="document",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ChunkRow.ordinal",
     )
 
 
@@ -41,7 +44,9 @@ class ChunkRow(Base):
     # index can tell an old chunk from a new one after a document is replaced.
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     chunk_id: Mapped[str] = mapped_column(String(260), unique=True, index=True)
-    document_id: Mapped[str] = mapped_column(ForeignKey("documents.document_id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.document_id", ondelete="CASCADE"), index=True
+    )
     ordinal: Mapped[int] = mapped_column(Integer)
     section: Mapped[str | None] = mapped_column(Text)
     char_start: Mapped[int] = mapped_column(Integer)

@@ -7,10 +7,28 @@ from dataclasses import dataclass
 
 _BLOCK_SEP = re.compile(r"\n[ \t]*\n")
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(\S.*?)\s*#*\s*$")
-_NAMED_HEADING = re.compile(r"^(CHAPTER|PART|BOOK|SECTION|LECTURE|LESSON|STUDY)\s+([IVXLC]+|\d+)\b|^APPENDIX\b", re.I)
+_NAMED_HEADING = re.compile(
+    r"^(CHAPTER|PART|BOOK|SECTION|LECTURE|LESSON|STUDY)\s+([IVXLC]+|\d+)\b|^APPENDIX\b", re.I
+)
 _ROMAN_HEADING = re.compile(r"^[IVXLC]+\.\s+\S")
 _TOC_LINE = re.compile(r"\S\s{3,}\S|\s\d+\.?$|\.{4,}")
-_NOT_TITLES = frozenset({"AND", "PAGE", "CHAP", "CONTENTS", "TABLE OF CONTENTS", "BY", "FROM", "EDITED BY", "TRANSLATED BY", "FINIS", "THE END", "ILLUSTRATIONS", "LIST OF ILLUSTRATIONS"})
+_NOT_TITLES = frozenset(
+    {
+        "AND",
+        "PAGE",
+        "CHAP",
+        "CONTENTS",
+        "TABLE OF CONTENTS",
+        "BY",
+        "FROM",
+        "EDITED BY",
+        "TRANSLATED BY",
+        "FINIS",
+        "THE END",
+        "ILLUSTRATIONS",
+        "LIST OF ILLUSTRATIONS",
+    }
+)
 
 
 @dataclass(frozen=True)

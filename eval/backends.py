@@ -45,7 +45,9 @@ class CadenzaBackend:
 
     modes = ("bm25", "dense", "hybrid", "rerank")
 
-    def __init__(self, settings: Settings, evalset: EvalSet, *, corpus_dir: Path | None, progress: bool) -> None:
+    def __init__(
+        self, settings: Settings, evalset: EvalSet, *, corpus_dir: Path | None, progress: bool
+    ) -> None:
         from rag.retrieval.retriever import Retriever
 
         self._tmp: Path | None = None
@@ -56,8 +58,11 @@ class CadenzaBackend:
             # The second-stage model embeds lazily here: an evaluation ranks only a few thousand of the
             # corpus's chunks into its top, and the order is the same whenever the vectors are computed.
             settings = settings.model_copy(
-                update={"home": self._tmp / "home", "embedding_cache_dir": settings.resolved_embedding_cache_dir,
-                        "rescore_model_at_index": False}
+                update={
+                    "home": self._tmp / "home",
+                    "embedding_cache_dir": settings.resolved_embedding_cache_dir,
+                    "rescore_model_at_index": False,
+                }
             )
         self.settings = settings
         self._retriever = Retriever.open(settings.retrieval_config())
@@ -86,12 +91,18 @@ class CadenzaBackend:
         sources = corpus_sources(corpus_dir, evalset)
         # Any order gives the same index content; reverse order lets a second evaluation started beside a
         # running one fill the shared embedding cache from the other end instead of embedding the same texts.
-        for slug in tqdm(sorted(sources, reverse=True), disable=not progress, unit="doc", desc="rag-eval: indexing"):
+        for slug in tqdm(
+            sorted(sources, reverse=True), disable=not progress, unit="doc", desc="rag-eval: indexing"
+        ):
             entry = entries.get(slug)
             self._retriever.index_document(
-                text=sources[slug], title=entry.title if entry else slug.replace("_", " "), slug=slug,
-                author=entry.author if entry else None, year=entry.year if entry else None,
-                url=entry.url if entry else None, licence=entry.licence if entry else None,
+                text=sources[slug],
+                title=entry.title if entry else slug.replace("_", " "),
+                slug=slug,
+                author=entry.author if entry else None,
+                year=entry.year if entry else None,
+                url=entry.url if entry else None,
+                licence=entry.licence if entry else None,
             )
 
     def search(self, query: str, mode: str, depth: int) -> tuple[list[RankedItem], dict[str, float]]:
@@ -102,7 +113,13 @@ class CadenzaBackend:
             fused = self._retriever.search(query, mode="hybrid", k=depth)
             hits = hits + [h for h in fused if h.chunk_id not in seen][: depth - len(hits)]
         items = [
-            RankedItem(h.chunk_id, self._slugs.get(h.source.document_id, h.source.document_id), h.char_start, h.char_end, h.text)
+            RankedItem(
+                h.chunk_id,
+                self._slugs.get(h.source.document_id, h.source.document_id),
+                h.char_start,
+                h.char_end,
+                h.text,
+            )
             for h in hits
         ]
         return items, dict(timings)

@@ -39,14 +39,29 @@ import httpx
 from api.settings import REPO_ROOT, Settings
 
 QUERIES = [
-    "my pedalling blurs the harmonies", "how to practise scales evenly", "keeping a steady tempo",
-    "relaxed wrist and arm weight", "playing with a singing tone", "memorising a piece",
-    "dynamics and phrasing of a melody", "staccato touch", "fingering for fast passages",
-    "nervousness when playing in public", "using the metronome", "voicing the melody over the accompaniment",
-    "rubato in Chopin", "slow practice", "octave technique", "listening to yourself while playing",
+    "my pedalling blurs the harmonies",
+    "how to practise scales evenly",
+    "keeping a steady tempo",
+    "relaxed wrist and arm weight",
+    "playing with a singing tone",
+    "memorising a piece",
+    "dynamics and phrasing of a melody",
+    "staccato touch",
+    "fingering for fast passages",
+    "nervousness when playing in public",
+    "using the metronome",
+    "voicing the melody over the accompaniment",
+    "rubato in Chopin",
+    "slow practice",
+    "octave technique",
+    "listening to yourself while playing",
 ]
-SMALL_FIRST = ["saint_saens_execution_of_music", "schumann_advice_to_young_musicians",
-               "matthay_forearm_rotation", "matthay_on_memorizing"]
+SMALL_FIRST = [
+    "saint_saens_execution_of_music",
+    "schumann_advice_to_young_musicians",
+    "matthay_forearm_rotation",
+    "matthay_on_memorizing",
+]
 EXAMPLE = "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav"
 
 
@@ -62,9 +77,11 @@ class Run:
     def summary(self) -> dict[str, Any]:
         ok = len(self.latencies_ms)
         out: dict[str, Any] = {
-            "requests": ok + len(self.errors), "errors": len(self.errors),
+            "requests": ok + len(self.errors),
+            "errors": len(self.errors),
             "throughput_rps": round(ok / self.wall_s, 1) if self.wall_s else 0.0,
-            "p50_ms": _pct(self.latencies_ms, 50), "p95_ms": _pct(self.latencies_ms, 95),
+            "p50_ms": _pct(self.latencies_ms, 50),
+            "p95_ms": _pct(self.latencies_ms, 95),
         }
         if self.server_ms:
             out["p50_excl_llm_ms"] = _pct(self.server_ms, 50)
@@ -125,25 +142,39 @@ def _setup(base: str, admin: dict[str, str], student: dict[str, str], settings: 
         for slug in SMALL_FIRST[:books]:
             path = settings.corpus_dir / f"{slug}.txt"
             t = time.perf_counter()
-            response = client.post("/v1/documents", headers=admin, data={"slug": slug},
-                                   files={"file": (path.name, path.read_bytes(), "text/plain")})
+            response = client.post(
+                "/v1/documents",
+                headers=admin,
+                data={"slug": slug},
+                files={"file": (path.name, path.read_bytes(), "text/plain")},
+            )
             response.raise_for_status()
-            print(f"  indexed {slug}: {response.json()['report']['chunks_added']} chunks "
-                  f"({time.perf_counter() - t:.1f} s)", flush=True)
+            print(
+                f"  indexed {slug}: {response.json()['report']['chunks_added']} chunks "
+                f"({time.perf_counter() - t:.1f} s)",
+                flush=True,
+            )
         wav = (settings.shared_dir / EXAMPLE).read_bytes()
-        created = client.post("/v1/performances", headers=student, files={"file": ("example.wav", wav, "audio/wav")},
-                              data={"composer": "Beethoven", "piece": "32 Variations WoO 80"})
+        created = client.post(
+            "/v1/performances",
+            headers=student,
+            files={"file": ("example.wav", wav, "audio/wav")},
+            data={"composer": "Beethoven", "piece": "32 Variations WoO 80"},
+        )
         created.raise_for_status()
         performance_id = created.json()["id"]
-        while (body := client.get(f"/v1/performances/{performance_id}", headers=student).json())["status"] not in (
-                "done", "failed"):
+        while (body := client.get(f"/v1/performances/{performance_id}", headers=student).json())[
+            "status"
+        ] not in ("done", "failed"):
             time.sleep(0.5)
         if body["status"] != "done":
             raise SystemExit(f"bench: scoring the example failed: {body['error']}")
         return performance_id
 
 
-async def _measure(base: str, student: dict[str, str], performance_id: str, args: argparse.Namespace) -> list[Run]:
+async def _measure(
+    base: str, student: dict[str, str], performance_id: str, args: argparse.Namespace
+) -> list[Run]:
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits, headers=student) as client:
         for i in range(8):  # warm-up: models loaded, caches and connections ready
@@ -154,17 +185,30 @@ async def _measure(base: str, student: dict[str, str], performance_id: str, args
             return await c.get("/healthz")
 
         async def search(c: httpx.AsyncClient, i: int) -> httpx.Response:
-            return await c.get("/v1/search", params={"q": QUERIES[i % len(QUERIES)] + ("" if i < len(QUERIES) else f" {i}"),
-                                                    "mode": args.mode, "k": 5,
-                                                    **({"second_model": "true"} if args.second_model else {})})
+            return await c.get(
+                "/v1/search",
+                params={
+                    "q": QUERIES[i % len(QUERIES)] + ("" if i < len(QUERIES) else f" {i}"),
+                    "mode": args.mode,
+                    "k": 5,
+                    **({"second_model": "true"} if args.second_model else {}),
+                },
+            )
 
         async def feedback(c: httpx.AsyncClient, i: int) -> httpx.Response:
-            return await c.post("/v1/feedback", json={"performance_id": performance_id,
-                                                      "level": ["beginner", "intermediate", "advanced"][i % 3]})
+            return await c.post(
+                "/v1/feedback",
+                json={
+                    "performance_id": performance_id,
+                    "level": ["beginner", "intermediate", "advanced"][i % 3],
+                },
+            )
 
-        runs = [await _load(client, "healthz", args.search_requests, args.concurrency, healthz),
-                await _load(client, "search", args.search_requests, args.concurrency, search),
-                await _load(client, "feedback", args.feedback_requests, max(1, args.concurrency // 2), feedback)]
+        runs = [
+            await _load(client, "healthz", args.search_requests, args.concurrency, healthz),
+            await _load(client, "search", args.search_requests, args.concurrency, search),
+            await _load(client, "feedback", args.feedback_requests, max(1, args.concurrency // 2), feedback),
+        ]
     return runs
 
 
@@ -176,23 +220,37 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=1, help="`cadenza serve --workers`")
     parser.add_argument("--mode", default="hybrid", choices=["bm25", "dense", "hybrid", "rerank"])
-    parser.add_argument("--second-model", action="store_true",
-                        help="search with the second model on the head (the REST default skips it)")
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "cadenza-bench-embeddings",
-                        help="embedding cache kept between runs")
+    parser.add_argument(
+        "--second-model",
+        action="store_true",
+        help="search with the second model on the head (the REST default skips it)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "cadenza-bench-embeddings",
+        help="embedding cache kept between runs",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     return parser.parse_args(argv)
 
 
 def server_env(home: Path, settings: Settings, cache: Path) -> dict[str, str]:
     """The environment of a benchmark server: its own home, the shared data, no CADENZA_ setting of the caller's."""
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CADENZA_")},
-           "CADENZA_HOME": str(home), "CADENZA_SHARED_DIR": str(settings.shared_dir),
-           "CADENZA_EMBEDDING_CACHE_DIR": str(cache), "CADENZA_RATE_LIMIT_PER_MINUTE": "10000000",
-           # The fallback generator: nothing listens on port 9, so the LLM call fails at once.
-           "CADENZA_LLM_API_BASE": "http://127.0.0.1:9/v1", "CADENZA_LLM_MODEL": "openai/none",
-           "CADENZA_LLM_RETRIES": "0", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CADENZA_")},
+        "CADENZA_HOME": str(home),
+        "CADENZA_SHARED_DIR": str(settings.shared_dir),
+        "CADENZA_EMBEDDING_CACHE_DIR": str(cache),
+        "CADENZA_RATE_LIMIT_PER_MINUTE": "10000000",
+        # The fallback generator: nothing listens on port 9, so the LLM call fails at once.
+        "CADENZA_LLM_API_BASE": "http://127.0.0.1:9/v1",
+        "CADENZA_LLM_MODEL": "openai/none",
+        "CADENZA_LLM_RETRIES": "0",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    }
     if os.environ.get("CADENZA_DATABASE_URL"):
         env["CADENZA_DATABASE_URL"] = os.environ["CADENZA_DATABASE_URL"]
     return env
@@ -200,8 +258,14 @@ def server_env(home: Path, settings: Settings, cache: Path) -> dict[str, str]:
 
 def cli(env: dict[str, str], *cli_args: str) -> str:
     """Run `cadenza ARGS` with that environment and return what it printed."""
-    return subprocess.run([sys.executable, "-m", "api.cli", *cli_args], env=env, cwd=REPO_ROOT, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *cli_args],
+        env=env,
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 @contextlib.contextmanager
@@ -209,8 +273,23 @@ def running_server(env: dict[str, str], port: int, workers: int, log_path: Path)
     """`cadenza serve` on loopback until the block ends; yields its base URL once /healthz answers."""
     with open(log_path, "wb") as log_file:
         server = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers),
-             "--log-level", "warning"], env=env, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -239,21 +318,32 @@ def _summarize(runs: list[Run], args: argparse.Namespace) -> dict[str, Any]:
     results["goals"] = {
         "search_rps>=50": results["search"]["throughput_rps"] >= 50,
         "feedback_p95_excl_llm<=300ms": results["feedback"].get("p95_excl_llm_ms", float("inf")) <= 300,
-        "zero_errors": all(r["errors"] == 0 for name, r in results.items() if name in ("healthz", "search", "feedback")),
+        "zero_errors": all(
+            r["errors"] == 0 for name, r in results.items() if name in ("healthz", "search", "feedback")
+        ),
     }
-    results["setup"] = {"books": args.books, "mode": args.mode, "concurrency": args.concurrency,
-                        "workers": args.workers, "cores": os.cpu_count(),
-                        "load_avg_1m_at_end": round(os.getloadavg()[0], 2)}
+    results["setup"] = {
+        "books": args.books,
+        "mode": args.mode,
+        "concurrency": args.concurrency,
+        "workers": args.workers,
+        "cores": os.cpu_count(),
+        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+    }
     return results
 
 
 def _print_table(results: dict[str, Any]) -> None:
-    print(f"\n{'':10} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
-          f"{'p50 excl LLM':>13} {'p95 excl LLM':>13}")
+    print(
+        f"\n{'':10} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'p50 excl LLM':>13} {'p95 excl LLM':>13}"
+    )
     for name in ("healthz", "search", "feedback"):
         r = results[name]
-        print(f"{name:10} {r['requests']:>8} {r['errors']:>6} {r['throughput_rps']:>8} {r['p50_ms']:>8} "
-              f"{r['p95_ms']:>8} {r.get('p50_excl_llm_ms', ''):>13} {r.get('p95_excl_llm_ms', ''):>13}")
+        print(
+            f"{name:10} {r['requests']:>8} {r['errors']:>6} {r['throughput_rps']:>8} {r['p50_ms']:>8} "
+            f"{r['p95_ms']:>8} {r.get('p50_excl_llm_ms', ''):>13} {r.get('p95_excl_llm_ms', ''):>13}"
+        )
     print(f"search throughput = {results['search']['vs_healthz_throughput']} x the /healthz baseline")
     stages = results["feedback"].get("stage_p50_ms", {})
     print("feedback stages (server, p50 ms): " + ", ".join(f"{k} {v}" for k, v in stages.items()))
@@ -270,8 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     student = {"Authorization": f"Bearer {cli(env, 'keys', 'create', '--role', 'student')}"}
     try:
         with running_server(env, _free_port(), args.workers, home / "server.log") as base:
-            print(f"bench: cadenza serve on {base} (workers={args.workers}, cores={os.cpu_count()}); setting up",
-                  flush=True)
+            print(
+                f"bench: cadenza serve on {base} (workers={args.workers}, cores={os.cpu_count()}); setting up",
+                flush=True,
+            )
             performance_id = _setup(base, admin, student, settings, args.books)
             runs = asyncio.run(_measure(base, student, performance_id, args))
     finally:

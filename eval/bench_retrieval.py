@@ -57,11 +57,21 @@ ROWS: list[dict[str, object]] = []
 
 
 def row(scale: str, stage: str, values: list[float], note: str = "", cpu: list[float] | None = None) -> None:
-    entry = {"scale": scale, "stage": stage, "p50_ms": round(pct(values, 50), 2), "p95_ms": round(pct(values, 95), 2),
-             "cpu_p50_ms": round(pct(cpu, 50), 2) if cpu else None, "n": len(values), "note": note}
+    entry = {
+        "scale": scale,
+        "stage": stage,
+        "p50_ms": round(pct(values, 50), 2),
+        "p95_ms": round(pct(values, 95), 2),
+        "cpu_p50_ms": round(pct(cpu, 50), 2) if cpu else None,
+        "n": len(values),
+        "note": note,
+    }
     ROWS.append(entry)
     cpu_text = f"cpu p50 {entry['cpu_p50_ms']:>8.2f} ms" if cpu else " " * 20
-    print(f"{scale:>10} | {stage:<36} | p50 {entry['p50_ms']:>9.2f} ms | p95 {entry['p95_ms']:>9.2f} ms | {cpu_text} | {note}", flush=True)
+    print(
+        f"{scale:>10} | {stage:<36} | p50 {entry['p50_ms']:>9.2f} ms | p95 {entry['p95_ms']:>9.2f} ms | {cpu_text} | {note}",
+        flush=True,
+    )
 
 
 class Clock:
@@ -80,7 +90,11 @@ class Clock:
 
 
 def load_queries(shared: Path, n: int) -> tuple[list[str], list[dict]]:
-    qrels = [json.loads(line) for line in (shared / "eval" / "piano_qrels_dev.jsonl").read_text().splitlines() if line.strip()]
+    qrels = [
+        json.loads(line)
+        for line in (shared / "eval" / "piano_qrels_dev.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     queries = [q["query"] for q in qrels]
     extra = shared / "eval" / "hofmann_piano_questions_answered.jsonl"
     if extra.is_file():
@@ -121,7 +135,9 @@ def corpus_scale(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
     n = retriever.n_chunks
     if n == 0:
         sys.exit(f"bench: the index is empty: run `cadenza index` first (CADENZA_HOME={settings.home})")
-    print(f"# corpus: {n} chunks, {len(retriever.list_documents())} documents, home {settings.home}; open+catch-up {open_s:.1f} s; RSS {rss_mb():.0f} MB")
+    print(
+        f"# corpus: {n} chunks, {len(retriever.list_documents())} documents, home {settings.home}; open+catch-up {open_s:.1f} s; RSS {rss_mb():.0f} MB"
+    )
     queries, qrels = load_queries(settings.shared_dir, args.queries)
     chunks = list(retriever._chunks.values())
     scale = f"{n // 1000}k" if n >= 1000 else str(n)
@@ -133,12 +149,18 @@ def corpus_scale(args: argparse.Namespace) -> tuple[list[str], np.ndarray]:
     t = time.perf_counter()
     retriever.embedder.encode_documents(sample)
     emb_s = time.perf_counter() - t
-    print(f"# embedding throughput ({retriever.embedder.name}, {len(sample)} chunks, batch {settings.embedding_batch_size}): {len(sample) / emb_s:.1f} chunks/s")
+    print(
+        f"# embedding throughput ({retriever.embedder.name}, {len(sample)} chunks, batch {settings.embedding_batch_size}): {len(sample) / emb_s:.1f} chunks/s"
+    )
 
     # --- rerank: a MiniLM-sized cross-encoder (built from the bundled MiniLM) on 20 candidates -------
     rerank(args, retriever, queries)
     seqs = [c.seq for c in chunks]
-    vectors = np.stack([retriever.vectors._index.reconstruct(int(s)) for s in seqs[:2000]]) if hasattr(retriever.vectors, "_index") else np.zeros((0, 384), np.float32)
+    vectors = (
+        np.stack([retriever.vectors._index.reconstruct(int(s)) for s in seqs[:2000]])
+        if hasattr(retriever.vectors, "_index")
+        else np.zeros((0, 384), np.float32)
+    )
     retriever.close()
     print(f"# peak RSS after corpus scale: {peak_rss_mb():.0f} MB")
     return queries, vectors
@@ -166,9 +188,17 @@ def bm25_backends(scale: str, chunks: list, queries: list[str], qrels: list[dict
         for q in queries:
             clock(lambda q=q, index=index: index.search(q, 20))
         for q in qrels:
-            hits_by_query.append([(by_seq[s].document_id, by_seq[s].text) for s, _ in index.search(q["query"], 10)])
+            hits_by_query.append(
+                [(by_seq[s].document_id, by_seq[s].text) for s, _ in index.search(q["query"], 10)]
+            )
         quality = recall_at(hits_by_query, qrels)
-        row(scale, f"bm25 {name}", clock.wall, f"build {n / build:,.0f} chunks/s; qrels recall@10 {quality:.3f}", clock.cpu)
+        row(
+            scale,
+            f"bm25 {name}",
+            clock.wall,
+            f"build {n / build:,.0f} chunks/s; qrels recall@10 {quality:.3f}",
+            clock.cpu,
+        )
         del index
         gc.collect()
 
@@ -185,11 +215,16 @@ def retriever_stages(scale: str, retriever, queries: list[str], qrels: list[dict
         for key, value in timings.items():
             stages.setdefault(key, []).append(value)
     for key in ("encode", "bm25", "dense", "fusion", "rescore"):
-        if key in stages:  # rescore: the default second stage (rag/retrieval/rescore.py), absent when switched off
+        if (
+            key in stages
+        ):  # rescore: the default second stage (rag/retrieval/rescore.py), absent when switched off
             row(scale, f"hybrid stage: {key}", stages[key])
     row(scale, "hybrid total (Retriever.search)", stages["total"], "query encoding included", clock.cpu)
     for mode in ("bm25", "dense", "hybrid"):
-        hits_by_query = [[(h.source.document_id, h.text) for h in retriever.search(q["query"], mode=mode, k=10)] for q in qrels]
+        hits_by_query = [
+            [(h.source.document_id, h.text) for h in retriever.search(q["query"], mode=mode, k=10)]
+            for q in qrels
+        ]
         print(f"# qrels recall@10 {mode}: {recall_at(hits_by_query, qrels):.3f}")
 
 
@@ -207,16 +242,37 @@ def rerank(args: argparse.Namespace, retriever, queries: list[str]) -> None:  # 
     pools = []
     for q in queries[: args.rerank_queries]:
         hits = retriever.search(q, mode="hybrid", k=20)
-        pools.append((q, [retriever._chunks[next(s for s, c in retriever._chunks.items() if c.chunk_id == h.chunk_id)].embed_text for h in hits]))
-    variants = [("fp32, 256 word pieces", 256, False), ("fp32, 128 word pieces", 128, False), ("int8 dynamic, 256", 256, True), ("int8 dynamic, 128", 128, True)]
+        pools.append(
+            (
+                q,
+                [
+                    retriever._chunks[
+                        next(s for s, c in retriever._chunks.items() if c.chunk_id == h.chunk_id)
+                    ].embed_text
+                    for h in hits
+                ],
+            )
+        )
+    variants = [
+        ("fp32, 256 word pieces", 256, False),
+        ("fp32, 128 word pieces", 128, False),
+        ("int8 dynamic, 256", 256, True),
+        ("int8 dynamic, 128", 128, True),
+    ]
     for label, max_length, int8 in variants:
         model = CrossEncoder(str(folder), max_length=max_length, device="cpu")
         if int8:
-            torch.ao.quantization.quantize_dynamic(model.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+            torch.ao.quantization.quantize_dynamic(
+                model.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
+            )
         model.predict([(pools[0][0], p) for p in pools[0][1]], batch_size=32)
         clock = Clock()
         for q, passages in pools:
-            clock(lambda q=q, passages=passages, model=model: model.predict([(q, p) for p in passages], batch_size=32, show_progress_bar=False))
+            clock(
+                lambda q=q, passages=passages, model=model: model.predict(
+                    [(q, p) for p in passages], batch_size=32, show_progress_bar=False
+                )
+            )
         row("20 cands", f"rerank {label}", clock.wall, f"{torch.get_num_threads()} threads", clock.cpu)
 
 
@@ -260,7 +316,10 @@ def synthetic_bm25(rng: np.random.Generator, n: int, label: str, terms: Syntheti
     del ids
     gc.collect()
     build = time.perf_counter() - t
-    print(f"# {label}: synthetic token ids in {gen_s:.0f} s; BM25 matrix (bm25s layout, vectorised build) {n / build:,.0f} chunks/s ({build:.0f} s); RSS {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB", flush=True)
+    print(
+        f"# {label}: synthetic token ids in {gen_s:.0f} s; BM25 matrix (bm25s layout, vectorised build) {n / build:,.0f} chunks/s ({build:.0f} s); RSS {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB",
+        flush=True,
+    )
 
     def bm25_top(q: str) -> list[int]:
         qids = [terms.vocab[x] for x in tokenize(q) if x in terms.vocab]
@@ -284,7 +343,9 @@ def random_unit_blocks(rng: np.random.Generator, n: int, dim: int, block: int = 
         yield start, vecs
 
 
-def synthetic_ivf(args: argparse.Namespace, rng: np.random.Generator, n: int, dim: int, label: str, model_name: str):  # type: ignore[no-untyped-def]
+def synthetic_ivf(
+    args: argparse.Namespace, rng: np.random.Generator, n: int, dim: int, label: str, model_name: str
+):  # type: ignore[no-untyped-def]
     """A FAISS IVF index (nprobe args.nprobe) over n random unit vectors, timed."""
     from rag.retrieval.vectorstore import FaissStore
 
@@ -300,11 +361,16 @@ def synthetic_ivf(args: argparse.Namespace, rng: np.random.Generator, n: int, di
     for start, vecs in random_unit_blocks(rng, n, dim):
         store.add(list(range(start + 1, start + 1 + len(vecs))), vecs)
     add_s = time.perf_counter() - t
-    print(f"# {label}: FAISS IVF{lists},Flat trained in {train_s:.0f} s, {n / add_s:,.0f} vectors/s added; RSS {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB", flush=True)
+    print(
+        f"# {label}: FAISS IVF{lists},Flat trained in {train_s:.0f} s, {n / add_s:,.0f} vectors/s added; RSS {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB",
+        flush=True,
+    )
     return store
 
 
-def synthetic_hybrid(args: argparse.Namespace, label: str, queries: list[str], embedder, bm25_top, store, rrf_k: int) -> None:  # type: ignore[no-untyped-def]
+def synthetic_hybrid(
+    args: argparse.Namespace, label: str, queries: list[str], embedder, bm25_top, store, rrf_k: int
+) -> None:  # type: ignore[no-untyped-def]
     """Hybrid search at the synthetic scale, stage by stage (query encoding included)."""
     from rag.retrieval.fusion import rrf
 
@@ -332,7 +398,9 @@ def synthetic_hybrid(args: argparse.Namespace, label: str, queries: list[str], e
     row(label, "hybrid total (encode+bm25+dense+rrf)", totals, "query encoding included", cpus)
 
 
-def flat_scan_reference(rng: np.random.Generator, n: int, dim: int, label: str, queries: list[str], embedder) -> None:  # type: ignore[no-untyped-def]
+def flat_scan_reference(
+    rng: np.random.Generator, n: int, dim: int, label: str, queries: list[str], embedder
+) -> None:  # type: ignore[no-untyped-def]
     """Exact search cost at this size, for reference (a flat scan of all vectors)."""
     import faiss
 
@@ -343,10 +411,18 @@ def flat_scan_reference(rng: np.random.Generator, n: int, dim: int, label: str, 
     for q in queries[:20]:
         qv = embedder.encode_query(q).reshape(1, -1)
         flat_clock(lambda qv=qv: flat.search(qv, 20))
-    row(label, "dense exact flat scan (reference)", flat_clock.wall, f"{faiss.omp_get_max_threads()} OpenMP threads", flat_clock.cpu)
+    row(
+        label,
+        "dense exact flat scan (reference)",
+        flat_clock.wall,
+        f"{faiss.omp_get_max_threads()} OpenMP threads",
+        flat_clock.cpu,
+    )
 
 
-def rank_bm25_baseline(args: argparse.Namespace, rng: np.random.Generator, terms: SyntheticTerms, queries: list[str]) -> None:
+def rank_bm25_baseline(
+    args: argparse.Namespace, rng: np.random.Generator, terms: SyntheticTerms, queries: list[str]
+) -> None:
     """rank-bm25 at its own (smaller) synthetic scale, and bm25s on the same collection."""
     import bm25s
 
@@ -365,17 +441,32 @@ def rank_bm25_baseline(args: argparse.Namespace, rng: np.random.Generator, terms
     clock = Clock()
     for q in queries[:10]:
         clock(lambda q=q: baseline.search(q, 20))
-    row(f"{m // 1000}k", "bm25 rank_bm25 (baseline)", clock.wall, f"build {m / build:,.0f} chunks/s; 10 queries", clock.cpu)
+    row(
+        f"{m // 1000}k",
+        "bm25 rank_bm25 (baseline)",
+        clock.wall,
+        f"build {m / build:,.0f} chunks/s; 10 queries",
+        clock.cpu,
+    )
     bm = bm25s.BM25()
     t = time.perf_counter()
-    bm.index(bm25s.tokenization.Tokenized(ids=ids.tolist(), vocab={t: i for t, i in vocab.items()}), show_progress=False)
+    bm.index(
+        bm25s.tokenization.Tokenized(ids=ids.tolist(), vocab={t: i for t, i in vocab.items()}),
+        show_progress=False,
+    )
     build = time.perf_counter() - t
     clock = Clock()
     for q in queries:
         qids = [vocab[x] for x in tokenize(q) if x in vocab]
         if qids:
             clock(lambda qids=qids: _top_k(bm.get_scores(qids), 20))
-    row(f"{m // 1000}k", "bm25 bm25s (same collection)", clock.wall, f"bm25s.index {m / build:,.0f} chunks/s", clock.cpu)
+    row(
+        f"{m // 1000}k",
+        "bm25 bm25s (same collection)",
+        clock.wall,
+        f"bm25s.index {m / build:,.0f} chunks/s",
+        clock.cpu,
+    )
 
 
 def synthetic_scale(args: argparse.Namespace, queries: list[str], real_vectors: np.ndarray) -> None:
@@ -421,7 +512,9 @@ def bm25s_from_ids(ids: np.ndarray, vocab: dict[str, int], k1: float = 1.5, b: f
     del pairs
     df = np.bincount(toks, minlength=vocab_size).astype(np.float32)
     idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
-    scores = idf[toks] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * 1.0))  # every synthetic doc has the mean length
+    scores = (
+        idf[toks] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * 1.0))
+    )  # every synthetic doc has the mean length
     order = np.argsort(toks, kind="stable")
     model = bm25s.BM25(k1=k1, b=b)
     model.scores = {
@@ -437,7 +530,9 @@ def bm25s_from_ids(ids: np.ndarray, vocab: dict[str, int], k1: float = 1.5, b: f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--rerank-queries", type=int, default=10)
     parser.add_argument("--embed-sample", type=int, default=128)
@@ -450,7 +545,9 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} | {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M:%S')} | {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}"
+    )
     queries: list[str] = []
     vectors = np.zeros((0, 384), np.float32)
     if not args.skip_corpus:

@@ -52,7 +52,9 @@ def covers(item: RankedItem, gold: GoldSpan, *, chunk_half: bool = False) -> boo
     return chunk_half and 2 * overlap >= item.end - item.start
 
 
-def credit_spans(ranking: Sequence[RankedItem], gold: Sequence[GoldSpan], *, chunk_half: bool = False) -> Credit:
+def credit_spans(
+    ranking: Sequence[RankedItem], gold: Sequence[GoldSpan], *, chunk_half: bool = False
+) -> Credit:
     credited: list[int | None] = [None] * len(gold)
     gains: list[int] = []
     for rank, item in enumerate(ranking, start=1):

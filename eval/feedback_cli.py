@@ -15,8 +15,11 @@ DEFAULT_PROFILES = Path(__file__).with_name("feedback_profiles.jsonl")
 
 
 def _write(payload: dict, out: Path | None) -> None:
-    payload = {"command": " ".join(["rag-eval", *sys.argv[1:]]),
-               "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **payload}
+    payload = {
+        "command": " ".join(["rag-eval", *sys.argv[1:]]),
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **payload,
+    }
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -28,7 +31,9 @@ def register(app: typer.Typer) -> None:
         profiles: Annotated[Path, typer.Option(help="JSONL of score profiles.")] = DEFAULT_PROFILES,
         json_out: Annotated[Path | None, typer.Option("--json", help="Write the full results here.")] = None,
         limit: Annotated[int | None, typer.Option(help="Only the first N profiles.")] = None,
-        fallback_only: Annotated[bool, typer.Option("--fallback-only", help="Measure the deterministic fallback alone (no LLM).")] = False,
+        fallback_only: Annotated[
+            bool, typer.Option("--fallback-only", help="Measure the deterministic fallback alone (no LLM).")
+        ] = False,
     ) -> None:
         """Citation validity, coverage, grounding, weak-dimension coverage, fallback rate and latency."""
         from api.cli.feedback import feedback_job
@@ -42,8 +47,11 @@ def register(app: typer.Typer) -> None:
         rows = load_profiles(profiles)[:limit]
 
         def progress(pid: str, gen: str, m: dict, partial: dict) -> None:
-            print(f"{pid}: {gen:<8} coverage {m['citation_coverage']:.2f} grounding {m['grounding_rate']} "
-                  f"weak {m['weak_dimension_coverage']} {m['latency_ms']:.0f} ms", file=sys.stderr)
+            print(
+                f"{pid}: {gen:<8} coverage {m['citation_coverage']:.2f} grounding {m['grounding_rate']} "
+                f"weak {m['weak_dimension_coverage']} {m['latency_ms']:.0f} ms",
+                file=sys.stderr,
+            )
             _write(partial, json_out)  # a long run leaves usable partial results
 
         with feedback_job(settings, progress=True) as job:

@@ -27,7 +27,9 @@ from scorer.schema import ScoreReport
 
 _ADVICE = re.compile(
     r"\b(practi[cs]e|try|listen|play|use|using|keep|work|focus|aim|avoid|count|lift|chang|imagine|let|make|should|"
-    r"must|need|remember|start|slow|feel|think|study|relax|bring|shape|vary|hold|release|pedal|follow)\w*", re.IGNORECASE)
+    r"must|need|remember|start|slow|feel|think|study|relax|bring|shape|vary|hold|release|pedal|follow)\w*",
+    re.IGNORECASE,
+)
 
 
 def load_profiles(path: Path) -> list[dict]:
@@ -41,7 +43,9 @@ def advice_sentences(text: str) -> list[str]:
     return [s for s in split_sentences(text) if len(s.split()) >= 4 and _ADVICE.search(s)]
 
 
-def text_metrics(text: str, grounding_rate: float | None, report: ScoreReport, raw_validity: float | None) -> dict:
+def text_metrics(
+    text: str, grounding_rate: float | None, report: ScoreReport, raw_validity: float | None
+) -> dict:
     advice = advice_sentences(text)
     cited = [s for s in advice if parse_markers(s)]
     weak = weakest_two(report)
@@ -76,9 +80,16 @@ def summarise(rows: list[dict]) -> dict:
         "grounding_rate": _mean(r["grounding_rate"] for r in rows),
         "weak_dimension_coverage": _mean(r["weak_dimension_coverage"] for r in rows),
         "weak_dimension_full_coverage": _mean(float(r["weak_dimension_coverage"] == 1.0) for r in rows),
-        **({"latency_ms_median": round(statistics.median(r["latency_ms"] for r in rows), 1) if rows else None,
-            "latency_ms_max": round(max(r["latency_ms"] for r in rows), 1) if rows else None}
-           if not rows or "latency_ms" in rows[0] else {}),
+        **(
+            {
+                "latency_ms_median": round(statistics.median(r["latency_ms"] for r in rows), 1)
+                if rows
+                else None,
+                "latency_ms_max": round(max(r["latency_ms"] for r in rows), 1) if rows else None,
+            }
+            if not rows or "latency_ms" in rows[0]
+            else {}
+        ),
     }
 
 
@@ -92,8 +103,11 @@ def run(job: FeedbackJob, profiles: list[dict], *, progress=None, llm: bool = Tr
     started = time.perf_counter()
     for row in profiles:
         report = row["report"]
-        result = (job.generate(report, piece=row.get("piece"), composer=row.get("composer"), level=row.get("level"))
-                  if llm else job.fallback(report, piece=row.get("piece"), composer=row.get("composer")))
+        result = (
+            job.generate(report, piece=row.get("piece"), composer=row.get("composer"), level=row.get("level"))
+            if llm
+            else job.fallback(report, piece=row.get("piece"), composer=row.get("composer"))
+        )
         metrics = answer_metrics(result, report, result.trace.raw_validity)
         (llm_rows if result.generator == "llm" else llm_fell_back).append(metrics)
         fb = job.fallback(report, piece=row.get("piece"), composer=row.get("composer"))
@@ -101,8 +115,14 @@ def run(job: FeedbackJob, profiles: list[dict], *, progress=None, llm: bool = Tr
         fallback_rows.append(fb_metrics)
         per_profile.append(_profile_row(row["id"], report, result, metrics, fb, fb_metrics))
         if progress:
-            progress(row["id"], result.generator, metrics, _summary(job, per_profile, llm_rows, llm_fell_back,
-                                                                     fallback_rows, len(profiles), started, llm))
+            progress(
+                row["id"],
+                result.generator,
+                metrics,
+                _summary(
+                    job, per_profile, llm_rows, llm_fell_back, fallback_rows, len(profiles), started, llm
+                ),
+            )
     return _summary(job, per_profile, llm_rows, llm_fell_back, fallback_rows, len(profiles), started, llm)
 
 
@@ -112,21 +132,35 @@ def marker_validity(result: FeedbackResult) -> float | None:
     return sum(1 <= n <= len(result.citations) for n in refs) / len(refs) if refs else None
 
 
-def _profile_row(pid: str, report: ScoreReport, result: FeedbackResult, metrics: dict, fb: FeedbackResult,
-                 fb_metrics: dict) -> dict:
+def _profile_row(
+    pid: str, report: ScoreReport, result: FeedbackResult, metrics: dict, fb: FeedbackResult, fb_metrics: dict
+) -> dict:
     trace = result.trace  # the LLM's raw and checked answer, also where a policy replaced it
-    candidate_metrics = (text_metrics(trace.candidate_text, trace.candidate_grounding_rate, report, trace.raw_validity)
-                         if trace.candidate_text is not None else None)
-    return {"id": pid, "weak": weakest_two(report), "generator": result.generator,
-            "llm_error": result.llm_error, "raw_llm_text": trace.raw_text,
-            "raw_citation_validity": trace.raw_validity, "text": result.text,
-            "metrics": metrics, "llm_candidate_text": trace.candidate_text,
-            "llm_candidate_metrics": candidate_metrics,
-            "fallback_text": fb.text, "fallback_metrics": fb_metrics,
-            "llm_parts_filled": trace.filled_parts}
+    candidate_metrics = (
+        text_metrics(trace.candidate_text, trace.candidate_grounding_rate, report, trace.raw_validity)
+        if trace.candidate_text is not None
+        else None
+    )
+    return {
+        "id": pid,
+        "weak": weakest_two(report),
+        "generator": result.generator,
+        "llm_error": result.llm_error,
+        "raw_llm_text": trace.raw_text,
+        "raw_citation_validity": trace.raw_validity,
+        "text": result.text,
+        "metrics": metrics,
+        "llm_candidate_text": trace.candidate_text,
+        "llm_candidate_metrics": candidate_metrics,
+        "fallback_text": fb.text,
+        "fallback_metrics": fb_metrics,
+        "llm_parts_filled": trace.filled_parts,
+    }
 
 
-def _summary(job: FeedbackJob, per_profile, llm_rows, llm_fell_back, fallback_rows, n_profiles, started, llm=True) -> dict:
+def _summary(
+    job: FeedbackJob, per_profile, llm_rows, llm_fell_back, fallback_rows, n_profiles, started, llm=True
+) -> dict:
     llm_attempted = [p for p in per_profile if p["raw_llm_text"] is not None]
     return {
         "profiles": n_profiles,
@@ -138,7 +172,9 @@ def _summary(job: FeedbackJob, per_profile, llm_rows, llm_fell_back, fallback_ro
         "llm_raw_citation_validity_all_attempts": _mean(p["raw_citation_validity"] for p in llm_attempted),
         # weak-dimension parts (2 per profile) where the model's answer had nothing left and the cited quote stood in
         "llm_parts_filled_by_fallback": sum(p.get("llm_parts_filled", 0) for p in per_profile),
-        "llm_attempts": summarise([p["llm_candidate_metrics"] for p in per_profile if p["llm_candidate_metrics"]]),
+        "llm_attempts": summarise(
+            [p["llm_candidate_metrics"] for p in per_profile if p["llm_candidate_metrics"]]
+        ),
         "llm_answers": summarise(llm_rows),
         "fallback_answers": summarise(fallback_rows),
         "answers_served": summarise(llm_rows + llm_fell_back),

@@ -37,7 +37,9 @@ def quotes_of(result_file: Path) -> list[dict]:
             head = plain_name(name).capitalize()
             line = next((ln for ln in lines if ln.startswith(head)), None)
             match = _QUOTE.search(line) if line else None
-            rows.append({"profile": profile["id"], "dimension": name, "quote": match.group(1) if match else None})
+            rows.append(
+                {"profile": profile["id"], "dimension": name, "quote": match.group(1) if match else None}
+            )
     return rows
 
 
@@ -46,8 +48,12 @@ def pair_key(dimension: str, quote: str) -> str:
 
 
 def blind(files: list[Path], out: Path, seed: int = 0) -> int:
-    pairs = {pair_key(r["dimension"], r["quote"]): {"dimension": r["dimension"], "quote": r["quote"]}
-             for f in files for r in quotes_of(f) if r["quote"]}
+    pairs = {
+        pair_key(r["dimension"], r["quote"]): {"dimension": r["dimension"], "quote": r["quote"]}
+        for f in files
+        for r in quotes_of(f)
+        if r["quote"]
+    }
     rows = [{"key": k, **v, "on_topic": None} for k, v in sorted(pairs.items())]
     random.Random(seed).shuffle(rows)
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
@@ -69,13 +75,21 @@ def score(files: list[Path], labels_file: Path) -> list[dict]:
         if missing:
             raise ValueError(f"{f}: {len(missing)} quotes have no label (run `blind` again and label them)")
         judged = [labels[pair_key(r["dimension"], r["quote"])] if r["quote"] else False for r in rows]
-        report.append({"file": str(f), "weak_dimension_quotes": len(rows),
-                       "on_topic": sum(judged), "on_topic_rate": round(sum(judged) / len(rows), 4) if rows else None})
+        report.append(
+            {
+                "file": str(f),
+                "weak_dimension_quotes": len(rows),
+                "on_topic": sum(judged),
+                "on_topic_rate": round(sum(judged) / len(rows), 4) if rows else None,
+            }
+        )
     return report
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.feedback_relevance", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m eval.feedback_relevance", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("blind", help="write the quotes to label, shuffled, sources hidden")
     b.add_argument("files", nargs="+", type=Path)

@@ -29,7 +29,7 @@ def load_pairs(settings: Settings, path: Path = PAIRS_FILE) -> list[Pair]:
         row = json.loads(line)
         if row["slug"] not in texts:
             texts[row["slug"]] = (settings.corpus_dir / f"{row['slug']}.txt").read_text(encoding="utf-8")
-        passage = texts[row["slug"]][row["char_start"]:row["char_end"]]
+        passage = texts[row["slug"]][row["char_start"] : row["char_end"]]
         pairs.append(Pair(row["split"], row["passage"], row["sentence"], passage, bool(row["supported"])))
     return pairs
 
@@ -46,10 +46,23 @@ def evaluate(settings: Settings, path: Path = PAIRS_FILE) -> dict:
         fp = sum(s >= threshold and not y for s, y in rows)
         tn = sum(s < threshold and not y for s, y in rows)
         fn = sum(s < threshold and y for s, y in rows)
-        return {"pairs": len(rows), "accuracy": round((tp + tn) / len(rows), 3),
-                "precision": round(tp / (tp + fp), 3) if tp + fp else None,
-                "recall": round(tp / (tp + fn), 3) if tp + fn else None, "tp": tp, "fp": fp, "tn": tn, "fn": fn}
+        return {
+            "pairs": len(rows),
+            "accuracy": round((tp + tn) / len(rows), 3),
+            "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+            "recall": round(tp / (tp + fn), 3) if tp + fn else None,
+            "tp": tp,
+            "fp": fp,
+            "tn": tn,
+            "fn": fn,
+        }
 
-    return {"threshold": round(threshold, 4), "calibration": metrics("calibration"), "test": metrics("test"),
-            "scores": [{"split": p.split, "passage": p.passage_id, "supported": p.supported, "score": round(s, 4)}
-                       for s, p in zip(scores, pairs, strict=True)]}
+    return {
+        "threshold": round(threshold, 4),
+        "calibration": metrics("calibration"),
+        "test": metrics("test"),
+        "scores": [
+            {"split": p.split, "passage": p.passage_id, "supported": p.supported, "score": round(s, 4)}
+            for s, p in zip(scores, pairs, strict=True)
+        ],
+    }

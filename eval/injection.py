@@ -50,7 +50,9 @@ class SetScore:
 
 
 def load_set(path: Path = SET_PATH) -> list[Example]:
-    return [Example(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        Example(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def score_set(examples: list[Example]) -> SetScore:
@@ -87,12 +89,16 @@ def corpus_share(texts_dir: Path) -> tuple[int, int, list[dict[str, str]]]:
             total += 1
             flag = injection_flag(chunk.text)
             if flag:
-                flagged.append({"chunk_id": chunk.chunk_id, "reason": flag, "text": " ".join(chunk.text.split())[:300]})
+                flagged.append(
+                    {"chunk_id": chunk.chunk_id, "reason": flag, "text": " ".join(chunk.text.split())[:300]}
+                )
     return len(books), total, flagged
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--set", type=Path, default=SET_PATH)
     parser.add_argument("--texts", type=Path, default=None, help="the books (default: <shared>/corpus/texts)")
     parser.add_argument("--no-corpus", action="store_true", help="only the labelled set")
@@ -104,12 +110,21 @@ def main() -> None:
     n_attacks = score.true_positive + score.false_negative
     n_harmless = score.false_positive + score.true_negative
     print(f"set: {n_attacks} injection attempts, {n_harmless} harmless corpus passages")
-    print(f"recall {score.recall:.3f} ({score.true_positive}/{n_attacks}); missed: {', '.join(score.missed) or 'none'}")
-    print(f"precision {score.precision:.3f}; false positives {score.false_positive}/{n_harmless} "
-          f"({score.false_positive_rate:.1%}): {', '.join(score.wrongly_flagged) or 'none'}")
+    print(
+        f"recall {score.recall:.3f} ({score.true_positive}/{n_attacks}); missed: {', '.join(score.missed) or 'none'}"
+    )
+    print(
+        f"precision {score.precision:.3f}; false positives {score.false_positive}/{n_harmless} "
+        f"({score.false_positive_rate:.1%}): {', '.join(score.wrongly_flagged) or 'none'}"
+    )
     result: dict[str, object] = {
-        "set": str(args.set.name), "injection": n_attacks, "harmless": n_harmless, "recall": score.recall,
-        "precision": score.precision, "false_positive_rate": score.false_positive_rate, "missed": score.missed,
+        "set": str(args.set.name),
+        "injection": n_attacks,
+        "harmless": n_harmless,
+        "recall": score.recall,
+        "precision": score.precision,
+        "false_positive_rate": score.false_positive_rate,
+        "missed": score.missed,
         "wrongly_flagged": score.wrongly_flagged,
     }
     if not args.no_corpus:
@@ -117,11 +132,18 @@ def main() -> None:
 
         texts = args.texts or Settings().shared_dir / "corpus" / "texts"
         books, chunks, flagged = corpus_share(texts)
-        print(f"corpus: {len(flagged)} of {chunks} chunks flagged ({len(flagged) / max(chunks, 1):.2%}) in {books} books")
+        print(
+            f"corpus: {len(flagged)} of {chunks} chunks flagged ({len(flagged) / max(chunks, 1):.2%}) in {books} books"
+        )
         for item in flagged:
             print(f"  {item['chunk_id']}: {item['reason']}")
-        result["corpus"] = {"books": books, "chunks": chunks, "flagged": len(flagged),
-                            "share": len(flagged) / max(chunks, 1), "flagged_chunks": flagged}
+        result["corpus"] = {
+            "books": books,
+            "chunks": chunks,
+            "flagged": len(flagged),
+            "share": len(flagged) / max(chunks, 1),
+            "flagged_chunks": flagged,
+        }
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 

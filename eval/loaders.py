@@ -151,7 +151,9 @@ def load_hofmann(path: Path, corpus_dir: Path) -> EvalSet:
         EvalQuery(obj["id"], obj["question"], obj.get("section"), (GoldSpan(HOFMANN_SLUG, s, e, 1),), n)
         for (n, obj), (s, e) in zip(rows, masked.answer_spans, strict=True)
     ]
-    return EvalSet(name=path.stem, format="hofmann", queries=queries, replaced_sources={HOFMANN_SLUG: masked.text})
+    return EvalSet(
+        name=path.stem, format="hofmann", queries=queries, replaced_sources={HOFMANN_SLUG: masked.text}
+    )
 
 
 def load_beir(folder: Path, split: str = "test") -> EvalSet:
@@ -178,7 +180,9 @@ def load_beir(folder: Path, split: str = "test") -> EvalSet:
     return EvalSet(name=folder.name, format="beir", queries=queries, documents=documents, id_kind="document")
 
 
-def _read_qrels_tsv(path: Path, doc_ids: set[str], texts: dict[str, str]) -> dict[str, tuple[int, list[GoldId]]]:
+def _read_qrels_tsv(
+    path: Path, doc_ids: set[str], texts: dict[str, str]
+) -> dict[str, tuple[int, list[GoldId]]]:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     judged: dict[str, tuple[int, list[GoldId]]] = {}
@@ -189,7 +193,9 @@ def _read_qrels_tsv(path: Path, doc_ids: set[str], texts: dict[str, str]) -> dic
             if n == 1 and row[0].strip().lower() in ("query-id", "query_id", "qid"):
                 continue  # header
             if len(row) != 3:
-                raise _fail(path, n, f"expected 3 tab-separated columns (query-id, corpus-id, score), got {len(row)}")
+                raise _fail(
+                    path, n, f"expected 3 tab-separated columns (query-id, corpus-id, score), got {len(row)}"
+                )
             qid, doc_id, score = (c.strip() for c in row)
             try:
                 grade = int(score)
@@ -229,7 +235,9 @@ def load_trec(qrels: Path, queries: Path) -> EvalSet:
             judged.setdefault(qid, (n, []))[1].append(GoldId(doc_id, grade))
     if not judged:
         raise _fail(qrels, None, "no positive judgements")
-    queries_out = [EvalQuery(qid, texts[qid], None, tuple(gold), line) for qid, (line, gold) in judged.items()]
+    queries_out = [
+        EvalQuery(qid, texts[qid], None, tuple(gold), line) for qid, (line, gold) in judged.items()
+    ]
     return EvalSet(name=qrels.stem, format="trec", queries=queries_out, id_kind="chunk")
 
 

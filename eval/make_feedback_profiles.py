@@ -14,10 +14,17 @@ from scorer.dimensions import DIMENSIONS, QUALITY
 from scorer.schema import DimensionScore, ScoreReport, Spot
 
 OUT = Path(__file__).with_name("feedback_profiles.jsonl")
-PIECES = [("Nocturne in E-flat, Op. 9 No. 2", "Chopin"), ("Sonata in C, K. 545", "Mozart"),
-          ("Für Elise", "Beethoven"), ("Prelude in C, BWV 846", "Bach"), ("Träumerei", "Schumann"),
-          ("Clair de lune", "Debussy"), ("Waltz in A minor", "Chopin"), ("Invention No. 8", "Bach"),
-          (None, None)]
+PIECES = [
+    ("Nocturne in E-flat, Op. 9 No. 2", "Chopin"),
+    ("Sonata in C, K. 545", "Mozart"),
+    ("Für Elise", "Beethoven"),
+    ("Prelude in C, BWV 846", "Bach"),
+    ("Träumerei", "Schumann"),
+    ("Clair de lune", "Debussy"),
+    ("Waltz in A minor", "Chopin"),
+    ("Invention No. 8", "Bach"),
+    (None, None),
+]
 LEVELS = ["beginner", "intermediate", "advanced", None]
 
 
@@ -32,24 +39,61 @@ def profile(i: int, weak: tuple[str, str], rng: random.Random) -> dict:
             neutral = 4 / 7 if d.desirable == "high" else 3 / 7
             g = neutral + goodness[d.name]
             score = g if d.desirable == "high" else 1 - g
-            dims.append(DimensionScore(name=d.name, label=d.label, group=d.group, kind=d.kind, score=round(score, 4),
-                                       uncertainty=round(rng.uniform(0.03, 0.08), 3), goodness=round(g, 4)))
+            dims.append(
+                DimensionScore(
+                    name=d.name,
+                    label=d.label,
+                    group=d.group,
+                    kind=d.kind,
+                    score=round(score, 4),
+                    uncertainty=round(rng.uniform(0.03, 0.08), 3),
+                    goodness=round(g, 4),
+                )
+            )
         else:
-            dims.append(DimensionScore(name=d.name, label=d.label, group=d.group, kind=d.kind,
-                                       score=round(4 / 7 + rng.uniform(-0.15, 0.15), 4),
-                                       uncertainty=round(rng.uniform(0.03, 0.08), 3)))
+            dims.append(
+                DimensionScore(
+                    name=d.name,
+                    label=d.label,
+                    group=d.group,
+                    kind=d.kind,
+                    score=round(4 / 7 + rng.uniform(-0.15, 0.15), 4),
+                    uncertainty=round(rng.uniform(0.03, 0.08), 3),
+                )
+            )
     for j, name in enumerate(weak):
         for _ in range(rng.choice([1, 2])):
             start = round(rng.uniform(0, duration - 10), 1)
             bar = int(start / 2.5) + 1
-            spots.append(Spot(dimension=name, start_s=start, end_s=round(start + rng.uniform(4, 10), 1),
-                              score=round(rng.uniform(0.3, 0.45), 3), severity=round(0.9 - 0.2 * j - rng.uniform(0, 0.1), 3),
-                              reason=f"{name} well below the reference", bars=list(range(bar, bar + 3))))
+            spots.append(
+                Spot(
+                    dimension=name,
+                    start_s=start,
+                    end_s=round(start + rng.uniform(4, 10), 1),
+                    score=round(rng.uniform(0.3, 0.45), 3),
+                    severity=round(0.9 - 0.2 * j - rng.uniform(0, 0.1), 3),
+                    reason=f"{name} well below the reference",
+                    bars=list(range(bar, bar + 3)),
+                )
+            )
     piece, composer = PIECES[i % len(PIECES)]
-    report = ScoreReport(duration_s=duration, backend="profile", dimensions=dims, windows=[],
-                         weak_spots=sorted(spots, key=lambda s: s.start_s), strengths=[], source=f"profile-{i:02d}.wav")
-    return {"id": f"p{i:02d}", "piece": piece, "composer": composer, "level": LEVELS[i % len(LEVELS)],
-            "weak": list(weak), "report": report.model_dump(mode="json")}
+    report = ScoreReport(
+        duration_s=duration,
+        backend="profile",
+        dimensions=dims,
+        windows=[],
+        weak_spots=sorted(spots, key=lambda s: s.start_s),
+        strengths=[],
+        source=f"profile-{i:02d}.wav",
+    )
+    return {
+        "id": f"p{i:02d}",
+        "piece": piece,
+        "composer": composer,
+        "level": LEVELS[i % len(LEVELS)],
+        "weak": list(weak),
+        "report": report.model_dump(mode="json"),
+    }
 
 
 def main() -> None:

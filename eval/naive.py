@@ -58,8 +58,14 @@ def rrf(rankings: list[list[int]], k: int) -> list[tuple[int, float]]:
 class NaiveBackend:
     modes = ("bm25", "dense", "hybrid")
 
-    def __init__(self, sources: dict[str, str], *, cache_path: Path, params: NaiveParams = NaiveParams(),
-                 progress: bool = False) -> None:
+    def __init__(
+        self,
+        sources: dict[str, str],
+        *,
+        cache_path: Path,
+        params: NaiveParams = NaiveParams(),
+        progress: bool = False,
+    ) -> None:
         import faiss
         from rank_bm25 import BM25Okapi
 
@@ -75,7 +81,9 @@ class NaiveBackend:
         self._model = _minilm()
         cache = EmbeddingCache(cache_path)
         bar = _bar(len(texts), "naive: embedding") if progress else None
-        vectors = cache.embed("all-MiniLM-L6-v2", texts, self._encode, batch=256, progress=bar.update if bar else None)
+        vectors = cache.embed(
+            "all-MiniLM-L6-v2", texts, self._encode, batch=256, progress=bar.update if bar else None
+        )
         if bar:
             bar.close()
         cache.close()

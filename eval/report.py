@@ -50,15 +50,24 @@ def significance(runs: Sequence[SystemRun], query_ids: Sequence[str]) -> list[di
         for metric in SIGNIFICANCE_METRICS:
             xa = [a.outcomes[q].metrics[metric] for q in query_ids]
             xb = [b.outcomes[q].metrics[metric] for q in query_ids]
-            rows.append({
-                "a": a.spec.name, "b": b.spec.name, "metric": metric, "delta": _mean(xa) - _mean(xb),
-                "p_value": paired_randomisation(xa, xb), "test": "paired randomisation, 10000 sign flips",
-            })
+            rows.append(
+                {
+                    "a": a.spec.name,
+                    "b": b.spec.name,
+                    "metric": metric,
+                    "delta": _mean(xa) - _mean(xb),
+                    "p_value": paired_randomisation(xa, xb),
+                    "test": "paired randomisation, 10000 sign flips",
+                }
+            )
     return rows
 
 
 def build_report(
-    evalset: EvalSet, runs: Sequence[SystemRun], *, parts: Mapping[str, str] | None = None,
+    evalset: EvalSet,
+    runs: Sequence[SystemRun],
+    *,
+    parts: Mapping[str, str] | None = None,
     meta: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     ids = [q.query_id for q in evalset.queries]
@@ -70,11 +79,15 @@ def build_report(
         "significance": significance(runs, ids),
         "per_query": [
             {
-                "query_id": q.query_id, "query": q.text, "dimension": q.dimension,
+                "query_id": q.query_id,
+                "query": q.text,
+                "dimension": q.dimension,
                 **({"part": parts.get(q.query_id)} if parts else {}),
                 "systems": {
-                    r.spec.name: {**{m: r.outcomes[q.query_id].metrics[m] for m in ("ndcg@10", "recall@10", "mrr@10")},
-                                  "top3": r.outcomes[q.query_id].top3}
+                    r.spec.name: {
+                        **{m: r.outcomes[q.query_id].metrics[m] for m in ("ndcg@10", "recall@10", "mrr@10")},
+                        "top3": r.outcomes[q.query_id].top3,
+                    }
                     for r in runs
                 },
             }
@@ -87,7 +100,10 @@ def build_report(
             pids = [q for q in ids if parts.get(q) == part]
             report["parts"][part] = {
                 "n_queries": len(pids),
-                "systems": {r.spec.name: {k: v for k, v in summarise(r, pids).items() if k != "latency_ms"} for r in runs},
+                "systems": {
+                    r.spec.name: {k: v for k, v in summarise(r, pids).items() if k != "latency_ms"}
+                    for r in runs
+                },
             }
     if meta:
         report["meta"] = dict(meta)
@@ -99,17 +115,30 @@ def table(report: Mapping[str, Any]) -> str:
     rows = [header]
     for name, s in report["systems"].items():
         lo, hi = s["ci95"]["ndcg@10"]
-        rows.append([name, *(f"{s[m]:.3f}" for m in METRICS), f"[{lo:.3f}, {hi:.3f}]",
-                     f"{s['latency_ms']['p50']:.1f}", f"{s['latency_ms']['p95']:.1f}"])
+        rows.append(
+            [
+                name,
+                *(f"{s[m]:.3f}" for m in METRICS),
+                f"[{lo:.3f}, {hi:.3f}]",
+                f"{s['latency_ms']['p50']:.1f}",
+                f"{s['latency_ms']['p95']:.1f}",
+            ]
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = [f"{report['dataset']} ({report['format']}, {report['n_queries']} queries)"]
     for n, r in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))))
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))
+            )
+        )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     for part, p in report.get("parts", {}).items():
-        lines.append(f"  {part} part ({p['n_queries']} queries) nDCG@10: "
-                     + ", ".join(f"{name} {s['ndcg@10']:.3f}" for name, s in p["systems"].items()))
+        lines.append(
+            f"  {part} part ({p['n_queries']} queries) nDCG@10: "
+            + ", ".join(f"{name} {s['ndcg@10']:.3f}" for name, s in p["systems"].items())
+        )
     return "\n".join(lines)
 
 
@@ -123,14 +152,34 @@ def markdown(report: Mapping[str, Any], *, failures: int = 10) -> str:
     lines.append("|---" * (len(METRICS) + 4) + "|")
     for name, s in report["systems"].items():
         lo, hi = s["ci95"]["ndcg@10"]
-        lines.append(f"| {name} | " + " | ".join(f"{s[m]:.3f}" for m in METRICS)
-                     + f" | [{lo:.3f}, {hi:.3f}] | {s['latency_ms']['p50']:.1f} | {s['latency_ms']['p95']:.1f} |")
+        lines.append(
+            f"| {name} | "
+            + " | ".join(f"{s[m]:.3f}" for m in METRICS)
+            + f" | [{lo:.3f}, {hi:.3f}] | {s['latency_ms']['p50']:.1f} | {s['latency_ms']['p95']:.1f} |"
+        )
     for part, p in report.get("parts", {}).items():
-        lines += ["", f"**{part} part** ({p['n_queries']} queries)", "",
-                  "| system | nDCG@10 | recall@10 | MRR@10 |", "|---|---|---|---|"]
-        lines += [f"| {n} | {s['ndcg@10']:.3f} | {s['recall@10']:.3f} | {s['mrr@10']:.3f} |" for n, s in p["systems"].items()]
-    lines += ["", "## Paired significance (randomisation test)", "", "| a | b | metric | Δ | p |", "|---|---|---|---|---|"]
-    lines += [f"| {r['a']} | {r['b']} | {r['metric']} | {r['delta']:+.3f} | {r['p_value']:.4f} |" for r in report["significance"]]
+        lines += [
+            "",
+            f"**{part} part** ({p['n_queries']} queries)",
+            "",
+            "| system | nDCG@10 | recall@10 | MRR@10 |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {n} | {s['ndcg@10']:.3f} | {s['recall@10']:.3f} | {s['mrr@10']:.3f} |"
+            for n, s in p["systems"].items()
+        ]
+    lines += [
+        "",
+        "## Paired significance (randomisation test)",
+        "",
+        "| a | b | metric | Δ | p |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['a']} | {r['b']} | {r['metric']} | {r['delta']:+.3f} | {r['p_value']:.4f} |"
+        for r in report["significance"]
+    ]
     systems = list(report["systems"])
     if systems:
         focus = systems[0]
@@ -141,7 +190,9 @@ def markdown(report: Mapping[str, Any], *, failures: int = 10) -> str:
             lines.append(f"- **{q['query_id']}** nDCG@10 {s['ndcg@10']:.3f}: {q['query']}")
             for t in s["top3"]:
                 snippet = " ".join(str(t["text"]).split())[:140]
-                lines.append(f"  - {t['rank']}. gain {t['gain']} `{t['source']}` {t['char_start']}–{t['char_end']}: {snippet}")
+                lines.append(
+                    f"  - {t['rank']}. gain {t['gain']} `{t['source']}` {t['char_start']}–{t['char_end']}: {snippet}"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -166,8 +217,14 @@ def plot(report: Mapping[str, Any], path: Path, metrics: Sequence[str] = METRICS
         means = np.array([s[m] for m in metrics])
         lo = np.array([s["ci95"][m][0] for m in metrics])
         hi = np.array([s["ci95"][m][1] for m in metrics])
-        ax.bar(x + (i - (len(systems) - 1) / 2) * width, means, width, label=name,
-               yerr=np.vstack([means - lo, hi - means]), capsize=2)
+        ax.bar(
+            x + (i - (len(systems) - 1) / 2) * width,
+            means,
+            width,
+            label=name,
+            yerr=np.vstack([means - lo, hi - means]),
+            capsize=2,
+        )
     ax.set_xticks(x, list(metrics))
     ax.set_ylim(0, 1)
     ax.set_title(f"{report['dataset']} ({report['n_queries']} queries), 95% bootstrap CI")
@@ -185,4 +242,6 @@ def write_rankings(runs: Sequence[SystemRun], path: Path) -> None:
         for run in runs:
             for qid, outcome in run.outcomes.items():
                 ranking = [[it.chunk_id, it.source, it.start, it.end] for it in outcome.ranking]
-                handle.write(json.dumps({"system": run.spec.name, "query_id": qid, "ranking": ranking}) + "\n")
+                handle.write(
+                    json.dumps({"system": run.spec.name, "query_id": qid, "ranking": ranking}) + "\n"
+                )

@@ -27,19 +27,56 @@ def _default_systems(fmt: str, has_reranker: bool) -> list[str]:
 
 
 def run_command(
-    qrels: Annotated[Path, typer.Option("--qrels", help="Judgements: span JSONL, Hofmann JSONL, BEIR folder or TREC qrels.")],
-    fmt: Annotated[str | None, typer.Option("--format", help="spans|hofmann|beir|trec (default: detected).")] = None,
-    corpus: Annotated[Path | None, typer.Option("--corpus", help="Index this folder in a temporary home (else: the live index).")] = None,
-    systems: Annotated[str | None, typer.Option("--systems", help="Comma list of MODE or CONFIG/MODE (modes bm25,dense,hybrid,rerank; config 'naive' = the baseline).")] = None,
-    config: Annotated[list[str] | None, typer.Option("--config", help="Named configuration NAME:setting=value,... (repeatable).")] = None,
-    queries: Annotated[Path | None, typer.Option("--queries", help="Queries file for TREC qrels (TSV qid<TAB>text or JSONL).")] = None,
-    split: Annotated[Path | None, typer.Option("--split", help="tune/check split JSON (default: the committed dev split when it covers the queries).")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N queries (smoke runs).")] = None,
+    qrels: Annotated[
+        Path,
+        typer.Option("--qrels", help="Judgements: span JSONL, Hofmann JSONL, BEIR folder or TREC qrels."),
+    ],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="spans|hofmann|beir|trec (default: detected).")
+    ] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option("--corpus", help="Index this folder in a temporary home (else: the live index)."),
+    ] = None,
+    systems: Annotated[
+        str | None,
+        typer.Option(
+            "--systems",
+            help="Comma list of MODE or CONFIG/MODE (modes bm25,dense,hybrid,rerank; config 'naive' = the baseline).",
+        ),
+    ] = None,
+    config: Annotated[
+        list[str] | None,
+        typer.Option("--config", help="Named configuration NAME:setting=value,... (repeatable)."),
+    ] = None,
+    queries: Annotated[
+        Path | None,
+        typer.Option("--queries", help="Queries file for TREC qrels (TSV qid<TAB>text or JSONL)."),
+    ] = None,
+    split: Annotated[
+        Path | None,
+        typer.Option(
+            "--split",
+            help="tune/check split JSON (default: the committed dev split when it covers the queries).",
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the first N queries (smoke runs).")
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
-    markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown report here.")] = None,
-    plot_out: Annotated[Path | None, typer.Option("--plot", help="Write a PNG bar chart with CI whiskers here.")] = None,
-    rankings_out: Annotated[Path | None, typer.Option("--rankings", help="Write every depth-100 ranking as JSONL (offline analysis).")] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bars on stderr.")] = True,
+    markdown_out: Annotated[
+        Path | None, typer.Option("--markdown", help="Write a Markdown report here.")
+    ] = None,
+    plot_out: Annotated[
+        Path | None, typer.Option("--plot", help="Write a PNG bar chart with CI whiskers here.")
+    ] = None,
+    rankings_out: Annotated[
+        Path | None,
+        typer.Option("--rankings", help="Write every depth-100 ranking as JSONL (offline analysis)."),
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bars on stderr.")
+    ] = True,
 ) -> None:
     """Evaluate retrieval systems side by side: nDCG@10, Recall@5/10/20, MRR@10, MAP@100, CIs, significance."""
     from eval.loaders import load_judgements
@@ -60,7 +97,9 @@ def run_command(
 
     configs, specs = _systems(settings, evalset.format, systems, config)
     parts = _split_parts(evalset, split)
-    build = make_backend_factory(evalset, corpus_dir=corpus_dir, cache_dir=settings.resolved_embedding_cache_dir, progress=progress)
+    build = make_backend_factory(
+        evalset, corpus_dir=corpus_dir, cache_dir=settings.resolved_embedding_cache_dir, progress=progress
+    )
     runs = _run_with_progress(evalset, specs, configs, build, progress)
     report = build_report(evalset, runs, parts=parts, meta=_meta(settings, corpus, config))
     typer.echo(table(report))
@@ -75,7 +114,9 @@ def run_command(
         write_rankings(runs, rankings_out)
 
 
-def _systems(settings: Settings, fmt: str, systems: str | None, config: list[str] | None) -> tuple[dict[str, Settings], list[SystemSpec]]:
+def _systems(
+    settings: Settings, fmt: str, systems: str | None, config: list[str] | None
+) -> tuple[dict[str, Settings], list[SystemSpec]]:
     """The named configurations (default, naive, each --config) and the systems to run, checked."""
     from eval.runner import DEFAULT, NAIVE, SystemSpec, configured_settings, parse_overrides
 
@@ -89,7 +130,9 @@ def _systems(settings: Settings, fmt: str, systems: str | None, config: list[str
         raise InputError("--systems is empty")
     for spec in specs:
         if spec.config not in configs:
-            raise InputError(f"system {spec.name!r}: no configuration {spec.config!r} (define it with --config)")
+            raise InputError(
+                f"system {spec.name!r}: no configuration {spec.config!r} (define it with --config)"
+            )
     if len({s.name for s in specs}) != len(specs):
         raise InputError("--systems names a system twice")
     return configs, specs
@@ -111,7 +154,11 @@ def _split_parts(evalset: EvalSet, split: Path | None) -> dict[str, str] | None:
 
 
 def _run_with_progress(
-    evalset: EvalSet, specs: list[SystemSpec], configs: dict[str, Settings], build: BackendFactory, progress: bool
+    evalset: EvalSet,
+    specs: list[SystemSpec],
+    configs: dict[str, Settings],
+    build: BackendFactory,
+    progress: bool,
 ) -> list[SystemRun]:
     from eval.runner import run_systems
 
@@ -120,7 +167,9 @@ def _run_with_progress(
         from tqdm import tqdm
 
         n_configs = len({s.config for s in specs})
-        bar = tqdm(total=len(evalset.queries) * n_configs, desc="rag-eval: queries", unit="q", file=sys.stderr)
+        bar = tqdm(
+            total=len(evalset.queries) * n_configs, desc="rag-eval: queries", unit="q", file=sys.stderr
+        )
     try:
         return run_systems(evalset, specs, configs, build, on_query=bar.update if bar else None)
     finally:
@@ -137,11 +186,29 @@ def _meta(settings: Settings, corpus: Path | None, config: list[str] | None) -> 
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "corpus": str(corpus) if corpus else f"live index at {settings.home}",
         "configs": {name: overrides for name, overrides in (parse_overrides(t) for t in config or [])},
-        "settings": {k: str(v) for k, v in settings.model_dump().items()
-                     if k in ("embedding_model", "reranker_model", "chunk_tokens", "chunk_overlap", "bm25_backend",
-                              "rrf_k", "candidates_per_retriever", "rerank_candidates", "vector_backend", "context_header",
-                              "rescore", "rescore_weight_bm25", "rescore_weight_sentence", "rescore_model",
-                              "rescore_model_weight", "rescore_model_candidates")},
+        "settings": {
+            k: str(v)
+            for k, v in settings.model_dump().items()
+            if k
+            in (
+                "embedding_model",
+                "reranker_model",
+                "chunk_tokens",
+                "chunk_overlap",
+                "bm25_backend",
+                "rrf_k",
+                "candidates_per_retriever",
+                "rerank_candidates",
+                "vector_backend",
+                "context_header",
+                "rescore",
+                "rescore_weight_bm25",
+                "rescore_weight_sentence",
+                "rescore_model",
+                "rescore_model_weight",
+                "rescore_model_candidates",
+            )
+        },
     }
 
 

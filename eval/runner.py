@@ -56,7 +56,9 @@ def parse_overrides(text: str) -> tuple[str, dict[str, str]]:
     name, sep, rest = text.partition(":")
     name = name.strip()
     if not sep or not name or "/" in name or name in (DEFAULT, NAIVE):
-        raise InputError(f"bad --config {text!r}: expected NAME:key=value[,key=value] (NAME not default/naive)")
+        raise InputError(
+            f"bad --config {text!r}: expected NAME:key=value[,key=value] (NAME not default/naive)"
+        )
     overrides: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in rest.split(","))):
         key, eq, value = part.partition("=")
@@ -95,7 +97,9 @@ def make_backend_factory(
                 raise InputError("the naive baseline runs on span judgements (spans, hofmann) only")
             folder = corpus_dir or settings.corpus_dir
             return NaiveBackend(
-                corpus_sources(folder, evalset), cache_path=cache_dir / "naive-embeddings.sqlite", progress=progress
+                corpus_sources(folder, evalset),
+                cache_path=cache_dir / "naive-embeddings.sqlite",
+                progress=progress,
             )
         if evalset.format == "hofmann" and corpus_dir is None:
             raise InputError("Hofmann mode indexes a masked copy of the book: pass --corpus DIR")
@@ -122,7 +126,9 @@ def run_systems(
         try:
             for spec in specs:
                 if spec.mode not in backend.modes:
-                    raise InputError(f"system {spec.name!r}: configuration {config!r} has no mode {spec.mode!r}")
+                    raise InputError(
+                        f"system {spec.name!r}: configuration {config!r} has no mode {spec.mode!r}"
+                    )
             for query in evalset.queries:
                 for spec in specs:
                     ranking, timings = backend.search(query.text, spec.mode, depth)
@@ -132,8 +138,15 @@ def run_systems(
                     runs[spec].outcomes[query.query_id] = QueryOutcome(
                         all_metrics(c),
                         [
-                            {"rank": r, "chunk_id": it.chunk_id, "source": it.source, "char_start": it.start,
-                             "char_end": it.end, "gain": g, "text": it.text[:200]}
+                            {
+                                "rank": r,
+                                "chunk_id": it.chunk_id,
+                                "source": it.source,
+                                "char_start": it.start,
+                                "char_end": it.end,
+                                "gain": g,
+                                "text": it.text[:200],
+                            }
                             for r, (it, g) in enumerate(zip(ranking[:3], c.gains[:3], strict=False), start=1)
                         ],
                         latency,

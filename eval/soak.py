@@ -40,9 +40,19 @@ from api.settings import REPO_ROOT, Settings
 from eval.bench_api import SMALL_FIRST, _free_port, cli
 
 EXAMPLE = "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav"
-QUERIES = ["pedal blurs the harmony", "steady tempo with a metronome", "singing tone in the melody",
-           "relaxed wrist", "voicing a chord", "practising slowly"]
-QUESTIONS = ["Which part should I practise first?", "How do I make the melody sing?", "What about my pedalling?"]
+QUERIES = [
+    "pedal blurs the harmony",
+    "steady tempo with a metronome",
+    "singing tone in the melody",
+    "relaxed wrist",
+    "voicing a chord",
+    "practising slowly",
+]
+QUESTIONS = [
+    "Which part should I practise first?",
+    "How do I make the melody sing?",
+    "What about my pedalling?",
+]
 
 
 @dataclass
@@ -74,8 +84,21 @@ class Server:
     def start(self, timeout_s: float = 180.0) -> None:
         with open(self.log_path, "ab") as log_file:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
-                env=self.env, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "api.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                ],
+                env=self.env,
+                cwd=REPO_ROOT,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
@@ -133,7 +156,9 @@ def resident_mb(pids: list[int]) -> float:
 class Workload:
     """The clients' actions. Each picks its next action at random; all answers go to the tally."""
 
-    def __init__(self, base: str, keys: dict[str, dict[str, str]], settings: Settings, rng: random.Random) -> None:
+    def __init__(
+        self, base: str, keys: dict[str, dict[str, str]], settings: Settings, rng: random.Random
+    ) -> None:
         self.base, self.keys, self.rng, self.tally = base, keys, rng, Tally()
         midi_dir = settings.percepiano_dir / "performance_midi"
         self.midis = sorted(midi_dir.glob("Beethoven_WoO80_*_8bars_*.mid"))[:40]
@@ -156,8 +181,12 @@ class Workload:
             score = self._score_for(midi)
             if score is not None and self.rng.random() < 0.5:
                 files["score"] = (score.name, score.read_bytes(), "audio/midi")
-        response = await client.post("/v1/performances", headers=self.keys[student], files=files,
-                                     data={"composer": "Beethoven", "piece": "32 Variations WoO 80"})
+        response = await client.post(
+            "/v1/performances",
+            headers=self.keys[student],
+            files=files,
+            data={"composer": "Beethoven", "piece": "32 Variations WoO 80"},
+        )
         self.tally.record("upload", response)
         if response.status_code == 202:
             self.tally.uploads.append(response.json()["id"])
@@ -182,8 +211,9 @@ class Workload:
 
     async def tutor(self, client: httpx.AsyncClient, student: str) -> None:
         mine = [pid for who, pid in self.scored if who == student]
-        created = await client.post("/v1/sessions", headers=self.keys[student],
-                                    json={"performance_id": mine[0]} if mine else {})
+        created = await client.post(
+            "/v1/sessions", headers=self.keys[student], json={"performance_id": mine[0]} if mine else {}
+        )
         self.tally.record("session", created)
         if created.status_code != 201:
             return
@@ -194,11 +224,13 @@ class Workload:
             return self.tally.record("tutor", response)
         await self._stream("tutor_sse", client, path, self.keys[student], body)
 
-    async def _stream(self, action: str, client: httpx.AsyncClient, path: str, headers: dict[str, str],
-                      body: dict[str, Any]) -> None:
+    async def _stream(
+        self, action: str, client: httpx.AsyncClient, path: str, headers: dict[str, str], body: dict[str, Any]
+    ) -> None:
         leave_early = self.rng.random() < 0.5
-        async with client.stream("POST", path, headers={**headers, "Accept": "text/event-stream"}, json=body,
-                                 timeout=300) as response:
+        async with client.stream(
+            "POST", path, headers={**headers, "Accept": "text/event-stream"}, json=body, timeout=300
+        ) as response:
             self.tally.record(action, response)
             async for line in response.aiter_lines():
                 if leave_early and line.startswith("data:"):
@@ -206,8 +238,9 @@ class Workload:
                     return  # closing the stream here is the client leaving mid-answer
 
     async def search(self, client: httpx.AsyncClient, student: str) -> None:
-        response = await client.get("/v1/search", headers=self.keys[student],
-                                    params={"q": self.rng.choice(QUERIES), "k": 5})
+        response = await client.get(
+            "/v1/search", headers=self.keys[student], params={"q": self.rng.choice(QUERIES), "k": 5}
+        )
         self.tally.record("search", response)
 
     async def documents(self, client: httpx.AsyncClient, _: str) -> None:
@@ -216,14 +249,27 @@ class Workload:
         if roll < 0.3:
             response = await client.delete(f"/v1/documents/{slug}", headers=self.keys["admin"])
             return self.tally.record("document_delete", response)
-        text = "\n\n".join(f"Practise passage {self.rng.randrange(1000)} slowly with a light wrist, then in tempo."
-                           for _ in range(6))
-        response = await client.post("/v1/documents", headers=self.keys["admin"], data={"slug": slug, "title": slug},
-                                     files={"file": (f"{slug}.md", text.encode(), "text/markdown")}, timeout=300)
+        text = "\n\n".join(
+            f"Practise passage {self.rng.randrange(1000)} slowly with a light wrist, then in tempo."
+            for _ in range(6)
+        )
+        response = await client.post(
+            "/v1/documents",
+            headers=self.keys["admin"],
+            data={"slug": slug, "title": slug},
+            files={"file": (f"{slug}.md", text.encode(), "text/markdown")},
+            timeout=300,
+        )
         self.tally.record("document_put", response)
 
     async def client_loop(self, student: str, deadline: float) -> None:
-        actions = [(self.upload, 2), (self.feedback, 3), (self.tutor, 2), (self.search, 4), (self.documents, 1)]
+        actions = [
+            (self.upload, 2),
+            (self.feedback, 3),
+            (self.tutor, 2),
+            (self.search, 4),
+            (self.documents, 1),
+        ]
         choices, weights = zip(*actions, strict=True)
         async with httpx.AsyncClient(base_url=self.base, timeout=120) as client:
             while time.monotonic() < deadline:
@@ -248,7 +294,9 @@ async def _killer(server: Server, kills: int, deadline: float, rng: random.Rando
         await asyncio.to_thread(server.start)
 
 
-def _wait_for_jobs(base: str, keys: dict[str, dict[str, str]], uploads: list[str], timeout_s: float) -> dict[str, Any]:
+def _wait_for_jobs(
+    base: str, keys: dict[str, dict[str, str]], uploads: list[str], timeout_s: float
+) -> dict[str, Any]:
     """Every accepted upload's final state (admin reads everyone's)."""
     deadline = time.monotonic() + timeout_s
     states: dict[str, Any] = {}
@@ -258,7 +306,10 @@ def _wait_for_jobs(base: str, keys: dict[str, dict[str, str]], uploads: list[str
             for pid in list(pending):
                 body = client.get(f"/v1/performances/{pid}").json()
                 states[pid] = body
-                if body.get("status") in ("done", "failed") or body.get("error", {}).get("code") == "not_found":
+                if (
+                    body.get("status") in ("done", "failed")
+                    or body.get("error", {}).get("code") == "not_found"
+                ):
                     pending.remove(pid)
             if pending:
                 time.sleep(2.0)
@@ -271,8 +322,11 @@ def _index_consistency(settings: Settings) -> dict[str, Any]:
 
     retriever = Retriever.open(settings.retrieval_config())
     try:
-        catalogue, lexical, vectors = (retriever.catalogue.chunk_seqs(), retriever.lexical.ids(),
-                                       retriever.vectors.ids())
+        catalogue, lexical, vectors = (
+            retriever.catalogue.chunk_seqs(),
+            retriever.lexical.ids(),
+            retriever.vectors.ids(),
+        )
         return {"chunks": len(catalogue), "consistent": catalogue == lexical == vectors}
     finally:
         retriever.close()
@@ -285,22 +339,36 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--kills", type=int, default=3, help="SIGKILLs of the server during the traffic")
     parser.add_argument("--clients", type=int, default=6, help="concurrent clients")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--fallback-llm", action="store_true",
-                        help="point the LLM at a closed port (fallback feedback) instead of the local llama.cpp model")
+    parser.add_argument(
+        "--fallback-llm",
+        action="store_true",
+        help="point the LLM at a closed port (fallback feedback) instead of the local llama.cpp model",
+    )
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "cadenza-soak-embeddings")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     return parser.parse_args(argv)
 
 
 def _environment(home: Path, settings: Settings, args: argparse.Namespace) -> dict[str, str]:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CADENZA_")},
-           "CADENZA_HOME": str(home), "CADENZA_SHARED_DIR": str(settings.shared_dir),
-           "CADENZA_EMBEDDING_CACHE_DIR": str(args.cache), "CADENZA_RATE_LIMIT_PER_MINUTE": "100000",
-           "CADENZA_LLM_MAX_TOKENS": "120", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CADENZA_")},
+        "CADENZA_HOME": str(home),
+        "CADENZA_SHARED_DIR": str(settings.shared_dir),
+        "CADENZA_EMBEDDING_CACHE_DIR": str(args.cache),
+        "CADENZA_RATE_LIMIT_PER_MINUTE": "100000",
+        "CADENZA_LLM_MAX_TOKENS": "120",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    }
     if args.fallback_llm:  # nothing listens on port 9: every answer is the deterministic fallback
-        env.update({"CADENZA_LLM_API_BASE": "http://127.0.0.1:9/v1", "CADENZA_LLM_MODEL": "openai/none",
-                    "CADENZA_LLM_RETRIES": "0"})
+        env.update(
+            {
+                "CADENZA_LLM_API_BASE": "http://127.0.0.1:9/v1",
+                "CADENZA_LLM_MODEL": "openai/none",
+                "CADENZA_LLM_RETRIES": "0",
+            }
+        )
     return env
 
 
@@ -308,8 +376,10 @@ def run_soak(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings()
     home = Path(tempfile.mkdtemp(prefix="cadenza-soak-"))
     env = _environment(home, settings, args)
-    keys = {name: {"Authorization": f"Bearer {cli(env, 'keys', 'create', '--role', role)}"}
-            for name, role in (("admin", "admin"), ("anna", "student"), ("ben", "student"))}
+    keys = {
+        name: {"Authorization": f"Bearer {cli(env, 'keys', 'create', '--role', role)}"}
+        for name, role in (("admin", "admin"), ("anna", "student"), ("ben", "student"))
+    }
     server = Server(env, _free_port(), home / "server.log")
     rng = random.Random(args.seed)
     kills: list[str] = []
@@ -318,16 +388,21 @@ def run_soak(args: argparse.Namespace) -> dict[str, Any]:
         with httpx.Client(base_url=server.base, timeout=1800, headers=keys["admin"]) as client:
             for slug in SMALL_FIRST[: args.books]:
                 path = settings.corpus_dir / f"{slug}.txt"
-                client.post("/v1/documents", data={"slug": slug},
-                            files={"file": (path.name, path.read_bytes(), "text/plain")}).raise_for_status()
+                client.post(
+                    "/v1/documents",
+                    data={"slug": slug},
+                    files={"file": (path.name, path.read_bytes(), "text/plain")},
+                ).raise_for_status()
         rss_start = resident_mb(processes_of(home))
         workload = Workload(server.base, keys, settings, rng)
         deadline = time.monotonic() + args.minutes * 60
 
         async def traffic() -> None:
             students = ["anna", "ben"]
-            await asyncio.gather(_killer(server, args.kills, deadline, rng, kills),
-                                 *(workload.client_loop(students[i % 2], deadline) for i in range(args.clients)))
+            await asyncio.gather(
+                _killer(server, args.kills, deadline, rng, kills),
+                *(workload.client_loop(students[i % 2], deadline) for i in range(args.clients)),
+            )
 
         asyncio.run(traffic())
         jobs = _wait_for_jobs(server.base, keys, workload.tally.uploads, timeout_s=600)
@@ -340,19 +415,33 @@ def run_soak(args: argparse.Namespace) -> dict[str, Any]:
         os.kill(pid, signal.SIGKILL)
     tally = workload.tally
     unfinished = [pid for pid, body in jobs.items() if body.get("status") not in ("done", "failed")]
-    unexplained = [pid for pid, body in jobs.items() if body.get("status") == "failed" and not body.get("error")]
+    unexplained = [
+        pid for pid, body in jobs.items() if body.get("status") == "failed" and not body.get("error")
+    ]
     results = {
-        "setup": {"minutes": args.minutes, "books": args.books, "clients": args.clients, "seed": args.seed,
-                  "llm": "fallback" if args.fallback_llm else "local", "cores": os.cpu_count()},
-        "kills": kills, "requests": dict(tally.actions), "statuses": {str(k): v for k, v in tally.statuses.items()},
-        "transport_errors_while_down": tally.transport_errors, "stream_disconnects": tally.disconnects,
+        "setup": {
+            "minutes": args.minutes,
+            "books": args.books,
+            "clients": args.clients,
+            "seed": args.seed,
+            "llm": "fallback" if args.fallback_llm else "local",
+            "cores": os.cpu_count(),
+        },
+        "kills": kills,
+        "requests": dict(tally.actions),
+        "statuses": {str(k): v for k, v in tally.statuses.items()},
+        "transport_errors_while_down": tally.transport_errors,
+        "stream_disconnects": tally.disconnects,
         "uploads_accepted": len(tally.uploads),
         "uploads_done": sum(1 for b in jobs.values() if b.get("status") == "done"),
         "uploads_failed": sum(1 for b in jobs.values() if b.get("status") == "failed"),
-        "index": _index_consistency(Settings(home=home, shared_dir=settings.shared_dir,
-                                             embedding_cache_dir=args.cache)),
-        "orphans": orphans, "rss_mb": {"start": rss_start, "end": rss_end},
-        "server_errors": tally.server_errors[:20], "home": str(home),
+        "index": _index_consistency(
+            Settings(home=home, shared_dir=settings.shared_dir, embedding_cache_dir=args.cache)
+        ),
+        "orphans": orphans,
+        "rss_mb": {"start": rss_start, "end": rss_end},
+        "server_errors": tally.server_errors[:20],
+        "home": str(home),
     }
     results["checks"] = {
         "no_5xx": not tally.server_errors,

@@ -9,7 +9,9 @@ import numpy as np
 SEED = 20261122  # fixed, so committed results reproduce
 
 
-def bootstrap_ci(values: Sequence[float], *, n_resamples: int = 5000, level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float], *, n_resamples: int = 5000, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean over queries."""
     x = np.asarray(values, dtype=float)
     if x.size == 0:

@@ -40,16 +40,25 @@ class FeedbackOutcome:
     latency_ms: dict[str, float] = field(default_factory=dict)
 
     def payload(self) -> dict[str, object]:
-        return {"performance": self.report.model_dump(mode="json"), "feedback": self.feedback.model_dump(mode="json"),
-                "latency_ms": self.latency_ms}
+        return {
+            "performance": self.report.model_dump(mode="json"),
+            "feedback": self.feedback.model_dump(mode="json"),
+            "latency_ms": self.latency_ms,
+        }
 
 
 class FeedbackJob:
     """Scoring (``score``), then retrieval, generation and the citation check (``generate``, ``stream``,
     ``fallback``, ``chat``); ``run`` does the whole job for one recording or report."""
 
-    def __init__(self, config: GenerationConfig, retriever: Callable[[], Retriever], *,
-                 scorer: Callable[[], Scorer] | None = None, llm: LLMClient | None = None) -> None:
+    def __init__(
+        self,
+        config: GenerationConfig,
+        retriever: Callable[[], Retriever],
+        *,
+        scorer: Callable[[], Scorer] | None = None,
+        llm: LLMClient | None = None,
+    ) -> None:
         self.config = config
         self._retriever = retriever
         self._scorer = scorer
@@ -75,34 +84,71 @@ class FeedbackJob:
     # --- the steps -------------------------------------------------------------------------------
     def score(self, recording: Path, *, score: NotatedScore | None = None) -> ScoreReport:
         if self._scorer is None:
-            raise FeedbackInputError("this feedback job has no scorer: give a scorer report instead of a recording")
+            raise FeedbackInputError(
+                "this feedback job has no scorer: give a scorer report instead of a recording"
+            )
         return self._scorer().score_path(recording, source_name=recording.name, score=score)
 
-    def generate(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None,
-                 level: str | None = None, cancel: Cancel | None = None) -> FeedbackResult:
+    def generate(
+        self,
+        report: ScoreReport,
+        *,
+        piece: str | None = None,
+        composer: str | None = None,
+        level: str | None = None,
+        cancel: Cancel | None = None,
+    ) -> FeedbackResult:
         """``cancel``: set it when nobody wants the answer any more (the LLM call stops: GenerationCancelled)."""
         return self.service.generate(report, piece=piece, composer=composer, level=level, cancel=cancel)
 
-    def stream(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None,
-               level: str | None = None, cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
+    def stream(
+        self,
+        report: ScoreReport,
+        *,
+        piece: str | None = None,
+        composer: str | None = None,
+        level: str | None = None,
+        cancel: Cancel | None = None,
+    ) -> Iterator[FeedbackEvent]:
         return self.service.stream(report, piece=piece, composer=composer, level=level, cancel=cancel)
 
-    def fallback(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None) -> FeedbackResult:
+    def fallback(
+        self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None
+    ) -> FeedbackResult:
         """The deterministic cited answer alone (what the student gets when the LLM fails)."""
         return self.service.fallback(report, piece=piece, composer=composer)
 
-    def chat(self, *, question: str, history: Sequence[ChatTurn], report: ScoreReport | None,
-             cancel: Cancel | None = None) -> FeedbackResult:
+    def chat(
+        self,
+        *,
+        question: str,
+        history: Sequence[ChatTurn],
+        report: ScoreReport | None,
+        cancel: Cancel | None = None,
+    ) -> FeedbackResult:
         return self.service.chat(question=question, history=history, report=report, cancel=cancel)
 
-    def chat_stream(self, *, question: str, history: Sequence[ChatTurn], report: ScoreReport | None,
-                    cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
+    def chat_stream(
+        self,
+        *,
+        question: str,
+        history: Sequence[ChatTurn],
+        report: ScoreReport | None,
+        cancel: Cancel | None = None,
+    ) -> Iterator[FeedbackEvent]:
         return self.service.chat_stream(question=question, history=history, report=report, cancel=cancel)
 
     # --- the whole job -----------------------------------------------------------------------------
-    def run(self, *, recording: Path | None = None, report: ScoreReport | None = None,
-            score: NotatedScore | None = None, piece: str | None = None, composer: str | None = None,
-            level: str | None = None) -> FeedbackOutcome:
+    def run(
+        self,
+        *,
+        recording: Path | None = None,
+        report: ScoreReport | None = None,
+        score: NotatedScore | None = None,
+        piece: str | None = None,
+        composer: str | None = None,
+        level: str | None = None,
+    ) -> FeedbackOutcome:
         """Score ``recording`` (or take ``report``), then cited feedback. Latency: ``scoring`` (when it scored),
         ``open_retriever``, the service's own steps as ``feedback_<step>``, and ``total``."""
         if (recording is None) == (report is None):

@@ -20,7 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Group = Literal["timing", "articulation", "pedal", "timbre", "dynamics", "music making", "mood", "interpretation"]
+Group = Literal[
+    "timing", "articulation", "pedal", "timbre", "dynamics", "music making", "mood", "interpretation"
+]
 
 
 @dataclass(frozen=True)
@@ -42,25 +44,137 @@ class Dimension:
 
 
 DIMENSIONS: tuple[Dimension, ...] = (
-    Dimension(0, "timing_stability", "Timing_Stable_Unstable", "timing", "stable", "unstable", "quality", "low"),
-    Dimension(1, "articulation_length", "Articulation_Short_Long", "articulation", "short", "long", "character", None),
-    Dimension(2, "articulation_touch", "Articulation_Soft_cushioned_Hard_solid", "articulation", "soft/cushioned", "hard/solid", "character", None),
-    Dimension(3, "pedal_amount", "Pedal_Sparse/dry_Saturated/wet", "pedal", "sparse/dry", "saturated/wet", "character", None),
+    Dimension(
+        0, "timing_stability", "Timing_Stable_Unstable", "timing", "stable", "unstable", "quality", "low"
+    ),
+    Dimension(
+        1,
+        "articulation_length",
+        "Articulation_Short_Long",
+        "articulation",
+        "short",
+        "long",
+        "character",
+        None,
+    ),
+    Dimension(
+        2,
+        "articulation_touch",
+        "Articulation_Soft_cushioned_Hard_solid",
+        "articulation",
+        "soft/cushioned",
+        "hard/solid",
+        "character",
+        None,
+    ),
+    Dimension(
+        3,
+        "pedal_amount",
+        "Pedal_Sparse/dry_Saturated/wet",
+        "pedal",
+        "sparse/dry",
+        "saturated/wet",
+        "character",
+        None,
+    ),
     Dimension(4, "pedal_clarity", "Pedal_Clean_Blurred", "pedal", "clean", "blurred", "quality", "low"),
     Dimension(5, "timbre_variety", "Timbre_Even_Colorful", "timbre", "even", "colorful", "quality", "high"),
     Dimension(6, "timbre_depth", "Timbre_Shallow_Rich", "timbre", "shallow", "rich", "quality", "high"),
     Dimension(7, "timbre_brightness", "Timbre_Bright_Dark", "timbre", "bright", "dark", "character", None),
     Dimension(8, "timbre_loudness", "Timbre_Soft_Loud", "timbre", "soft", "loud", "character", None),
-    Dimension(9, "dynamic_sophistication", "Dynamic_Sophisticated/mellow_Raw/crude", "dynamics", "sophisticated/mellow", "raw/crude", "quality", "low"),
-    Dimension(10, "dynamic_range", "Dynamic_Little_dynamic_range_Large_dynamic_range", "dynamics", "little range", "large range", "quality", "high"),
-    Dimension(11, "tempo", "Music_Making_Fast_paced_Slow_paced", "music making", "fast paced", "slow paced", "character", None),
-    Dimension(12, "space", "Music_Making_Flat_Spacious", "music making", "flat", "spacious", "quality", "high"),
-    Dimension(13, "balance", "Music_Making_Disproportioned_Balanced", "music making", "disproportioned", "balanced", "quality", "high"),
-    Dimension(14, "drama", "Music_Making_Pure_Dramatic/expressive", "music making", "pure", "dramatic/expressive", "character", None),
-    Dimension(15, "mood_valence", "Emotion_&_Mood_Optimistic/pleasant_Dark", "mood", "optimistic/pleasant", "dark", "character", None),
-    Dimension(16, "mood_energy", "Emotion_&_Mood_Low_Energy_High_Energy", "mood", "low energy", "high energy", "character", None),
-    Dimension(17, "mood_imagination", "Emotion_&_Mood_Honest_Imaginative", "mood", "honest", "imaginative", "character", None),
-    Dimension(18, "interpretation", "Interpretation_Unsatisfactory/doubtful_Convincing", "interpretation", "unsatisfactory/doubtful", "convincing", "quality", "high"),
+    Dimension(
+        9,
+        "dynamic_sophistication",
+        "Dynamic_Sophisticated/mellow_Raw/crude",
+        "dynamics",
+        "sophisticated/mellow",
+        "raw/crude",
+        "quality",
+        "low",
+    ),
+    Dimension(
+        10,
+        "dynamic_range",
+        "Dynamic_Little_dynamic_range_Large_dynamic_range",
+        "dynamics",
+        "little range",
+        "large range",
+        "quality",
+        "high",
+    ),
+    Dimension(
+        11,
+        "tempo",
+        "Music_Making_Fast_paced_Slow_paced",
+        "music making",
+        "fast paced",
+        "slow paced",
+        "character",
+        None,
+    ),
+    Dimension(
+        12, "space", "Music_Making_Flat_Spacious", "music making", "flat", "spacious", "quality", "high"
+    ),
+    Dimension(
+        13,
+        "balance",
+        "Music_Making_Disproportioned_Balanced",
+        "music making",
+        "disproportioned",
+        "balanced",
+        "quality",
+        "high",
+    ),
+    Dimension(
+        14,
+        "drama",
+        "Music_Making_Pure_Dramatic/expressive",
+        "music making",
+        "pure",
+        "dramatic/expressive",
+        "character",
+        None,
+    ),
+    Dimension(
+        15,
+        "mood_valence",
+        "Emotion_&_Mood_Optimistic/pleasant_Dark",
+        "mood",
+        "optimistic/pleasant",
+        "dark",
+        "character",
+        None,
+    ),
+    Dimension(
+        16,
+        "mood_energy",
+        "Emotion_&_Mood_Low_Energy_High_Energy",
+        "mood",
+        "low energy",
+        "high energy",
+        "character",
+        None,
+    ),
+    Dimension(
+        17,
+        "mood_imagination",
+        "Emotion_&_Mood_Honest_Imaginative",
+        "mood",
+        "honest",
+        "imaginative",
+        "character",
+        None,
+    ),
+    Dimension(
+        18,
+        "interpretation",
+        "Interpretation_Unsatisfactory/doubtful_Convincing",
+        "interpretation",
+        "unsatisfactory/doubtful",
+        "convincing",
+        "quality",
+        "high",
+    ),
 )
 
 BY_NAME: dict[str, Dimension] = {d.name: d for d in DIMENSIONS}

@@ -1,9 +1,9 @@
 """The scorer's errors: one root, no HTTP knowledge (the API maps them to status codes in one table).
 
-    ScorerError
-    ├── RecordingError        the recording or its score cannot be used (unreadable, empty, too short …)
-    │   └── RecordingTooLarge over a configured limit (size or duration)
-    └── ScorerConfigError     settings or installed files that cannot work (missing weights, fluidsynth …)
+ScorerError
+├── RecordingError        the recording or its score cannot be used (unreadable, empty, too short …)
+│   └── RecordingTooLarge over a configured limit (size or duration)
+└── ScorerConfigError     settings or installed files that cannot work (missing weights, fluidsynth …)
 """
 
 from __future__ import annotations

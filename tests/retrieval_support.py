@@ -7,7 +7,11 @@ from pathlib import Path
 from api.settings import Settings
 
 # Three short books (~5k words each) keep indexing within seconds once the cache is warm.
-SMALL_BOOKS = ("schumann_advice_to_young_musicians", "saint_saens_execution_of_music", "matthay_forearm_rotation")
+SMALL_BOOKS = (
+    "schumann_advice_to_young_musicians",
+    "saint_saens_execution_of_music",
+    "matthay_forearm_rotation",
+)
 
 
 def book_paths(shared_dir: Path, slugs: tuple[str, ...] = SMALL_BOOKS) -> list[Path]:

@@ -15,7 +15,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARIES = ("scorer", "rag", "corpus")
-PUBLIC_APIS = ("scorer", "scorer.inference", "scorer.training", "corpus", "rag", "rag.retrieval", "rag.generation")
+PUBLIC_APIS = (
+    "scorer",
+    "scorer.inference",
+    "scorer.training",
+    "corpus",
+    "rag",
+    "rag.retrieval",
+    "rag.generation",
+)
 IMPORTERS = {"import_module", "__import__"}  # importlib.import_module("api.x") is an import too
 
 
@@ -33,7 +41,13 @@ def api_imports(source: str, filename: str) -> list[str]:
             names = [node.module or ""] if node.level == 0 and _is_api(node.module) else []
         elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
             func = node.func
-            called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            called = (
+                func.attr
+                if isinstance(func, ast.Attribute)
+                else func.id
+                if isinstance(func, ast.Name)
+                else ""
+            )
             arg = node.args[0].value
             names = [arg] if called in IMPORTERS and isinstance(arg, str) and _is_api(arg) else []
         else:
@@ -50,7 +64,13 @@ def test_the_checker_sees_every_form_of_import() -> None:
         "import apis\nfrom apiary import x\nfrom . import api\nfrom .api import y\nimport rag.api\n"
     )
     assert api_imports(source, "<test>") == [
-        "1: api", "2: api.settings", "3: api.errors", "4: api", "6: api.settings", "7: api.console", "9: api.app",
+        "1: api",
+        "2: api.settings",
+        "3: api.errors",
+        "4: api",
+        "6: api.settings",
+        "7: api.console",
+        "9: api.app",
     ]
 
 
@@ -73,9 +93,29 @@ def isort_key(name: str) -> tuple[int, list[object]]:
 
 
 def test_isort_key_orders_like_ruff() -> None:
-    names = ["load_score", "Scorer", "NAMES", "BY_NAME", "_private", "Dimension", "X", "v10", "v2", "DIMENSIONS"]
+    names = [
+        "load_score",
+        "Scorer",
+        "NAMES",
+        "BY_NAME",
+        "_private",
+        "Dimension",
+        "X",
+        "v10",
+        "v2",
+        "DIMENSIONS",
+    ]
     assert sorted(names, key=isort_key) == [
-        "BY_NAME", "DIMENSIONS", "NAMES", "Dimension", "Scorer", "X", "_private", "load_score", "v2", "v10",
+        "BY_NAME",
+        "DIMENSIONS",
+        "NAMES",
+        "Dimension",
+        "Scorer",
+        "X",
+        "_private",
+        "load_score",
+        "v2",
+        "v10",
     ]
 
 
@@ -92,8 +132,15 @@ print(json.dumps({"all": names, "missing": missing,
 @pytest.mark.parametrize("package", PUBLIC_APIS)
 def test_public_api_imports_on_its_own_without_api(package: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    run = subprocess.run([sys.executable, "-c", PROBE, package], cwd=REPO, env=env, capture_output=True,
-                         text=True, timeout=300, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE, package],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert run.returncode == 0, f"import {package} failed:\n{run.stderr[-3000:]}"
     probe = json.loads(run.stdout.strip().splitlines()[-1])
     names = probe["all"]

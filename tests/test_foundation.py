@@ -45,5 +45,7 @@ def test_errors_map_to_http_status_in_one_table() -> None:
 
 
 def test_cli_help_lists_commands() -> None:
-    out = subprocess.run([sys.executable, "-m", "api.cli", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "api.cli", "--help"], capture_output=True, text=True, check=True
+    )
     assert "cadenza" in out.stdout.lower()

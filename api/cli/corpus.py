@@ -15,7 +15,9 @@ corpus_app = typer.Typer(help="The pedagogy corpus.", no_args_is_help=True)
 @corpus_app.command("fetch")
 def fetch(
     dest: Annotated[Path, typer.Option(help="Folder for the downloaded texts.")] = Path("corpus-download"),
-    manifest: Annotated[Path | None, typer.Option(help="Manifest TSV; default: the shared corpus manifest.")] = None,
+    manifest: Annotated[
+        Path | None, typer.Option(help="Manifest TSV; default: the shared corpus manifest.")
+    ] = None,
     timeout_s: Annotated[float, typer.Option(help="Per-request timeout.")] = 60.0,
 ) -> None:
     """Download every manifest row whose source URL is a plain-text Gutenberg ebook or a direct file."""
@@ -43,7 +45,9 @@ def fetch(
             (dest / f"{entry.slug}{suffix}").write_bytes(response.content)
             fetched += 1
             print(f"fetched {entry.slug} <- {url}")
-    print(f"{fetched} fetched, {skipped} skipped into {dest} (index them with `cadenza index {dest} --manifest ...`)")
+    print(
+        f"{fetched} fetched, {skipped} skipped into {dest} (index them with `cadenza index {dest} --manifest ...`)"
+    )
 
 
 def download_url(url: str | None) -> str | None:

@@ -46,7 +46,9 @@ def open_retriever(settings: Settings, *, progress: bool) -> Retriever:
     if not retriever.list_documents():
         paths = sorted(settings.corpus_dir.glob("*.txt"))
         if not paths:
-            raise GenerationConfigError(f"the catalogue is empty and no corpus was found at {settings.corpus_dir}")
+            raise GenerationConfigError(
+                f"the catalogue is empty and no corpus was found at {settings.corpus_dir}"
+            )
         if progress:
             print(f"First run: indexing {len(paths)} books from {settings.corpus_dir} …", file=sys.stderr)
         retriever.index_paths(paths, manifest=settings.corpus_manifest, progress=progress)
@@ -85,7 +87,13 @@ def render_text(report, result) -> str:
     for d in quality_by_goodness(report):
         where = spots_for(report, d.name)
         lines.append(f"  {plain_name(d.name):<28} {grade(d):<14}{'  weak at ' + where if where else ''}")
-    lines += ["", f"Feedback ({result.generator}{', ' + result.model if result.model else ''}):", "", result.text, ""]
+    lines += [
+        "",
+        f"Feedback ({result.generator}{', ' + result.model if result.model else ''}):",
+        "",
+        result.text,
+        "",
+    ]
     if result.citations:
         lines.append("Sources:")
         for c in result.citations:
@@ -107,14 +115,25 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def feedback(
         recording: Annotated[Path | None, typer.Argument(help="Audio or MIDI file to score.")] = None,
-        scores: Annotated[Path | None, typer.Option(help="Use a scorer report (JSON) instead of scoring a recording.")] = None,
-        piece: Annotated[str | None, typer.Option(help="Piece title, used for retrieval and the prompt.")] = None,
+        scores: Annotated[
+            Path | None, typer.Option(help="Use a scorer report (JSON) instead of scoring a recording.")
+        ] = None,
+        piece: Annotated[
+            str | None, typer.Option(help="Piece title, used for retrieval and the prompt.")
+        ] = None,
         composer: Annotated[str | None, typer.Option(help="Composer.")] = None,
         level: Annotated[str | None, typer.Option(help="Student level, e.g. 'beginner', 'advanced'.")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract instead of text.")] = False,
-        score_midi: Annotated[Path | None, typer.Option(
-            "--score", help="The piece's score as MIDI: weak spots get bar numbers and timing is judged against "
-                            "the notation.")] = None,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print the JSON contract instead of text.")
+        ] = False,
+        score_midi: Annotated[
+            Path | None,
+            typer.Option(
+                "--score",
+                help="The piece's score as MIDI: weak spots get bar numbers and timing is judged against "
+                "the notation.",
+            ),
+        ] = None,
     ) -> None:
         """Score a recording and write teacher feedback that cites piano-pedagogy books."""
         from api.settings import get_settings
@@ -123,7 +142,9 @@ def register(app: typer.Typer) -> None:
         report = notated = None
         if scores is not None:
             if score_midi is not None:
-                raise FeedbackInputError("--score needs a RECORDING to align (a saved report already has its bars)")
+                raise FeedbackInputError(
+                    "--score needs a RECORDING to align (a saved report already has its bars)"
+                )
             report = load_scores(scores)
         elif recording is not None:
             if not recording.is_file():
@@ -135,8 +156,14 @@ def register(app: typer.Typer) -> None:
             raise FeedbackInputError("give a RECORDING (audio or MIDI) or --scores FILE.json")
 
         with feedback_job(settings, progress=not as_json or sys.stderr.isatty()) as job:
-            outcome = job.run(recording=recording if report is None else None, report=report, score=notated,
-                              piece=piece, composer=composer, level=level)
+            outcome = job.run(
+                recording=recording if report is None else None,
+                report=report,
+                score=notated,
+                piece=piece,
+                composer=composer,
+                level=level,
+            )
         if as_json:
             print(json.dumps(outcome.payload(), ensure_ascii=False, indent=2))
         else:

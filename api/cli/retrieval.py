@@ -21,7 +21,7 @@ def _parse_filters(values: list[str] | None) -> dict[str, str]:
     return filters
 
 
-def _retriever():  # type: ignore[no-untyped-def]
+def _retriever():
     from api.settings import get_settings
     from rag.retrieval.retriever import Retriever
 
@@ -29,9 +29,17 @@ def _retriever():  # type: ignore[no-untyped-def]
 
 
 def index(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (txt, md, html, pdf); default: the shared corpus.")] = None,
-    manifest: Annotated[Path | None, typer.Option(help="TSV with slug, title, author, year, licence, URL per file stem.")] = None,
-    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-chunk and re-embed every stored document (after a model change).")] = False,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders (txt, md, html, pdf); default: the shared corpus."),
+    ] = None,
+    manifest: Annotated[
+        Path | None, typer.Option(help="TSV with slug, title, author, year, licence, URL per file stem.")
+    ] = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option("--rebuild", help="Re-chunk and re-embed every stored document (after a model change)."),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Index documents (adds new, skips unchanged, replaces changed) and print the counts."""
@@ -66,11 +74,18 @@ def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     mode: Annotated[str, typer.Option(help="bm25 | dense | hybrid | rerank")] = "hybrid",
     k: Annotated[int | None, typer.Option("-k", "--k", help="Number of passages.")] = None,
-    filter_: Annotated[list[str] | None, typer.Option("--filter", help="key=value: source, author, composer, technique, source_type")] = None,
+    filter_: Annotated[
+        list[str] | None,
+        typer.Option("--filter", help="key=value: source, author, composer, technique, source_type"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
-    second_model: Annotated[bool | None, typer.Option(
-        "--second-model/--no-second-model",
-        help="hybrid: re-order the top with the second embedding model (default: setting search_second_model).")] = None,
+    second_model: Annotated[
+        bool | None,
+        typer.Option(
+            "--second-model/--no-second-model",
+            help="hybrid: re-order the top with the second embedding model (default: setting search_second_model).",
+        ),
+    ] = None,
 ) -> None:
     """Search the indexed pedagogy passages."""
     filters = _parse_filters(filter_)
@@ -79,7 +94,7 @@ def search(
     retriever = _retriever()
     try:
         use_second = retriever.config.search_second_model if second_model is None else second_model
-        hits = retriever.search(query, mode=mode, k=k, filters=filters, second_model=use_second)  # type: ignore[arg-type]
+        hits = retriever.search(query, mode=mode, k=k, filters=filters, second_model=use_second)
     finally:
         retriever.close()
     if as_json:
@@ -90,7 +105,9 @@ def search(
     for hit in hits:
         where = f"{hit.source.title}" + (f" — {hit.section}" if hit.section else "")
         author = f"{hit.source.author}, " if hit.source.author else ""
-        print(f"[{hit.rank}] {hit.score:.4f}  {author}{where}  ({hit.chunk_id}, chars {hit.char_start}-{hit.char_end})")
+        print(
+            f"[{hit.rank}] {hit.score:.4f}  {author}{where}  ({hit.chunk_id}, chars {hit.char_start}-{hit.char_end})"
+        )
         print("    " + " ".join(hit.text.split())[:400])
 
 
@@ -131,7 +148,9 @@ def documents_flagged(as_json: Annotated[bool, typer.Option("--json")] = False) 
 
 
 @documents_app.command("remove")
-def documents_remove(document_id: Annotated[str, typer.Argument(help="Document id or slug (see `documents list`).")]) -> None:
+def documents_remove(
+    document_id: Annotated[str, typer.Argument(help="Document id or slug (see `documents list`).")],
+) -> None:
     """Remove a document from the catalogue and from every index."""
     retriever = _retriever()
     try:

@@ -26,13 +26,18 @@ def _bar(value: float, width: int = BAR_WIDTH) -> str:
 def format_report(report) -> str:  # report: ScoreReport
     from scorer.dimensions import BY_NAME
 
-    out = [f"{report.source or 'recording'}: {report.duration_s:.1f} s, backend {report.backend}, "
-           f"{len(report.windows)} window(s)"]
+    out = [
+        f"{report.source or 'recording'}: {report.duration_s:.1f} s, backend {report.backend}, "
+        f"{len(report.windows)} window(s)"
+    ]
     following = report.score_following
     if following is not None:
-        out.append(f"score: followed ({following.matched_share:.0%} of the notes match it)" if following.followed else
-                   f"score: NOT followed (only {following.matched_share:.0%} of the notes match it): no bars or "
-                   "timing from it - is it the score of this recording?")
+        out.append(
+            f"score: followed ({following.matched_share:.0%} of the notes match it)"
+            if following.followed
+            else f"score: NOT followed (only {following.matched_share:.0%} of the notes match it): no bars or "
+            "timing from it - is it the score of this recording?"
+        )
     out.append("")
     out.append(f"{'dimension':24} {'low pole':>22} {'':{BAR_WIDTH}} {'high pole':22} score  ±unc   kind")
     for d in report.dimensions:
@@ -42,13 +47,17 @@ def format_report(report) -> str:  # report: ScoreReport
             marker = f"quality (good: {dim.desirable})"
         else:
             marker = "character"
-        out.append(f"{d.name:24} {dim.low_pole:>22} {_bar(d.score)} {dim.high_pole:22} {d.score:.2f}  "
-                   f"±{d.uncertainty:.2f}  {marker}")
+        out.append(
+            f"{d.name:24} {dim.low_pole:>22} {_bar(d.score)} {dim.high_pole:22} {d.score:.2f}  "
+            f"±{d.uncertainty:.2f}  {marker}"
+        )
     out.append("")
     out.append("weak spots:" if report.weak_spots else "weak spots: none")
     for s in report.weak_spots:
         bars = f" bars {s.bars[0]}-{s.bars[-1]}" if s.bars else ""
-        out.append(f"  {s.start_s:6.1f}-{s.end_s:6.1f} s{bars}  {s.dimension:22} severity {s.severity:.2f}  {s.reason}")
+        out.append(
+            f"  {s.start_s:6.1f}-{s.end_s:6.1f} s{bars}  {s.dimension:22} severity {s.severity:.2f}  {s.reason}"
+        )
     out.append("strengths:" if report.strengths else "strengths: none")
     for s in report.strengths:
         out.append(f"  {s.dimension:22} {s.reason}")
@@ -65,9 +74,14 @@ def score(
     files: Annotated[list[Path], typer.Argument(help="Audio (WAV, FLAC, OGG, MP3) or MIDI files.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the ScoreReport JSON.")] = False,
     bars: Annotated[str | None, typer.Option(help="Bar start times in seconds, comma-separated.")] = None,
-    score_midi: Annotated[Path | None, typer.Option(
-        "--score", help="The piece's score as MIDI: aligned to each recording to number the bars of weak spots "
-                        "and to judge timing stability against the notation.")] = None,
+    score_midi: Annotated[
+        Path | None,
+        typer.Option(
+            "--score",
+            help="The piece's score as MIDI: aligned to each recording to number the bars of weak spots "
+            "and to judge timing stability against the notation.",
+        ),
+    ] = None,
 ) -> None:
     """Score recordings on the 19 PercePiano dimensions (model loaded once for all files)."""
     from api.settings import get_settings
@@ -94,7 +108,9 @@ def _config(percepiano: Path | None = None, cache: Path | None = None) -> Scorer
     from api.settings import get_settings
 
     config = get_settings().scorer_config()
-    return replace(config, percepiano_dir=percepiano or config.percepiano_dir, cache_dir=cache or config.cache_dir)
+    return replace(
+        config, percepiano_dir=percepiano or config.percepiano_dir, cache_dir=cache or config.cache_dir
+    )
 
 
 def _out_dir(out: Path | None) -> Path:
@@ -111,30 +127,56 @@ def _print_progress(line: str) -> None:
 def train_cmd(
     percepiano: Annotated[Path | None, typer.Option(help="PercePiano folder (default: settings).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: scorer/models/embedded).")] = None,
-    cache: Annotated[Path | None, typer.Option(help="Render/feature cache (default: <home>/cache/scorer).")] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="Render/feature cache (default: <home>/cache/scorer).")
+    ] = None,
     refold: Annotated[bool, typer.Option(help="Recompute folds.json from the MIDI.")] = False,
     table: Annotated[Path | None, typer.Option(help="A saved feature table to reuse.")] = None,
-    augmented_table: Annotated[Path | None, typer.Option(help="A saved augmented-audio feature table to reuse.")] = None,
-    augment: Annotated[bool, typer.Option(help="Also train the audio head on random recording conditions.")] = True,
-    second_soundfont: Annotated[bool, typer.Option(help="Also train the audio head on renders with the settings' "
-                                                        "scorer_second_soundfont.")] = True,
-    second_soundfont_table: Annotated[Path | None, typer.Option(help="A saved second-soundfont feature table to reuse.")] = None,
-    score_timing: Annotated[bool, typer.Option(help="Also train the score-aware timing heads (used when a score is given).")] = True,
-    aligned_table: Annotated[Path | None, typer.Option(help="A saved score-alignment feature table to reuse.")] = None,
-    aligned_augmented_table: Annotated[Path | None, typer.Option(
-        help="A saved score-alignment table of the augmented copies to reuse.")] = None,
-    aligned_second_soundfont_table: Annotated[Path | None, typer.Option(
-        help="A saved score-alignment table of the second-soundfont renders to reuse.")] = None,
+    augmented_table: Annotated[
+        Path | None, typer.Option(help="A saved augmented-audio feature table to reuse.")
+    ] = None,
+    augment: Annotated[
+        bool, typer.Option(help="Also train the audio head on random recording conditions.")
+    ] = True,
+    second_soundfont: Annotated[
+        bool,
+        typer.Option(help="Also train the audio head on renders with the settings' scorer_second_soundfont."),
+    ] = True,
+    second_soundfont_table: Annotated[
+        Path | None, typer.Option(help="A saved second-soundfont feature table to reuse.")
+    ] = None,
+    score_timing: Annotated[
+        bool, typer.Option(help="Also train the score-aware timing heads (used when a score is given).")
+    ] = True,
+    aligned_table: Annotated[
+        Path | None, typer.Option(help="A saved score-alignment feature table to reuse.")
+    ] = None,
+    aligned_augmented_table: Annotated[
+        Path | None, typer.Option(help="A saved score-alignment table of the augmented copies to reuse.")
+    ] = None,
+    aligned_second_soundfont_table: Annotated[
+        Path | None,
+        typer.Option(help="A saved score-alignment table of the second-soundfont renders to reuse."),
+    ] = None,
 ) -> None:
     """Render PercePiano, extract features, train the embedded heads with leak-free 4-fold CV."""
     from scorer.training.pipeline import train
 
-    info = train(_config(percepiano, cache), _out_dir(out), refold=refold,
-                 table_path=table, augmented_table_path=augmented_table, augment=augment,
-                 second_soundfont=second_soundfont,
-                 second_soundfont_table_path=second_soundfont_table, score_timing=score_timing,
-                 aligned_table_path=aligned_table, aligned_augmented_table_path=aligned_augmented_table,
-                 aligned_second_soundfont_table_path=aligned_second_soundfont_table, progress=_print_progress)
+    info = train(
+        _config(percepiano, cache),
+        _out_dir(out),
+        refold=refold,
+        table_path=table,
+        augmented_table_path=augmented_table,
+        augment=augment,
+        second_soundfont=second_soundfont,
+        second_soundfont_table_path=second_soundfont_table,
+        score_timing=score_timing,
+        aligned_table_path=aligned_table,
+        aligned_augmented_table_path=aligned_augmented_table,
+        aligned_second_soundfont_table_path=aligned_second_soundfont_table,
+        progress=_print_progress,
+    )
     print(json.dumps(info, indent=1))
 
 
@@ -155,11 +197,14 @@ def eval_cmd(
 @scorer_app.command("robustness")
 def robustness_cmd(
     percepiano: Annotated[Path | None, typer.Option(help="PercePiano folder (default: settings).")] = None,
-    cache: Annotated[Path | None, typer.Option(help="Render/feature cache (default: <home>/cache/scorer).")] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="Render/feature cache (default: <home>/cache/scorer).")
+    ] = None,
     limit: Annotated[int, typer.Option(help="Performances per suite (a deterministic subset).")] = 120,
     out: Annotated[Path | None, typer.Option(help="Where to write robustness.json.")] = None,
-    score_timing: Annotated[bool, typer.Option(
-        help="Also timing stability given each passage's score (score-aware timing head).")] = True,
+    score_timing: Annotated[
+        bool, typer.Option(help="Also timing stability given each passage's score (score-aware timing head).")
+    ] = True,
 ) -> None:
     """Degradations (timing jitter, velocity compression, wrong notes, pedal) and recording conditions."""
     from scorer.training.robustness import run_robustness

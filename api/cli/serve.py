@@ -26,7 +26,9 @@ def _database() -> Database:
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="student (own performances, feedback, sessions) or admin.")] = "student",
+    role: Annotated[
+        str, typer.Option(help="student (own performances, feedback, sessions) or admin.")
+    ] = "student",
     name: Annotated[str | None, typer.Option(help="A label to recognise the key by in `keys list`.")] = None,
 ) -> None:
     """Create a key and print only the key on stdout (its id goes to stderr)."""
@@ -54,7 +56,9 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id from `cad
 
 
 @keys_app.command("list")
-def keys_list(json_out: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False) -> None:
+def keys_list(
+    json_out: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
     """List keys (id, role, name, created, revoked); never the keys themselves."""
     import json
 
@@ -62,21 +66,35 @@ def keys_list(json_out: Annotated[bool, typer.Option("--json", help="JSON lines 
 
     db = _database()
     with db.session() as session:
-        rows: list[dict[str, Any]] = [{"id": r.id, "role": r.role, "name": r.name, "created_at": r.created_at.isoformat(),
-                 "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None} for r in list_keys(session)]
+        rows: list[dict[str, Any]] = [
+            {
+                "id": r.id,
+                "role": r.role,
+                "name": r.name,
+                "created_at": r.created_at.isoformat(),
+                "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+            }
+            for r in list_keys(session)
+        ]
     db.dispose()
     for row in rows:
         if json_out:
             print(json.dumps(row))
         else:
-            print(f"{row['id']}  {row['role']:<7}  {row['created_at'][:19]}  "
-                  f"{'revoked ' + row['revoked_at'][:19] if row['revoked_at'] else 'active':<27}  {row['name'] or ''}")
+            print(
+                f"{row['id']}  {row['role']:<7}  {row['created_at'][:19]}  "
+                f"{'revoked ' + row['revoked_at'][:19] if row['revoked_at'] else 'active':<27}  {row['name'] or ''}"
+            )
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address (default: settings.api_host, 127.0.0.1).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default: settings.api_host, 127.0.0.1).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: settings.api_port, 8000).")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: settings.api_workers).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: settings.api_workers).")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the REST service (OpenAPI at /docs)."""
@@ -100,8 +118,15 @@ def serve(
     removed = clear_staging(settings.home / STAGING_DIR)
     if removed:
         logging.getLogger("cadenza.api").warning("removed %d partial upload(s) left by a crash", removed)
-    uvicorn.run("api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port,
-                workers=settings.api_workers, log_level=log_level, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        workers=settings.api_workers,
+        log_level=log_level,
+        timeout_graceful_shutdown=10,
+    )
 
 
 def register(app: typer.Typer) -> None:

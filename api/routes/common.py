@@ -21,7 +21,7 @@ def get_owned(session: Session, model: type[T], object_id: str, principal: Princ
     """The object if the caller may see it. Another student's object is NotFound, not Forbidden:
     a student cannot even learn that the id exists."""
     row = session.get(model, object_id) if len(object_id) <= 64 else None
-    if row is None or (not principal.is_admin and row.owner != principal.key_id):
+    if row is None or (not principal.is_admin and getattr(row, "owner", None) != principal.key_id):
         raise NotFound(f"no {what} with id {object_id!r}")
     return row
 
@@ -32,8 +32,11 @@ def multipart_body(file_field: str, fields: dict[str, dict[str, Any]], descripti
     return {
         "requestBody": {
             "required": True,
-            "content": {"multipart/form-data": {"schema": {
-                "type": "object", "required": [file_field], "properties": properties}}},
+            "content": {
+                "multipart/form-data": {
+                    "schema": {"type": "object", "required": [file_field], "properties": properties}
+                }
+            },
         }
     }
 

@@ -39,15 +39,19 @@ class DocumentForm(BaseModel):
         return check_web_url(value)
 
 
-_FORM_FIELDS = {"title": {"type": "string", "maxLength": 300}, "author": {"type": "string", "maxLength": 300},
-                "year": {"type": "string", "maxLength": 20},
-                "url": {"type": "string", "maxLength": 2000, "description": "An http:// or https:// URL."},
-                "licence": {"type": "string", "maxLength": 200},
-                "slug": {"type": "string", "maxLength": 100, "pattern": "^[a-z0-9][a-z0-9_-]*$"}}
+_FORM_FIELDS = {
+    "title": {"type": "string", "maxLength": 300},
+    "author": {"type": "string", "maxLength": 300},
+    "year": {"type": "string", "maxLength": 20},
+    "url": {"type": "string", "maxLength": 2000, "description": "An http:// or https:// URL."},
+    "licence": {"type": "string", "maxLength": 200},
+    "slug": {"type": "string", "maxLength": 100, "pattern": "^[a-z0-9][a-z0-9_-]*$"},
+}
 
 
-def _index(retriever: Callable[[], Any], data: bytes, filename: str, content_type: str | None,
-           form: DocumentForm) -> DocumentIndexed:
+def _index(
+    retriever: Callable[[], Any], data: bytes, filename: str, content_type: str | None, form: DocumentForm
+) -> DocumentIndexed:
     from corpus.loaders import load_bytes
 
     # The file is read before the retriever is asked for: a refused file never loads a model.
@@ -57,19 +61,33 @@ def _index(retriever: Callable[[], Any], data: bytes, filename: str, content_typ
         raise InputError("the document contains no text")
     title = form.title or getattr(loaded, "title", None) or filename.rsplit(".", 1)[0]
     document_id, report = retriever().index_document(
-        text=text, title=title, author=form.author, year=form.year, url=form.url, licence=form.licence,
-        slug=form.slug, source_type=getattr(loaded, "source_type", None) or "book")
+        text=text,
+        title=title,
+        author=form.author,
+        year=form.year,
+        url=form.url,
+        licence=form.licence,
+        slug=form.slug,
+        source_type=getattr(loaded, "source_type", None) or "book",
+    )
     if not report.skipped:
         return DocumentIndexed(document_id=document_id, report=report)
-    return DocumentIndexed(document_id=document_id, report=report, skipped=True,
-                           note=_skip_note(document_id, retriever().catalogue.document(document_id), form))
+    return DocumentIndexed(
+        document_id=document_id,
+        report=report,
+        skipped=True,
+        note=_skip_note(document_id, retriever().catalogue.document(document_id), form),
+    )
 
 
 def _skip_note(document_id: str, stored: Any, form: DocumentForm) -> str:
     """Say that a dedup skip changed nothing, naming the fields sent that differ from the stored document."""
     note = f"the same text is already indexed as {document_id!r}; nothing was changed"
-    ignored = [name for name in ("slug", "title", "author", "year", "url", "licence")
-               if getattr(form, name) is not None and getattr(form, name) != getattr(stored, name, None)]
+    ignored = [
+        name
+        for name in ("slug", "title", "author", "year", "url", "licence")
+        if getattr(form, name) is not None and getattr(form, name) != getattr(stored, name, None)
+    ]
     if ignored:
         note += f" (the {', '.join(ignored)} sent here {'was' if len(ignored) == 1 else 'were'} ignored)"
     return note
@@ -82,13 +100,15 @@ def _skip_note(document_id: str, stored: Any, form: DocumentForm) -> str:
     openapi_extra=multipart_body("file", _FORM_FIELDS, "The document: .txt, .md, .html or .pdf."),
     responses=error_responses(400, 401, 403, 413, 415, 429),
 )
-async def create_document(request: Request, principal: AdminDep, state: StateDep,
-                          retriever: RetrieverDep) -> DocumentIndexed:
+async def create_document(
+    request: Request, principal: AdminDep, state: StateDep, retriever: RetrieverDep
+) -> DocumentIndexed:
     """Index a pedagogy document (admin). A document with the same text is skipped (``skipped`` and a
     ``note`` say so; the fields sent are then ignored); one with the same slug and new text replaces the old
     chunks. Searches running meanwhile never see half of it."""
-    form = await receive_multipart(request, file_field="file", staging=state.staging_dir,
-                                   max_bytes=state.settings.document_max_bytes)
+    form = await receive_multipart(
+        request, file_field="file", staging=state.staging_dir, max_bytes=state.settings.document_max_bytes
+    )
     try:
         if form.file is None:
             raise InputError("missing the 'file' part (the document)")
@@ -97,8 +117,9 @@ async def create_document(request: Request, principal: AdminDep, state: StateDep
         try:
             fields = DocumentForm.model_validate(form.fields)
         except ValidationError as err:
-            raise InputError("invalid form fields", detail=[
-                {"loc": list(e["loc"]), "msg": e["msg"]} for e in err.errors()]) from err
+            raise InputError(
+                "invalid form fields", detail=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in err.errors()]
+            ) from err
         data = form.file.path.read_bytes()
         filename = (form.file.filename or "document").replace("\\", "/").rsplit("/", 1)[-1]
         content_type = form.file.content_type
@@ -114,7 +135,9 @@ def list_documents(principal: PrincipalDep, retriever: RetrieverDep) -> Document
 
 
 # Declared before any /v1/documents/{document_id} route, so "flagged" is never taken for a document id.
-@router.get("/v1/documents/flagged", response_model=list[FlaggedChunk], responses=error_responses(401, 403, 429))
+@router.get(
+    "/v1/documents/flagged", response_model=list[FlaggedChunk], responses=error_responses(401, 403, 429)
+)
 def list_flagged_chunks(principal: AdminDep, retriever: RetrieverDep) -> list[FlaggedChunk]:
     """Chunks that read as instructions to a model (prompt injection), with the rule that flagged each
     (admin). Searches, feedback and the tutor never use them."""
@@ -129,8 +152,12 @@ def delete_document(document_id: str, principal: AdminDep, retriever: RetrieverD
     return Response(status_code=204)
 
 
-@router.get("/v1/search", response_model=list[SearchHit], tags=["search"],
-            responses=error_responses(400, 401, 422, 429))
+@router.get(
+    "/v1/search",
+    response_model=list[SearchHit],
+    tags=["search"],
+    responses=error_responses(400, 401, 422, 429),
+)
 def search(
     principal: PrincipalDep,
     retriever: RetrieverDep,
@@ -138,9 +165,15 @@ def search(
     q: Annotated[str, Query(min_length=1, max_length=2000, description="The query text.")],
     mode: Annotated[Literal["bm25", "dense", "hybrid", "rerank"], Query()] = "hybrid",
     k: Annotated[int | None, Query(ge=1, le=100)] = None,
-    filter: Annotated[list[str] | None, Query(description="key=value, repeatable (e.g. author=Matthay).")] = None,
-    second_model: Annotated[bool | None, Query(
-        description="hybrid: re-order the top with the second embedding model (default: setting search_second_model).")] = None,
+    filter: Annotated[
+        list[str] | None, Query(description="key=value, repeatable (e.g. author=Matthay).")
+    ] = None,
+    second_model: Annotated[
+        bool | None,
+        Query(
+            description="hybrid: re-order the top with the second embedding model (default: setting search_second_model)."
+        ),
+    ] = None,
 ) -> list[SearchHit]:
     """Ranked passages, the same list `cadenza search --json` prints."""
     filters: dict[str, str] = {}

@@ -20,9 +20,17 @@ from scorer.schema import ScoreReport
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 
-_SSE_DOC = {"content": {"text/event-stream": {"schema": {"type": "string"}, "description": (
-    "With `Accept: text/event-stream`: events `start`, `delta` (draft text), `error` (the LLM failed; "
-    "the fallback follows) and `done` (the checked text and citations that replace the draft).")}}}
+_SSE_DOC = {
+    "content": {
+        "text/event-stream": {
+            "schema": {"type": "string"},
+            "description": (
+                "With `Accept: text/event-stream`: events `start`, `delta` (draft text), `error` (the LLM failed; "
+                "the fallback follows) and `done` (the checked text and citations that replace the draft)."
+            ),
+        }
+    }
+}
 
 
 def _result_dict(result: Any) -> dict[str, Any]:
@@ -34,23 +42,39 @@ def _result_dict(result: Any) -> dict[str, Any]:
     response_model=FeedbackPublic,
     responses={200: _SSE_DOC, **error_responses(400, 401, 404, 409, 422, 429)},
 )
-async def create_feedback(body: FeedbackCreate, request: Request, principal: PrincipalDep, session: SessionDep,
-                          state: StateDep, feedback_job: FeedbackDep) -> Any:
+async def create_feedback(
+    body: FeedbackCreate,
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    state: StateDep,
+    feedback_job: FeedbackDep,
+) -> Any:
     """Feedback with checked citations. From ``performance_id`` it is stored with the performance.
     Generations run at once are limited per key and in total (429); one stops when its client leaves."""
     cancel = threading.Event()
     return await run_watching_disconnect(
-        request, cancel, lambda: _feedback(body, request, principal, session, state, feedback_job, cancel))
+        request, cancel, lambda: _feedback(body, request, principal, session, state, feedback_job, cancel)
+    )
 
 
-def _feedback(body: FeedbackCreate, request: Request, principal: PrincipalDep, session: SessionDep,
-              state: StateDep, feedback_job: FeedbackDep, cancel: threading.Event) -> Any:
+def _feedback(
+    body: FeedbackCreate,
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    state: StateDep,
+    feedback_job: FeedbackDep,
+    cancel: threading.Event,
+) -> Any:
     performance: Performance | None = None
     if body.performance_id is not None:
         performance = get_owned(session, Performance, body.performance_id, principal, "performance")
         if performance.status != "done" or performance.report is None:
-            raise Conflict(f"performance {performance.id} is {performance.status}, not scored yet",
-                           detail={"status": performance.status})
+            raise Conflict(
+                f"performance {performance.id} is {performance.status}, not scored yet",
+                detail={"status": performance.status},
+            )
         report = ScoreReport.model_validate(performance.report)
         piece = body.piece or performance.piece or performance.title
         composer = body.composer or performance.composer
@@ -73,17 +97,33 @@ def _feedback(body: FeedbackCreate, request: Request, principal: PrincipalDep, s
         """Record metrics, store (for a performance) and build the response body."""
         total_ms = (time.perf_counter() - start) * 1000
         latency = {**{k: float(v) for k, v in (feedback.get("latency_ms") or {}).items()}, "total": total_ms}
-        state.metrics.record_feedback(kind="feedback", generator=str(feedback.get("generator")),
-                                      llm_error=feedback.get("llm_error"), seconds=total_ms / 1000)
-        public = FeedbackPublic(performance_id=performance_id, performance=report, feedback=feedback,
-                                latency_ms=latency, created_at=datetime.now(UTC))
+        state.metrics.record_feedback(
+            kind="feedback",
+            generator=str(feedback.get("generator")),
+            llm_error=feedback.get("llm_error"),
+            seconds=total_ms / 1000,
+        )
+        public = FeedbackPublic(
+            performance_id=performance_id,
+            performance=report,
+            feedback=feedback,
+            latency_ms=latency,
+            created_at=datetime.now(UTC),
+        )
         if performance_id is not None:
             public.id = new_id()
             stored = public.model_dump(mode="json", include={"feedback", "latency_ms"})
             with state.db.session() as store:
                 if store.get(Performance, performance_id) is not None:  # not deleted meanwhile
-                    store.add(Feedback(id=public.id, performance_id=performance_id, owner=owner,
-                                       generator=str(feedback.get("generator")), result=stored))
+                    store.add(
+                        Feedback(
+                            id=public.id,
+                            performance_id=performance_id,
+                            owner=owner,
+                            generator=str(feedback.get("generator")),
+                            result=stored,
+                        )
+                    )
         return public.model_dump(mode="json")
 
     if wants_event_stream(request):

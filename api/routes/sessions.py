@@ -19,20 +19,38 @@ from scorer.schema import ScoreReport
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
-_SSE_DOC = {"content": {"text/event-stream": {"schema": {"type": "string"}, "description": (
-    "With `Accept: text/event-stream`: `start`, `delta`, `error`, `done` (the stored reply).")}}}
+_SSE_DOC = {
+    "content": {
+        "text/event-stream": {
+            "schema": {"type": "string"},
+            "description": (
+                "With `Accept: text/event-stream`: `start`, `delta`, `error`, `done` (the stored reply)."
+            ),
+        }
+    }
+}
 
 
 def message_public(row: Message) -> MessagePublic:
     result = row.result or {}
-    return MessagePublic(id=row.id, seq=row.seq, role=row.role, content=row.content,  # type: ignore[arg-type]
-                         citations=result.get("citations") or [], generator=result.get("generator"),
-                         created_at=row.created_at)
+    return MessagePublic(
+        id=row.id,
+        seq=row.seq,
+        role=row.role,
+        content=row.content,
+        citations=result.get("citations") or [],
+        generator=result.get("generator"),
+        created_at=row.created_at,
+    )
 
 
 def session_public(row: TutorSession) -> SessionPublic:
-    return SessionPublic(id=row.id, performance_id=row.performance_id, created_at=row.created_at,
-                         messages=[message_public(m) for m in row.messages])
+    return SessionPublic(
+        id=row.id,
+        performance_id=row.performance_id,
+        created_at=row.created_at,
+        messages=[message_public(m) for m in row.messages],
+    )
 
 
 @router.post("", status_code=201, response_model=SessionPublic, responses=error_responses(401, 404, 422, 429))
@@ -72,18 +90,36 @@ def delete_session(session_id: str, principal: PrincipalDep, session: SessionDep
     response_model=ReplyPublic,
     responses={200: _SSE_DOC, **error_responses(401, 404, 422, 429)},
 )
-async def post_message(session_id: str, body: MessageCreate, request: Request, principal: PrincipalDep,
-                       session: SessionDep, state: StateDep, feedback_job: FeedbackDep) -> Any:
+async def post_message(
+    session_id: str,
+    body: MessageCreate,
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    state: StateDep,
+    feedback_job: FeedbackDep,
+) -> Any:
     """Ask the tutor. The answer retrieves on the question condensed with the recent turns and sees the
     performance's scores and weak spots; the turn is stored only once the answer is complete.
     Generations run at once are limited per key and in total (429); one stops when its client leaves."""
     cancel = threading.Event()
     return await run_watching_disconnect(
-        request, cancel, lambda: _message(session_id, body, request, principal, session, state, feedback_job, cancel))
+        request,
+        cancel,
+        lambda: _message(session_id, body, request, principal, session, state, feedback_job, cancel),
+    )
 
 
-def _message(session_id: str, body: MessageCreate, request: Request, principal: PrincipalDep,
-             session: SessionDep, state: StateDep, feedback_job: FeedbackDep, cancel: threading.Event) -> Any:
+def _message(
+    session_id: str,
+    body: MessageCreate,
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    state: StateDep,
+    feedback_job: FeedbackDep,
+    cancel: threading.Event,
+) -> Any:
     tutor = get_owned(session, TutorSession, session_id, principal, "session")
     from rag.generation.feedback_types import ChatTurn
 
@@ -93,7 +129,7 @@ def _message(session_id: str, body: MessageCreate, request: Request, principal: 
         if performance is not None and performance.report is not None:
             report = ScoreReport.model_validate(performance.report)
     # The job keeps the last settings.feedback_history_turns of these in the prompt.
-    history = [ChatTurn(role=m.role, content=m.content) for m in tutor.messages[-50:]]  # type: ignore[arg-type]
+    history = [ChatTurn(role=m.role, content=m.content) for m in tutor.messages[-50:]]
     session.close()
     slot = state.generations.acquire(principal.key_id)
     try:
@@ -105,17 +141,29 @@ def _message(session_id: str, body: MessageCreate, request: Request, principal: 
 
     def finish(result: dict[str, Any]) -> dict[str, Any]:
         seconds = time.perf_counter() - start
-        state.metrics.record_feedback(kind="chat", generator=str(result.get("generator")),
-                                      llm_error=result.get("llm_error"), seconds=seconds)
+        state.metrics.record_feedback(
+            kind="chat",
+            generator=str(result.get("generator")),
+            llm_error=result.get("llm_error"),
+            seconds=seconds,
+        )
         with state.db.session() as store:
             if store.get(TutorSession, session_id) is None:  # deleted while answering
                 from api.errors import NotFound
 
                 raise NotFound(f"no session with id {session_id!r}")
-            seq = (store.scalar(select(func.max(Message.seq)).where(Message.session_id == session_id)) or 0)
-            store.add(Message(id=new_id(), session_id=session_id, seq=seq + 1, role="user", content=body.content))
-            reply = Message(id=new_id(), session_id=session_id, seq=seq + 2, role="assistant",
-                            content=str(result.get("text", "")), result=result)
+            seq = store.scalar(select(func.max(Message.seq)).where(Message.session_id == session_id)) or 0
+            store.add(
+                Message(id=new_id(), session_id=session_id, seq=seq + 1, role="user", content=body.content)
+            )
+            reply = Message(
+                id=new_id(),
+                session_id=session_id,
+                seq=seq + 2,
+                role="assistant",
+                content=str(result.get("text", "")),
+                result=result,
+            )
             store.add(reply)
             store.flush()
             message = message_public(reply)

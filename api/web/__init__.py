@@ -47,8 +47,16 @@ class DimensionInfo(BaseModel):
 def dimension_table() -> list[DimensionInfo]:
     # Served rather than duplicated in JavaScript, so the page cannot drift from scorer/dimensions.py.
     return [
-        DimensionInfo(index=d.index, name=d.name, label=d.label, group=d.group, low_pole=d.low_pole,
-                      high_pole=d.high_pole, kind=d.kind, desirable=d.desirable)
+        DimensionInfo(
+            index=d.index,
+            name=d.name,
+            label=d.label,
+            group=d.group,
+            low_pole=d.low_pole,
+            high_pole=d.high_pole,
+            kind=d.kind,
+            desirable=d.desirable,
+        )
         for d in DIMENSIONS
     ]
 

@@ -24,7 +24,7 @@ def complete_sentences(text: str) -> str:
     ends = list(_SENTENCE_END.finditer(text))
     if not ends or ends[-1].end() == len(text):
         return text
-    return text[:ends[-1].end()]
+    return text[: ends[-1].end()]
 
 
 def _norm(text: str) -> str:
@@ -33,13 +33,15 @@ def _norm(text: str) -> str:
 
 _WORDS = re.compile(r"[a-z]+")
 # "At 0:50–0:56 (bars 21–23) and 1:09–1:16," - where the model (as the worked example shows) starts its advice
-_WHERE = re.compile(r"^\s*at\s+[\d:–\-\s]+(?:\(bars?[^)]*\))?(?:\s*and\s+[\d:–\-\s]+(?:\(bars?[^)]*\))?)*\s*,?\s*", re.I)
+_WHERE = re.compile(
+    r"^\s*at\s+[\d:–\-\s]+(?:\(bars?[^)]*\))?(?:\s*and\s+[\d:–\-\s]+(?:\(bars?[^)]*\))?)*\s*,?\s*", re.I
+)
 ECHO_SHARE = 0.6  # share of a sentence's word trigrams found in the prompt's wording that makes it an echo
 
 
 def _trigrams(text: str) -> set[tuple[str, ...]]:
     words = _WORDS.findall(text.lower())
-    return {tuple(words[i:i + 3]) for i in range(len(words) - 2)}
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
 def is_echo(sentence: str, wording_trigrams: set[tuple[str, ...]]) -> bool:
@@ -55,8 +57,11 @@ def drop_echoes(text: str, prompt_wording: str) -> str:
     do (``is_echo``), are removed."""
     wording = _norm(prompt_wording)
     grams = _trigrams(prompt_wording)
-    kept = [s for s in split_sentences(text)
-            if len(_norm(s)) < 12 or (_norm(s) not in wording and not is_echo(s, grams))]
+    kept = [
+        s
+        for s in split_sentences(text)
+        if len(_norm(s)) < 12 or (_norm(s) not in wording and not is_echo(s, grams))
+    ]
     return " ".join(kept)
 
 
@@ -75,5 +80,7 @@ def attribute(text: str, n: int) -> str:
             out.append(sentence)
             continue
         stop = re.search(r"[.!?][\"'”’)]*$", sentence)
-        out.append(f"{sentence[:stop.start()]} [{n}]{sentence[stop.start():]}" if stop else f"{sentence} [{n}].")
+        out.append(
+            f"{sentence[: stop.start()]} [{n}]{sentence[stop.start() :]}" if stop else f"{sentence} [{n}]."
+        )
     return " ".join(out)

@@ -14,7 +14,9 @@ from rag.generation.feedback_types import Citation
 from rag.retrieval.types import SearchHit
 
 # "[3]", "[1, 2]", "[1-3]", "[2–4]", "[1; 4]", and the small model's habit "[Source 2]".
-_MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*(?:,|;|-|–|and)\s*(?:sources?\s*)?\d+)*)\s*\]", re.IGNORECASE)
+_MARKER = re.compile(
+    r"\[\s*(?:sources?\s*)?(\d+(?:\s*(?:,|;|-|–|and)\s*(?:sources?\s*)?\d+)*)\s*\]", re.IGNORECASE
+)
 _ITEM = re.compile(r"(\d+)(?:\s*[-–]\s*(\d+))?")
 # A range wider than this is not a citation (e.g. "[1-1000]"); it is reported invalid as a whole.
 _MAX_RANGE = 20
@@ -38,7 +40,9 @@ class CheckedText:
     raw_references: int  # references in the raw text (a "[1, 2]" counts 2)
     raw_valid_references: int
     cited_sources: list[SearchHit] = field(default_factory=list)  # cited_sources[n-1] is new marker [n]
-    cited_sentences: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)  # (sentence, new numbers)
+    cited_sentences: list[tuple[str, tuple[int, ...]]] = field(
+        default_factory=list
+    )  # (sentence, new numbers)
 
     @property
     def raw_validity(self) -> float | None:
@@ -82,7 +86,8 @@ def parse_markers(text: str) -> list[Marker]:
 # ends no sentence: split there, a citation at the real end would leave the first half uncited.
 _ABBREVIATION = re.compile(
     r"(?:\b(?:op|no|nos|vol|pp?|cf|ch|fig|ex|mr|mrs|dr|st|tr|trans|transl|comp|ed|eds|viz|vs|e\.g|i\.e)|\b[A-Z])\.$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -91,7 +96,11 @@ def split_sentences(text: str) -> list[str]:
     for line in re.split(r"\n+", text):  # a line break always ends a sentence (list items, paragraphs)
         merged: list[str] = []
         for piece in (p.strip() for p in _SENTENCE_END.split(line) if p and p.strip()):
-            if merged and not piece.startswith("[") and (_ABBREVIATION.search(merged[-1]) or piece[:1].islower()):
+            if (
+                merged
+                and not piece.startswith("[")
+                and (_ABBREVIATION.search(merged[-1]) or piece[:1].islower())
+            ):
                 merged[-1] = f"{merged[-1]} {piece}"
             else:
                 merged.append(piece)
@@ -101,7 +110,7 @@ def split_sentences(text: str) -> list[str]:
         lead = _LEADING_MARKERS.match(piece)
         if lead and sentences:  # "Do X. [2] Then Y." -> "[2]" belongs to "Do X."
             sentences[-1] = f"{sentences[-1]} {lead.group(0).strip()}"
-            piece = piece[lead.end():].strip()
+            piece = piece[lead.end() :].strip()
         if piece:
             sentences.append(piece)
     return sentences
@@ -121,7 +130,7 @@ def check_citations(text: str, sources: Sequence[SearchHit]) -> CheckedText:
     out: list[str] = []
     cursor = 0
     for marker in markers:
-        prefix = text[cursor:marker.start]
+        prefix = text[cursor : marker.start]
         cursor = marker.end
         if not marker.numbers:
             raw_refs += 1

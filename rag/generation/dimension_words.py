@@ -178,7 +178,6 @@ DIMENSION_WORDS: dict[str, DimensionWords] = {
 }
 
 
-
 def plain_name(name: str) -> str:
     return DIMENSION_WORDS[name].plain if name in DIMENSION_WORDS else name.replace("_", " ")
 
@@ -204,7 +203,10 @@ def grade(score: DimensionScore) -> str:
     if percentile is not None:
         value, cuts = percentile, ((15, "weak"), (40, "below average"), (60, "average"), (85, "good"))
     else:
-        value, cuts = standing(score), ((-0.10, "weak"), (-0.03, "below average"), (0.03, "average"), (0.10, "good"))
+        value, cuts = (
+            standing(score),
+            ((-0.10, "weak"), (-0.03, "below average"), (0.03, "average"), (0.10, "good")),
+        )
     for cut, word in cuts:
         if value < cut:
             return word
@@ -260,7 +262,9 @@ def spots_for(report: ScoreReport, name: str, limit: int = 2) -> str:
     for spot in sorted(spots, key=lambda s: s.start_s):
         where = f"{_clock(spot.start_s)}–{_clock(spot.end_s)}"
         if spot.bars:
-            where += f" (bars {spot.bars[0]}–{spot.bars[-1]})" if len(spot.bars) > 1 else f" (bar {spot.bars[0]})"
+            where += (
+                f" (bars {spot.bars[0]}–{spot.bars[-1]})" if len(spot.bars) > 1 else f" (bar {spot.bars[0]})"
+            )
         parts.append(where)
     return " and ".join(parts)
 

@@ -1,19 +1,25 @@
 """Generation's errors: one root, no HTTP knowledge (the API maps them to status codes in one table).
 
-    GenerationError
-    ├── FeedbackInputError       a feedback request that cannot be answered (no recording, bad report …)
-    ├── GenerationConfigError    settings or installed models that cannot work (no GGUF, no llama.cpp …)
-    ├── GenerationCancelled      the caller cancelled (its client left): the LLM call was stopped
-    └── LLMError                 the LLM failed (error, refused, bad answer)
-        └── LLMTimeout           the LLM did not answer in time
+GenerationError
+├── FeedbackInputError       a feedback request that cannot be answered (no recording, bad report …)
+├── GenerationConfigError    settings or installed models that cannot work (no GGUF, no llama.cpp …)
+├── GenerationCancelled      the caller cancelled (its client left): the LLM call was stopped
+└── LLMError                 the LLM failed (error, refused, bad answer)
+    └── LLMTimeout           the LLM did not answer in time
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FeedbackInputError", "GenerationCancelled", "GenerationConfigError", "GenerationError", "LLMError",
-           "LLMTimeout"]
+__all__ = [
+    "FeedbackInputError",
+    "GenerationCancelled",
+    "GenerationConfigError",
+    "GenerationError",
+    "LLMError",
+    "LLMTimeout",
+]
 
 
 class GenerationError(Exception):

@@ -28,10 +28,15 @@ _WORD = re.compile(r"[a-z]+")
 def best_quote(passage: str, topic: str, max_words: int = QUOTE_WORDS) -> str:
     """The passage sentence sharing most words with the topic (ties: the earlier one), cut to max_words."""
     wanted = {w for w in _WORD.findall(topic.lower()) if len(w) > 3}
-    sentences = [" ".join(s.split()) for s in _SENTENCES.split(passage) if len(s.split()) >= 6] or [" ".join(passage.split())]
+    sentences = [" ".join(s.split()) for s in _SENTENCES.split(passage) if len(s.split()) >= 6] or [
+        " ".join(passage.split())
+    ]
 
     def overlap(sentence: str) -> int:
-        return len(wanted & {w[:6] for w in _WORD.findall(sentence.lower())} | wanted & set(_WORD.findall(sentence.lower())))
+        return len(
+            wanted & {w[:6] for w in _WORD.findall(sentence.lower())}
+            | wanted & set(_WORD.findall(sentence.lower()))
+        )
 
     best = max(sentences, key=lambda s: (overlap(s), -sentences.index(s)))
     return cut_quote(best, max_words)
@@ -60,7 +65,9 @@ def weak_head(report: ScoreReport, name: str) -> str:
     return head + (f", especially at {where}" if where else " throughout the recording")
 
 
-def assign_sources(hits: Sequence[SearchHit], dims: Sequence[str | None], wanted: Sequence[str]) -> dict[str, int]:
+def assign_sources(
+    hits: Sequence[SearchHit], dims: Sequence[str | None], wanted: Sequence[str]
+) -> dict[str, int]:
     """One distinct source per weak dimension: one retrieved for it if any, else the first unused."""
     chosen: dict[str, int] = {}
     for name in wanted:
@@ -80,12 +87,20 @@ def advice_clause(hit: SearchHit, n: int, name: str, sentence: str | None = None
     """'practise those passages slowly with this advice from Matthay in mind, "…" [n].' — the cited advice of
     one weak dimension, quoting ``sentence`` (cut to the quote length), else the one sharing most topic words."""
     author = hit.source.author or hit.source.title
-    quote = cut_quote(sentence) if sentence else best_quote(hit.text, DIMENSION_WORDS[name].topic if name in DIMENSION_WORDS else name)
-    return f"practise those passages slowly with this advice from {author} in mind, \"{quote}\" [{n}]."
+    quote = (
+        cut_quote(sentence)
+        if sentence
+        else best_quote(hit.text, DIMENSION_WORDS[name].topic if name in DIMENSION_WORDS else name)
+    )
+    return f'practise those passages slowly with this advice from {author} in mind, "{quote}" [{n}].'
 
 
-def fallback_feedback(report: ScoreReport, hits: Sequence[SearchHit], dims: Sequence[str | None],
-                      quotes: Mapping[int, str] | None = None) -> str:
+def fallback_feedback(
+    report: ScoreReport,
+    hits: Sequence[SearchHit],
+    dims: Sequence[str | None],
+    quotes: Mapping[int, str] | None = None,
+) -> str:
     """``dims[i]`` is the weak dimension whose query retrieved ``hits[i]`` (None: the whole-performance query);
     ``quotes[i]``, when given, is the sentence of ``hits[i]`` to quote (else the one sharing most topic words)."""
     lines: list[str] = []
@@ -114,5 +129,5 @@ def fallback_answer(question: str, hits: Sequence[SearchHit], max_quotes: int = 
     lines = ["The teacher is unavailable right now; here is what the sources say about your question."]
     for n, hit in enumerate(hits[:max_quotes], start=1):
         author = hit.source.author or hit.source.title
-        lines.append(f"{author} writes: \"{best_quote(hit.text, question)}\" [{n}].")
+        lines.append(f'{author} writes: "{best_quote(hit.text, question)}" [{n}].')
     return "\n".join(lines)

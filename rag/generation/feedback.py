@@ -52,12 +52,15 @@ class Part:
     """A piece of the answer: ``prefix`` written by Cadenza, then the LLM's answer to ``messages`` (if any).
     ``source_n``: the one prompt source a per-dimension call was given (its answer is post-processed by
     rag/generation/attribution.py); ``wording``: the prompt's own text, whose echoes are dropped."""
+
     prefix: str
     messages: list[Message] | None = None
     max_tokens: int | None = None
     source_n: int | None = None
     wording: str = ""
-    fallback: str | None = None  # the deterministic cited advice for this part, used when nothing usable is left
+    fallback: str | None = (
+        None  # the deterministic cited advice for this part, used when nothing usable is left
+    )
 
 
 @dataclass
@@ -65,6 +68,7 @@ class _Draft:
     """The LLM's answer over all parts: ``raw`` is what the model wrote (and Cadenza's prefixes), ``text`` the
     same after per-dimension post-processing; ``filled`` counts per-dimension parts answered by the
     deterministic advice because the model's had nothing left."""
+
     raw: str = ""
     text: str = ""
     filled: int = 0
@@ -85,7 +89,9 @@ def _final(events: Iterable[FeedbackEvent]) -> FeedbackResult:
 
 
 class FeedbackService:
-    def __init__(self, config: GenerationConfig, retriever: Retriever, *, llm: LLMClient | None = None) -> None:
+    def __init__(
+        self, config: GenerationConfig, retriever: Retriever, *, llm: LLMClient | None = None
+    ) -> None:
         self.config = config
         self.retriever = retriever
         self.llm = llm or LLMClient(config)
@@ -106,7 +112,9 @@ class FeedbackService:
                     if len(chosen) >= k or rank >= len(hits):
                         continue
                     hit = hits[rank]
-                    if hit.chunk_id in seen_chunks or (distinct_documents and hit.source.document_id in seen_docs):
+                    if hit.chunk_id in seen_chunks or (
+                        distinct_documents and hit.source.document_id in seen_docs
+                    ):
                         continue
                     chosen.append((hit, query.dimension))
                     seen_chunks.add(hit.chunk_id)
@@ -132,14 +140,24 @@ class FeedbackService:
         hits = self.retriever.search(query.text, mode=mode, k=k, filters=filters, second_model=reorder)
         if query.topic != query.text:
             seen = {h.chunk_id for h in hits}
-            hits += [h for h in self.retriever.search(query.topic, mode=mode, k=k, filters=filters, second_model=reorder)
-                     if h.chunk_id not in seen]
+            hits += [
+                h
+                for h in self.retriever.search(
+                    query.topic, mode=mode, k=k, filters=filters, second_model=reorder
+                )
+                if h.chunk_id not in seen
+            ]
         relevance = self.retriever.best_sentences(query.topic, [h.text for h in hits])
         order = sorted(range(len(hits)), key=lambda i: (-relevance[i][1], i))
         return [hits[i] for i in order][:k]
 
-    def quotes(self, report: ScoreReport, hits: Sequence[SearchHit], dims: Sequence[str | None],
-               topics: Mapping[str, str]) -> dict[int, str]:
+    def quotes(
+        self,
+        report: ScoreReport,
+        hits: Sequence[SearchHit],
+        dims: Sequence[str | None],
+        topics: Mapping[str, str],
+    ) -> dict[int, str]:
         """hit index -> the sentence closest to the topic of the weak dimension that passage serves (the
         fallback quotes it; the source assignment is the fallback's own)."""
         out: dict[int, str] = {}
@@ -151,22 +169,45 @@ class FeedbackService:
         return out
 
     # --- feedback ----------------------------------------------------------------------------
-    def generate(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None,
-                 level: str | None = None, cancel: Cancel | None = None) -> FeedbackResult:
+    def generate(
+        self,
+        report: ScoreReport,
+        *,
+        piece: str | None = None,
+        composer: str | None = None,
+        level: str | None = None,
+        cancel: Cancel | None = None,
+    ) -> FeedbackResult:
         """``cancel``: set when nobody wants the answer any more; the LLM call stops and GenerationCancelled is raised."""
         return _final(self._feedback_events(report, piece, composer, level, "complete", cancel))
 
-    def stream(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None,
-               level: str | None = None, cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
+    def stream(
+        self,
+        report: ScoreReport,
+        *,
+        piece: str | None = None,
+        composer: str | None = None,
+        level: str | None = None,
+        cancel: Cancel | None = None,
+    ) -> Iterator[FeedbackEvent]:
         """start → delta* (the LLM's draft as it is written) → [error] → done (the checked result)."""
         yield from self._feedback_events(report, piece, composer, level, "stream", cancel)
 
-    def fallback(self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None) -> FeedbackResult:
+    def fallback(
+        self, report: ScoreReport, *, piece: str | None = None, composer: str | None = None
+    ) -> FeedbackResult:
         """The deterministic answer alone (what the student gets when the LLM fails): for `rag-eval`."""
         return _final(self._feedback_events(report, piece, composer, None, "skip"))
 
-    def _feedback_events(self, report: ScoreReport, piece: str | None, composer: str | None, level: str | None,
-                         mode: LLMMode, cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
+    def _feedback_events(
+        self,
+        report: ScoreReport,
+        piece: str | None,
+        composer: str | None,
+        level: str | None,
+        mode: LLMMode,
+        cancel: Cancel | None = None,
+    ) -> Iterator[FeedbackEvent]:
         started = time.perf_counter()
         t = time.perf_counter()
         queries = feedback_queries(report, piece=piece, composer=composer)
@@ -178,20 +219,37 @@ class FeedbackService:
         per_dimension = self.config.per_dimension
         quotes: dict[int, str] | None = self.quotes(report, hits, dims, topics) if per_dimension else None
         if per_dimension:
-            parts = self.dimension_parts(report, hits, dims, piece=piece, composer=composer, level=level, focus=quotes)
+            parts = self.dimension_parts(
+                report, hits, dims, piece=piece, composer=composer, level=level, focus=quotes
+            )
         else:
-            parts = [Part("", feedback_messages(report, hits, piece=piece, composer=composer, level=level,
-                                                hit_dimensions=dims))]
+            parts = [
+                Part(
+                    "",
+                    feedback_messages(
+                        report, hits, piece=piece, composer=composer, level=level, hit_dimensions=dims
+                    ),
+                )
+            ]
 
         def fallback() -> str:
-            return fallback_feedback(report, hits, dims,
-                                     quotes if quotes is not None else self.quotes(report, hits, dims, topics))
+            return fallback_feedback(
+                report, hits, dims, quotes if quotes is not None else self.quotes(report, hits, dims, topics)
+            )
 
         yield from self._answer(parts, hits, latency, started, mode, fallback=fallback, cancel=cancel)
 
-    def dimension_parts(self, report: ScoreReport, hits: Sequence[SearchHit], dims: Sequence[str | None], *,
-                        piece: str | None, composer: str | None, level: str | None,
-                        focus: Mapping[int, str] | None = None) -> list[Part]:
+    def dimension_parts(
+        self,
+        report: ScoreReport,
+        hits: Sequence[SearchHit],
+        dims: Sequence[str | None],
+        *,
+        piece: str | None,
+        composer: str | None,
+        level: str | None,
+        focus: Mapping[int, str] | None = None,
+    ) -> list[Part]:
         """Strength, then per weak dimension: what and where (from the scores), and the LLM's advice from the
         one passage retrieved for that dimension. Why: the 0.5B model, given five sources and a list of
         tasks, echoed the task wording and cited passages that did not support its sentences."""
@@ -206,36 +264,81 @@ class FeedbackService:
             else:
                 i = chosen[name]
                 quote = (focus or {}).get(i)
-                messages = dimension_messages(report, name, hits[i], i + 1, piece=piece, composer=composer, level=level,
-                                              focus=quote)
-                parts.append(Part(f"{prefix}{head}: ", messages, DIMENSION_MAX_TOKENS, i + 1, prompt_wording(messages),
-                                  advice_clause(hits[i], i + 1, name, quote)))
+                messages = dimension_messages(
+                    report, name, hits[i], i + 1, piece=piece, composer=composer, level=level, focus=quote
+                )
+                parts.append(
+                    Part(
+                        f"{prefix}{head}: ",
+                        messages,
+                        DIMENSION_MAX_TOKENS,
+                        i + 1,
+                        prompt_wording(messages),
+                        advice_clause(hits[i], i + 1, name, quote),
+                    )
+                )
             prefix = "\n"
         return parts
 
     # --- chat --------------------------------------------------------------------------------
-    def chat(self, *, question: str, history: Sequence[ChatTurn], report: ScoreReport | None,
-             cancel: Cancel | None = None) -> FeedbackResult:
+    def chat(
+        self,
+        *,
+        question: str,
+        history: Sequence[ChatTurn],
+        report: ScoreReport | None,
+        cancel: Cancel | None = None,
+    ) -> FeedbackResult:
         return _final(self._chat_events(question, history, report, "complete", cancel))
 
-    def chat_stream(self, *, question: str, history: Sequence[ChatTurn],
-                    report: ScoreReport | None, cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
+    def chat_stream(
+        self,
+        *,
+        question: str,
+        history: Sequence[ChatTurn],
+        report: ScoreReport | None,
+        cancel: Cancel | None = None,
+    ) -> Iterator[FeedbackEvent]:
         yield from self._chat_events(question, history, report, "stream", cancel)
 
-    def _chat_events(self, question: str, history: Sequence[ChatTurn], report: ScoreReport | None,
-                     mode: LLMMode, cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
+    def _chat_events(
+        self,
+        question: str,
+        history: Sequence[ChatTurn],
+        report: ScoreReport | None,
+        mode: LLMMode,
+        cancel: Cancel | None = None,
+    ) -> Iterator[FeedbackEvent]:
         started = time.perf_counter()
         t = time.perf_counter()
         query = RetrievalQuery(None, condensed_question(question, history))
         hits, _ = self.retrieve([query])
         latency = {"retrieval": _ms(t)}
-        messages = chat_messages(question, history, hits, report, max_turns=self.config.feedback_history_turns)
-        yield from self._answer([Part("", messages)], hits, latency, started, mode,
-                                fallback=lambda: fallback_answer(question, hits), cancel=cancel)
+        messages = chat_messages(
+            question, history, hits, report, max_turns=self.config.feedback_history_turns
+        )
+        yield from self._answer(
+            [Part("", messages)],
+            hits,
+            latency,
+            started,
+            mode,
+            fallback=lambda: fallback_answer(question, hits),
+            cancel=cancel,
+        )
 
     # --- shared: LLM, check, fallback --------------------------------------------------------
-    def _answer(self, parts: Sequence[Part], hits: list[SearchHit], latency: dict[str, float], started: float,
-                mode: LLMMode, *, fallback: Callable[[], str], cancel: Cancel | None = None) -> Iterator[FeedbackEvent]:
+    def _answer(
+        self,
+        parts: Sequence[Part],
+        hits: list[SearchHit],
+        latency: dict[str, float],
+        started: float,
+        mode: LLMMode,
+        *,
+        fallback: Callable[[], str],
+        cancel: Cancel | None = None,
+    ) -> Iterator[FeedbackEvent]:
         """Ask the LLM, check its citations and grounding, fall back where it failed; ends with ``done``.
         Raises GenerationCancelled once ``cancel`` is set (nobody is left to read the answer)."""
         yield FeedbackEvent(type="start")
@@ -258,20 +361,24 @@ class FeedbackService:
             grounding = ground(checked, self.config.threshold)
         latency["grounding"] = _ms(t)
         latency["total"] = _ms(started)
-        yield FeedbackEvent(type="done", result=FeedbackResult(
-            text=checked.text,
-            generator="fallback" if error else "llm",
-            model=None if error else self.llm.model,
-            citations=checked.citations,
-            invalid_markers=checked.invalid_markers,
-            grounding_rate=None if grounding.rate is None else round(grounding.rate, 4),
-            llm_error=error,
-            latency_ms=latency,
-            trace=trace,
-        ))
+        yield FeedbackEvent(
+            type="done",
+            result=FeedbackResult(
+                text=checked.text,
+                generator="fallback" if error else "llm",
+                model=None if error else self.llm.model,
+                citations=checked.citations,
+                invalid_markers=checked.invalid_markers,
+                grounding_rate=None if grounding.rate is None else round(grounding.rate, 4),
+                llm_error=error,
+                latency_ms=latency,
+                trace=trace,
+            ),
+        )
 
-    def _ask(self, parts: Sequence[Part], hits: Sequence[SearchHit], mode: LLMMode,
-             cancel: Cancel | None = None) -> Generator[FeedbackEvent, None, tuple[_Draft | None, str | None]]:
+    def _ask(
+        self, parts: Sequence[Part], hits: Sequence[SearchHit], mode: LLMMode, cancel: Cancel | None = None
+    ) -> Generator[FeedbackEvent, None, tuple[_Draft | None, str | None]]:
         """The LLM's draft over all parts (its deltas streamed as events in stream mode), or why there is none."""
         if mode == "skip":
             return None, NOT_ASKED
@@ -288,8 +395,14 @@ class FeedbackService:
             return None, f"LLM failed: {type(err).__name__}"
         return draft, None
 
-    def _ask_part(self, part: Part, hits: Sequence[SearchHit], mode: LLMMode, draft: _Draft,
-                  cancel: Cancel | None = None) -> Generator[FeedbackEvent, None, None]:
+    def _ask_part(
+        self,
+        part: Part,
+        hits: Sequence[SearchHit],
+        mode: LLMMode,
+        draft: _Draft,
+        cancel: Cancel | None = None,
+    ) -> Generator[FeedbackEvent, None, None]:
         """One part: Cadenza's prefix, then the LLM's answer (per-dimension answers post-processed)."""
         if part.prefix:
             draft.raw += part.prefix
@@ -314,8 +427,9 @@ class FeedbackService:
         else:
             draft.text += re.sub(r":\s*$", ".", part.prefix)
 
-    def _complete(self, messages: list[Message], max_tokens: int | None, mode: LLMMode,
-                  cancel: Cancel | None = None) -> Generator[FeedbackEvent, None, str]:
+    def _complete(
+        self, messages: list[Message], max_tokens: int | None, mode: LLMMode, cancel: Cancel | None = None
+    ) -> Generator[FeedbackEvent, None, str]:
         if mode != "stream":
             return self.llm.complete(messages, max_tokens=max_tokens, cancel=cancel).text
         deltas = []
@@ -324,8 +438,9 @@ class FeedbackService:
             yield FeedbackEvent(type="delta", text=delta)
         return "".join(deltas)
 
-    def _check_citations(self, draft: _Draft | None, hits: Sequence[SearchHit],
-                         latency: dict[str, float]) -> tuple[CheckedText | None, CheckedText | None]:
+    def _check_citations(
+        self, draft: _Draft | None, hits: Sequence[SearchHit], latency: dict[str, float]
+    ) -> tuple[CheckedText | None, CheckedText | None]:
         """The draft's text checked, and its raw text checked (raw validity: the model's own markers)."""
         if draft is None:
             return None, None
@@ -335,8 +450,9 @@ class FeedbackService:
         latency["citation_check"] = _ms(t)
         return checked, raw_checked
 
-    def _ground_llm_answer(self, checked: CheckedText | None,
-                           error: str | None) -> tuple[GroundingReport | None, str | None]:
+    def _ground_llm_answer(
+        self, checked: CheckedText | None, error: str | None
+    ) -> tuple[GroundingReport | None, str | None]:
         """The grounding of the LLM's checked answer, where the support policy needs it or `rag-eval` wants it
         (also for an answer the policy then rejects); the error, if the policy rejects it."""
         if checked is None:
@@ -351,10 +467,19 @@ class FeedbackService:
         return grounding, error
 
 
-def _trace(draft: _Draft | None, checked: CheckedText | None, raw_checked: CheckedText | None,
-           grounding: GroundingReport | None, error: str | None) -> GenerationTrace:
+def _trace(
+    draft: _Draft | None,
+    checked: CheckedText | None,
+    raw_checked: CheckedText | None,
+    grounding: GroundingReport | None,
+    error: str | None,
+) -> GenerationTrace:
     if draft is None or checked is None or raw_checked is None:  # the LLM gave no answer
         return GenerationTrace()
-    return GenerationTrace(raw_text=draft.raw, raw_validity=raw_checked.raw_validity, candidate_text=checked.text,
-                           candidate_grounding_rate=None if grounding is None else grounding.rate,
-                           filled_parts=draft.filled if error is None else 0)
+    return GenerationTrace(
+        raw_text=draft.raw,
+        raw_validity=raw_checked.raw_validity,
+        candidate_text=checked.text,
+        candidate_grounding_rate=None if grounding is None else grounding.rate,
+        filled_parts=draft.filled if error is None else 0,
+    )

@@ -38,11 +38,17 @@ class GenerationTrace(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    raw_text: str | None = None  # what the LLM wrote (with Cadenza's prefixes) before any check; None: no answer
+    raw_text: str | None = (
+        None  # what the LLM wrote (with Cadenza's prefixes) before any check; None: no answer
+    )
     raw_validity: float | None = None  # share of the raw text's references to a given source; None: no marker
-    candidate_text: str | None = None  # the LLM's answer after the citation check, also where it was then replaced
+    candidate_text: str | None = (
+        None  # the LLM's answer after the citation check, also where it was then replaced
+    )
     candidate_grounding_rate: float | None = None
-    filled_parts: int = 0  # per-dimension parts whose model answer had nothing usable left (the cited quote stood in)
+    filled_parts: int = (
+        0  # per-dimension parts whose model answer had nothing usable left (the cited quote stood in)
+    )
 
 
 class FeedbackResult(BaseModel):
@@ -50,9 +56,15 @@ class FeedbackResult(BaseModel):
     generator: Literal["llm", "fallback"]
     model: str | None = None
     citations: list[Citation] = Field(default_factory=list)
-    invalid_markers: list[str] = Field(default_factory=list, description="Raw markers removed: no such source.")
-    grounding_rate: float | None = Field(None, description="Share of cited sentences supported by their passage.")
-    llm_error: str | None = Field(None, description="Why the fallback answered (timeout, error, no citation).")
+    invalid_markers: list[str] = Field(
+        default_factory=list, description="Raw markers removed: no such source."
+    )
+    grounding_rate: float | None = Field(
+        None, description="Share of cited sentences supported by their passage."
+    )
+    llm_error: str | None = Field(
+        None, description="Why the fallback answered (timeout, error, no citation)."
+    )
     latency_ms: dict[str, float] = Field(default_factory=dict)
     # For `rag-eval feedback`; excluded from the JSON contract (model_dump and the SSE events leave it out).
     trace: GenerationTrace = Field(GenerationTrace(), exclude=True)

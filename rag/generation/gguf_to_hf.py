@@ -18,8 +18,12 @@ def convert(gguf: Path, out: Path) -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     # transformers 5 keeps GGUF weights packed (not serialisable); dequantize=True unpacks them to dense.
-    model: Any = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16,
-                                                 quantization_config=GgufConfig(dequantize=True))
+    model: Any = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent),
+        gguf_file=gguf.name,
+        dtype=torch.bfloat16,
+        quantization_config=GgufConfig(dequantize=True),
+    )
     tmp = out.with_name(out.name + ".partial")
     if getattr(model, "hf_quantizer", None) is not None:  # saved as a plain model, not a GGUF-quantized one
         model.hf_quantizer = None

@@ -45,7 +45,9 @@ def _embed(texts: Sequence[str]) -> np.ndarray:
     with _lock:  # one model and one cache shared across API threads
         missing = [t for t in dict.fromkeys(texts) if t not in _cache]
         if missing:
-            vectors = _model().encode(missing, normalize_embeddings=True, batch_size=32, convert_to_numpy=True)
+            vectors = _model().encode(
+                missing, normalize_embeddings=True, batch_size=32, convert_to_numpy=True
+            )
             _cache.update(zip(missing, vectors, strict=True))
         for t in texts:
             _cache.move_to_end(t)
@@ -60,7 +62,7 @@ def passage_windows(passage: str) -> list[str]:
     windows = []
     for size in range(1, _WINDOW + 1):
         for i in range(0, max(1, len(sentences) - size + 1)):
-            window = " ".join(sentences[i:i + size])
+            window = " ".join(sentences[i : i + size])
             if window:
                 windows.append(window)
     return windows or [passage]

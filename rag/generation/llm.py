@@ -69,15 +69,18 @@ class LLMClient:
                 api_key=self.config.llm_api_key,
                 timeout=self.config.llm_timeout_s,
                 temperature=self.config.llm_temperature,
-                max_tokens=min(max_tokens, self.config.llm_max_tokens) if max_tokens else self.config.llm_max_tokens,
+                max_tokens=min(max_tokens, self.config.llm_max_tokens)
+                if max_tokens
+                else self.config.llm_max_tokens,
                 stream=stream,
                 num_retries=0,  # our own retry loop below, so that the count is the config's one
             )
         except Exception as err:  # noqa: BLE001 - every provider error becomes one of ours
             raise _wrap(err) from err
 
-    def complete(self, messages: Sequence[Message], *, max_tokens: int | None = None,
-                 cancel: Cancel | None = None) -> Completion:
+    def complete(
+        self, messages: Sequence[Message], *, max_tokens: int | None = None, cancel: Cancel | None = None
+    ) -> Completion:
         """``max_tokens`` lowers the config's cap for one call (never raises it). With ``cancel`` the answer is
         streamed (and joined), so that setting it stops the generation: the server sees the connection close."""
         started = time.perf_counter()
@@ -97,8 +100,9 @@ class LLMClient:
         assert last is not None
         raise last
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int | None = None,
-               cancel: Cancel | None = None) -> Iterator[str]:
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int | None = None, cancel: Cancel | None = None
+    ) -> Iterator[str]:
         """Token deltas. Retries only before the first token (a half-streamed answer is not replayed).
         The whole stream is bounded by the timeout too, not only each read. Setting ``cancel`` (or closing this
         iterator) closes the HTTP stream, which stops the server generating."""
@@ -119,8 +123,9 @@ class LLMClient:
             finally:
                 deltas.close()  # closed here, not when collected: the HTTP stream must go now
 
-    def _deltas(self, messages: Sequence[Message], max_tokens: int | None, cancel: Cancel | None,
-                started: float) -> Generator[str, None, None]:
+    def _deltas(
+        self, messages: Sequence[Message], max_tokens: int | None, cancel: Cancel | None, started: float
+    ) -> Generator[str, None, None]:
         """One streamed call's non-empty deltas; the provider stream is closed however this ends."""
         response = self._call(messages, stream=True, max_tokens=max_tokens)
         try:

@@ -62,7 +62,9 @@ def verified_gguf(config: GenerationConfig) -> Path:
     if stamp.is_file() and stamp.read_text().strip() == expected:
         return path
     if stat.st_size != GGUF_BYTES or sha256_file(path) != GGUF_SHA256:
-        raise GenerationConfigError(f"local LLM model at {path} is incomplete or corrupt (SHA-256 mismatch): {SETUP_HINT}")
+        raise GenerationConfigError(
+            f"local LLM model at {path} is incomplete or corrupt (SHA-256 mismatch): {SETUP_HINT}"
+        )
     try:
         stamp.write_text(expected + "\n")
     except OSError:  # read-only models dir: verify again next time
@@ -131,9 +133,13 @@ class _Launcher:
     @classmethod
     def run(cls, spawn: Callable[[], Any]) -> Any:
         with cls._lock:
-            if cls._queue is None or cls._pid != os.getpid():  # none yet, or forked: threads do not survive fork
+            if (
+                cls._queue is None or cls._pid != os.getpid()
+            ):  # none yet, or forked: threads do not survive fork
                 cls._queue, cls._pid = queue.SimpleQueue(), os.getpid()
-                threading.Thread(target=cls._serve, args=(cls._queue,), name="cadenza-launcher", daemon=True).start()
+                threading.Thread(
+                    target=cls._serve, args=(cls._queue,), name="cadenza-launcher", daemon=True
+                ).start()
             todo = cls._queue
         done: Future[Any] = Future()
         todo.put((spawn, done))
@@ -199,24 +205,48 @@ class LocalLLMServer:
     def __init__(self, model: Path, alias: str, *, n_ctx: int, threads: int | None, log_path: Path) -> None:
         self.model, self.alias, self.port = model, alias, _free_port()
         self.api_base = f"http://127.0.0.1:{self.port}/v1"
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", alias,
-               "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(n_ctx)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--model_alias",
+            alias,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(n_ctx),
+        ]
         if threads:
             cmd += ["--n_threads", str(threads)]
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = log_path.open("ab")
         parent = os.getpid()
-        self._proc: subprocess.Popen[bytes] = _Launcher.run(lambda: subprocess.Popen(
-            cmd, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ},
-            preexec_fn=_die_with_parent(parent)))  # noqa: PLW1509 - prctl only, libc resolved before fork
+        self._proc: subprocess.Popen[bytes] = _Launcher.run(
+            lambda: subprocess.Popen(
+                cmd,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ},
+                preexec_fn=_die_with_parent(parent),
+            )
+        )  # noqa: PLW1509 - prctl only, libc resolved before fork
         self.log_path = log_path
         self._record = log_path.parent / "llm-servers" / f"{self._proc.pid}.json"
         self._write_record(parent)
 
     def _write_record(self, owner: int) -> None:
         """Who owns this server, for a later start-up after a crash (see ``stop_stale_servers``)."""
-        record = {"owner_pid": owner, "owner_start": process_start_time(owner), "server_pid": self._proc.pid,
-                  "server_start": process_start_time(self._proc.pid), "port": self.port}
+        record = {
+            "owner_pid": owner,
+            "owner_start": process_start_time(owner),
+            "server_pid": self._proc.pid,
+            "server_start": process_start_time(self._proc.pid),
+            "port": self.port,
+        }
         self._record.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._record.with_suffix(".tmp")
         tmp.write_text(json.dumps(record))
@@ -231,10 +261,17 @@ class LocalLLMServer:
                 try:
                     import llama_cpp.server  # noqa: F401  (fail with a clear message, not a dead subprocess)
                 except ImportError as err:
-                    raise GenerationConfigError(f"llama-cpp-python[server] is not installed: {SETUP_HINT}") from err
+                    raise GenerationConfigError(
+                        f"llama-cpp-python[server] is not installed: {SETUP_HINT}"
+                    ) from err
                 stop_stale_servers(config)
-                server = cls(model, model_alias(config), n_ctx=config.local_llm_ctx,
-                             threads=config.local_llm_threads, log_path=config.local_llm_log)
+                server = cls(
+                    model,
+                    model_alias(config),
+                    n_ctx=config.local_llm_ctx,
+                    threads=config.local_llm_threads,
+                    log_path=config.local_llm_log,
+                )
                 atexit.register(server.stop)
                 server.wait_ready(config.local_llm_start_timeout_s)
                 cls._instance = server

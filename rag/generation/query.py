@@ -41,19 +41,24 @@ def dimension_query(dimension: str, score: float) -> str:
     return words.high if _side(dimension, score) else words.low
 
 
-def queries_from_report(report: ScoreReport, *, piece: str | None = None,
-                        composer: str | None = None) -> list[RetrievalQuery]:
+def queries_from_report(
+    report: ScoreReport, *, piece: str | None = None, composer: str | None = None
+) -> list[RetrievalQuery]:
     """One query per weak dimension (most severe first) and one for the whole performance."""
     context = " ".join(x for x in (composer, piece) if x)
     worst: dict[str, tuple[float, float]] = {}  # dimension -> (severity, score)
     for spot in report.weak_spots:
-        if spot.dimension in DIMENSION_WORDS and (spot.dimension not in worst
-                                                  or spot.severity > worst[spot.dimension][0]):
+        if spot.dimension in DIMENSION_WORDS and (
+            spot.dimension not in worst or spot.severity > worst[spot.dimension][0]
+        ):
             worst[spot.dimension] = (spot.severity, spot.score)
     ordered = sorted(worst.items(), key=lambda kv: -kv[1][0])
     queries = [
-        RetrievalQuery(name, dimension_query(name, score) + (f" ({context})" if context else ""),
-                       topic=DIMENSION_WORDS[name].advice or dimension_query(name, score))
+        RetrievalQuery(
+            name,
+            dimension_query(name, score) + (f" ({context})" if context else ""),
+            topic=DIMENSION_WORDS[name].advice or dimension_query(name, score),
+        )
         for name, (_, score) in ordered
     ]
     if ordered:
@@ -67,15 +72,18 @@ def queries_from_report(report: ScoreReport, *, piece: str | None = None,
     return queries
 
 
-def feedback_queries(report: ScoreReport, *, piece: str | None = None,
-                     composer: str | None = None) -> list[RetrievalQuery]:
+def feedback_queries(
+    report: ScoreReport, *, piece: str | None = None, composer: str | None = None
+) -> list[RetrievalQuery]:
     """``queries_from_report`` with the two weakest quality dimensions first (the prompt asks about them),
     then the rest."""
     queries = queries_from_report(report, piece=piece, composer=composer)
     first = weakest_two(report)
     for name in first:  # the scorer may not flag a weak spot for a weakest dimension: ask anyway
         if not any(q.dimension == name for q in queries):
-            queries.append(RetrievalQuery(name, _topic_query(name, piece, composer), topic=_advice_topic(name)))
+            queries.append(
+                RetrievalQuery(name, _topic_query(name, piece, composer), topic=_advice_topic(name))
+            )
     order: dict[str | None, int] = {name: i for i, name in enumerate(first)}
     return sorted(queries, key=lambda q: order.get(q.dimension, len(order) + (q.dimension is None)))
 

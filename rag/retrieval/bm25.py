@@ -74,7 +74,9 @@ def _atomic_pickle(path: Path, payload: object) -> None:
     os.replace(tmp, path)
 
 
-def _ranked(scores: np.ndarray, mask: np.ndarray | None, seq_array: np.ndarray, k: int) -> list[tuple[int, float]]:
+def _ranked(
+    scores: np.ndarray, mask: np.ndarray | None, seq_array: np.ndarray, k: int
+) -> list[tuple[int, float]]:
     """Top ``k`` (chunk seq, score) pairs with a positive score, outside the filter mask dropped."""
     if mask is not None:
         scores = np.where(mask, scores, 0.0)
@@ -90,13 +92,19 @@ class _TokenListIndex:
         self.generation = 0
         self._seqs: list[int] = []
         self._tokens: list[list[str]] = []
-        self._seq_array = np.zeros(0, dtype=np.int64)  # the seqs as rows of a score array, set at each rebuild
+        self._seq_array = np.zeros(
+            0, dtype=np.int64
+        )  # the seqs as rows of a score array, set at each rebuild
         self._dirty = True
         self._lock = threading.RLock()
         if path is not None and path.is_file():
             with open(path, "rb") as handle:
                 payload = pickle.load(handle)
-            self.generation, self._seqs, self._tokens = payload["generation"], payload["seqs"], payload["tokens"]
+            self.generation, self._seqs, self._tokens = (
+                payload["generation"],
+                payload["seqs"],
+                payload["tokens"],
+            )
 
     def ids(self) -> set[int]:
         return set(self._seqs)
@@ -128,7 +136,9 @@ class _TokenListIndex:
             self.generation = generation
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                _atomic_pickle(self.path, {"generation": generation, "seqs": self._seqs, "tokens": self._tokens})
+                _atomic_pickle(
+                    self.path, {"generation": generation, "seqs": self._seqs, "tokens": self._tokens}
+                )
 
     def _mask(self, allowed: set[int] | None) -> np.ndarray | None:
         """Which rows of the (freshly rebuilt) score array are allowed; vectorised, since a Python loop over
@@ -228,7 +238,8 @@ class Fts5Index:
                 self._conn.execute("BEGIN")
                 self._pending = True
             self._conn.executemany(
-                "INSERT OR REPLACE INTO fts (rowid, body) VALUES (?, ?)", [(int(s), " ".join(t)) for s, t in zip(seqs, tokens, strict=False)]
+                "INSERT OR REPLACE INTO fts (rowid, body) VALUES (?, ?)",
+                [(int(s), " ".join(t)) for s, t in zip(seqs, tokens, strict=False)],
             )
 
     def delete(self, seqs: Sequence[int]) -> None:
@@ -242,7 +253,9 @@ class Fts5Index:
         with self._lock:
             if not self._pending:
                 self._conn.execute("BEGIN")
-            self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", (generation,))
+            self._conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", (generation,)
+            )
             self._conn.execute("COMMIT")
             self._pending = False
             self.generation = generation
@@ -256,7 +269,8 @@ class Fts5Index:
         limit = k if allowed is None else max(k * 50, 1000)
         with self._lock:
             rows = self._conn.execute(
-                "SELECT rowid, -bm25(fts) AS score FROM fts WHERE fts MATCH ? ORDER BY bm25(fts) LIMIT ?", (match, limit)
+                "SELECT rowid, -bm25(fts) AS score FROM fts WHERE fts MATCH ? ORDER BY bm25(fts) LIMIT ?",
+                (match, limit),
             ).fetchall()
         hits = [(int(r), float(s)) for r, s in rows if allowed is None or r in allowed]
         return hits[:k]

@@ -53,7 +53,10 @@ def chunk_document(
     document_id: str, doc: LoadedDocument, config: RetrievalConfig, embedder: ChunkingEmbedder
 ) -> list[NewChunk]:
     spans = chunk_text(
-        doc.text, count=embedder.count_tokens, max_tokens=max_chunk_tokens(config, embedder), overlap=config.chunk_overlap
+        doc.text,
+        count=embedder.count_tokens,
+        max_tokens=max_chunk_tokens(config, embedder),
+        overlap=config.chunk_overlap,
     )
     chunks: list[NewChunk] = []
     for ordinal, span in enumerate(spans):
@@ -64,9 +67,15 @@ def chunk_document(
             embed_text = f"{header}\n{span.text}"
         chunks.append(
             NewChunk(
-                chunk_id=f"{document_id}:{ordinal:04d}", ordinal=ordinal, section=span.section,
-                char_start=span.char_start, char_end=span.char_end, text=span.text, embed_text=embed_text,
-                n_tokens=span.n_tokens, tags=tag_text(span.text),
+                chunk_id=f"{document_id}:{ordinal:04d}",
+                ordinal=ordinal,
+                section=span.section,
+                char_start=span.char_start,
+                char_end=span.char_end,
+                text=span.text,
+                embed_text=embed_text,
+                n_tokens=span.n_tokens,
+                tags=tag_text(span.text),
             )
         )
     return chunks
@@ -78,7 +87,9 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            )
         elif path.is_file():
             files.append(path)
         else:

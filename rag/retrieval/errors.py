@@ -1,10 +1,10 @@
 """Retrieval's errors: one root, no HTTP knowledge (the API maps them to status codes in one table).
 
-    RetrievalError
-    ├── QueryError              a query, filter, mode or request that cannot be answered (empty, unknown …)
-    ├── IndexMismatch           an index built with another embedding model / dimension
-    ├── RetrievalConfigError    settings or installed models that cannot work
-    └── VectorStoreError        the vector store (Qdrant server …) failed
+RetrievalError
+├── QueryError              a query, filter, mode or request that cannot be answered (empty, unknown …)
+├── IndexMismatch           an index built with another embedding model / dimension
+├── RetrievalConfigError    settings or installed models that cannot work
+└── VectorStoreError        the vector store (Qdrant server …) failed
 """
 
 from __future__ import annotations

@@ -50,5 +50,11 @@ def chunk_matches(chunk: ChunkRecord, document: DocumentInfo, filters: Mapping[s
     return True
 
 
-def allowed_seqs(chunks: Iterable[ChunkRecord], documents: Mapping[str, DocumentInfo], filters: Mapping[str, str]) -> set[int]:
-    return {c.seq for c in chunks if c.document_id in documents and chunk_matches(c, documents[c.document_id], filters)}
+def allowed_seqs(
+    chunks: Iterable[ChunkRecord], documents: Mapping[str, DocumentInfo], filters: Mapping[str, str]
+) -> set[int]:
+    return {
+        c.seq
+        for c in chunks
+        if c.document_id in documents and chunk_matches(c, documents[c.document_id], filters)
+    }

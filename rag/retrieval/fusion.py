@@ -9,7 +9,9 @@ from typing import TypeVar
 T = TypeVar("T", bound=Hashable)
 
 
-def rrf(rankings: Sequence[Sequence[T]], *, k: int = 60, weights: Sequence[float] | None = None) -> list[tuple[T, float]]:
+def rrf(
+    rankings: Sequence[Sequence[T]], *, k: int = 60, weights: Sequence[float] | None = None
+) -> list[tuple[T, float]]:
     if k < 1:
         raise ValueError("RRF K must be >= 1")
     weights = weights if weights is not None else [1.0] * len(rankings)

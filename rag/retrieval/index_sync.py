@@ -21,7 +21,11 @@ from rag.retrieval.vectorstore import VectorStore
 
 class IndexSync:
     def __init__(
-        self, catalogue: Catalogue, lexical: LexicalIndex, vectors: VectorStore, embedder: SentenceTransformerEmbedder,
+        self,
+        catalogue: Catalogue,
+        lexical: LexicalIndex,
+        vectors: VectorStore,
+        embedder: SentenceTransformerEmbedder,
         cache: EmbeddingCache,
     ) -> None:
         self.catalogue = catalogue
@@ -72,7 +76,9 @@ class IndexSync:
             fresh = {c.seq: c for c in self.catalogue.chunks(sorted(need))} if need else {}
             add_lex = sorted(wanted - lexical_ids)
             add_vec = sorted(wanted - vector_ids)
-            vectors = embed_with_cache(self._embedder, self._cache, [self._record(s, fresh).embed_text for s in add_vec])
+            vectors = embed_with_cache(
+                self._embedder, self._cache, [self._record(s, fresh).embed_text for s in add_vec]
+            )
             documents = self.catalogue.documents_meta()
             with self.lock.write():
                 self.lexical.delete(sorted(lexical_ids - wanted))
@@ -84,7 +90,13 @@ class IndexSync:
                 self.documents = documents
                 self._filter_cache.clear()
                 self.generation = generation
-            if add_lex or add_vec or lexical_ids - wanted or vector_ids - wanted or self.lexical.generation != generation:
+            if (
+                add_lex
+                or add_vec
+                or lexical_ids - wanted
+                or vector_ids - wanted
+                or self.lexical.generation != generation
+            ):
                 self.lexical.save(generation)
                 self.vectors.save(generation)
         return generation

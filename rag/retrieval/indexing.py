@@ -30,8 +30,13 @@ log = logging.getLogger(__name__)
 
 class Indexer:
     def __init__(
-        self, config: RetrievalConfig, sync: IndexSync, embedder: SentenceTransformerEmbedder,
-        rescore_embedder: SentenceTransformerEmbedder | None, cache: EmbeddingCache, sentences: SentenceVectors,
+        self,
+        config: RetrievalConfig,
+        sync: IndexSync,
+        embedder: SentenceTransformerEmbedder,
+        rescore_embedder: SentenceTransformerEmbedder | None,
+        cache: EmbeddingCache,
+        sentences: SentenceVectors,
     ) -> None:
         self.config = config
         self._sync = sync
@@ -71,8 +76,16 @@ class Indexer:
             # here leaves nothing behind but cached vectors.
             self._embed_chunks(chunks)
             row = DocumentRow(
-                document_id=document_id, slug=doc.slug or document_id, title=doc.title, author=doc.author, year=doc.year,
-                url=doc.url, licence=doc.licence, source_type=doc.source_type, sha256=sha, text=doc.text,
+                document_id=document_id,
+                slug=doc.slug or document_id,
+                title=doc.title,
+                author=doc.author,
+                year=doc.year,
+                url=doc.url,
+                licence=doc.licence,
+                source_type=doc.source_type,
+                sha256=sha,
+                text=doc.text,
             )
             replaced, removed = self._catalogue.put_document(
                 row, chunks, model_name=self._embedder.name, dimension=self._embedder.dimension
@@ -82,13 +95,26 @@ class Indexer:
         self._sync.catch_up()
         flagged = [c.chunk_id for c in chunks if injection_flag(c.text)]
         if flagged:
-            log.warning("%s: %d chunk(s) read as instructions to a model and are kept out of searches: %s "
-                        "(`cadenza documents flagged`)", document_id, len(flagged), ", ".join(flagged[:5]))
+            log.warning(
+                "%s: %d chunk(s) read as instructions to a model and are kept out of searches: %s "
+                "(`cadenza documents flagged`)",
+                document_id,
+                len(flagged),
+                ", ".join(flagged[:5]),
+            )
         return document_id, report
 
     def index_document(
-        self, *, text: str, title: str, author: str | None = None, year: str | None = None, url: str | None = None,
-        licence: str | None = None, slug: str | None = None, source_type: str = "book",
+        self,
+        *,
+        text: str,
+        title: str,
+        author: str | None = None,
+        year: str | None = None,
+        url: str | None = None,
+        licence: str | None = None,
+        slug: str | None = None,
+        source_type: str = "book",
     ) -> tuple[str, IndexReport]:
         if not text.strip():
             raise QueryError("document text is empty")
@@ -98,14 +124,29 @@ class Indexer:
             url = check_web_url(url)  # it becomes a link in citations: http(s) only
         except ValueError as err:
             raise QueryError(str(err)) from err
-        doc = LoadedDocument(text=text, title=title.strip(), author=author, year=year, url=url, licence=licence,
-                             slug=slug, source_type=source_type)
+        doc = LoadedDocument(
+            text=text,
+            title=title.strip(),
+            author=author,
+            year=year,
+            url=url,
+            licence=licence,
+            slug=slug,
+            source_type=source_type,
+        )
         return self.index_loaded(doc)
 
-    def index_paths(self, paths: Sequence[Path], *, manifest: Path | None = None, progress: bool = False) -> IndexReport:
+    def index_paths(
+        self, paths: Sequence[Path], *, manifest: Path | None = None, progress: bool = False
+    ) -> IndexReport:
         files = expand_paths(paths)
         if not files:
-            raise QueryError("no indexable files (" + ", ".join(SUPPORTED_SUFFIXES) + ") under " + ", ".join(map(str, paths)))
+            raise QueryError(
+                "no indexable files ("
+                + ", ".join(SUPPORTED_SUFFIXES)
+                + ") under "
+                + ", ".join(map(str, paths))
+            )
         entries: dict[str, ManifestEntry] = read_manifest(manifest) if manifest else {}
         total = IndexReport()
         from tqdm import tqdm
@@ -117,12 +158,22 @@ class Indexer:
             # A file's stem is its stable id: re-indexing an edited file replaces it.
             doc = doc.model_copy(update={"slug": slugify(path.stem)})
             if entry is not None:
-                doc = doc.model_copy(update={"slug": entry.slug, "title": entry.title, "author": entry.author,
-                                             "year": entry.year, "url": entry.url, "licence": entry.licence})
+                doc = doc.model_copy(
+                    update={
+                        "slug": entry.slug,
+                        "title": entry.title,
+                        "author": entry.author,
+                        "year": entry.year,
+                        "url": entry.url,
+                        "licence": entry.licence,
+                    }
+                )
             _, report = self.index_loaded(doc)
             for field in IndexReport.model_fields:
                 setattr(total, field, getattr(total, field) + getattr(report, field))
-            bar.set_postfix(added=total.added, skipped=total.skipped, replaced=total.replaced, chunks=total.chunks_added)
+            bar.set_postfix(
+                added=total.added, skipped=total.skipped, replaced=total.replaced, chunks=total.chunks_added
+            )
         return total
 
     def remove_document(self, document_id: str) -> None:
@@ -135,16 +186,36 @@ class Indexer:
         from tqdm import tqdm
 
         report = IndexReport()
-        for info in tqdm(self._catalogue.list_documents(), disable=not progress, unit="doc", desc="rebuilding"):
+        for info in tqdm(
+            self._catalogue.list_documents(), disable=not progress, unit="doc", desc="rebuilding"
+        ):
             row = self._catalogue.document(info.document_id)
             if row is None:
                 continue
-            doc = LoadedDocument(text=row.text, title=row.title, author=row.author, year=row.year, url=row.url,
-                                 licence=row.licence, slug=row.slug, source_type=row.source_type)
+            doc = LoadedDocument(
+                text=row.text,
+                title=row.title,
+                author=row.author,
+                year=row.year,
+                url=row.url,
+                licence=row.licence,
+                slug=row.slug,
+                source_type=row.source_type,
+            )
             chunks = self.chunks_for(row.document_id, doc)
             self._embed_chunks(chunks)
-            fresh = DocumentRow(document_id=row.document_id, slug=row.slug, title=row.title, author=row.author, year=row.year,
-                                url=row.url, licence=row.licence, source_type=row.source_type, sha256=row.sha256, text=row.text)
+            fresh = DocumentRow(
+                document_id=row.document_id,
+                slug=row.slug,
+                title=row.title,
+                author=row.author,
+                year=row.year,
+                url=row.url,
+                licence=row.licence,
+                source_type=row.source_type,
+                sha256=row.sha256,
+                text=row.text,
+            )
             with self._write_lock:
                 _, removed = self._catalogue.put_document(
                     fresh, chunks, model_name=self._embedder.name, dimension=self._embedder.dimension

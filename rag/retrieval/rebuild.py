@@ -18,7 +18,12 @@ def rebuild_all(config: RetrievalConfig, *, progress: bool = False) -> IndexRepo
     try:
         # Forget which model the chunks were sized for (they are re-chunked below) and drop the
         # local derived indexes, which may hold vectors of another dimension.
-        catalogue.set_state(CATALOGUE_STATE, generation=catalogue.generation(), model_name=embedder.name, dimension=embedder.dimension)
+        catalogue.set_state(
+            CATALOGUE_STATE,
+            generation=catalogue.generation(),
+            model_name=embedder.name,
+            dimension=embedder.dimension,
+        )
     finally:
         catalogue.close()
     shutil.rmtree(config.index_dir, ignore_errors=True)

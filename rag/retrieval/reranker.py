@@ -13,7 +13,9 @@ from rag.retrieval.errors import RetrievalConfigError
 
 
 class CrossEncoderReranker:
-    def __init__(self, name: str, *, max_length: int = 256, batch_size: int = 32, cache_size: int = 20_000) -> None:
+    def __init__(
+        self, name: str, *, max_length: int = 256, batch_size: int = 32, cache_size: int = 20_000
+    ) -> None:
         from sentence_transformers import CrossEncoder
 
         from rag.retrieval.embedder import resolve_model_path
@@ -38,7 +40,9 @@ class CrossEncoderReranker:
             missing = [i for i, key in enumerate(keys) if key not in self._cache]
             if missing:
                 fresh = self._model.predict(
-                    [(query, passages[i]) for i in missing], batch_size=self._batch_size, show_progress_bar=False
+                    [(query, passages[i]) for i in missing],
+                    batch_size=self._batch_size,
+                    show_progress_bar=False,
                 )
                 for i, value in zip(missing, fresh, strict=False):
                     self._cache[keys[i]] = float(value)

@@ -27,13 +27,17 @@ __all__ = ["MODES", "DocumentInfo", "Mode", "Retriever"]
 
 
 class Retriever:
-    def __init__(self, config: RetrievalConfig, *, embedder: SentenceTransformerEmbedder | None = None) -> None:
+    def __init__(
+        self, config: RetrievalConfig, *, embedder: SentenceTransformerEmbedder | None = None
+    ) -> None:
         self.config = config
         config.home.mkdir(parents=True, exist_ok=True)
         self.catalogue = Catalogue(config.database_url)
         self.embedder = embedder or load_embedder(config)
         # The second stage's stronger model (None = off); loaded here so a missing model fails at open.
-        self.rescore_embedder = load_rescore_embedder(config) if config.rescore and config.rescore_model else None
+        self.rescore_embedder = (
+            load_rescore_embedder(config) if config.rescore and config.rescore_model else None
+        )
         self.cache = EmbeddingCache.in_dir(config.embedding_cache_dir)
         state = self.catalogue.state(CATALOGUE_STATE)
         if state is not None and state.model_name and state.model_name != self.embedder.name:
@@ -45,8 +49,12 @@ class Retriever:
         self.vectors: VectorStore = self._open_vectors()
         self.sync = IndexSync(self.catalogue, self.lexical, self.vectors, self.embedder, self.cache)
         self.sentences = SentenceVectors(self.embedder, self.cache)
-        self.indexer = Indexer(config, self.sync, self.embedder, self.rescore_embedder, self.cache, self.sentences)
-        self.searcher = Searcher(config, self.sync, self.embedder, self.rescore_embedder, self.cache, self.sentences)
+        self.indexer = Indexer(
+            config, self.sync, self.embedder, self.rescore_embedder, self.cache, self.sentences
+        )
+        self.searcher = Searcher(
+            config, self.sync, self.embedder, self.rescore_embedder, self.cache, self.sentences
+        )
         self.catch_up()
 
     @classmethod
@@ -57,10 +65,15 @@ class Retriever:
         c = self.config
         if c.vector_backend == "qdrant":
             return QdrantStore(
-                path=c.qdrant_path, url=c.qdrant_url, collection=c.qdrant_collection,
-                model_name=self.embedder.name, dimension=self.embedder.dimension,
+                path=c.qdrant_path,
+                url=c.qdrant_url,
+                collection=c.qdrant_collection,
+                model_name=self.embedder.name,
+                dimension=self.embedder.dimension,
             )
-        return FaissStore(c.index_dir / "faiss", model_name=self.embedder.name, dimension=self.embedder.dimension)
+        return FaissStore(
+            c.index_dir / "faiss", model_name=self.embedder.name, dimension=self.embedder.dimension
+        )
 
     # --- keeping the indexes in step with the catalogue ------------------------------------------
     def caught_up_once(self) -> AbstractContextManager[None]:
@@ -78,13 +91,31 @@ class Retriever:
 
     # --- indexing ---------------------------------------------------------------------------------
     def index_document(
-        self, *, text: str, title: str, author: str | None = None, year: str | None = None, url: str | None = None,
-        licence: str | None = None, slug: str | None = None, source_type: str = "book",
+        self,
+        *,
+        text: str,
+        title: str,
+        author: str | None = None,
+        year: str | None = None,
+        url: str | None = None,
+        licence: str | None = None,
+        slug: str | None = None,
+        source_type: str = "book",
     ) -> tuple[str, IndexReport]:
-        return self.indexer.index_document(text=text, title=title, author=author, year=year, url=url, licence=licence,
-                                           slug=slug, source_type=source_type)
+        return self.indexer.index_document(
+            text=text,
+            title=title,
+            author=author,
+            year=year,
+            url=url,
+            licence=licence,
+            slug=slug,
+            source_type=source_type,
+        )
 
-    def index_paths(self, paths: Sequence[Path], *, manifest: Path | None = None, progress: bool = False) -> IndexReport:
+    def index_paths(
+        self, paths: Sequence[Path], *, manifest: Path | None = None, progress: bool = False
+    ) -> IndexReport:
         return self.indexer.index_paths(paths, manifest=manifest, progress=progress)
 
     def remove_document(self, document_id: str) -> None:
@@ -98,18 +129,34 @@ class Retriever:
         return self.catalogue.list_documents()
 
     # --- search -----------------------------------------------------------------------------------
-    def search(self, query: str, *, mode: Mode = "hybrid", k: int | None = None, filters: Mapping[str, str] | None = None,
-               second_model: bool = True) -> list[SearchHit]:
-        return self.searcher.search_timed(query, mode=mode, k=k, filters=filters, second_model=second_model)[0]
+    def search(
+        self,
+        query: str,
+        *,
+        mode: Mode = "hybrid",
+        k: int | None = None,
+        filters: Mapping[str, str] | None = None,
+        second_model: bool = True,
+    ) -> list[SearchHit]:
+        return self.searcher.search_timed(query, mode=mode, k=k, filters=filters, second_model=second_model)[
+            0
+        ]
 
     def search_timed(
-        self, query: str, *, mode: Mode = "hybrid", k: int | None = None, filters: Mapping[str, str] | None = None,
+        self,
+        query: str,
+        *,
+        mode: Mode = "hybrid",
+        k: int | None = None,
+        filters: Mapping[str, str] | None = None,
         second_model: bool = True,
     ) -> tuple[list[SearchHit], dict[str, float]]:
         """``second_model=False`` skips the second model's re-ordering of the blend's head."""
         return self.searcher.search_timed(query, mode=mode, k=k, filters=filters, second_model=second_model)
 
-    def best_sentences(self, query: str, texts: Sequence[str], *, min_words: int = 6) -> list[tuple[str, float]]:
+    def best_sentences(
+        self, query: str, texts: Sequence[str], *, min_words: int = 6
+    ) -> list[tuple[str, float]]:
         """For each text, its sentence closest to ``query`` (MiniLM cosine) and that cosine; ("", -1.0) when a
         text has no sentence. Sentences under ``min_words`` words count only when a text has no longer one.
 
@@ -125,8 +172,16 @@ class Retriever:
             records = [self.sync.chunks[s] for s in sorted(self.sync.flagged)]
             documents = self.sync.documents
         return [
-            FlaggedChunk(chunk_id=r.chunk_id, document_id=r.document_id, title=documents[r.document_id].title,
-                         section=r.section, char_start=r.char_start, char_end=r.char_end, reason=r.flag or "", text=r.text)
+            FlaggedChunk(
+                chunk_id=r.chunk_id,
+                document_id=r.document_id,
+                title=documents[r.document_id].title,
+                section=r.section,
+                char_start=r.char_start,
+                char_end=r.char_end,
+                reason=r.flag or "",
+                text=r.text,
+            )
             for r in records
         ]
 

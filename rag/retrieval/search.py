@@ -29,8 +29,13 @@ Ranked = list[tuple[int, float]]  # (chunk seq, score), best first
 
 class Searcher:
     def __init__(
-        self, config: RetrievalConfig, sync: IndexSync, embedder: SentenceTransformerEmbedder,
-        rescore_embedder: SentenceTransformerEmbedder | None, cache: EmbeddingCache, sentences: SentenceVectors,
+        self,
+        config: RetrievalConfig,
+        sync: IndexSync,
+        embedder: SentenceTransformerEmbedder,
+        rescore_embedder: SentenceTransformerEmbedder | None,
+        cache: EmbeddingCache,
+        sentences: SentenceVectors,
     ) -> None:
         self.config = config
         self._sync = sync
@@ -46,11 +51,18 @@ class Searcher:
         if self._reranker is None:
             from rag.retrieval.reranker import load_reranker
 
-            self._reranker = load_reranker(self.config.reranker_model, max_length=self.config.reranker_max_length)
+            self._reranker = load_reranker(
+                self.config.reranker_model, max_length=self.config.reranker_max_length
+            )
         return self._reranker
 
     def search_timed(
-        self, query: str, *, mode: Mode = "hybrid", k: int | None = None, filters: Mapping[str, str] | None = None,
+        self,
+        query: str,
+        *,
+        mode: Mode = "hybrid",
+        k: int | None = None,
+        filters: Mapping[str, str] | None = None,
         second_model: bool = True,
     ) -> tuple[list[SearchHit], dict[str, float]]:
         """``second_model=False`` skips the second model's re-ordering of the blend's head (a caller that
@@ -83,14 +95,18 @@ class Searcher:
             # back: ask for as many more as there are, so k clean hits still fill.
             flagged = sync.flagged
             wanted = k + len(flagged)
-            ranked = self._first_stages(query, query_vector, mode, wanted, sync.allowed(clean_filters), second_model, timings)
+            ranked = self._first_stages(
+                query, query_vector, mode, wanted, sync.allowed(clean_filters), second_model, timings
+            )
             records = {s: sync.chunks[s] for s, _ in ranked if s in sync.chunks and s not in flagged}
             documents = sync.documents
         if reranker is not None:
             t = time.perf_counter()
             pool = [(s, records[s]) for s, _ in ranked[: self.config.rerank_candidates] if s in records]
             scores = reranker.score(query, [r.embed_text for _, r in pool])
-            ranked = sorted(((s, float(v)) for (s, _), v in zip(pool, scores, strict=False)), key=lambda x: -x[1])
+            ranked = sorted(
+                ((s, float(v)) for (s, _), v in zip(pool, scores, strict=False)), key=lambda x: -x[1]
+            )
             timings["rerank"] = _ms(t)
         hits: list[SearchHit] = []
         for seq, score in ranked:
@@ -100,9 +116,20 @@ class Searcher:
             doc = documents[record.document_id]
             hits.append(
                 SearchHit(
-                    rank=len(hits) + 1, score=float(score), chunk_id=record.chunk_id, text=record.text, section=record.section,
-                    char_start=record.char_start, char_end=record.char_end,
-                    source=SourceRef(document_id=doc.document_id, title=doc.title, author=doc.author, year=doc.year, url=doc.url),
+                    rank=len(hits) + 1,
+                    score=float(score),
+                    chunk_id=record.chunk_id,
+                    text=record.text,
+                    section=record.section,
+                    char_start=record.char_start,
+                    char_end=record.char_end,
+                    source=SourceRef(
+                        document_id=doc.document_id,
+                        title=doc.title,
+                        author=doc.author,
+                        year=doc.year,
+                        url=doc.url,
+                    ),
                 )
             )
             if len(hits) == k:
@@ -111,8 +138,14 @@ class Searcher:
         return hits, timings
 
     def _first_stages(
-        self, query: str, query_vector: np.ndarray | None, mode: Mode, k: int, allowed: set[int] | None,
-        second_model: bool, timings: dict[str, float],
+        self,
+        query: str,
+        query_vector: np.ndarray | None,
+        mode: Mode,
+        k: int,
+        allowed: set[int] | None,
+        second_model: bool,
+        timings: dict[str, float],
     ) -> Ranked:
         """BM25 and dense candidates, then (hybrid, rerank) fusion and rescoring; under the read lock."""
         n_candidates = max(self.config.candidates_per_retriever, k)
@@ -144,7 +177,13 @@ class Searcher:
         return ranked
 
     def _rescore(
-        self, query: str, query_vector: np.ndarray, ranked: Ranked, lexical: Ranked, dense: Ranked, *,
+        self,
+        query: str,
+        query_vector: np.ndarray,
+        ranked: Ranked,
+        lexical: Ranked,
+        dense: Ranked,
+        *,
         second_model: bool = True,
     ) -> Ranked:
         """Blend BM25, cosine and best-sentence cosine over every fused candidate (rag/retrieval/rescore.py); a
@@ -168,8 +207,15 @@ class Searcher:
             for seq, matrix in zip(candidates, matrices, strict=False):
                 if len(matrix):
                     sentence[seq] = float((matrix @ vector).max())
-        blended = blend_scores(candidates, bm25, cosine, bm25_top=top, weight_bm25=self.config.rescore_weight_bm25,
-                               sentence=sentence, weight_sentence=w_sentence)
+        blended = blend_scores(
+            candidates,
+            bm25,
+            cosine,
+            bm25_top=top,
+            weight_bm25=self.config.rescore_weight_bm25,
+            sentence=sentence,
+            weight_sentence=w_sentence,
+        )
         if self._rescore_embedder is None or not second_model or not blended:
             return blended
         n = self.config.rescore_model_candidates
@@ -180,7 +226,9 @@ class Searcher:
         """Query-chunk cosine by the second model (chunk vectors from the cache, embedding what it lacks)."""
         assert self._rescore_embedder is not None
         vector = self._rescore_embedder.encode_query(query)
-        matrix = embed_with_cache(self._rescore_embedder, self._cache, [self._sync.chunks[s].embed_text for s in seqs])
+        matrix = embed_with_cache(
+            self._rescore_embedder, self._cache, [self._sync.chunks[s].embed_text for s in seqs]
+        )
         return {s: float(v @ vector) for s, v in zip(seqs, matrix, strict=False)}
 
 

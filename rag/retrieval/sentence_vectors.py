@@ -29,11 +29,18 @@ class SentenceVectors:
         self._lock = threading.Lock()
 
     def split(self, text: str) -> list[str]:
-        return [text[a:b] for a, b in sentence_spans(text, count=self._embedder.count_tokens, max_tokens=SENTENCE_MAX_TOKENS)]
+        return [
+            text[a:b]
+            for a, b in sentence_spans(
+                text, count=self._embedder.count_tokens, max_tokens=SENTENCE_MAX_TOKENS
+            )
+        ]
 
     def fill(self, texts: Sequence[str]) -> None:
         """Fill the embedding cache with the chunks' sentences, so the second stage only reads it."""
-        embed_with_cache(self._embedder, self._cache, list(dict.fromkeys(s for t in texts for s in self.split(t))))
+        embed_with_cache(
+            self._embedder, self._cache, list(dict.fromkeys(s for t in texts for s in self.split(t)))
+        )
 
     def matrices(self, texts: Sequence[str]) -> list[np.ndarray]:
         return [vectors for _, vectors in self.entries(texts)]
@@ -54,8 +61,11 @@ class SentenceVectors:
             vectors = embed_with_cache(self._embedder, self._cache, flat) if flat else None
             offset = 0
             for k, sentences in split.items():
-                matrix = (vectors[offset : offset + len(sentences)] if vectors is not None
-                          else np.zeros((0, self._embedder.dimension), np.float32))
+                matrix = (
+                    vectors[offset : offset + len(sentences)]
+                    if vectors is not None
+                    else np.zeros((0, self._embedder.dimension), np.float32)
+                )
                 found[k] = (sentences, matrix)
                 offset += len(sentences)
             with self._lock:
@@ -65,7 +75,9 @@ class SentenceVectors:
                     self._kept.popitem(last=False)
         return [found[k] for k in keys]
 
-    def best_sentences(self, query: str, texts: Sequence[str], *, min_words: int = 6) -> list[tuple[str, float]]:
+    def best_sentences(
+        self, query: str, texts: Sequence[str], *, min_words: int = 6
+    ) -> list[tuple[str, float]]:
         """For each text, its sentence closest to ``query`` (first-stage cosine) and that cosine; ("", -1.0) when
         a text has no sentence. Sentences under ``min_words`` words count only when a text has no longer one."""
         if not query or not query.strip():
@@ -77,7 +89,9 @@ class SentenceVectors:
                 out.append(("", -1.0))
                 continue
             scores = matrix @ vector
-            long_enough = [i for i, s in enumerate(sentences) if len(s.split()) >= min_words] or list(range(len(sentences)))
+            long_enough = [i for i, s in enumerate(sentences) if len(s.split()) >= min_words] or list(
+                range(len(sentences))
+            )
             best = max(long_enough, key=lambda i: (float(scores[i]), -i))
             out.append((" ".join(sentences[best].split()), float(scores[best])))
         return out

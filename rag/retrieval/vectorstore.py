@@ -26,13 +26,17 @@ class VectorStore(Protocol):
     def ids(self) -> set[int]: ...
     def add(self, seqs: Sequence[int], vectors: np.ndarray) -> None: ...
     def delete(self, seqs: Sequence[int]) -> None: ...
-    def search(self, vector: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]: ...
+    def search(
+        self, vector: np.ndarray, k: int, allowed: set[int] | None = None
+    ) -> list[tuple[int, float]]: ...
     def save(self, generation: int) -> None: ...
     def close(self) -> None: ...
 
 
 def _check(where: str, built_model: str | None, built_dim: int | None, model: str, dimension: int) -> None:
-    if built_model is not None and (built_model != model or (built_dim is not None and built_dim != dimension)):
+    if built_model is not None and (
+        built_model != model or (built_dim is not None and built_dim != dimension)
+    ):
         raise IndexMismatch(
             f"the vector index at {where} was built with {built_model} ({built_dim}-d) but the settings ask for "
             f"{model} ({dimension}-d); rebuild it with `cadenza index --rebuild` or point CADENZA_HOME elsewhere"
@@ -43,7 +47,9 @@ class FaissStore:
     """Exact inner-product search (``IndexFlatIP``) under an id map; at corpus size (~10k chunks) a
     flat scan takes well under a millisecond. ``ivf_lists`` > 0 builds an IVF index (the 1M benchmark)."""
 
-    def __init__(self, directory: Path | None, *, model_name: str, dimension: int, ivf_lists: int = 0, nprobe: int = 16) -> None:
+    def __init__(
+        self, directory: Path | None, *, model_name: str, dimension: int, ivf_lists: int = 0, nprobe: int = 16
+    ) -> None:
         import faiss
 
         self._faiss: Any = faiss
@@ -68,7 +74,9 @@ class FaissStore:
             self._index = faiss.IndexIDMap2(ivf)
         else:
             self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-        self._ids: set[int] = set(int(i) for i in faiss.vector_to_array(self._index.id_map)) if self._index.ntotal else set()
+        self._ids: set[int] = (
+            set(int(i) for i in faiss.vector_to_array(self._index.id_map)) if self._index.ntotal else set()
+        )
 
     def _paths(self) -> tuple[Path | None, Path | None]:
         if self.directory is None:
@@ -132,7 +140,8 @@ class FaissStore:
     def _direct(self) -> bool:
         """Whether stored vectors can be read back by id (IndexIDMap2 over a flat index: exact)."""
         return isinstance(self._index, self._faiss.IndexIDMap2) and isinstance(
-            self._faiss.downcast_index(self._index.index), self._faiss.IndexFlat)
+            self._faiss.downcast_index(self._index.index), self._faiss.IndexFlat
+        )
 
     def _score_directly(self, query: np.ndarray, allowed: set[int], k: int) -> list[tuple[int, float]]:
         """Inner products with a few stored vectors read back by id: the second stage asks for the cosine of
@@ -158,8 +167,13 @@ class FaissStore:
             tmp = index_path.with_suffix(".faiss.tmp")
             self._faiss.write_index(self._index, str(tmp))
             os.replace(tmp, index_path)
-            meta = {"generation": generation, "model_name": self.model_name, "dimension": self.dimension,
-                    "faiss_version": self._faiss.__version__, "ntotal": int(self._index.ntotal)}
+            meta = {
+                "generation": generation,
+                "model_name": self.model_name,
+                "dimension": self.dimension,
+                "faiss_version": self._faiss.__version__,
+                "ntotal": int(self._index.ntotal),
+            }
             meta_tmp = meta_path.with_suffix(".json.tmp")
             meta_tmp.write_text(json.dumps(meta, indent=1))
             os.replace(meta_tmp, meta_path)
@@ -171,7 +185,9 @@ class FaissStore:
 class QdrantStore:
     """Qdrant through qdrant-client: ``url`` for a server (production), else a local path."""
 
-    def __init__(self, *, path: Path | None, url: str | None, collection: str, model_name: str, dimension: int) -> None:
+    def __init__(
+        self, *, path: Path | None, url: str | None, collection: str, model_name: str, dimension: int
+    ) -> None:
         from qdrant_client import QdrantClient, models
 
         self._models = models
@@ -212,7 +228,9 @@ class QdrantStore:
         offset = None
         with self._lock:
             while True:
-                points, offset = self._client.scroll(self.collection, limit=10_000, offset=offset, with_payload=False, with_vectors=False)
+                points, offset = self._client.scroll(
+                    self.collection, limit=10_000, offset=offset, with_payload=False, with_vectors=False
+                )
                 found.update(int(p.id) for p in points)
                 if offset is None:
                     break
@@ -236,7 +254,9 @@ class QdrantStore:
         if len(seqs) == 0:
             return
         with self._lock:
-            self._client.delete(self.collection, points_selector=self._models.PointIdsList(points=[int(s) for s in seqs]))
+            self._client.delete(
+                self.collection, points_selector=self._models.PointIdsList(points=[int(s) for s in seqs])
+            )
 
     def search(self, vector: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         query_filter = None
@@ -247,7 +267,9 @@ class QdrantStore:
         else:
             query_filter = self._models.Filter(must_not=[self._models.HasIdCondition(has_id=[0])])
         with self._lock:
-            result = self._client.query_points(self.collection, query=vector.astype(np.float32).tolist(), limit=k, query_filter=query_filter)
+            result = self._client.query_points(
+                self.collection, query=vector.astype(np.float32).tolist(), limit=k, query_filter=query_filter
+            )
         return [(int(p.id), float(p.score)) for p in result.points]
 
     def save(self, generation: int) -> None:
@@ -257,7 +279,13 @@ class QdrantStore:
         with self._lock:
             self._client.upsert(
                 self.collection,
-                points=[self._models.PointStruct(id=0, vector=state.tolist(), payload={"generation": generation, "model_name": self.model_name})],
+                points=[
+                    self._models.PointStruct(
+                        id=0,
+                        vector=state.tolist(),
+                        payload={"generation": generation, "model_name": self.model_name},
+                    )
+                ],
             )
             self.generation = generation
 

@@ -42,8 +42,9 @@ class Alignment:
     def to_performance_time(self, score_s: np.ndarray) -> np.ndarray:
         """Score seconds -> performance seconds (piecewise linear between anchors, clamped at the ends)."""
         if self.anchor_perf_s.size < 2:
-            return np.asarray(score_s, dtype=np.float64) + (self.anchor_perf_s[0] - self.anchor_score_s[0]
-                                                            if self.anchor_perf_s.size else 0.0)
+            return np.asarray(score_s, dtype=np.float64) + (
+                self.anchor_perf_s[0] - self.anchor_score_s[0] if self.anchor_perf_s.size else 0.0
+            )
         return np.interp(score_s, self.anchor_score_s, self.anchor_perf_s)
 
 
@@ -152,8 +153,10 @@ def align(perf: Notes, score: Notes) -> Alignment:
         empty = np.zeros(0, dtype=np.int64)
         return Alignment(empty, empty, np.zeros(0), np.zeros(0))
     if (int(pe[-1]) + 1) * (int(se[-1]) + 1) > MAX_DTW_CELLS:
-        raise AlignmentTooLong("recording and score are too long to align (about 10 minutes of notes at most); "
-                         "give bar times instead")
+        raise AlignmentTooLong(
+            "recording and score are too long to align (about 10 minutes of notes at most); "
+            "give bar times instead"
+        )
     cost = 1.0 - _event_vectors(perf.pitch, pe) @ _event_vectors(score.pitch, se).T
     _, path = librosa.sequence.dtw(C=cost, backtrack=True)
     path = path[::-1]
@@ -162,7 +165,9 @@ def align(perf: Notes, score: Notes) -> Alignment:
     used: set[int] = set()  # score notes already paired
     used_perf: set[int] = set()
     pairs: list[tuple[int, int]] = []
-    anchors: dict[int, tuple[float, float, float]] = {}  # perf event -> (cost, perf s, score s): the best match
+    anchors: dict[
+        int, tuple[float, float, float]
+    ] = {}  # perf event -> (cost, perf s, score s): the best match
     for i, j in path:
         matched = False
         for p in perf_of_event[i]:
@@ -176,8 +181,11 @@ def align(perf: Notes, score: Notes) -> Alignment:
                     matched = True
                     break
         if matched and (i not in anchors or cost[i, j] < anchors[i][0]):
-            anchors[i] = (float(cost[i, j]), float(perf.onset[perf_of_event[i]].min()),
-                          float(score.onset[score_of_event[j]].min()))
+            anchors[i] = (
+                float(cost[i, j]),
+                float(perf.onset[perf_of_event[i]].min()),
+                float(score.onset[score_of_event[j]].min()),
+            )
     pairs.sort()
     anchor_list = sorted((a[1], a[2]) for a in anchors.values())
     keep: list[tuple[float, float]] = []
@@ -194,10 +202,12 @@ def _rolling_median(x: np.ndarray, k: int) -> np.ndarray:
         return x
     half = k // 2
     padded = np.pad(x, half, mode="edge")
-    return np.array([np.median(padded[i:i + k]) for i in range(x.size)])
+    return np.array([np.median(padded[i : i + k]) for i in range(x.size)])
 
 
-def alignment_features(perf: Notes, score: Notes, alignment: Alignment, start: float, end: float) -> dict[str, float]:
+def alignment_features(
+    perf: Notes, score: Notes, alignment: Alignment, start: float, end: float
+) -> dict[str, float]:
     """Score-relative timing, tempo, articulation, dynamics and accuracy of the performed notes whose onsets
     fall in [start, end) seconds. Missing (too few matched notes) features are left out: the heads treat
     them as missing."""
@@ -268,7 +278,9 @@ def _tempo_features(et: np.ndarray, es: np.ndarray, out: dict[str, float]) -> No
         out["al_onset_dev_p90"] = float(np.percentile(d, 90))
 
 
-def _chord_features(perf: Notes, score: Notes, p_idx: np.ndarray, s_idx: np.ndarray, out: dict[str, float]) -> None:
+def _chord_features(
+    perf: Notes, score: Notes, p_idx: np.ndarray, s_idx: np.ndarray, out: dict[str, float]
+) -> None:
     """Chord asynchrony against the notated chords, and the melody lead (top note early)."""
     lead = []
     spread = []

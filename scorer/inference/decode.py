@@ -62,9 +62,13 @@ def _named(path: Path, name: str | None) -> Iterator[None]:
 
 def _check_duration(name: str, duration: float, max_duration_s: float) -> None:
     if duration < MIN_DURATION_S:
-        raise RecordingError(f"{name}: recording is {duration:.2f} s long; at least {MIN_DURATION_S:.0f} s is needed")
+        raise RecordingError(
+            f"{name}: recording is {duration:.2f} s long; at least {MIN_DURATION_S:.0f} s is needed"
+        )
     if duration > max_duration_s:
-        raise RecordingTooLarge(f"{name}: recording is {duration / 60:.1f} min long; the maximum is {max_duration_s / 60:.0f} min")
+        raise RecordingTooLarge(
+            f"{name}: recording is {duration / 60:.1f} min long; the maximum is {max_duration_s / 60:.0f} min"
+        )
 
 
 def parse_midi(path: Path):  # -> pretty_midi.PrettyMIDI
@@ -103,7 +107,9 @@ def _audio_duration(path: Path) -> float:
         with audioread.audio_open(str(path)) as f:
             return float(f.duration)
     except Exception as err:
-        raise RecordingError(f"{path.name}: not a readable audio or MIDI file (WAV, FLAC, OGG, MP3 or MIDI expected)") from err
+        raise RecordingError(
+            f"{path.name}: not a readable audio or MIDI file (WAV, FLAC, OGG, MP3 or MIDI expected)"
+        ) from err
 
 
 def _decoded_seconds(path: Path, limit_s: float) -> float:
@@ -115,7 +121,10 @@ def _decoded_seconds(path: Path, limit_s: float) -> float:
         try:
             with sf.SoundFile(str(path)) as f:
                 if f.frames > 0 and f.samplerate > 0:
-                    return len(f.read(int(limit_s * f.samplerate) + 1, dtype="float32", always_2d=True)) / f.samplerate
+                    return (
+                        len(f.read(int(limit_s * f.samplerate) + 1, dtype="float32", always_2d=True))
+                        / f.samplerate
+                    )
         except Exception:  # damaged: let ffmpeg try
             pass
     import audioread
@@ -130,7 +139,9 @@ def _decoded_seconds(path: Path, limit_s: float) -> float:
                     break
             return got / bytes_per_second
     except Exception as err:
-        raise RecordingError(f"{path.name}: not a readable audio or MIDI file (WAV, FLAC, OGG, MP3 or MIDI expected)") from err
+        raise RecordingError(
+            f"{path.name}: not a readable audio or MIDI file (WAV, FLAC, OGG, MP3 or MIDI expected)"
+        ) from err
 
 
 def probe(path: Path, max_duration_s: float, *, name: str | None = None) -> float:
@@ -145,8 +156,10 @@ def probe(path: Path, max_duration_s: float, *, name: str | None = None) -> floa
         _check_duration(path.name, duration, max_duration_s)
         decoded = _decoded_seconds(path, MIN_DURATION_S)
         if decoded < MIN_DURATION_S:
-            raise RecordingError(f"{path.name}: only {decoded:.2f} s of audio decodes (the file is cut short); "
-                                 f"at least {MIN_DURATION_S:.0f} s is needed")
+            raise RecordingError(
+                f"{path.name}: only {decoded:.2f} s of audio decodes (the file is cut short); "
+                f"at least {MIN_DURATION_S:.0f} s is needed"
+            )
         return duration
 
 
@@ -167,11 +180,19 @@ def _decode_audio(path: Path) -> tuple[np.ndarray, int]:
             y, sr = librosa.load(str(path), sr=None, mono=True)
         return y.astype(np.float32), int(sr)
     except Exception as err:
-        raise RecordingError(f"{path.name}: not a readable audio or MIDI file (WAV, FLAC, OGG, MP3 or MIDI expected)") from err
+        raise RecordingError(
+            f"{path.name}: not a readable audio or MIDI file (WAV, FLAC, OGG, MP3 or MIDI expected)"
+        ) from err
 
 
-def decode(path: Path, *, max_duration_s: float, soundfont: Path, cache_dir: Path | None = None,
-           name: str | None = None) -> Decoded:
+def decode(
+    path: Path,
+    *,
+    max_duration_s: float,
+    soundfont: Path,
+    cache_dir: Path | None = None,
+    name: str | None = None,
+) -> Decoded:
     """Decode, validate and resample to mono FEATURE_SR; MIDI is rendered with fluidsynth. ``name`` is what
     messages call the file (default: its file name)."""
     with _named(path, name):

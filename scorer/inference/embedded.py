@@ -37,7 +37,11 @@ class EmbeddedBackend:
         return self.transcriber()
 
     def predict_windows(
-        self, decoded: Decoded, spans: Sequence[tuple[float, float]], *, transcription: Notes | None = None,
+        self,
+        decoded: Decoded,
+        spans: Sequence[tuple[float, float]],
+        *,
+        transcription: Notes | None = None,
         aligned: ScoreAlignment | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(scores, uncertainty, held-out rmse): MIDI input uses the head that sees the true notes.
@@ -47,8 +51,9 @@ class EmbeddedBackend:
         stability comes from the score-aware timing head."""
         head_name = "midi" if decoded.notes is not None and "midi" in self.model.heads else "audio"
         head = self.model.heads[head_name]
-        rows = recording_rows(decoded.audio, decoded.notes, spans, self.transcriber_for(head),
-                              transcription=transcription)
+        rows = recording_rows(
+            decoded.audio, decoded.notes, spans, self.transcriber_for(head), transcription=transcription
+        )
         scores, unc = head.predict(rows)
         rmse = head.rmse
         timing_name = next((name for name, base in SCORE_TIMING_HEADS.items() if base == head_name), None)
@@ -56,8 +61,9 @@ class EmbeddedBackend:
         read = decoded.notes if head_name == "midi" else transcription
         if aligned is not None and timing_head is not None and aligned.played is read and aligned.usable:
             prefix = "" if head_name == "midi" else TRANSCRIBED_PREFIX
-            extra = aligned_rows(aligned.played, aligned.score, aligned.alignment, spans, decoded.duration_s,
-                                 prefix=prefix)
+            extra = aligned_rows(
+                aligned.played, aligned.score, aligned.alignment, spans, decoded.duration_s, prefix=prefix
+            )
             t_scores, t_unc = timing_head.predict([{**r, **e} for r, e in zip(rows, extra, strict=False)])
             t = BY_NAME[TIMING_DIMENSION].index
             scores[:, t], unc[:, t] = t_scores[:, 0], t_unc[:, 0]

@@ -60,7 +60,10 @@ def with_context(
     rows: Sequence[dict[str, float]], index: Sequence[int], context_index: Sequence[int]
 ) -> list[dict[str, float]]:
     """Each window's features plus those of its context span under ``ctx_`` names."""
-    return [{**rows[i], **{CONTEXT_PREFIX + k: v for k, v in rows[j].items()}} for i, j in zip(index, context_index, strict=False)]
+    return [
+        {**rows[i], **{CONTEXT_PREFIX + k: v for k, v in rows[j].items()}}
+        for i, j in zip(index, context_index, strict=False)
+    ]
 
 
 def _with_contexts(
@@ -93,15 +96,23 @@ def transcribed_rows(
 
 
 def aligned_rows(
-    played: Notes, score: Notes, alignment: Alignment, spans: Sequence[tuple[float, float]], duration: float,
-    *, prefix: str = "",
+    played: Notes,
+    score: Notes,
+    alignment: Alignment,
+    spans: Sequence[tuple[float, float]],
+    duration: float,
+    *,
+    prefix: str = "",
 ) -> list[dict[str, float]]:
     """Score-relative features (``scorer.inference.align.alignment_features``) of the played notes per window, with its
     context span's; ``prefix`` names them apart (``tr_`` for a transcription, as its note features)."""
     from scorer.inference.align import alignment_features
 
     unique, idx, cidx = _with_contexts(spans, duration)
-    rows = [{prefix + k: v for k, v in alignment_features(played, score, alignment, a, b).items()} for a, b in unique]
+    rows = [
+        {prefix + k: v for k, v in alignment_features(played, score, alignment, a, b).items()}
+        for a, b in unique
+    ]
     return with_context(rows, idx, cidx)
 
 
@@ -121,6 +132,7 @@ def recording_rows(
         transcription = transcriber.transcribe(audio, FEATURE_SR)
     t_rows = (
         transcribed_rows(transcription, spans, len(audio) / FEATURE_SR)
-        if transcriber is not None and transcription is not None else [{} for _ in spans]
+        if transcriber is not None and transcription is not None
+        else [{} for _ in spans]
     )
     return [{**a, **t, **n} for a, t, n in zip(a_rows, t_rows, n_rows, strict=False)]

@@ -66,7 +66,9 @@ class Frames:
         return int(round(seconds * self.sr / _HOP))
 
 
-def _centroid_and_spread(power: np.ndarray, freqs: np.ndarray, total: np.ndarray, block: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+def _centroid_and_spread(
+    power: np.ndarray, freqs: np.ndarray, total: np.ndarray, block: int = 4096
+) -> tuple[np.ndarray, np.ndarray]:
     """Spectral centroid and spread per frame, in blocks of frames: the float64 (freq x frames) temporaries
     of a 30-minute recording would take ~0.6 GB each. Column by column, so the same numbers as one pass."""
     centroid = np.empty(power.shape[1])
@@ -90,7 +92,10 @@ def frame_descriptors(y: np.ndarray, sr: int = FEATURE_SR) -> Frames:
     freqs = librosa.fft_frequencies(sr=sr, n_fft=_NFFT)
     total = power.sum(0)
     centroid, spread = _centroid_and_spread(power, freqs, total)
-    bands = [np.log(power[(freqs >= lo) & (freqs < hi)].sum(0) / total + 1e-9) for lo, hi in zip(_BANDS[:-1], _BANDS[1:], strict=False)]
+    bands = [
+        np.log(power[(freqs >= lo) & (freqs < hi)].sum(0) / total + 1e-9)
+        for lo, hi in zip(_BANDS[:-1], _BANDS[1:], strict=False)
+    ]
     chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_chroma=12)
     share = chroma / (chroma.sum(0, keepdims=True) + 1e-9)
     return Frames(
@@ -154,7 +159,9 @@ def _timbre_features(frames: Frames, a: int, b: int, out: dict[str, float]) -> N
     _stats("centroid", frames.log_centroid[a:b], out)
     out["spread_mean"] = float(frames.log_spread[a:b].mean())
     _stats("flatness", frames.log_flatness[a:b], out)
-    for (lo, hi), ratio in zip(zip(_BANDS[:-1], _BANDS[1:], strict=False), frames.band_ratios[:, a:b], strict=False):
+    for (lo, hi), ratio in zip(
+        zip(_BANDS[:-1], _BANDS[1:], strict=False), frames.band_ratios[:, a:b], strict=False
+    ):
         out[f"band_{lo}_{hi}_mean"] = float(ratio.mean())
         out[f"band_{lo}_{hi}_std"] = float(ratio.std())
     for i, row in enumerate(frames.contrast[:, a:b]):
@@ -195,7 +202,9 @@ def _onset_features(
     else:
         for k in ("log_ioi", "onset_db", "decay_db"):
             _stats(k, np.zeros(1), out)
-        out.update(ioi_cv=0.0, dlog_ioi_std=0.0, onset_db_dstd=0.0, onset_strength_mean=0.0, onset_strength_cv=0.0)
+        out.update(
+            ioi_cv=0.0, dlog_ioi_std=0.0, onset_db_dstd=0.0, onset_strength_mean=0.0, onset_strength_cv=0.0
+        )
     try:
         tempo = librosa.feature.tempo(onset_envelope=oenv, sr=sr, hop_length=_HOP)
         out["tempo_bpm"] = float(np.log(tempo[0] + 1))
@@ -229,11 +238,21 @@ class Notes:
 
     def window(self, start: float, end: float) -> Notes:
         sel = (self.onset >= start) & (self.onset < end)
-        clip = lambda iv: [(max(a, start) - start, min(b, end) - start) for a, b in iv if b > start and a < end]  # noqa: E731
+
+        def clip(iv: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+            return [(max(a, start) - start, min(b, end) - start) for a, b in iv if b > start and a < end]
+
         t, v = self.cc64
         csel = (t >= start) & (t < end)
-        return Notes(self.onset[sel] - start, self.offset[sel] - start, self.pitch[sel], self.velocity[sel],
-                     clip(self.pedal), (t[csel] - start, v[csel]), clip(self.soft))
+        return Notes(
+            self.onset[sel] - start,
+            self.offset[sel] - start,
+            self.pitch[sel],
+            self.velocity[sel],
+            clip(self.pedal),
+            (t[csel] - start, v[csel]),
+            clip(self.soft),
+        )
 
 
 def notes_from_midi(midi: object) -> Notes:
@@ -289,7 +308,9 @@ class _Events:
     """Notes grouped into onset events (chords): ``event_id`` is non-decreasing over notes sorted by onset.
     Group reductions use ``reduceat`` instead of one boolean mask per event (quadratic in notes)."""
 
-    def __init__(self, event_id: np.ndarray, onset: np.ndarray, pitch: np.ndarray, velocity: np.ndarray) -> None:
+    def __init__(
+        self, event_id: np.ndarray, onset: np.ndarray, pitch: np.ndarray, velocity: np.ndarray
+    ) -> None:
         self.event_id, self.pitch = event_id, pitch
         self.starts = np.flatnonzero(np.concatenate([[True], np.diff(event_id) != 0]))
         self.n = len(self.starts)
@@ -300,7 +321,9 @@ class _Events:
 
     def first_of_pitch(self, *, highest: bool) -> np.ndarray:
         """Per event, the index of its first note with the highest (or lowest) pitch, as argmax/argmin."""
-        order = np.lexsort((np.arange(len(self.pitch)), -self.pitch if highest else self.pitch, self.event_id))
+        order = np.lexsort(
+            (np.arange(len(self.pitch)), -self.pitch if highest else self.pitch, self.event_id)
+        )
         return order[self.starts]
 
 
@@ -351,7 +374,9 @@ def _event_timing_features(notes: Notes, events: _Events, dur: float, out: dict[
         k = min(5, len(lioi))
         sm = np.convolve(lioi, np.ones(k) / k, mode="valid")
         out["ev_tempo_curve_std"] = float(sm.std())
-        out["vel_ioi_corr"] = float(np.corrcoef(ev_vel[:-1], ioi)[0, 1]) if np.std(ioi) > 0 and np.std(ev_vel) > 0 else 0.0
+        out["vel_ioi_corr"] = (
+            float(np.corrcoef(ev_vel[:-1], ioi)[0, 1]) if np.std(ioi) > 0 and np.std(ev_vel) > 0 else 0.0
+        )
 
 
 def _legato_voicing_features(notes: Notes, events: _Events, out: dict[str, float]) -> None:
@@ -370,7 +395,9 @@ def _legato_voicing_features(notes: Notes, events: _Events, out: dict[str, float
     # velocity vs pitch (voicing: melody in the treble louder than bass)
     out["vel_pitch_corr"] = float(np.corrcoef(vel, pit)[0, 1]) if np.std(vel) > 0 and np.std(pit) > 0 else 0.0
     hi = pit >= np.median(pit)
-    out["vel_hi_minus_lo"] = float((vel[hi].mean() - vel[~hi].mean()) / 127) if (~hi).any() and hi.any() else 0.0
+    out["vel_hi_minus_lo"] = (
+        float((vel[hi].mean() - vel[~hi].mean()) / 127) if (~hi).any() and hi.any() else 0.0
+    )
 
 
 def _pedal_features(notes: Notes, dur: float, out: dict[str, float]) -> np.ndarray:
@@ -388,7 +415,7 @@ def _pedal_features(notes: Notes, dur: float, out: dict[str, float]) -> np.ndarr
         eff_off[sel] = b
     grid = np.arange(0, dur, 0.05)
     if grid.size:
-        sounding = ((on[None, :] <= grid[:, None]) & (eff_off[None, :] > grid[:, None]))
+        sounding = (on[None, :] <= grid[:, None]) & (eff_off[None, :] > grid[:, None])
         count = sounding.sum(1)
         pcs = (sounding.astype(np.int64) @ _pitch_class_onehot(pit) > 0).sum(1)
         out["sounding_mean"] = float(count.mean())
@@ -412,9 +439,13 @@ def _contour_features(notes: Notes, dur: float, events: _Events, eff_off: np.nda
     phrase = np.array([ev_vel[bins == b].mean() for b in np.unique(bins)]) / 127
     out["vel_phrase_std"] = float(phrase.std())
     out["vel_phrase_range"] = float(np.ptp(phrase))
-    out["vel_trend"] = float(np.polyfit(ev_on, ev_vel / 127, 1)[0] * dur) if n_ev >= 3 and np.ptp(ev_on) > 0 else 0.0
+    out["vel_trend"] = (
+        float(np.polyfit(ev_on, ev_vel / 127, 1)[0] * dur) if n_ev >= 3 and np.ptp(ev_on) > 0 else 0.0
+    )
     out["vel_ev_autocorr"] = (
-        float(np.corrcoef(ev_vel[:-1], ev_vel[1:])[0, 1]) if n_ev >= 4 and np.std(ev_vel[:-1]) > 0 and np.std(ev_vel[1:]) > 0 else 0.0
+        float(np.corrcoef(ev_vel[:-1], ev_vel[1:])[0, 1])
+        if n_ev >= 4 and np.std(ev_vel[:-1]) > 0 and np.std(ev_vel[1:]) > 0
+        else 0.0
     )
     out["vel_loud_frac"] = float((vel >= 90).mean())
     out["vel_soft_frac"] = float((vel <= 40).mean())
@@ -444,15 +475,22 @@ def _contour_features(notes: Notes, dur: float, events: _Events, eff_off: np.nda
     if has.any():
         gap_s = ev_on[nxt[has]] - off[has]
         _stats("gap_s", np.clip(gap_s, -1.0, 1.0), out)
-        out["dur_ioi_ratio_p50"] = float(np.median((off[has] - on[has]) / np.clip(ev_on[nxt[has]] - on[has], 1e-2, None)))
+        out["dur_ioi_ratio_p50"] = float(
+            np.median((off[has] - on[has]) / np.clip(ev_on[nxt[has]] - on[has], 1e-2, None))
+        )
     # polyphony (keys held, pedal excluded) and density
-    out["poly_max"] = float(((on[None, :] <= ev_on[:, None]) & (off[None, :] > ev_on[:, None])).sum(1).max()) if n_ev else 0.0
+    out["poly_max"] = (
+        float(((on[None, :] <= ev_on[:, None]) & (off[None, :] > ev_on[:, None])).sum(1).max())
+        if n_ev
+        else 0.0
+    )
     _pedal_depth_features(notes, dur, ev_on, eff_off, out)
     return out
 
 
-def _pedal_depth_features(notes: Notes, dur: float, ev_on: np.ndarray, eff_off: np.ndarray,
-                          out: dict[str, float]) -> None:
+def _pedal_depth_features(
+    notes: Notes, dur: float, ev_on: np.ndarray, eff_off: np.ndarray, out: dict[str, float]
+) -> None:
     """Pedal depth (half-pedalling), soft pedal, pitch classes per pedal and legato re-takes."""
     on, pit = notes.onset, notes.pitch
     t64, v64 = notes.cc64

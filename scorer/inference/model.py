@@ -28,8 +28,15 @@ SCORE_TIMING_HEADS = {"audio_timing": "audio", "midi_timing": "midi"}
 TIMING_DIMENSION = "timing_stability"
 # Lines of a LightGBM model text that prediction never reads (training statistics per node); without
 # them a model is half the size compressed, so the committed file holds twice the trees.
-_UNUSED_TREE_LINES = ("split_gain=", "internal_value=", "internal_weight=", "internal_count=", "leaf_weight=",
-                      "leaf_count=", "tree_sizes=")
+_UNUSED_TREE_LINES = (
+    "split_gain=",
+    "internal_value=",
+    "internal_weight=",
+    "internal_count=",
+    "leaf_weight=",
+    "leaf_count=",
+    "tree_sizes=",
+)
 
 
 def compact_model_string(text: str) -> str:
@@ -128,13 +135,22 @@ class EmbeddedModel:
                 arrays[p + "mean"], arrays[p + "scale"] = f.mean, f.scale
                 arrays[p + "ridge_w"], arrays[p + "ridge_b"] = f.ridge_w, f.ridge_b
                 for j, (w, b) in enumerate(f.mlp):
-                    arrays[p + f"mlp{j}_w"], arrays[p + f"mlp{j}_b"] = w.astype(np.float32), b.astype(np.float32)
+                    arrays[p + f"mlp{j}_w"], arrays[p + f"mlp{j}_b"] = (
+                        w.astype(np.float32),
+                        b.astype(np.float32),
+                    )
                 for j, text in enumerate(f.gbm):
                     arrays[p + f"gbm{j}"] = np.frombuffer(text.encode(), dtype=np.uint8)
                 if f.gbm_basis is not None:
                     arrays[p + "gbm_basis"], arrays[p + "gbm_centre"] = f.gbm_basis, f.gbm_centre
-                hs["folds"].append({"mlp_layers": len(f.mlp), "mlp_weight": f.mlp_weight,
-                                    "gbm_models": len(f.gbm), "gbm_weight": f.gbm_weight})
+                hs["folds"].append(
+                    {
+                        "mlp_layers": len(f.mlp),
+                        "mlp_weight": f.mlp_weight,
+                        "gbm_models": len(f.gbm),
+                        "gbm_weight": f.gbm_weight,
+                    }
+                )
             spec["heads"][hname] = hs
         arrays["spec"] = np.frombuffer(json.dumps(spec).encode(), dtype=np.uint8)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,13 +174,30 @@ class EmbeddedModel:
                         for j in range(fs["mlp_layers"])
                     ]
                     gbm = [bytes(z[p + f"gbm{j}"]).decode() for j in range(fs.get("gbm_models", 0))]
-                    basis = (z[p + "gbm_basis"], z[p + "gbm_centre"]) if p + "gbm_basis" in z.files else (None, None)
-                    folds.append(FoldModel(
-                        z[p + "mean"], z[p + "scale"], z[p + "ridge_w"], z[p + "ridge_b"], mlp, fs["mlp_weight"],
-                        gbm, fs.get("gbm_weight", 0.0), *basis,
-                    ))
+                    basis = (
+                        (z[p + "gbm_basis"], z[p + "gbm_centre"])
+                        if p + "gbm_basis" in z.files
+                        else (None, None)
+                    )
+                    folds.append(
+                        FoldModel(
+                            z[p + "mean"],
+                            z[p + "scale"],
+                            z[p + "ridge_w"],
+                            z[p + "ridge_b"],
+                            mlp,
+                            fs["mlp_weight"],
+                            gbm,
+                            fs.get("gbm_weight", 0.0),
+                            *basis,
+                        )
+                    )
                 heads[hname] = Head(
-                    hs["feature_names"], z[f"{hname}/impute"], folds, z[f"{hname}/rmse"], z[f"{hname}/mean_spread"]
+                    hs["feature_names"],
+                    z[f"{hname}/impute"],
+                    folds,
+                    z[f"{hname}/rmse"],
+                    z[f"{hname}/mean_spread"],
                 )
         except (KeyError, ValueError, OSError) as err:
             raise ScorerConfigError(f"scorer weights unreadable: {path}: {err}") from err

@@ -85,8 +85,12 @@ def _heads_module(in_dim: int, n_out: int = len(DIMENSIONS)):
         def __init__(self) -> None:
             super().__init__()
             self.net = nn.Sequential(
-                nn.Linear(in_dim, 512), nn.GELU(), nn.Dropout(0.2),
-                nn.Linear(512, 512), nn.GELU(), nn.Dropout(0.2),
+                nn.Linear(in_dim, 512),
+                nn.GELU(),
+                nn.Dropout(0.2),
+                nn.Linear(512, 512),
+                nn.GELU(),
+                nn.Dropout(0.2),
                 nn.Linear(512, n_out),
             )
 
@@ -107,8 +111,15 @@ def new_heads(in_dim: int, n_folds: int = 4, seed: int = 0):
 def save_heads(path: Path, heads, in_dim: int, rmse: Sequence[float] | None = None) -> None:
     import torch
 
-    torch.save({"in_dim": in_dim, "n_folds": len(heads), "state": heads.state_dict(),
-                "rmse": list(rmse) if rmse is not None else None}, path)
+    torch.save(
+        {
+            "in_dim": in_dim,
+            "n_folds": len(heads),
+            "state": heads.state_dict(),
+            "rmse": list(rmse) if rmse is not None else None,
+        },
+        path,
+    )
 
 
 class MuqEncoder:
@@ -122,7 +133,9 @@ class MuqEncoder:
         self.inner = model.model  # MuQModel
         layers = self.inner.conformer.layers
         if len(layers) < max(LAYERS):
-            raise ScorerConfigError(f"MuQ model has {len(layers)} conformer layers; layers {LAYERS} are needed")
+            raise ScorerConfigError(
+                f"MuQ model has {len(layers)} conformer layers; layers {LAYERS} are needed"
+            )
         self._inputs: dict[int, torch.Tensor] = {}
         for i, layer in enumerate(layers):
             layer.register_forward_pre_hook(self._hook(i), with_kwargs=True)
@@ -169,7 +182,9 @@ class MuqBackend:
         import torch
 
         if config.muq_model_path is None or not Path(config.muq_model_path).is_dir():
-            raise ScorerConfigError("scorer_backend=muq needs CADENZA_MUQ_MODEL_PATH: a local MuQ folder (weights CC-BY-NC)")
+            raise ScorerConfigError(
+                "scorer_backend=muq needs CADENZA_MUQ_MODEL_PATH: a local MuQ folder (weights CC-BY-NC)"
+            )
         if config.weights is None or not Path(config.weights).is_file():
             raise ScorerConfigError("scorer_backend=muq needs CADENZA_SCORER_WEIGHTS: the MuQ heads file")
         MuQ, _ = import_muq()
@@ -177,14 +192,20 @@ class MuqBackend:
         encoder = MuqEncoder(model, config.muq_device)
         blob = torch.load(config.weights, map_location="cpu", weights_only=True)
         if blob["in_dim"] != 2 * encoder.dim:
-            raise ScorerConfigError(f"MuQ heads expect {blob['in_dim']} inputs; the model gives {2 * encoder.dim}")
+            raise ScorerConfigError(
+                f"MuQ heads expect {blob['in_dim']} inputs; the model gives {2 * encoder.dim}"
+            )
         heads = new_heads(blob["in_dim"], blob["n_folds"])
         heads.load_state_dict(blob["state"])
         rmse = np.asarray(blob["rmse"]) if blob.get("rmse") else None
         return cls(encoder, heads, rmse)
 
     def predict_windows(
-        self, decoded: Decoded, spans: Sequence[tuple[float, float]], *, transcription: object = None,
+        self,
+        decoded: Decoded,
+        spans: Sequence[tuple[float, float]],
+        *,
+        transcription: object = None,
         aligned: object = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``transcription`` and ``aligned`` are accepted for the Backend protocol and unused: MuQ reads the

@@ -44,7 +44,11 @@ def _clear(energy: np.ndarray, rows: slice | int, freq: int) -> None:
 
 
 def _onset_notes(
-    energy: np.ndarray, frames: np.ndarray, onsets: np.ndarray, onset_thresh: float, frame_thresh: float,
+    energy: np.ndarray,
+    frames: np.ndarray,
+    onsets: np.ndarray,
+    onset_thresh: float,
+    frame_thresh: float,
     min_note_len: int,
 ) -> list[tuple[int, int, int, float]]:
     """Notes that start at an onset peak, latest first; their energy is removed from ``energy``."""

@@ -47,6 +47,7 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
 
     return preexec
 
+
 RENDER_SR = 22050
 # fluidsynth's default gain (0.2) is very quiet; we render louder and peak-normalise afterwards so
 # that training audio has the level of a typical user recording.
@@ -57,7 +58,9 @@ PEAK = 0.9
 def _fluidsynth() -> str:
     exe = shutil.which("fluidsynth")
     if exe is None:
-        raise ScorerConfigError("fluidsynth is not installed (Debian package 'fluidsynth'); it renders MIDI to audio")
+        raise ScorerConfigError(
+            "fluidsynth is not installed (Debian package 'fluidsynth'); it renders MIDI to audio"
+        )
     return exe
 
 
@@ -71,10 +74,22 @@ def render_midi_bytes(data: bytes, soundfont: Path, *, sr: int = RENDER_SR) -> n
         mid.write_bytes(data)
         # dynamic sample loading: only the samples the file plays are read (the same audio; a large
         # soundfont such as MuseScore General loads in 0.4 s instead of 0.8-3 s)
-        cmd = [_fluidsynth(), "-ni", "-q", "-o", "synth.dynamic-sample-loading=1", "-g", str(RENDER_GAIN),
-               "-r", str(sr), "-F", str(wav), str(soundfont), str(mid)]
-        proc = subprocess.run(cmd, capture_output=True, timeout=600,
-                              preexec_fn=_die_with_parent(os.getpid()))  # noqa: PLW1509 - prctl only
+        cmd = [
+            _fluidsynth(),
+            "-ni",
+            "-q",
+            "-o",
+            "synth.dynamic-sample-loading=1",
+            "-g",
+            str(RENDER_GAIN),
+            "-r",
+            str(sr),
+            "-F",
+            str(wav),
+            str(soundfont),
+            str(mid),
+        ]
+        proc = subprocess.run(cmd, capture_output=True, timeout=600, preexec_fn=_die_with_parent(os.getpid()))  # noqa: PLW1509 - prctl only
         if proc.returncode != 0 or not wav.is_file():
             raise RecordingError("could not render the MIDI file (fluidsynth failed)")
         audio, file_sr = sf.read(str(wav), dtype="float32", always_2d=True)

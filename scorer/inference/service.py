@@ -28,7 +28,11 @@ class Backend(Protocol):
     name: str
 
     def predict_windows(
-        self, decoded: Decoded, spans: Sequence[tuple[float, float]], *, transcription: Notes | None = None,
+        self,
+        decoded: Decoded,
+        spans: Sequence[tuple[float, float]],
+        *,
+        transcription: Notes | None = None,
         aligned: ScoreAlignment | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
@@ -65,16 +69,29 @@ class Scorer:
         return cls(config, EmbeddedBackend(config.weights, threads=config.threads))
 
     def score_path(
-        self, path: Path, *, bars: Sequence[float] | None = None, score: NotatedScore | None = None,
-        source_name: str | None = None, score_optional: bool = False,
+        self,
+        path: Path,
+        *,
+        bars: Sequence[float] | None = None,
+        score: NotatedScore | None = None,
+        source_name: str | None = None,
+        score_optional: bool = False,
     ) -> ScoreReport:
         path = Path(path)
         decoded = decode(
-            path, max_duration_s=self.config.max_duration_s, soundfont=self.config.soundfont,
-            cache_dir=None, name=source_name,
+            path,
+            max_duration_s=self.config.max_duration_s,
+            soundfont=self.config.soundfont,
+            cache_dir=None,
+            name=source_name,
         )
-        return self.score_decoded(decoded, bars=bars, score=score, source_name=source_name or path.name,
-                                  score_optional=score_optional)
+        return self.score_decoded(
+            decoded,
+            bars=bars,
+            score=score,
+            source_name=source_name or path.name,
+            score_optional=score_optional,
+        )
 
     def _transcribe(self, decoded: Decoded) -> Notes:
         """basic-pitch notes of an audio input (the embedded backend's own transcriber when it has one)."""
@@ -85,8 +102,13 @@ class Scorer:
         return transcriber.transcribe(decoded.audio, FEATURE_SR)
 
     def score_decoded(
-        self, decoded: Decoded, *, bars: Sequence[float] | None = None, score: NotatedScore | None = None,
-        source_name: str | None = None, score_optional: bool = False,
+        self,
+        decoded: Decoded,
+        *,
+        bars: Sequence[float] | None = None,
+        score: NotatedScore | None = None,
+        source_name: str | None = None,
+        score_optional: bool = False,
     ) -> ScoreReport:
         """``bars`` (bar start times) or ``score`` (the notated score, aligned to find them) give weak spots
         bar numbers; explicit bar times win. A ``score`` also lets the backend judge timing stability against
@@ -108,8 +130,9 @@ class Scorer:
             # only a followed score numbers bars: another piece's would number them at random
             if aligned is not None and not bars and aligned.usable:
                 bars = bar_starts(played, score, aligned.alignment) or None
-        scores, unc, rmse = self._backend.predict_windows(decoded, spans, transcription=transcription,
-                                                          aligned=aligned)
+        scores, unc, rmse = self._backend.predict_windows(
+            decoded, spans, transcription=transcription, aligned=aligned
+        )
         weights = centre_weights(spans, decoded.duration_s)
         overall = aggregate(scores, weights)
         overall_unc = aggregate(unc, weights)
@@ -117,23 +140,41 @@ class Scorer:
         for d in DIMENSIONS:
             s = float(overall[d.index])
             good = d.goodness(s)
-            dims.append(DimensionScore(
-                name=d.name, label=d.label, group=d.group, kind=d.kind, score=round(s, 4),
-                uncertainty=round(float(overall_unc[d.index]), 4),
-                goodness=None if good is None else round(float(good), 4),
-                percentile=round(self.reference.percentile(d.index, s), 1),
-            ))
+            dims.append(
+                DimensionScore(
+                    name=d.name,
+                    label=d.label,
+                    group=d.group,
+                    kind=d.kind,
+                    score=round(s, 4),
+                    uncertainty=round(float(overall_unc[d.index]), 4),
+                    goodness=None if good is None else round(float(good), 4),
+                    percentile=round(self.reference.percentile(d.index, s), 1),
+                )
+            )
         windows = [
-            WindowScores(start_s=round(a, 2), end_s=round(b, 2),
-                         scores={d.name: round(float(scores[i, d.index]), 4) for d in DIMENSIONS})
+            WindowScores(
+                start_s=round(a, 2),
+                end_s=round(b, 2),
+                scores={d.name: round(float(scores[i, d.index]), 4) for d in DIMENSIONS},
+            )
             for i, (a, b) in enumerate(spans)
         ]
         weak, strong = find_spots(
             spans, scores, overall, rmse, self.reference, top_n=self.config.top_n, bar_times=bars
         )
-        following = None if aligned is None else ScoreFollowing(
-            matched_share=round(aligned.matched_share, 3), followed=aligned.usable)
+        following = (
+            None
+            if aligned is None
+            else ScoreFollowing(matched_share=round(aligned.matched_share, 3), followed=aligned.usable)
+        )
         return ScoreReport(
-            duration_s=round(decoded.duration_s, 3), backend=self.backend, dimensions=dims, windows=windows,
-            weak_spots=weak, strengths=strong, source=source_name, score_following=following,
+            duration_s=round(decoded.duration_s, 3),
+            backend=self.backend,
+            dimensions=dims,
+            windows=windows,
+            weak_spots=weak,
+            strengths=strong,
+            source=source_name,
+            score_following=following,
         )

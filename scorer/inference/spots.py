@@ -111,34 +111,57 @@ def find_spots(
                 sev = 0.75 * (bad[worst] - 50) / 50 + 0.25 * float(np.clip(rel[worst] / 3, 0, 1))
                 side = dim.high_pole if dim.desirable == "low" else dim.low_pole
                 why = f"{dim.name.replace('_', ' ')} leans {side} (percentile {bad[worst]:.0f} toward '{side}' among PercePiano performances"
-                why += f"; {rel[worst]:.1f} errors below this recording's average)" if rel[worst] >= RELATIVE_ERRORS else ")"
-                weak.append(Spot(
-                    dimension=dim.name, start_s=spans[a][0], end_s=spans[b][1], score=float(scores[worst]),
-                    severity=float(np.clip(sev, 0, 1)), reason=why, bars=_bars(bar_times, spans[a][0], spans[b][1]),
-                ))
+                why += (
+                    f"; {rel[worst]:.1f} errors below this recording's average)"
+                    if rel[worst] >= RELATIVE_ERRORS
+                    else ")"
+                )
+                weak.append(
+                    Spot(
+                        dimension=dim.name,
+                        start_s=spans[a][0],
+                        end_s=spans[b][1],
+                        score=float(scores[worst]),
+                        severity=float(np.clip(sev, 0, 1)),
+                        reason=why,
+                        bars=_bars(bar_times, spans[a][0], spans[b][1]),
+                    )
+                )
             whole_good = 100.0 - _undesirable_pct(dim, reference.percentile(d, float(overall[d])))
             if whole_good >= STRONG_PERCENTILE:
                 good_pole = dim.low_pole if dim.desirable == "low" else dim.high_pole
-                strong.append(Spot(
-                    dimension=dim.name, start_s=spans[0][0], end_s=spans[-1][1], score=float(overall[d]),
-                    severity=float(np.clip((whole_good - 50) / 50, 0, 1)),
-                    reason=f"{dim.name.replace('_', ' ')} is {good_pole} (percentile {whole_good:.0f} among PercePiano performances)",
-                    bars=_bars(bar_times, spans[0][0], spans[-1][1]),
-                ))
+                strong.append(
+                    Spot(
+                        dimension=dim.name,
+                        start_s=spans[0][0],
+                        end_s=spans[-1][1],
+                        score=float(overall[d]),
+                        severity=float(np.clip((whole_good - 50) / 50, 0, 1)),
+                        reason=f"{dim.name.replace('_', ' ')} is {good_pole} (percentile {whole_good:.0f} among PercePiano performances)",
+                        bars=_bars(bar_times, spans[0][0], spans[-1][1]),
+                    )
+                )
         else:
             low = pcts <= CHARACTER_EXTREME
             high = pcts >= 100 - CHARACTER_EXTREME
             for flags, pole in ((low, dim.low_pole), (high, dim.high_pole)):
                 for a, b in _runs(flags):
-                    ext = float(np.max(np.minimum(pcts[a : b + 1], 100 - pcts[a : b + 1]) * -1 + CHARACTER_EXTREME))
+                    ext = float(
+                        np.max(np.minimum(pcts[a : b + 1], 100 - pcts[a : b + 1]) * -1 + CHARACTER_EXTREME)
+                    )
                     sev = CHARACTER_WEIGHT * float(np.clip(0.5 + ext / (2 * CHARACTER_EXTREME), 0, 1))
                     mid = (a + b) // 2
-                    weak.append(Spot(
-                        dimension=dim.name, start_s=spans[a][0], end_s=spans[b][1], score=float(scores[mid]),
-                        severity=sev,
-                        reason=f"character: very {pole} for a PercePiano performance (an extreme, not an error)",
-                        bars=_bars(bar_times, spans[a][0], spans[b][1]),
-                    ))
+                    weak.append(
+                        Spot(
+                            dimension=dim.name,
+                            start_s=spans[a][0],
+                            end_s=spans[b][1],
+                            score=float(scores[mid]),
+                            severity=sev,
+                            reason=f"character: very {pole} for a PercePiano performance (an extreme, not an error)",
+                            bars=_bars(bar_times, spans[a][0], spans[b][1]),
+                        )
+                    )
     weak.sort(key=lambda s: (-s.severity, s.start_s, s.dimension))
     strong.sort(key=lambda s: (-s.severity, s.dimension))
     return weak[:top_n], strong[:top_n]

@@ -41,10 +41,20 @@ class MelSpectrogram(nn.Module):
     window: torch.Tensor
     fb: torch.Tensor
 
-    def __init__(self, sample_rate: int = 16000, n_fft: int = 400, win_length: int | None = None,
-                 hop_length: int | None = None, f_min: float = 0.0, f_max: float | None = None,
-                 n_mels: int = 128, power: float = 2.0, center: bool = True, pad_mode: str = "reflect",
-                 **_: object) -> None:
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        n_fft: int = 400,
+        win_length: int | None = None,
+        hop_length: int | None = None,
+        f_min: float = 0.0,
+        f_max: float | None = None,
+        n_mels: int = 128,
+        power: float = 2.0,
+        center: bool = True,
+        pad_mode: str = "reflect",
+        **_: object,
+    ) -> None:
         super().__init__()
         self.n_fft, self.power, self.center, self.pad_mode = n_fft, power, center, pad_mode
         self.win_length = win_length or n_fft
@@ -56,8 +66,16 @@ class MelSpectrogram(nn.Module):
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         shape = waveform.shape
         x = waveform.reshape(-1, shape[-1])
-        spec = torch.stft(x, self.n_fft, self.hop_length, self.win_length, self.window.to(x.device),
-                          center=self.center, pad_mode=self.pad_mode, return_complex=True)
+        spec = torch.stft(
+            x,
+            self.n_fft,
+            self.hop_length,
+            self.win_length,
+            self.window.to(x.device),
+            center=self.center,
+            pad_mode=self.pad_mode,
+            return_complex=True,
+        )
         spec = spec.abs().pow(self.power)  # (B, freq, time)
         mel = torch.matmul(spec.transpose(-1, -2), self.fb.to(spec.dtype)).transpose(-1, -2)
         return mel.reshape(shape[:-1] + mel.shape[-2:])
@@ -96,5 +114,3 @@ def install() -> None:
     mod.__cadenza_shim__ = True  # type: ignore[attr-defined]
     sys.modules["torchaudio"] = mod
     sys.modules["torchaudio.transforms"] = transforms
-
-

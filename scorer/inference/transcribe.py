@@ -74,8 +74,13 @@ class Transcriber:
             audio = resample(audio, sr, BP_SR)
         posteriors = self._posteriors(audio)
         min_frames = int(round(MIN_NOTE_MS / 1000 * (BP_SR / FFT_HOP)))
-        events = decode_notes(posteriors["note"], posteriors["onset"], onset_thresh=ONSET_THRESHOLD,
-                              frame_thresh=FRAME_THRESHOLD, min_note_len=min_frames)
+        events = decode_notes(
+            posteriors["note"],
+            posteriors["onset"],
+            onset_thresh=ONSET_THRESHOLD,
+            frame_thresh=FRAME_THRESHOLD,
+            min_note_len=min_frames,
+        )
         events = sorted(events, key=lambda e: (e[0], e[2]))
         arr = lambda i: np.asarray([e[i] for e in events], dtype=np.float64)  # noqa: E731
         velocity = np.clip(np.round(arr(3) * 127), 1, 127) if events else np.zeros(0)

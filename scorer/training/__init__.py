@@ -30,10 +30,22 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
-    **dict.fromkeys(("DEFAULT_DIR", "card_markdown", "evaluate", "load_oof", "save_oof", "train"),
-                    "scorer.training.pipeline"),
-    **dict.fromkeys(("Progress", "augmented_audio", "build_aligned_copy_table", "build_aligned_table",
-                     "build_augmented_table", "build_table", "with_alignment"), "scorer.training.tables"),
+    **dict.fromkeys(
+        ("DEFAULT_DIR", "card_markdown", "evaluate", "load_oof", "save_oof", "train"),
+        "scorer.training.pipeline",
+    ),
+    **dict.fromkeys(
+        (
+            "Progress",
+            "augmented_audio",
+            "build_aligned_copy_table",
+            "build_aligned_table",
+            "build_augmented_table",
+            "build_table",
+            "with_alignment",
+        ),
+        "scorer.training.tables",
+    ),
     "report": "scorer.training.metrics",
     "run_robustness": "scorer.training.robustness",
 }

@@ -42,7 +42,11 @@ def _band(y: np.ndarray, low_hz: float, high_hz: float, drive: float) -> np.ndar
 
 def _noise(y: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
     n = np.cumsum(rng.standard_normal(len(y)))
-    n = n - np.convolve(n, np.ones(300) / 300, mode="same") + rng.uniform(0.1, 0.6) * rng.standard_normal(len(y))
+    n = (
+        n
+        - np.convolve(n, np.ones(300) / 300, mode="same")
+        + rng.uniform(0.1, 0.6) * rng.standard_normal(len(y))
+    )
     p_sig, p_n = np.mean(y**2), np.mean(n**2) + 1e-12
     return y + n * np.sqrt(p_sig / (p_n * 10 ** (snr_db / 10)))
 

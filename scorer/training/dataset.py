@@ -72,11 +72,16 @@ class FeatureTable:
     transcribed: list[dict[str, float]] = field(default_factory=list)
 
     def add(
-        self, key: str, spans: Sequence[tuple[float, float]], *,
-        audio: Sequence[dict[str, float]] | None = None, notes: Sequence[dict[str, float]] | None = None,
+        self,
+        key: str,
+        spans: Sequence[tuple[float, float]],
+        *,
+        audio: Sequence[dict[str, float]] | None = None,
+        notes: Sequence[dict[str, float]] | None = None,
         transcribed: Sequence[dict[str, float]] | None = None,
     ) -> None:
         """Append one performance's windows; a family not given gets empty rows (no such features)."""
+
         def rows(family: Sequence[dict[str, float]] | None) -> list[dict[str, float]]:
             return list(family) if family is not None else [{} for _ in spans]
 
@@ -95,4 +100,3 @@ class FeatureTable:
     @classmethod
     def load(cls, path: Path) -> FeatureTable:
         return cls(**pickle.loads(path.read_bytes()))
-

@@ -59,7 +59,9 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def music_groups(percepiano_dir: Path, keys: Iterable[str], threshold: float = CONTAINMENT_THRESHOLD) -> dict[str, str]:
+def music_groups(
+    percepiano_dir: Path, keys: Iterable[str], threshold: float = CONTAINMENT_THRESHOLD
+) -> dict[str, str]:
     """key -> group id (connected passages that share music)."""
     keys = sorted(keys)
     parsed = {k: parse_key(k) for k in keys}

@@ -38,8 +38,18 @@ AUGMENTED_WEIGHT = 0.25
 SECOND_SOUNDFONT_WEIGHT = 0.5
 GBM_WEIGHT = 0.7
 GBM_COMPONENTS = 8  # the 19 labels are strongly correlated: 8 components hold 93% of their variance
-GBM_PARAMS: dict[str, Any] = dict(n_estimators=200, learning_rate=0.045, num_leaves=7, min_child_samples=10, subsample=0.8,
-                  subsample_freq=1, colsample_bytree=0.5, reg_lambda=1.0, verbose=-1, n_jobs=1)
+GBM_PARAMS: dict[str, Any] = dict(
+    n_estimators=200,
+    learning_rate=0.045,
+    num_leaves=7,
+    min_child_samples=10,
+    subsample=0.8,
+    subsample_freq=1,
+    colsample_bytree=0.5,
+    reg_lambda=1.0,
+    verbose=-1,
+    n_jobs=1,
+)
 SEED = 0
 
 
@@ -66,7 +76,11 @@ def _matrix(rows: Sequence[Mapping[str, float]], names: Sequence[str]) -> np.nda
 
 
 def fit_fold(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray, *, mlp_weight: float = MLP_WEIGHT,
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    *,
+    mlp_weight: float = MLP_WEIGHT,
     components: int | None = GBM_COMPONENTS,
 ) -> FoldModel:
     """Ridge (closed form, sample-weighted) + LightGBM on the label components (+ an optional MLP)."""
@@ -83,8 +97,12 @@ def fit_fold(
     layers: list[tuple[np.ndarray, np.ndarray]] = []
     if mlp_weight > 0:
         mlp = MLPRegressor(
-            hidden_layer_sizes=MLP_HIDDEN, alpha=1.0, learning_rate_init=1e-3, max_iter=400,
-            early_stopping=False, random_state=SEED,
+            hidden_layer_sizes=MLP_HIDDEN,
+            alpha=1.0,
+            learning_rate_init=1e-3,
+            max_iter=400,
+            early_stopping=False,
+            random_state=SEED,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -106,8 +124,18 @@ def fit_fold(
             model = lgb.LGBMRegressor(random_state=SEED + c, **GBM_PARAMS)
             model.fit(x, targets[:, c], sample_weight=w)
             gbm.append(compact_model_string(model.booster_.model_to_string()))
-    return FoldModel(mean, scale, ridge_w, ridge_b, layers, mlp_weight if layers else 0.0, gbm,
-                     GBM_WEIGHT if gbm else 0.0, basis, centre)
+    return FoldModel(
+        mean,
+        scale,
+        ridge_w,
+        ridge_b,
+        layers,
+        mlp_weight if layers else 0.0,
+        gbm,
+        GBM_WEIGHT if gbm else 0.0,
+        basis,
+        centre,
+    )
 
 
 def _column_medians(x: np.ndarray) -> np.ndarray:
@@ -184,8 +212,13 @@ def train_head(
     oof_windows = np.zeros_like(y)
     for f in range(n_folds):
         tr, te, tr_aug = fold_of != f, fold_of == f, fold_copies != f
-        model = fit_fold(np.vstack([x[tr], x_copies[tr_aug]]), np.vstack([y[tr], y_copies[tr_aug]]),
-                         np.concatenate([w[tr], w_copies[tr_aug]]), mlp_weight=mlp_weight, components=components)
+        model = fit_fold(
+            np.vstack([x[tr], x_copies[tr_aug]]),
+            np.vstack([y[tr], y_copies[tr_aug]]),
+            np.concatenate([w[tr], w_copies[tr_aug]]),
+            mlp_weight=mlp_weight,
+            components=components,
+        )
         models.append(model)
         oof_windows[te] = model.predict(x[te])
     oof = {k: np.clip(v, 0, 1) for k, v in aggregate_by_key(keys, oof_windows, table.spans).items()}

@@ -27,7 +27,9 @@ def within_passage_r2(y: np.ndarray, p: np.ndarray, passages: Sequence[str]) -> 
     return float(r2_score(passage_centre(y, passages), passage_centre(p, passages)))
 
 
-def pairwise(y: np.ndarray, p: np.ndarray, passages: Sequence[str], min_delta: float = PAIR_MIN_DELTA) -> tuple[float, np.ndarray]:
+def pairwise(
+    y: np.ndarray, p: np.ndarray, passages: Sequence[str], min_delta: float = PAIR_MIN_DELTA
+) -> tuple[float, np.ndarray]:
     """Share of same-passage pairs (per dimension, |Δlabel| >= min_delta) whose predicted order is right.
 
     Ties in the prediction count half (a constant predictor scores 0.5). Returns (overall, per dim).
@@ -52,7 +54,9 @@ def pairwise(y: np.ndarray, p: np.ndarray, passages: Sequence[str], min_delta: f
     return float(correct.sum() / max(total.sum(), 1)), per_dim
 
 
-def report(y: np.ndarray, p: np.ndarray, passages: Sequence[str], *, n_boot: int = N_BOOT, seed: int = 0) -> dict:
+def report(
+    y: np.ndarray, p: np.ndarray, passages: Sequence[str], *, n_boot: int = N_BOOT, seed: int = 0
+) -> dict:
     """All headline metrics, with bootstrap 95% CIs (performances resampled with replacement)."""
     pooled = float(r2_score(y, p))
     within = within_passage_r2(y, p, passages)
@@ -79,7 +83,9 @@ def report(y: np.ndarray, p: np.ndarray, passages: Sequence[str], *, n_boot: int
             "r2": [float(v) for v in r2_score(y, p, multioutput="raw_values")],
             "r2_within_passage": [
                 float(v)
-                for v in r2_score(passage_centre(y, passages), passage_centre(p, passages), multioutput="raw_values")
+                for v in r2_score(
+                    passage_centre(y, passages), passage_centre(p, passages), multioutput="raw_values"
+                )
             ],
             "mae": [float(v) for v in np.abs(y - p).mean(0)],
             "pairwise_accuracy": [float(v) for v in pair_dim],

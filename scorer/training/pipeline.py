@@ -46,12 +46,18 @@ def write_reference(oof: dict[str, np.ndarray], path: Path = REFERENCE_FILE) -> 
     """
     y = np.stack(list(oof.values()))
     q = np.percentile(y, np.arange(101), axis=0)
-    payload = {"source": "embedded audio head, out-of-fold scores of the 1,189 PercePiano performances "
-               "(oof_audio.json)", "dimensions": [d.name for d in DIMENSIONS], "quantiles": np.round(q, 5).tolist()}
+    payload = {
+        "source": "embedded audio head, out-of-fold scores of the 1,189 PercePiano performances "
+        "(oof_audio.json)",
+        "dimensions": [d.name for d in DIMENSIONS],
+        "quantiles": np.round(q, 5).tolist(),
+    }
     path.write_text(json.dumps(payload) + "\n")
 
 
-def ensure_folds(percepiano_dir: Path, keys: list[str], out_dir: Path, refold: bool = False) -> dict[str, int]:
+def ensure_folds(
+    percepiano_dir: Path, keys: list[str], out_dir: Path, refold: bool = False
+) -> dict[str, int]:
     path = out_dir / "folds.json"
     if path.is_file() and not refold:
         return load_folds(path)
@@ -62,8 +68,10 @@ def ensure_folds(percepiano_dir: Path, keys: list[str], out_dir: Path, refold: b
 
 
 def save_oof(path: Path, oof: dict[str, np.ndarray]) -> None:
-    payload = {"dimensions": [d.name for d in DIMENSIONS],
-               "predictions": {k: [round(float(v), 6) for v in oof[k]] for k in sorted(oof)}}
+    payload = {
+        "dimensions": [d.name for d in DIMENSIONS],
+        "predictions": {k: [round(float(v), 6) for v in oof[k]] for k in sorted(oof)},
+    }
     path.write_text(json.dumps(payload, indent=0) + "\n")
 
 
@@ -89,49 +97,86 @@ def _load_or_build(path: Path | None, build: Callable[[], FeatureTable]) -> Feat
     return FeatureTable.load(path) if path is not None and path.is_file() else build()
 
 
-def _check_second_soundfont(second_soundfont: Path | None, *, score_timing: bool, table_path: Path | None,
-                            aligned_table_path: Path | None) -> None:
+def _check_second_soundfont(
+    second_soundfont: Path | None,
+    *,
+    score_timing: bool,
+    table_path: Path | None,
+    aligned_table_path: Path | None,
+) -> None:
     """Fail before hours of rendering when the second soundfont is needed and missing."""
     # its renders are needed for its feature table and, with score timing, for aligning their transcriptions;
     # saved tables of both spare them
-    if second_soundfont is not None and not second_soundfont.is_file() and not (
-            _saved(table_path) and (not score_timing or _saved(aligned_table_path))):
-        raise ScorerConfigError(f"second training soundfont not found: {second_soundfont} (Debian package "
-                                "musescore-general-soundfont-lossless), or train with --no-second-soundfont")
+    if (
+        second_soundfont is not None
+        and not second_soundfont.is_file()
+        and not (_saved(table_path) and (not score_timing or _saved(aligned_table_path)))
+    ):
+        raise ScorerConfigError(
+            f"second training soundfont not found: {second_soundfont} (Debian package "
+            "musescore-general-soundfont-lossless), or train with --no-second-soundfont"
+        )
 
 
 def _check_score_midis(percepiano_dir: Path, keys: list[str]) -> None:
     missing = [k for k in keys if not score_midi_path(percepiano_dir, k).is_file()]
     if missing:
-        raise ScorerConfigError(f"{len(missing)} performances have no score MIDI (first: "
-                                f"{score_midi_path(percepiano_dir, missing[0]).name}); train with --no-score-timing")
+        raise ScorerConfigError(
+            f"{len(missing)} performances have no score MIDI (first: "
+            f"{score_midi_path(percepiano_dir, missing[0]).name}); train with --no-score-timing"
+        )
 
 
-def _augmented_copy(config: ScorerConfig, keys: list[str], table_path: Path | None, aligned_path: Path | None,
-                    progress: Progress | None) -> _Copy:
+def _augmented_copy(
+    config: ScorerConfig,
+    keys: list[str],
+    table_path: Path | None,
+    aligned_path: Path | None,
+    progress: Progress | None,
+) -> _Copy:
     from scorer.training.heads import AUGMENTED_WEIGHT
     from scorer.training.tables import augmented_audio, build_augmented_table
 
     pdir, soundfont, cache = config.percepiano_dir, config.soundfont, config.cache_dir
-    table = _load_or_build(table_path, lambda: build_augmented_table(pdir, keys, soundfont, cache, progress=progress))
+    table = _load_or_build(
+        table_path, lambda: build_augmented_table(pdir, keys, soundfont, cache, progress=progress)
+    )
     return _Copy(table, AUGMENTED_WEIGHT, lambda k: augmented_audio(pdir, k, soundfont, cache), aligned_path)
 
 
-def _second_soundfont_copy(config: ScorerConfig, keys: list[str], soundfont: Path, table_path: Path | None,
-                           aligned_path: Path | None, progress: Progress | None) -> _Copy:
+def _second_soundfont_copy(
+    config: ScorerConfig,
+    keys: list[str],
+    soundfont: Path,
+    table_path: Path | None,
+    aligned_path: Path | None,
+    progress: Progress | None,
+) -> _Copy:
     from scorer.inference.render import cached_render
     from scorer.training.heads import SECOND_SOUNDFONT_WEIGHT
     from scorer.training.tables import build_table
 
     pdir, cache = config.percepiano_dir, config.cache_dir
     table = _load_or_build(table_path, lambda: build_table(pdir, keys, soundfont, cache, progress=progress))
-    return _Copy(table, SECOND_SOUNDFONT_WEIGHT,
-                 lambda k: cached_render(midi_path(pdir, k).read_bytes(), soundfont, cache), aligned_path)
+    return _Copy(
+        table,
+        SECOND_SOUNDFONT_WEIGHT,
+        lambda k: cached_render(midi_path(pdir, k).read_bytes(), soundfont, cache),
+        aligned_path,
+    )
 
 
-def _train_score_timing_heads(config: ScorerConfig, keys: list[str], table: FeatureTable,
-                              labels: dict[str, np.ndarray], folds: dict[str, int], copies: list[_Copy],
-                              aligned_table_path: Path | None, out_dir: Path, progress: Progress | None) -> dict:
+def _train_score_timing_heads(
+    config: ScorerConfig,
+    keys: list[str],
+    table: FeatureTable,
+    labels: dict[str, np.ndarray],
+    folds: dict[str, int],
+    copies: list[_Copy],
+    aligned_table_path: Path | None,
+    out_dir: Path,
+    progress: Progress | None,
+) -> dict:
     """The score-aware timing heads: like their base heads, the audio one with the copies, MIDI without."""
     from scorer.dimensions import BY_NAME
     from scorer.inference.model import SCORE_TIMING_HEADS, TIMING_DIMENSION
@@ -139,31 +184,51 @@ def _train_score_timing_heads(config: ScorerConfig, keys: list[str], table: Feat
     from scorer.training.tables import build_aligned_copy_table, build_aligned_table, with_alignment
 
     pdir, cache = config.percepiano_dir, config.cache_dir
-    aligned = _load_or_build(aligned_table_path,
-                             lambda: build_aligned_table(pdir, keys, config.soundfont, cache, progress=progress))
+    aligned = _load_or_build(
+        aligned_table_path,
+        lambda: build_aligned_table(pdir, keys, config.soundfont, cache, progress=progress),
+    )
     scored = with_alignment(table, aligned)
     scored_copies = []
     for copy in copies:
-        aligned_copy = _load_or_build(copy.aligned_path, partial(build_aligned_copy_table, pdir, copy.table,
-                                                                 copy.audio_of, cache, progress=progress))
+        aligned_copy = _load_or_build(
+            copy.aligned_path,
+            partial(build_aligned_copy_table, pdir, copy.table, copy.audio_of, cache, progress=progress),
+        )
         scored_copies.append((with_alignment(copy.table, aligned_copy), copy.weight))
     t = BY_NAME[TIMING_DIMENSION].index
     timing = {k: v[t : t + 1] for k, v in labels.items()}
     heads = {}
     for head in SCORE_TIMING_HEADS:
-        res = train_head(scored, timing, folds, head, components=None,
-                         copies=scored_copies if SCORE_TIMING_HEADS[head] == "audio" else ())
+        res = train_head(
+            scored,
+            timing,
+            folds,
+            head,
+            components=None,
+            copies=scored_copies if SCORE_TIMING_HEADS[head] == "audio" else (),
+        )
         heads[head] = res.head
         save_oof(out_dir / f"oof_{head}.json", res.oof)
     return heads
 
 
-def train(config: ScorerConfig, out_dir: Path, *, refold: bool = False,
-          table_path: Path | None = None, augmented_table_path: Path | None = None, augment: bool = True,
-          second_soundfont: bool = True, second_soundfont_table_path: Path | None = None,
-          score_timing: bool = True, aligned_table_path: Path | None = None,
-          aligned_augmented_table_path: Path | None = None, aligned_second_soundfont_table_path: Path | None = None,
-          progress: Progress | None = None) -> dict:
+def train(
+    config: ScorerConfig,
+    out_dir: Path,
+    *,
+    refold: bool = False,
+    table_path: Path | None = None,
+    augmented_table_path: Path | None = None,
+    augment: bool = True,
+    second_soundfont: bool = True,
+    second_soundfont_table_path: Path | None = None,
+    score_timing: bool = True,
+    aligned_table_path: Path | None = None,
+    aligned_augmented_table_path: Path | None = None,
+    aligned_second_soundfont_table_path: Path | None = None,
+    progress: Progress | None = None,
+) -> dict:
     """Train on ``config.percepiano_dir`` rendered with ``config.soundfont`` (cache: ``config.cache_dir``).
     ``augment``: the audio head also trains on every performance under one random recording condition
     (scorer.training.augment); ``second_soundfont``: and on every performance rendered with
@@ -176,11 +241,17 @@ def train(config: ScorerConfig, out_dir: Path, *, refold: bool = False,
 
     pdir, soundfont = config.percepiano_dir, config.soundfont
     other_soundfont = config.second_soundfont if second_soundfont else None
-    _check_second_soundfont(other_soundfont, score_timing=score_timing, table_path=second_soundfont_table_path,
-                            aligned_table_path=aligned_second_soundfont_table_path)
+    _check_second_soundfont(
+        other_soundfont,
+        score_timing=score_timing,
+        table_path=second_soundfont_table_path,
+        aligned_table_path=aligned_second_soundfont_table_path,
+    )
     align_anything = score_timing and not (
-        _saved(aligned_table_path) and (not augment or _saved(aligned_augmented_table_path))
-        and (other_soundfont is None or _saved(aligned_second_soundfont_table_path)))
+        _saved(aligned_table_path)
+        and (not augment or _saved(aligned_augmented_table_path))
+        and (other_soundfont is None or _saved(aligned_second_soundfont_table_path))
+    )
     t0 = time.time()
     labels = load_labels(pdir)
     keys = list(labels)
@@ -188,12 +259,26 @@ def train(config: ScorerConfig, out_dir: Path, *, refold: bool = False,
         _check_score_midis(pdir, keys)
     out_dir.mkdir(parents=True, exist_ok=True)
     folds = ensure_folds(pdir, keys, out_dir, refold)
-    table = _load_or_build(table_path,
-                           lambda: build_table(pdir, keys, soundfont, config.cache_dir, progress=progress))
-    augmented = (_augmented_copy(config, keys, augmented_table_path, aligned_augmented_table_path, progress)
-                 if augment else None)
-    other = (None if other_soundfont is None else _second_soundfont_copy(
-        config, keys, other_soundfont, second_soundfont_table_path, aligned_second_soundfont_table_path, progress))
+    table = _load_or_build(
+        table_path, lambda: build_table(pdir, keys, soundfont, config.cache_dir, progress=progress)
+    )
+    augmented = (
+        _augmented_copy(config, keys, augmented_table_path, aligned_augmented_table_path, progress)
+        if augment
+        else None
+    )
+    other = (
+        None
+        if other_soundfont is None
+        else _second_soundfont_copy(
+            config,
+            keys,
+            other_soundfont,
+            second_soundfont_table_path,
+            aligned_second_soundfont_table_path,
+            progress,
+        )
+    )
     sources = [c for c in (augmented, other) if c is not None]
     copies = [(c.table, c.weight) for c in sources]
     heads = {}
@@ -203,15 +288,22 @@ def train(config: ScorerConfig, out_dir: Path, *, refold: bool = False,
         heads[head], oofs[head] = res.head, res.oof
         save_oof(out_dir / f"oof_{head}.json", res.oof)
     if score_timing:
-        heads.update(_train_score_timing_heads(config, keys, table, labels, folds, sources, aligned_table_path,
-                                               out_dir, progress))
+        heads.update(
+            _train_score_timing_heads(
+                config, keys, table, labels, folds, sources, aligned_table_path, out_dir, progress
+            )
+        )
     perf = train_head(table, labels, performer_folds(keys), "audio", copies=copies)
     save_oof(out_dir / "oof_audio_performer.json", perf.oof)
-    meta = {"trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "soundfont": soundfont.name,
-            "n_performances": len(keys), "n_windows": len(table.keys),
-            "n_augmented_windows": len(augmented.table.keys) if augmented is not None else 0,
-            "second_soundfont": other_soundfont.name if other_soundfont is not None else None,
-            "python": platform.python_version()}
+    meta = {
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "soundfont": soundfont.name,
+        "n_performances": len(keys),
+        "n_windows": len(table.keys),
+        "n_augmented_windows": len(augmented.table.keys) if augmented is not None else 0,
+        "second_soundfont": other_soundfont.name if other_soundfont is not None else None,
+        "python": platform.python_version(),
+    }
     EmbeddedModel(heads, meta).save(out_dir / "model.npz")
     write_reference(oofs["audio"])
     write_example_snapshot(config, out_dir)
@@ -243,9 +335,12 @@ def evaluate(percepiano_dir: Path, out_dir: Path, *, command: str, n_boot: int =
     base = np.zeros_like(y)
     for f in np.unique(fold_arr):
         base[fold_arr == f] = y[fold_arr != f].mean(0)
-    card: dict = {"command": command, "dimensions": [d.name for d in DIMENSIONS],
-                  "folds": "folds.json (4 folds grouped by music; no recording in two folds)",
-                  "results": {}}
+    card: dict = {
+        "command": command,
+        "dimensions": [d.name for d in DIMENSIONS],
+        "folds": "folds.json (4 folds grouped by music; no recording in two folds)",
+        "results": {},
+    }
     card["results"]["mean_baseline"] = report(y, base, passages, n_boot=n_boot)
     for name in ("audio", "midi", "audio_performer"):
         path = out_dir / f"oof_{name}.json"
@@ -261,7 +356,9 @@ def evaluate(percepiano_dir: Path, out_dir: Path, *, command: str, n_boot: int =
     return card
 
 
-def score_timing_results(y: np.ndarray, keys: list[str], passages: list[str], out_dir: Path, *, n_boot: int) -> dict:
+def score_timing_results(
+    y: np.ndarray, keys: list[str], passages: list[str], out_dir: Path, *, n_boot: int
+) -> dict:
     """Timing stability from the score-aware heads' OOF predictions, beside their base heads' (same folds)."""
     from scorer.dimensions import BY_NAME
     from scorer.inference.model import SCORE_TIMING_HEADS, TIMING_DIMENSION
@@ -274,47 +371,71 @@ def score_timing_results(y: np.ndarray, keys: list[str], passages: list[str], ou
             continue
         with_score, without = (load_oof(p) for p in paths)
         out[name] = {
-            "dimension": TIMING_DIMENSION, "base_head": base,
-            "with_score": report(y[:, t : t + 1], np.stack([with_score[k] for k in keys]), passages, n_boot=n_boot),
-            "base": report(y[:, t : t + 1], np.stack([without[k][t : t + 1] for k in keys]), passages, n_boot=n_boot),
+            "dimension": TIMING_DIMENSION,
+            "base_head": base,
+            "with_score": report(
+                y[:, t : t + 1], np.stack([with_score[k] for k in keys]), passages, n_boot=n_boot
+            ),
+            "base": report(
+                y[:, t : t + 1], np.stack([without[k][t : t + 1] for k in keys]), passages, n_boot=n_boot
+            ),
         }
     return out
 
 
 def card_markdown(card: dict) -> str:
     res = card["results"]
-    lines = ["# Cadenza embedded scorer: model card", "",
-             f"Produced by: `{card['command']}`", "",
-             "Training data: PercePiano (1,189 rated segments), MIDI rendered with fluidsynth + FluidR3_GM "
-             "(all metrics are on those renders); the audio head also trains on copies under random recording "
-             "conditions and rendered with MuseScore General.",
-             "Evaluation: out-of-fold predictions, 4 folds grouped by music (folds.json); "
-             "`audio_performer` uses performer-grouped folds instead.", "",
-             "| model | pooled R² [95% CI] | within-passage R² [95% CI] | MAE | pairwise acc. |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "# Cadenza embedded scorer: model card",
+        "",
+        f"Produced by: `{card['command']}`",
+        "",
+        "Training data: PercePiano (1,189 rated segments), MIDI rendered with fluidsynth + FluidR3_GM "
+        "(all metrics are on those renders); the audio head also trains on copies under random recording "
+        "conditions and rendered with MuseScore General.",
+        "Evaluation: out-of-fold predictions, 4 folds grouped by music (folds.json); "
+        "`audio_performer` uses performer-grouped folds instead.",
+        "",
+        "| model | pooled R² [95% CI] | within-passage R² [95% CI] | MAE | pairwise acc. |",
+        "|---|---|---|---|---|",
+    ]
     for name, r in res.items():
         ci = r["ci95"]
         lines.append(
             f"| {name} | {r['r2_pooled']:.3f} [{ci['r2_pooled'][0]:.3f}, {ci['r2_pooled'][1]:.3f}] | "
             f"{r['r2_within_passage']:.3f} [{ci['r2_within_passage'][0]:.3f}, {ci['r2_within_passage'][1]:.3f}] | "
-            f"{r['mae']:.4f} | {r['pairwise_accuracy']:.3f} |")
-    lines += ["", "Per dimension (R² pooled / within-passage / pairwise accuracy):", "",
-              "| dimension | " + " | ".join(n for n in res if n != "mean_baseline") + " |",
-              "|---|" + "---|" * (len(res) - 1)]
+            f"{r['mae']:.4f} | {r['pairwise_accuracy']:.3f} |"
+        )
+    lines += [
+        "",
+        "Per dimension (R² pooled / within-passage / pairwise accuracy):",
+        "",
+        "| dimension | " + " | ".join(n for n in res if n != "mean_baseline") + " |",
+        "|---|" + "---|" * (len(res) - 1),
+    ]
     for i, d in enumerate(card["dimensions"]):
         cells = [
             f"{r['per_dimension']['r2'][i]:.2f} / {r['per_dimension']['r2_within_passage'][i]:.2f} / "
             f"{r['per_dimension']['pairwise_accuracy'][i]:.2f}"
-            for n, r in res.items() if n != "mean_baseline"
+            for n, r in res.items()
+            if n != "mean_baseline"
         ]
         lines.append(f"| {d} | " + " | ".join(cells) + " |")
     if card.get("score_timing"):
-        lines += ["", "Timing stability given the score (score-aware timing heads; OOF, same folds; "
-                  "pooled R² [95% CI] / within-passage R² / pairwise accuracy):", "",
-                  "| head | with the score | base head, no score |", "|---|---|---|"]
+        lines += [
+            "",
+            "Timing stability given the score (score-aware timing heads; OOF, same folds; "
+            "pooled R² [95% CI] / within-passage R² / pairwise accuracy):",
+            "",
+            "| head | with the score | base head, no score |",
+            "|---|---|---|",
+        ]
         for name, r in card["score_timing"].items():
-            cells = [f"{m['r2_pooled']:.3f} [{m['ci95']['r2_pooled'][0]:.3f}, {m['ci95']['r2_pooled'][1]:.3f}] / "
-                     f"{m['r2_within_passage']:.3f} / {m['pairwise_accuracy']:.3f}" for m in (r["with_score"], r["base"])]
+            cells = [
+                f"{m['r2_pooled']:.3f} [{m['ci95']['r2_pooled'][0]:.3f}, {m['ci95']['r2_pooled'][1]:.3f}] / "
+                f"{m['r2_within_passage']:.3f} / {m['pairwise_accuracy']:.3f}"
+                for m in (r["with_score"], r["base"])
+            ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -331,7 +452,9 @@ def _plot(card: dict, path: Path) -> None:
     x = np.arange(len(dims))
     width = 0.8 / max(len(names), 1)
     for j, n in enumerate(names):
-        ax.barh(x + j * width, card["results"][n]["per_dimension"]["r2"], height=width, label=f"{n} pooled R²")
+        ax.barh(
+            x + j * width, card["results"][n]["per_dimension"]["r2"], height=width, label=f"{n} pooled R²"
+        )
     ax.set_yticks(x + width * (len(names) - 1) / 2)
     ax.set_yticklabels(dims, fontsize=8)
     ax.axvline(0, color="k", lw=0.5)

@@ -52,6 +52,7 @@ def jitter(ms: float) -> Callable[[bytes], bytes]:
                 shift = float(rng.normal(0, ms / 1000))
                 n.start, n.end = max(0.0, n.start + shift), max(0.01, n.end + shift)
                 n.end = max(n.end, n.start + 0.01)
+
     return lambda data: _edit(data, fn, 1)
 
 
@@ -60,6 +61,7 @@ def compress_velocity(factor: float = 0.3) -> Callable[[bytes], bytes]:
         for inst in midi.instruments:
             for n in inst.notes:
                 n.velocity = int(np.clip(round(64 + (n.velocity - 64) * factor), 1, 127))
+
     return lambda data: _edit(data, fn, 2)
 
 
@@ -69,6 +71,7 @@ def wrong_notes(share: float = 0.15) -> Callable[[bytes], bytes]:
             for n in inst.notes:
                 if rng.random() < share:
                     n.pitch = int(np.clip(n.pitch + rng.choice([-2, -1, 1, 2]), 21, 108))
+
     return lambda data: _edit(data, fn, 3)
 
 
@@ -80,7 +83,11 @@ def pedal_held() -> Callable[[bytes], bytes]:
         end = midi.get_end_time()
         for inst in midi.instruments:
             inst.control_changes = [c for c in inst.control_changes if c.number != 64]
-            inst.control_changes += [pretty_midi.ControlChange(64, 127, 0.0), pretty_midi.ControlChange(64, 0, end)]
+            inst.control_changes += [
+                pretty_midi.ControlChange(64, 127, 0.0),
+                pretty_midi.ControlChange(64, 0, end),
+            ]
+
     return lambda data: _edit(data, fn, 4)
 
 
@@ -113,6 +120,7 @@ def noise(snr_db: float, seed: int = 6) -> Callable[[np.ndarray], np.ndarray]:
         n = n - np.convolve(n, np.ones(200) / 200, mode="same") + 0.3 * rng.standard_normal(len(y))
         p_sig, p_n = np.mean(y**2), np.mean(n**2)
         return (y + n * np.sqrt(p_sig / (p_n * 10 ** (snr_db / 10)))).astype(np.float32)
+
     return fn
 
 
@@ -131,12 +139,32 @@ def mp3(kbps: int) -> Callable[[np.ndarray], np.ndarray]:
         with tempfile.TemporaryDirectory() as tmp:
             wav, enc = Path(tmp) / "a.wav", Path(tmp) / "a.mp3"
             sf.write(str(wav), y, FEATURE_SR)
-            subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), "-b:a", f"{kbps}k", str(enc)], check=True)
-            out = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(enc), "-f", "f32le", "-ac", "1",
-                                  "-ar", str(FEATURE_SR), "-"], check=True, capture_output=True).stdout
+            subprocess.run(
+                ["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), "-b:a", f"{kbps}k", str(enc)],
+                check=True,
+            )
+            out = subprocess.run(
+                [
+                    "ffmpeg",
+                    "-loglevel",
+                    "error",
+                    "-i",
+                    str(enc),
+                    "-f",
+                    "f32le",
+                    "-ac",
+                    "1",
+                    "-ar",
+                    str(FEATURE_SR),
+                    "-",
+                ],
+                check=True,
+                capture_output=True,
+            ).stdout
         z = np.frombuffer(out, dtype=np.float32)
         # the encoder adds a short delay; align length with the original
         return np.pad(z, (0, max(0, len(y) - len(z))))[: len(y)]
+
     return fn
 
 
@@ -162,7 +190,10 @@ def subset(labels: dict[str, np.ndarray], limit: int) -> list[str]:
     seen_pieces: set[str] = set()
     for first_pass in (True, False):
         for p in order:
-            piece = parse_key(by_passage[p][0]).piece.split("_")[0] + parse_key(by_passage[p][0]).piece.split("_")[1]
+            piece = (
+                parse_key(by_passage[p][0]).piece.split("_")[0]
+                + parse_key(by_passage[p][0]).piece.split("_")[1]
+            )
             if p in {parse_key(k).passage for k in chosen} or (first_pass and piece in seen_pieces):
                 continue
             if len(chosen) + len(by_passage[p]) > limit:
@@ -172,8 +203,9 @@ def subset(labels: dict[str, np.ndarray], limit: int) -> list[str]:
     return sorted(chosen)
 
 
-def _predict(backend: EmbeddedBackend, folds: dict[str, int], key: str, audio: np.ndarray,
-             score: Notes | None = None) -> tuple[np.ndarray, float | None]:
+def _predict(
+    backend: EmbeddedBackend, folds: dict[str, int], key: str, audio: np.ndarray, score: Notes | None = None
+) -> tuple[np.ndarray, float | None]:
     """Held-out fold predictions of the audio head (segment = mean of its windows) and, given the
     passage's score, the score-aware timing head's timing stability (the plain one where the transcription
     does not follow the score, as in the service)."""
@@ -202,7 +234,10 @@ def _predict(backend: EmbeddedBackend, folds: dict[str, int], key: str, audio: n
 def _scores(y: np.ndarray, p: np.ndarray, passages: list[str]) -> dict[str, float]:
     from sklearn.metrics import r2_score
 
-    return {"r2_pooled": round(float(r2_score(y, p)), 4), "pairwise_accuracy": round(pairwise(y, p, passages)[0], 4)}
+    return {
+        "r2_pooled": round(float(r2_score(y, p)), 4),
+        "pairwise_accuracy": round(pairwise(y, p, passages)[0], 4),
+    }
 
 
 @dataclass(frozen=True)
@@ -218,19 +253,24 @@ class _Suite:
     scores: dict[str, Notes | None]
     with_score: bool
 
-    def predict_all(self, audio_of: Callable[[str], np.ndarray], timing_too: bool = True
-                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    def predict_all(
+        self, audio_of: Callable[[str], np.ndarray], timing_too: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         timing_too = timing_too and self.with_score
-        out = [_predict(self.backend, self.folds, k, audio_of(k), self.scores[k] if timing_too else None)
-               for k in self.keys]
+        out = [
+            _predict(self.backend, self.folds, k, audio_of(k), self.scores[k] if timing_too else None)
+            for k in self.keys
+        ]
         plain = np.stack([p for p, _ in out])
         return plain, np.array([s for _, s in out]) if timing_too else None
 
     def timing_scores(self, plain: np.ndarray, scored: np.ndarray) -> dict:
         t = BY_NAME[TIMING_DIMENSION].index
         truth = self.y[:, t : t + 1]
-        return {"plain": _scores(truth, plain[:, t : t + 1], self.passages),
-                "with_score": _scores(truth, scored[:, None], self.passages)}
+        return {
+            "plain": _scores(truth, plain[:, t : t + 1], self.passages),
+            "with_score": _scores(truth, scored[:, None], self.passages),
+        }
 
 
 def _suite(config: ScorerConfig, limit: int, with_score: bool) -> _Suite:
@@ -242,40 +282,67 @@ def _suite(config: ScorerConfig, limit: int, with_score: bool) -> _Suite:
     folds = load_folds(DEFAULT_DIR / "folds.json")
     backend = EmbeddedBackend(config.weights, threads=config.threads)
     keys = subset(labels, limit)
-    with_score = (with_score and "audio_timing" in backend.model.heads
-                  and backend.transcriber_for(backend.model.heads["audio"]) is not None
-                  and all(score_midi_path(pdir, k).is_file() for k in keys))
+    with_score = (
+        with_score
+        and "audio_timing" in backend.model.heads
+        and backend.transcriber_for(backend.model.heads["audio"]) is not None
+        and all(score_midi_path(pdir, k).is_file() for k in keys)
+    )
     scores = {k: load_score(score_midi_path(pdir, k)).notes if with_score else None for k in keys}
-    return _Suite(backend, folds, keys, [parse_key(k).passage for k in keys], np.stack([labels[k] for k in keys]),
-                  scores, with_score)
+    return _Suite(
+        backend,
+        folds,
+        keys,
+        [parse_key(k).passage for k in keys],
+        np.stack([labels[k] for k in keys]),
+        scores,
+        with_score,
+    )
 
 
-def _rendered(render: Callable[[bytes], np.ndarray], transform: Callable[[bytes], bytes], midi: dict[str, bytes],
-              key: str) -> np.ndarray:
+def _rendered(
+    render: Callable[[bytes], np.ndarray],
+    transform: Callable[[bytes], bytes],
+    midi: dict[str, bytes],
+    key: str,
+) -> np.ndarray:
     return render(transform(midi[key]))
 
 
-def _conditioned(condition: Callable[[np.ndarray], np.ndarray], audio: dict[str, np.ndarray], key: str) -> np.ndarray:
+def _conditioned(
+    condition: Callable[[np.ndarray], np.ndarray], audio: dict[str, np.ndarray], key: str
+) -> np.ndarray:
     return condition(audio[key])
 
 
-def _degradations(suite: _Suite, render: Callable[[bytes], np.ndarray], midi: dict[str, bytes],
-                  clean: np.ndarray, clean_timing: np.ndarray | None) -> tuple[dict, dict]:
+def _degradations(
+    suite: _Suite,
+    render: Callable[[bytes], np.ndarray],
+    midi: dict[str, bytes],
+    clean: np.ndarray,
+    clean_timing: np.ndarray | None,
+) -> tuple[dict, dict]:
     """Per MIDI degradation: how often its dimension moved the expected way (and, for timing, the score-aware
     head's too)."""
     result, timing = {}, {}
     for name, transform, dim, sign in DEGRADATIONS:
         d = BY_NAME[dim].index
-        degraded, degraded_timing = suite.predict_all(partial(_rendered, render, transform, midi),
-                                                      timing_too=dim == TIMING_DIMENSION)
+        degraded, degraded_timing = suite.predict_all(
+            partial(_rendered, render, transform, midi), timing_too=dim == TIMING_DIMENSION
+        )
         moved = sign * (degraded[:, d] - clean[:, d])
-        result[name] = {"dimension": dim, "expected": "up" if sign > 0 else "down",
-                        "share_expected_way": round(float((moved > 0).mean()), 3),
-                        "mean_change_expected_way": round(float(moved.mean()), 4)}
+        result[name] = {
+            "dimension": dim,
+            "expected": "up" if sign > 0 else "down",
+            "share_expected_way": round(float((moved > 0).mean()), 3),
+            "mean_change_expected_way": round(float(moved.mean()), 4),
+        }
         if degraded_timing is not None and clean_timing is not None and dim == TIMING_DIMENSION:
             moved_scored = sign * (degraded_timing - clean_timing)
-            timing[name] = {"share_expected_way": round(float((moved_scored > 0).mean()), 3),
-                            "mean_change_expected_way": round(float(moved_scored.mean()), 4)}
+            timing[name] = {
+                "share_expected_way": round(float((moved_scored > 0).mean()), 3),
+                "mean_change_expected_way": round(float(moved_scored.mean()), 4),
+            }
     return result, timing
 
 
@@ -292,19 +359,30 @@ def run_robustness(config: ScorerConfig, *, limit: int = 60, with_score: bool = 
     timing: dict = {"dimension": TIMING_DIMENSION, "conditions": {}, "degradations": {}}
     clean_audio = {k: cached_render(midi[k], config.soundfont, cache) for k in suite.keys}
     clean, clean_timing = suite.predict_all(clean_audio.__getitem__)
-    result: dict = {"n_performances": len(suite.keys), "n_passages": len(set(suite.passages)),
-                    "clean": _scores(suite.y, clean, suite.passages), "degradations": {}, "conditions": {}}
+    result: dict = {
+        "n_performances": len(suite.keys),
+        "n_passages": len(set(suite.passages)),
+        "clean": _scores(suite.y, clean, suite.passages),
+        "degradations": {},
+        "conditions": {},
+    }
     if clean_timing is not None:
         timing["conditions"]["clean"] = suite.timing_scores(clean, clean_timing)
     result["degradations"], timing["degradations"] = _degradations(
-        suite, lambda data: cached_render(data, config.soundfont, cache), midi, clean, clean_timing)
+        suite, lambda data: cached_render(data, config.soundfont, cache), midi, clean, clean_timing
+    )
     if SECOND_SOUNDFONT.is_file():
         other, other_timing = suite.predict_all(lambda k: cached_render(midi[k], SECOND_SOUNDFONT, cache))
-        result["second_soundfont"] = {"soundfont": SECOND_SOUNDFONT.name, **_scores(suite.y, other, suite.passages)}
+        result["second_soundfont"] = {
+            "soundfont": SECOND_SOUNDFONT.name,
+            **_scores(suite.y, other, suite.passages),
+        }
         if other_timing is not None:
             timing["second_soundfont"] = suite.timing_scores(other, other_timing)
     else:
-        result["second_soundfont"] = {"skipped": f"{SECOND_SOUNDFONT} not installed (Debian timgm6mb-soundfont)"}
+        result["second_soundfont"] = {
+            "skipped": f"{SECOND_SOUNDFONT} not installed (Debian timgm6mb-soundfont)"
+        }
     for name, fn in CONDITIONS:
         p, p_timing = suite.predict_all(partial(_conditioned, fn, clean_audio))
         result["conditions"][name] = _scores(suite.y, p, suite.passages)

@@ -51,8 +51,12 @@ def _cached(cache_dir: Path | None, kind: str, content: bytes, compute: Callable
 
 def cached_transcription(audio: np.ndarray, cache_dir: Path | None, transcriber: Transcriber) -> Notes:
     """basic-pitch notes of a rendered clip, cached by the audio's content (transcribing is the slow part)."""
-    return _cached(cache_dir, "transcribe", audio.tobytes() + TRANSCRIBE_VERSION.encode(),
-                   lambda: transcriber.transcribe(audio, FEATURE_SR))
+    return _cached(
+        cache_dir,
+        "transcribe",
+        audio.tobytes() + TRANSCRIBE_VERSION.encode(),
+        lambda: transcriber.transcribe(audio, FEATURE_SR),
+    )
 
 
 def midi_features(
@@ -116,7 +120,11 @@ def _midi_notes(data: bytes) -> Notes:
 
 
 def _true_and_heard_aligned_rows(
-    data: bytes, score_data: bytes, audio: np.ndarray, spans: Sequence[tuple[float, float]], cache_dir: Path | None,
+    data: bytes,
+    score_data: bytes,
+    audio: np.ndarray,
+    spans: Sequence[tuple[float, float]],
+    cache_dir: Path | None,
     transcriber: Transcriber,
 ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
     """Score-relative rows of a performance's true notes and of its render's transcription."""
@@ -126,12 +134,17 @@ def _true_and_heard_aligned_rows(
     score = _midi_notes(score_data)
     heard = cached_transcription(audio, cache_dir, transcriber)
     duration = len(audio) / FEATURE_SR
-    return (aligned_rows(played, score, align(played, score), spans, duration),
-            aligned_rows(heard, score, align(heard, score), spans, duration, prefix=TRANSCRIBED_PREFIX))
+    return (
+        aligned_rows(played, score, align(played, score), spans, duration),
+        aligned_rows(heard, score, align(heard, score), spans, duration, prefix=TRANSCRIBED_PREFIX),
+    )
 
 
 def _heard_aligned_rows(
-    score_data: bytes, audio: np.ndarray, spans: Sequence[tuple[float, float]], cache_dir: Path | None,
+    score_data: bytes,
+    audio: np.ndarray,
+    spans: Sequence[tuple[float, float]],
+    cache_dir: Path | None,
     transcriber: Transcriber,
 ) -> list[dict[str, float]]:
     """Score-relative rows of a recording's transcription."""
@@ -139,7 +152,9 @@ def _heard_aligned_rows(
 
     score = _midi_notes(score_data)
     heard = cached_transcription(audio, cache_dir, transcriber)
-    return aligned_rows(heard, score, align(heard, score), spans, len(audio) / FEATURE_SR, prefix=TRANSCRIBED_PREFIX)
+    return aligned_rows(
+        heard, score, align(heard, score), spans, len(audio) / FEATURE_SR, prefix=TRANSCRIBED_PREFIX
+    )
 
 
 def build_aligned_table(
@@ -163,9 +178,13 @@ def build_aligned_table(
         score_data = score_midi_path(percepiano_dir, key).read_bytes()
         spans, _, _ = midi_features(data, soundfont, cache_dir)
         audio = cached_render(data, soundfont, cache_dir)
-        compute = partial(_true_and_heard_aligned_rows, data, score_data, audio, spans, cache_dir, transcriber)
+        compute = partial(
+            _true_and_heard_aligned_rows, data, score_data, audio, spans, cache_dir, transcriber
+        )
         # keyed by the windows and every version they depend on: stale rows must not land on other windows
-        content = data + score_data + f"|{soundfont.name}|{spans}|{ALIGN_VERSION}|{TRANSCRIBE_VERSION}".encode()
+        content = (
+            data + score_data + f"|{soundfont.name}|{spans}|{ALIGN_VERSION}|{TRANSCRIBE_VERSION}".encode()
+        )
         true_rows, heard_rows = _cached(cache_dir, "aligned", content, compute)
         table.add(key, spans, notes=true_rows, transcribed=heard_rows)
         _report(progress, i, f"aligned features {i}/{len(keys)} {key}")
@@ -194,8 +213,9 @@ def build_aligned_copy_table(
         score_data = score_midi_path(percepiano_dir, key).read_bytes()
         audio = audio_of(key)
         compute = partial(_heard_aligned_rows, score_data, audio, spans, cache_dir, transcriber)
-        content = (audio.tobytes() + score_data
-                   + f"|copy|{spans}|{ALIGN_VERSION}|{TRANSCRIBE_VERSION}".encode())
+        content = (
+            audio.tobytes() + score_data + f"|copy|{spans}|{ALIGN_VERSION}|{TRANSCRIBE_VERSION}".encode()
+        )
         heard_rows = _cached(cache_dir, "aligned", content, compute)
         table.add(key, spans, transcribed=heard_rows)
         _report(progress, i, f"aligned copy features {i}/{len(spans_of)} {key}")
@@ -204,12 +224,19 @@ def build_aligned_copy_table(
 
 def with_alignment(table: FeatureTable, aligned: FeatureTable) -> FeatureTable:
     """The main table with the score-relative features joined to its note and transcription families."""
-    if (aligned.keys != table.keys or aligned.spans != table.spans
-            or not len(aligned.notes) == len(aligned.transcribed) == len(table.keys)):
+    if (
+        aligned.keys != table.keys
+        or aligned.spans != table.spans
+        or not len(aligned.notes) == len(aligned.transcribed) == len(table.keys)
+    ):
         raise ValueError("the aligned table's windows are not the feature table's: rebuild it")
-    return FeatureTable(list(table.keys), list(table.spans), list(table.audio),
-                        [{**a, **b} for a, b in zip(table.notes, aligned.notes, strict=False)],
-                        [{**a, **b} for a, b in zip(table.transcribed, aligned.transcribed, strict=False)])
+    return FeatureTable(
+        list(table.keys),
+        list(table.spans),
+        list(table.audio),
+        [{**a, **b} for a, b in zip(table.notes, aligned.notes, strict=False)],
+        [{**a, **b} for a, b in zip(table.transcribed, aligned.transcribed, strict=False)],
+    )
 
 
 def augmentation_seed(key: str) -> int:
@@ -241,15 +268,17 @@ def build_augmented_table(
     for i, key in enumerate(keys):
         degraded = augmented_audio(percepiano_dir, key, soundfont, cache_dir)
 
-        def compute(y: np.ndarray = degraded) -> tuple[list[tuple[float, float]], list[dict[str, float]],
-                                                       list[dict[str, float]]]:
+        def compute(
+            y: np.ndarray = degraded,
+        ) -> tuple[list[tuple[float, float]], list[dict[str, float]], list[dict[str, float]]]:
             spans = window_spans(len(y) / FEATURE_SR)
             a_rows, _ = family_rows(y, None, spans)
             notes = cached_transcription(y, cache_dir, transcriber)
             return spans, a_rows, transcribed_rows(notes, spans, len(y) / FEATURE_SR)
 
-        spans, a_rows, t_rows = _cached(cache_dir, "features", degraded.tobytes() + f"|aug|{FEATURE_VERSION}".encode(),
-                                        compute)
+        spans, a_rows, t_rows = _cached(
+            cache_dir, "features", degraded.tobytes() + f"|aug|{FEATURE_VERSION}".encode(), compute
+        )
         table.add(key, spans, audio=a_rows, transcribed=t_rows)
         _report(progress, i, f"augmented features {i}/{len(keys)} {key}")
     return table

@@ -25,10 +25,17 @@ def module_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 
 @pytest.fixture()
-def api_settings(tmp_path: Path, shared_dir: Path, database_url: str | None, embedding_cache_dir: Path) -> Settings:
+def api_settings(
+    tmp_path: Path, shared_dir: Path, database_url: str | None, embedding_cache_dir: Path
+) -> Settings:
     # embedding_cache_dir (tests/conftest.py): a book is embedded once, however many tests index it.
-    return Settings(home=tmp_path / "home", shared_dir=shared_dir, database_url=database_url,
-                    rate_limit_per_minute=10_000, embedding_cache_dir=embedding_cache_dir)
+    return Settings(
+        home=tmp_path / "home",
+        shared_dir=shared_dir,
+        database_url=database_url,
+        rate_limit_per_minute=10_000,
+        embedding_cache_dir=embedding_cache_dir,
+    )
 
 
 @pytest.fixture()

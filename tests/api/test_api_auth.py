@@ -50,7 +50,9 @@ def test_keys_are_stored_hashed_and_revocation_takes_effect(api: Api) -> None:
 
 
 def test_student_cannot_write_documents_but_admin_role_is_checked_first(api: Api) -> None:
-    response = api.client.post("/v1/documents", headers=api.student, files={"file": ("a.txt", b"x", "text/plain")})
+    response = api.client.post(
+        "/v1/documents", headers=api.student, files={"file": ("a.txt", b"x", "text/plain")}
+    )
     assert_error(response, 403, "forbidden")
     assert_error(api.client.delete("/v1/documents/whatever", headers=api.student), 403)
 
@@ -60,9 +62,15 @@ def test_other_students_objects_are_404_and_admin_sees_them(api: Api) -> None:
     assert created.status_code == 201
     session_id = created.json()["id"]
     for method in ("get", "delete"):
-        assert_error(getattr(api.client, method)(f"/v1/sessions/{session_id}", headers=api.other_student), 404)
-    assert_error(api.client.post(f"/v1/sessions/{session_id}/messages", headers=api.other_student,
-                                 json={"content": "hello"}), 404)
+        assert_error(
+            getattr(api.client, method)(f"/v1/sessions/{session_id}", headers=api.other_student), 404
+        )
+    assert_error(
+        api.client.post(
+            f"/v1/sessions/{session_id}/messages", headers=api.other_student, json={"content": "hello"}
+        ),
+        404,
+    )
     assert api.client.get("/v1/sessions", headers=api.other_student).json()["items"] == []
     assert api.client.get(f"/v1/sessions/{session_id}", headers=api.admin).status_code == 200
     assert api.client.get(f"/v1/sessions/{session_id}", headers=api.student).status_code == 200
@@ -98,8 +106,9 @@ def test_keys_cli_prints_only_the_key(api_settings: Settings, tmp_path) -> None:
         env["CADENZA_DATABASE_URL"] = api_settings.database_url
 
     def cadenza(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env,
-                              timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, timeout=120
+        )
 
     created = cadenza("keys", "create", "--role", "admin", "--name", "ci")
     assert created.returncode == 0, created.stderr

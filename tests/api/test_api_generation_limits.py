@@ -23,8 +23,10 @@ from api.settings import Settings
 from tests._feedback_support import make_report
 from tests._llm_standin import StandIn
 
-DOCUMENT = ("Pedalling.\n\nLift the pedal at every change of harmony and listen for a clean bass line. "
-            "Count the beats steadily and practise slowly with the metronome. ") * 4
+DOCUMENT = (
+    "Pedalling.\n\nLift the pedal at every change of harmony and listen for a clean bass line. "
+    "Count the beats steadily and practise slowly with the metronome. "
+) * 4
 
 
 @dataclass
@@ -42,12 +44,22 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, embedding_cache_dir: Path) -> Iterator[Live]:
+def live(
+    tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, embedding_cache_dir: Path
+) -> Iterator[Live]:
     standin = StandIn()
-    settings = Settings(home=tmp_path_factory.mktemp("home"), shared_dir=shared_dir, rate_limit_per_minute=10_000,
-                        embedding_cache_dir=embedding_cache_dir, llm_model="openai/standin",
-                        llm_api_base=standin.api_base, llm_timeout_s=120.0, llm_retries=0,
-                        max_generations=2, max_generations_per_key=1)
+    settings = Settings(
+        home=tmp_path_factory.mktemp("home"),
+        shared_dir=shared_dir,
+        rate_limit_per_minute=10_000,
+        embedding_cache_dir=embedding_cache_dir,
+        llm_model="openai/standin",
+        llm_api_base=standin.api_base,
+        llm_timeout_s=120.0,
+        llm_retries=0,
+        max_generations=2,
+        max_generations_per_key=1,
+    )
     app = create_app(settings)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -62,9 +74,13 @@ def live(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, embedding_c
         with state.db.session() as session:
             keys.append({"Authorization": f"Bearer {create_key(session, role=role)[1]}"})
     url = f"http://127.0.0.1:{port}"
-    added = httpx.post(f"{url}/v1/documents", headers=keys[0], timeout=300,
-                       files={"file": ("pedal.txt", DOCUMENT.encode(), "text/plain")},
-                       data={"title": "Pedalling notes", "slug": "pedal-notes"})
+    added = httpx.post(
+        f"{url}/v1/documents",
+        headers=keys[0],
+        timeout=300,
+        files={"file": ("pedal.txt", DOCUMENT.encode(), "text/plain")},
+        data={"title": "Pedalling notes", "slug": "pedal-notes"},
+    )
     assert added.status_code == 201, added.text
     yield Live(url, state, keys[1:], standin)
     server.should_exit = True
@@ -104,13 +120,20 @@ class Held:
 def _open_stream(client: httpx.Client, live: Live, key: dict[str, str], route: str) -> Held:
     """Start an SSE answer on ``route`` ('feedback' or 'tutor') and read up to its first draft text."""
     if route == "feedback":
-        request = client.build_request("POST", f"{live.url}/v1/feedback", json=_feedback_body(),
-                                       headers={**key, "Accept": "text/event-stream"})
+        request = client.build_request(
+            "POST",
+            f"{live.url}/v1/feedback",
+            json=_feedback_body(),
+            headers={**key, "Accept": "text/event-stream"},
+        )
     else:
         session = client.post(f"{live.url}/v1/sessions", headers=key, json={}).json()
-        request = client.build_request("POST", f"{live.url}/v1/sessions/{session['id']}/messages",
-                                       json={"content": "How do I pedal?"},
-                                       headers={**key, "Accept": "text/event-stream"})
+        request = client.build_request(
+            "POST",
+            f"{live.url}/v1/sessions/{session['id']}/messages",
+            json={"content": "How do I pedal?"},
+            headers={**key, "Accept": "text/event-stream"},
+        )
     response = client.send(request, stream=True)
     assert response.status_code == 200, response.read()
     lines = response.iter_lines()
@@ -136,8 +159,10 @@ def test_a_client_leaving_a_stream_stops_the_generation(live: Live, slow: StandI
 
 def test_a_client_leaving_a_json_answer_stops_the_generation(live: Live, slow: StandIn) -> None:
     body = json.dumps(_feedback_body()).encode()
-    head = (f"POST /v1/feedback HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Authorization: {live.keys[0]['Authorization']}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST /v1/feedback HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Authorization: {live.keys[0]['Authorization']}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
     host, port = live.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as sock:
         sock.sendall(head + body)
@@ -159,15 +184,25 @@ def test_concurrent_generations_are_limited_per_key_and_in_total(live: Live, slo
     with httpx.Client(timeout=60) as client:
         held = _open_stream(client, live, first, "feedback")  # first key: 1 of its 1, 1 of 2 in all
         try:
-            _assert_429(client.post(f"{live.url}/v1/feedback", json=_feedback_body(), headers=first),
-                        "max_generations_per_key")
+            _assert_429(
+                client.post(f"{live.url}/v1/feedback", json=_feedback_body(), headers=first),
+                "max_generations_per_key",
+            )
             session = client.post(f"{live.url}/v1/sessions", headers=first, json={}).json()
-            _assert_429(client.post(f"{live.url}/v1/sessions/{session['id']}/messages", headers=first,
-                                    json={"content": "And the left hand?"}), "max_generations_per_key")
+            _assert_429(
+                client.post(
+                    f"{live.url}/v1/sessions/{session['id']}/messages",
+                    headers=first,
+                    json={"content": "And the left hand?"},
+                ),
+                "max_generations_per_key",
+            )
             also_held = _open_stream(client, live, second, "tutor")  # 2 of 2 in all
             try:
-                _assert_429(client.post(f"{live.url}/v1/feedback", json=_feedback_body(), headers=third),
-                            "max_generations")
+                _assert_429(
+                    client.post(f"{live.url}/v1/feedback", json=_feedback_body(), headers=third),
+                    "max_generations",
+                )
             finally:
                 also_held.close()
         finally:

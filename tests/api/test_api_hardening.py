@@ -71,26 +71,53 @@ def test_failed_authentication_is_rate_limited_per_client_address(bare_api: Api)
 
 def test_control_characters_are_stripped_from_uploaded_filenames(bare_api: Api) -> None:
     boundary = "cadenzaboundary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"take\x00one\x07\x1b.mid\"\r\n"
-            f"Content-Type: audio/midi\r\n\r\n").encode() + _midi_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    created = bare_api.client.post("/v1/performances", content=body, headers={
-        **bare_api.student, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="take\x00one\x07\x1b.mid"\r\n'
+            f"Content-Type: audio/midi\r\n\r\n"
+        ).encode()
+        + _midi_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    created = bare_api.client.post(
+        "/v1/performances",
+        content=body,
+        headers={**bare_api.student, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert created.status_code == 202, created.text
     shown = bare_api.client.get(f"/v1/performances/{created.json()['id']}", headers=bare_api.student).json()
     assert shown["filename"] == "takeone.mid"
 
 
-def test_recovery_log_names_the_interrupted_worker(unit_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+def test_recovery_log_names_the_interrupted_worker(
+    unit_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     unit_settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(unit_settings)
     db.migrate()
     with db.session() as session:
-        session.add(Performance(id="p1", owner="someone", status="running", audio_sha256="0" * 64,
-                                audio_path="uploads/audio/00/missing.wav", size_bytes=1))
+        session.add(
+            Performance(
+                id="p1",
+                owner="someone",
+                status="running",
+                audio_sha256="0" * 64,
+                audio_path="uploads/audio/00/missing.wav",
+                size_bytes=1,
+            )
+        )
         session.flush()
-        session.add(Job(id="j1", performance_id="p1", status="running", attempts=0,
-                        worker="nohost-elsewhere:1:dead", started_at=datetime.now(UTC) - timedelta(hours=1),
-                        heartbeat_at=datetime.now(UTC) - timedelta(hours=1)))
+        session.add(
+            Job(
+                id="j1",
+                performance_id="p1",
+                status="running",
+                attempts=0,
+                worker="nohost-elsewhere:1:dead",
+                started_at=datetime.now(UTC) - timedelta(hours=1),
+                heartbeat_at=datetime.now(UTC) - timedelta(hours=1),
+            )
+        )
     db.dispose()
     from api.state import AppState
 

@@ -27,12 +27,24 @@ def standin() -> Iterator[StandIn]:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, module_database_url: str | None,
-            standin: StandIn, embedding_cache_dir: Path) -> Iterator[Api]:
+def service(
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_dir: Path,
+    module_database_url: str | None,
+    standin: StandIn,
+    embedding_cache_dir: Path,
+) -> Iterator[Api]:
     home = tmp_path_factory.mktemp("home")
-    settings = Settings(home=home, shared_dir=shared_dir, database_url=module_database_url,
-                        rate_limit_per_minute=10_000, embedding_cache_dir=embedding_cache_dir,
-                        llm_model="openai/standin", llm_api_base=standin.api_base, llm_timeout_s=1.0)
+    settings = Settings(
+        home=home,
+        shared_dir=shared_dir,
+        database_url=module_database_url,
+        rate_limit_per_minute=10_000,
+        embedding_cache_dir=embedding_cache_dir,
+        llm_model="openai/standin",
+        llm_api_base=standin.api_base,
+        llm_timeout_s=1.0,
+    )
     for api in start_api(settings):
         for slug in SMALL_BOOKS:
             assert upload_book(api, slug).status_code == 201
@@ -51,10 +63,18 @@ def example_bytes(api: Api) -> bytes:
     return (api.settings.shared_dir / EXAMPLE).read_bytes()
 
 
-def upload(api: Api, data: bytes, *, name: str = "take1.wav", ctype: str = "audio/wav",
-           headers: dict[str, str] | None = None, **fields: str):  # type: ignore[no-untyped-def]
-    return api.client.post("/v1/performances", headers=headers or api.student,
-                           files={"file": (name, data, ctype)}, data=fields)
+def upload(
+    api: Api,
+    data: bytes,
+    *,
+    name: str = "take1.wav",
+    ctype: str = "audio/wav",
+    headers: dict[str, str] | None = None,
+    **fields: str,
+):  # type: ignore[no-untyped-def]
+    return api.client.post(
+        "/v1/performances", headers=headers or api.student, files={"file": (name, data, ctype)}, data=fields
+    )
 
 
 def wait_scored(api: Api, performance_id: str, headers: dict[str, str], timeout_s: float = 600) -> dict:
@@ -69,8 +89,15 @@ def wait_scored(api: Api, performance_id: str, headers: dict[str, str], timeout_
 
 @pytest.fixture(scope="module")
 def scored(service: Api) -> dict:
-    response = upload(service, example_bytes(service), name="C:\\Users\\me\\secret\\take1.wav",
-                      title="Variation 27", composer="Beethoven", piece="32 Variations WoO 80", level="advanced")
+    response = upload(
+        service,
+        example_bytes(service),
+        name="C:\\Users\\me\\secret\\take1.wav",
+        title="Variation 27",
+        composer="Beethoven",
+        piece="32 Variations WoO 80",
+        level="advanced",
+    )
     assert response.status_code == 202, response.text
     assert response.json()["status"] == "queued"
     body = wait_scored(service, response.json()["id"], service.student)
@@ -102,6 +129,7 @@ def metric(api: Api, name: str) -> float:
 
 # --- performances -------------------------------------------------------------------------------
 
+
 def test_upload_is_scored_stored_by_hash_and_private(service: Api, scored: dict) -> None:
     report = scored["report"]
     assert len(report["dimensions"]) == 19 and 13 < report["duration_s"] < 16
@@ -114,8 +142,9 @@ def test_upload_is_scored_stored_by_hash_and_private(service: Api, scored: dict)
     assert [p["id"] for p in listed] == [scored["id"]] and "report" not in listed[0]
     assert service.client.get("/v1/performances", headers=service.other_student).json()["items"] == []
     for method, path in (("get", ""), ("delete", ""), ("get", "/feedback")):
-        response = getattr(service.client, method)(f"/v1/performances/{scored['id']}{path}",
-                                                    headers=service.other_student)
+        response = getattr(service.client, method)(
+            f"/v1/performances/{scored['id']}{path}", headers=service.other_student
+        )
         assert response.status_code == 404, (method, path)
     assert service.client.get(f"/v1/performances/{scored['id']}", headers=service.admin).status_code == 200
     assert service.client.get("/v1/performances/does-not-exist", headers=service.student).status_code == 404
@@ -127,14 +156,24 @@ def _nothing_stored(service: Api, before: tuple[int, int, list[Path]]) -> None:
     assert (service.count("performances"), service.count("jobs"), stored_uploads(service.settings)) == before
 
 
-@pytest.mark.parametrize(("name", "make", "ctype", "status", "code"), [
-    ("notes.txt", lambda wav: b"just some text, not audio", "text/plain", 415, "unsupported_media_type"),
-    ("take.wav", lambda wav: wav[:3000], "audio/wav", 400, "invalid_input"),  # truncated WAV
-    ("take.wav", lambda wav: b"", "audio/wav", 400, "invalid_input"),  # empty
-    ("score.pdf", lambda wav: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n" * 50, "audio/wav", 415, None),
-])
-def test_bad_uploads_are_refused_and_store_nothing(service: Api, scored: dict, name, make, ctype, status,
-                                                   code) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("name", "make", "ctype", "status", "code"),
+    [
+        ("notes.txt", lambda wav: b"just some text, not audio", "text/plain", 415, "unsupported_media_type"),
+        ("take.wav", lambda wav: wav[:3000], "audio/wav", 400, "invalid_input"),  # truncated WAV
+        ("take.wav", lambda wav: b"", "audio/wav", 400, "invalid_input"),  # empty
+        (
+            "score.pdf",
+            lambda wav: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n" * 50,
+            "audio/wav",
+            415,
+            None,
+        ),
+    ],
+)
+def test_bad_uploads_are_refused_and_store_nothing(
+    service: Api, scored: dict, name, make, ctype, status, code
+) -> None:  # type: ignore[no-untyped-def]
     before = (service.count("performances"), service.count("jobs"), stored_uploads(service.settings))
     response = upload(service, make(example_bytes(service)), name=name, ctype=ctype)
     assert response.status_code == status, response.text
@@ -159,10 +198,24 @@ def test_bar_times_sent_with_an_upload_number_the_weak_spots(service: Api, score
 SCORE = "data/percepiano/score_midi/Beethoven_WoO80_var27_8bars_Score_15.mid"
 
 
-def upload_with_score(api: Api, score: bytes, *, name: str | None = "score.mid", ctype: str = "audio/midi",
-                      recording: bytes | None = None, **fields: str):  # type: ignore[no-untyped-def]
-    return api.client.post("/v1/performances", headers=api.student, data=fields, files=[
-        ("file", ("take1.wav", recording or example_bytes(api), "audio/wav")), ("score", (name, score, ctype))])
+def upload_with_score(
+    api: Api,
+    score: bytes,
+    *,
+    name: str | None = "score.mid",
+    ctype: str = "audio/midi",
+    recording: bytes | None = None,
+    **fields: str,
+):  # type: ignore[no-untyped-def]
+    return api.client.post(
+        "/v1/performances",
+        headers=api.student,
+        data=fields,
+        files=[
+            ("file", ("take1.wav", recording or example_bytes(api), "audio/wav")),
+            ("score", (name, score, ctype)),
+        ],
+    )
 
 
 def tone_wav(seconds: float = 2.0, hz: float = 440.0) -> bytes:
@@ -193,11 +246,14 @@ def test_a_score_sent_with_an_upload_gives_bars_and_score_aware_timing(service: 
     assert spots and all(s["bars"] and set(s["bars"]) <= set(range(1, 9)) for s in spots)
     assert body["report"]["score_following"]["followed"] and scored["report"]["score_following"] is None
     # the job judged timing against the score: the same report as the scorer given that score in-process
-    direct = Scorer.load(service.settings.scorer_config()).score_path(service.settings.shared_dir / EXAMPLE,
-                                                      score=load_score(score_file))
+    direct = Scorer.load(service.settings.scorer_config()).score_path(
+        service.settings.shared_dir / EXAMPLE, score=load_score(score_file)
+    )
     timing = {r["name"]: r["score"] for r in body["report"]["dimensions"]}["timing_stability"]
     plain = {r["name"]: r["score"] for r in scored["report"]["dimensions"]}["timing_stability"]
-    assert timing == pytest.approx(next(d.score for d in direct.dimensions if d.name == "timing_stability"), abs=1e-4)
+    assert timing == pytest.approx(
+        next(d.score for d in direct.dimensions if d.name == "timing_stability"), abs=1e-4
+    )
     assert timing != pytest.approx(plain, abs=1e-4)
     stored = [p for p in stored_uploads(service.settings) if "scores" in p.parts]
     assert [p.name for p in stored] == [f"{body['score_sha256']}.mid"]
@@ -207,13 +263,17 @@ def test_a_score_sent_with_an_upload_gives_bars_and_score_aware_timing(service: 
     assert [p for p in stored_uploads(service.settings) if "scores" in p.parts] == stored  # stored once
     assert service.client.delete(f"/v1/performances/{body['id']}", headers=service.student).status_code == 204
     assert stored[0].exists()  # the twin still uses it
-    assert service.client.delete(f"/v1/performances/{twin.json()['id']}", headers=service.student).status_code == 204
+    assert (
+        service.client.delete(f"/v1/performances/{twin.json()['id']}", headers=service.student).status_code
+        == 204
+    )
     assert not stored[0].exists()  # gone with its last performance; the audio the first upload shares stays
     assert any("audio" in p.parts for p in stored_uploads(service.settings))
 
 
-def test_a_failed_insert_keeps_the_files_other_performances_share(service: Api, scored: dict,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_insert_keeps_the_files_other_performances_share(
+    service: Api, scored: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Fault injection: the insert fails (a clashing id) after the recording and score were moved to their
     stored names; the recording another performance uses must stay, the new score must go."""
     import api.routes.performances as route
@@ -229,12 +289,17 @@ def test_a_failed_insert_keeps_the_files_other_performances_share(service: Api, 
 
 def test_an_empty_score_input_is_no_score(service: Api, scored: dict) -> None:
     """A plain HTML form whose score input was left empty sends an empty part without a file name."""
-    body = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"take1.wav\"\r\n"
-            b"Content-Type: audio/wav\r\n\r\n" + example_bytes(service) + b"\r\n"
-            b"--b\r\nContent-Disposition: form-data; name=\"score\"; filename=\"\"\r\n"
-            b"Content-Type: application/octet-stream\r\n\r\n\r\n--b--\r\n")  # what a browser sends
-    response = service.client.post("/v1/performances", content=body, headers={
-        **service.student, "Content-Type": "multipart/form-data; boundary=b"})
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="take1.wav"\r\n'
+        b"Content-Type: audio/wav\r\n\r\n" + example_bytes(service) + b"\r\n"
+        b'--b\r\nContent-Disposition: form-data; name="score"; filename=""\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n\r\n--b--\r\n"
+    )  # what a browser sends
+    response = service.client.post(
+        "/v1/performances",
+        content=body,
+        headers={**service.student, "Content-Type": "multipart/form-data; boundary=b"},
+    )
     assert response.status_code == 202, response.text
     body = wait_scored(service, response.json()["id"], service.student)
     assert body["status"] == "done" and body["score_sha256"] is None
@@ -242,8 +307,9 @@ def test_an_empty_score_input_is_no_score(service: Api, scored: dict) -> None:
     assert service.client.delete(f"/v1/performances/{body['id']}", headers=service.student).status_code == 204
 
 
-def test_a_recording_too_long_to_align_is_scored_without_its_score(service: Api, scored: dict,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_recording_too_long_to_align_is_scored_without_its_score(
+    service: Api, scored: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The score is optional: when recording and score are too long to align, the job still scores (the
     limit is lowered here to make the example "too long")."""
     import scorer.inference.align
@@ -270,14 +336,18 @@ def _midi_without_notes() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("score", "status", "message"), [
-    (b"just text", 415, "the score must be a MIDI file"),
-    (b"", 400, "the uploaded score is empty"),
-    (b"MThd\x00\x00\x00\x06garbage", 400, "the score: unreadable MIDI file"),
-    (_midi_without_notes(), 400, "the score: the MIDI file has no notes"),
-])
-def test_bad_scores_are_refused_and_store_nothing(service: Api, scored: dict, score: bytes, status: int,
-                                                  message: str) -> None:
+@pytest.mark.parametrize(
+    ("score", "status", "message"),
+    [
+        (b"just text", 415, "the score must be a MIDI file"),
+        (b"", 400, "the uploaded score is empty"),
+        (b"MThd\x00\x00\x00\x06garbage", 400, "the score: unreadable MIDI file"),
+        (_midi_without_notes(), 400, "the score: the MIDI file has no notes"),
+    ],
+)
+def test_bad_scores_are_refused_and_store_nothing(
+    service: Api, scored: dict, score: bytes, status: int, message: str
+) -> None:
     before = (service.count("performances"), service.count("jobs"), stored_uploads(service.settings))
     response = upload_with_score(service, score, recording=tone_wav())
     assert response.status_code == status, response.text
@@ -290,9 +360,15 @@ def test_score_over_its_limit_or_twice_is_refused(service: Api, scored: dict) ->
     big = b"MThd" + b"\x00" * (service.settings.score_upload_max_bytes + 1)
     assert upload_with_score(service, big, recording=tone_wav()).status_code == 413
     score = (service.settings.shared_dir / SCORE).read_bytes()
-    twice = service.client.post("/v1/performances", headers=service.student, files=[
-        ("file", ("take1.wav", tone_wav(), "audio/wav")), ("score", ("a.mid", score, "audio/midi")),
-        ("score", ("b.mid", score, "audio/midi"))])
+    twice = service.client.post(
+        "/v1/performances",
+        headers=service.student,
+        files=[
+            ("file", ("take1.wav", tone_wav(), "audio/wav")),
+            ("score", ("a.mid", score, "audio/midi")),
+            ("score", ("b.mid", score, "audio/midi")),
+        ],
+    )
     assert twice.status_code == 400 and "at most one 'score'" in twice.json()["error"]["message"]
     as_text = upload(service, example_bytes(service), score="0,2,4")
     assert as_text.status_code == 400 and "as a file part" in as_text.json()["error"]["message"]
@@ -312,24 +388,39 @@ def test_silent_recording_is_accepted_then_fails_with_a_reason(service: Api, sco
     assert response.status_code == 202
     body = wait_scored(service, response.json()["id"], service.student)
     assert body["status"] == "failed" and body["error"] and body["report"] is None
-    assert service.client.post("/v1/feedback", headers=service.student,
-                               json={"performance_id": body["id"]}).status_code == 409
+    assert (
+        service.client.post(
+            "/v1/feedback", headers=service.student, json={"performance_id": body["id"]}
+        ).status_code
+        == 409
+    )
     assert service.client.delete(f"/v1/performances/{body['id']}", headers=service.student).status_code == 204
 
 
 def test_malformed_requests_store_nothing(service: Api, scored: dict) -> None:
     before = (service.count("performances"), service.count("jobs"), stored_uploads(service.settings))
     client = service.client
-    not_multipart = client.post("/v1/performances", headers={**service.student, "Content-Type": "audio/wav"},
-                                content=example_bytes(service)[:1000])
+    not_multipart = client.post(
+        "/v1/performances",
+        headers={**service.student, "Content-Type": "audio/wav"},
+        content=example_bytes(service)[:1000],
+    )
     assert not_multipart.status_code == 415
-    no_boundary = client.post("/v1/performances", headers={**service.student, "Content-Type": "multipart/form-data"},
-                              content=b"--x\r\n")
+    no_boundary = client.post(
+        "/v1/performances",
+        headers={**service.student, "Content-Type": "multipart/form-data"},
+        content=b"--x\r\n",
+    )
     assert no_boundary.status_code == 400
-    cut = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\n"
-           + example_bytes(service)[:5000])  # the body ends inside the file part
-    truncated = client.post("/v1/performances", content=cut,
-                            headers={**service.student, "Content-Type": "multipart/form-data; boundary=b"})
+    cut = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n'
+        + example_bytes(service)[:5000]
+    )  # the body ends inside the file part
+    truncated = client.post(
+        "/v1/performances",
+        content=cut,
+        headers={**service.student, "Content-Type": "multipart/form-data; boundary=b"},
+    )
     assert truncated.status_code == 400
     missing_file = client.post("/v1/performances", headers=service.student, files={"title": (None, "x")})
     assert missing_file.status_code == 400
@@ -355,13 +446,16 @@ def test_60_mb_upload_over_the_limit_is_refused_while_streaming(service: Api, sc
         assert declared.status_code == 413 and declared.json()["error"]["code"] == "too_large"
 
         def chunks() -> Iterator[bytes]:
-            yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.wav\"\r\n\r\n"
+            yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.wav"\r\n\r\n'
             for start in range(0, len(big), 1 << 20):
-                yield big[start:start + (1 << 20)]
+                yield big[start : start + (1 << 20)]
             yield b"\r\n--b--\r\n"
 
-        streamed = service.client.post("/v1/performances", content=chunks(), headers={
-            **service.student, "Content-Type": "multipart/form-data; boundary=b"})
+        streamed = service.client.post(
+            "/v1/performances",
+            content=chunks(),
+            headers={**service.student, "Content-Type": "multipart/form-data; boundary=b"},
+        )
         assert streamed.status_code == 413
     finally:
         state.settings = service.settings
@@ -370,16 +464,20 @@ def test_60_mb_upload_over_the_limit_is_refused_while_streaming(service: Api, sc
 
 # --- feedback -----------------------------------------------------------------------------------
 
+
 def test_feedback_for_a_performance_is_stored_and_listed(service: Api, scored: dict, llm: StandIn) -> None:
-    response = service.client.post("/v1/feedback", headers=service.student, json={"performance_id": scored["id"]})
+    response = service.client.post(
+        "/v1/feedback", headers=service.student, json={"performance_id": scored["id"]}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["performance_id"] == scored["id"] and body["id"]
     assert body["performance"]["duration_s"] == scored["report"]["duration_s"]
     feedback = body["feedback"]
     assert feedback["generator"] == "llm" and feedback["citations"]
-    assert {c["chunk_id"].split("#")[0].split(":")[0] for c in feedback["citations"]} and \
-        all(c["title"] for c in feedback["citations"])
+    assert {c["chunk_id"].split("#")[0].split(":")[0] for c in feedback["citations"]} and all(
+        c["title"] for c in feedback["citations"]
+    )
     assert "total" in body["latency_ms"]
     prompt = llm.requests[-1]["messages"][-1]["content"]
     assert "Beethoven" in prompt  # the performance's composer reached the prompt
@@ -390,8 +488,9 @@ def test_feedback_for_a_performance_is_stored_and_listed(service: Api, scored: d
 
 def test_feedback_from_posted_scores_is_not_stored(service: Api, scored: dict, llm: StandIn) -> None:
     n = service.count("feedback")
-    response = service.client.post("/v1/feedback", headers=service.other_student,
-                                   json={"scores": scored["report"], "piece": "Nocturne"})
+    response = service.client.post(
+        "/v1/feedback", headers=service.other_student, json={"scores": scored["report"], "piece": "Nocturne"}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["id"] is None and response.json()["feedback"]["citations"]
     assert service.count("feedback") == n
@@ -401,8 +500,10 @@ def test_feedback_request_errors(service: Api, scored: dict) -> None:
     post = service.client.post
     h = service.student
     cases = [
-        (dict(json={}), 422), (dict(json={"performance_id": scored["id"], "scores": scored["report"]}), 422),
-        (dict(json={"scores": {"duration_s": "long"}}), 422), (dict(json={"performance_id": 5}), 422),
+        (dict(json={}), 422),
+        (dict(json={"performance_id": scored["id"], "scores": scored["report"]}), 422),
+        (dict(json={"scores": {"duration_s": "long"}}), 422),
+        (dict(json={"performance_id": 5}), 422),
         (dict(json={"performance_id": scored["id"], "extra": 1}), 422),
         (dict(content=b'{"performance_id": ', headers={**h, "Content-Type": "application/json"}), 400),
         (dict(json={"performance_id": "unknown"}), 404),
@@ -422,8 +523,11 @@ def test_feedback_request_errors(service: Api, scored: dict) -> None:
 def test_feedback_stream_ends_with_the_checked_answer(service: Api, scored: dict, llm: StandIn) -> None:
     llm.answer = "Lift the pedal at each harmony change [1]. Keep the pulse steady [2][9]."
     n = service.count("feedback")
-    response = service.client.post("/v1/feedback", json={"performance_id": scored["id"]},
-                                   headers={**service.student, "Accept": "text/event-stream"})
+    response = service.client.post(
+        "/v1/feedback",
+        json={"performance_id": scored["id"]},
+        headers={**service.student, "Accept": "text/event-stream"},
+    )
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
     events = sse_events(response.text)
     names = [name for name, _ in events]
@@ -441,14 +545,19 @@ def test_llm_failures_fall_back_and_are_counted(service: Api, scored: dict, llm:
     for mode in ("error", "slow"):  # server error; slower than llm_timeout_s
         llm.mode = mode
         start = time.monotonic()
-        response = service.client.post("/v1/feedback", headers=service.student, json={"scores": scored["report"]})
+        response = service.client.post(
+            "/v1/feedback", headers=service.student, json={"scores": scored["report"]}
+        )
         assert response.status_code == 200, response.text
         feedback = response.json()["feedback"]
         assert feedback["generator"] == "fallback" and feedback["llm_error"] and feedback["citations"]
         assert time.monotonic() - start < 30
     llm.mode = "error"
-    streamed = service.client.post("/v1/feedback", json={"scores": scored["report"]},
-                                   headers={**service.student, "Accept": "text/event-stream"})
+    streamed = service.client.post(
+        "/v1/feedback",
+        json={"scores": scored["report"]},
+        headers={**service.student, "Accept": "text/event-stream"},
+    )
     names = [name for name, _ in sse_events(streamed.text)]
     assert names[0] == "start" and "error" in names and names[-1] == "done"
     assert sse_events(streamed.text)[-1][1]["feedback"]["generator"] == "fallback"
@@ -464,7 +573,9 @@ def test_llm_server_down_falls_back(service: Api, scored: dict) -> None:
     down = service.settings.model_copy(update={"llm_api_base": "http://127.0.0.1:9/v1"})  # nothing listens
     components._feedback = FeedbackJob(down.generation_config(), components.retriever)
     try:
-        response = service.client.post("/v1/feedback", headers=service.student, json={"scores": scored["report"]})
+        response = service.client.post(
+            "/v1/feedback", headers=service.student, json={"scores": scored["report"]}
+        )
     finally:
         components._feedback = working
     assert response.status_code == 200
@@ -473,20 +584,27 @@ def test_llm_server_down_falls_back(service: Api, scored: dict) -> None:
 
 # --- tutor sessions -----------------------------------------------------------------------------
 
+
 def test_tutor_session_json_and_stream(service: Api, scored: dict, llm: StandIn) -> None:
     client, h = service.client, service.student
     created = client.post("/v1/sessions", headers=h, json={"performance_id": scored["id"]})
     assert created.status_code == 201
     session_id = created.json()["id"]
-    reply = client.post(f"/v1/sessions/{session_id}/messages", headers=h,
-                        json={"content": "How should I pedal the slow variation?"})
+    reply = client.post(
+        f"/v1/sessions/{session_id}/messages",
+        headers=h,
+        json={"content": "How should I pedal the slow variation?"},
+    )
     assert reply.status_code == 200, reply.text
     message = reply.json()["message"]
     assert message["role"] == "assistant" and message["citations"] and message["seq"] == 2
     prompt = json.dumps(llm.requests[-1]["messages"])
     assert "How should I pedal" in prompt
-    streamed = client.post(f"/v1/sessions/{session_id}/messages", json={"content": "And the left hand?"},
-                           headers={**h, "Accept": "text/event-stream"})
+    streamed = client.post(
+        f"/v1/sessions/{session_id}/messages",
+        json={"content": "And the left hand?"},
+        headers={**h, "Accept": "text/event-stream"},
+    )
     events = sse_events(streamed.text)
     assert events[0][0] == "start" and events[-1][0] == "done"
     assert events[-1][1]["message"]["seq"] == 4
@@ -506,6 +624,7 @@ def test_tutor_session_json_and_stream(service: Api, scored: dict, llm: StandIn)
 
 
 # --- deletion (last: it removes the scored performance) -----------------------------------------
+
 
 def test_delete_removes_performance_feedback_and_audio(service: Api, scored: dict, llm: StandIn) -> None:
     client, h = service.client, service.student

@@ -28,8 +28,18 @@ def test_migrations_create_every_table_of_the_shared_metadata(api_settings: Sett
     db.migrate()  # idempotent
     tables = set(inspect(db.engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
-    assert {"api_keys", "performances", "jobs", "feedback", "sessions", "messages",
-            "documents", "chunks", "index_state", "alembic_version"} <= tables
+    assert {
+        "api_keys",
+        "performances",
+        "jobs",
+        "feedback",
+        "sessions",
+        "messages",
+        "documents",
+        "chunks",
+        "index_state",
+        "alembic_version",
+    } <= tables
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
@@ -53,8 +63,12 @@ def test_session_history_is_stored_and_deleted(api: Api) -> None:
     body = created.json()
     assert body["messages"] == [] and body["created_at"].endswith("Z") or "+00:00" in body["created_at"]
     session_id = body["id"]
-    assert [s["id"] for s in api.client.get("/v1/sessions", headers=api.student).json()["items"]] == [session_id]
-    unknown_performance = api.client.post("/v1/sessions", headers=api.student, json={"performance_id": "nope"})
+    assert [s["id"] for s in api.client.get("/v1/sessions", headers=api.student).json()["items"]] == [
+        session_id
+    ]
+    unknown_performance = api.client.post(
+        "/v1/sessions", headers=api.student, json={"performance_id": "nope"}
+    )
     assert unknown_performance.status_code == 404
     assert api.client.delete(f"/v1/sessions/{session_id}", headers=api.student).status_code == 204
     assert api.client.get(f"/v1/sessions/{session_id}", headers=api.student).status_code == 404
@@ -62,14 +76,18 @@ def test_session_history_is_stored_and_deleted(api: Api) -> None:
 
 
 def _restart_postgres() -> None:
-    data, bin_dir, user = (os.environ.get(k) for k in ("CZTEST_PG_DATA", "CZTEST_PG_BIN",
-                                                        "CZTEST_PG_USER"))
+    data, bin_dir, user = (os.environ.get(k) for k in ("CZTEST_PG_DATA", "CZTEST_PG_BIN", "CZTEST_PG_USER"))
     if not (data and bin_dir and user):
         pytest.skip("the Postgres restart needs CZTEST_PG_DATA/_BIN/_USER from .ci/services.d/postgres.sh")
     prefix = ["runuser", "-u", user, "--"] if os.geteuid() == 0 and user != "root" else []
     # -l and no pipes: the restarted server must not hold our stdout open (run() would wait for it).
-    subprocess.run([*prefix, f"{bin_dir}/pg_ctl", "-D", data, "-m", "fast", "-w", "-l", f"{data}/server.log",
-                    "restart"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    subprocess.run(
+        [*prefix, f"{bin_dir}/pg_ctl", "-D", data, "-m", "fast", "-w", "-l", f"{data}/server.log", "restart"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+    )
 
 
 def test_database_restart_between_requests(api: Api) -> None:
@@ -87,12 +105,28 @@ def test_database_restart_between_requests(api: Api) -> None:
 def _interrupted_job(db: Database, *, attempts: int) -> str:
     """A performance whose job was 'running' in a process that died (as after kill -9)."""
     with db.session() as session:
-        session.add(Performance(id="p1", owner="someone", status="running", audio_sha256="0" * 64,
-                                audio_path="uploads/audio/00/missing.wav", size_bytes=1))
+        session.add(
+            Performance(
+                id="p1",
+                owner="someone",
+                status="running",
+                audio_sha256="0" * 64,
+                audio_path="uploads/audio/00/missing.wav",
+                size_bytes=1,
+            )
+        )
         session.flush()
-        session.add(Job(id="j1", performance_id="p1", status="running", attempts=attempts,
-                        worker="nohost-elsewhere:1:dead", started_at=datetime.now(UTC) - timedelta(hours=1),
-                        heartbeat_at=datetime.now(UTC) - timedelta(hours=1)))
+        session.add(
+            Job(
+                id="j1",
+                performance_id="p1",
+                status="running",
+                attempts=attempts,
+                worker="nohost-elsewhere:1:dead",
+                started_at=datetime.now(UTC) - timedelta(hours=1),
+                heartbeat_at=datetime.now(UTC) - timedelta(hours=1),
+            )
+        )
     return "p1"
 
 

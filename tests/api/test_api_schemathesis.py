@@ -43,20 +43,35 @@ def faulty_llm() -> Iterator[StandIn]:
 
 
 @pytest.fixture()
-def fuzzed_api(tmp_path: Path, shared_dir: Path, database_url: str | None, embedding_cache_dir: Path,
-               faulty_llm: StandIn) -> Iterator[Api]:
-    settings = Settings(home=tmp_path / "home", shared_dir=shared_dir, database_url=database_url,
-                        rate_limit_per_minute=1_000_000, embedding_cache_dir=embedding_cache_dir,
-                        llm_model="openai/standin", llm_api_base=faulty_llm.api_base, llm_timeout_s=0.5,
-                        llm_retries=0, upload_max_bytes=2 * 1024 * 1024, document_max_bytes=256 * 1024)
+def fuzzed_api(
+    tmp_path: Path, shared_dir: Path, database_url: str | None, embedding_cache_dir: Path, faulty_llm: StandIn
+) -> Iterator[Api]:
+    settings = Settings(
+        home=tmp_path / "home",
+        shared_dir=shared_dir,
+        database_url=database_url,
+        rate_limit_per_minute=1_000_000,
+        embedding_cache_dir=embedding_cache_dir,
+        llm_model="openai/standin",
+        llm_api_base=faulty_llm.api_base,
+        llm_timeout_s=0.5,
+        llm_retries=0,
+        upload_max_bytes=2 * 1024 * 1024,
+        document_max_bytes=256 * 1024,
+    )
     for api in start_api(settings):
         # A small index so that search, feedback and chat run their whole path quickly.
-        text = ("Pedalling. Change the damper pedal exactly when the harmony changes, listening to the bass.\n\n"
-                "Timing. Practise with a metronome, then without it, keeping the pulse steady.\n\n"
-                "Dynamics. Shape each phrase toward its climax and let it fall away afterwards.\n")
-        created = api.client.post("/v1/documents", headers=api.admin,
-                                  files={"file": ("basics.md", text.encode(), "text/markdown")},
-                                  data={"title": "Basics", "author": "Test Teacher"})
+        text = (
+            "Pedalling. Change the damper pedal exactly when the harmony changes, listening to the bass.\n\n"
+            "Timing. Practise with a metronome, then without it, keeping the pulse steady.\n\n"
+            "Dynamics. Shape each phrase toward its climax and let it fall away afterwards.\n"
+        )
+        created = api.client.post(
+            "/v1/documents",
+            headers=api.admin,
+            files={"file": ("basics.md", text.encode(), "text/markdown")},
+            data={"title": "Basics", "author": "Test Teacher"},
+        )
         assert created.status_code == 201, created.text
         yield api
 
@@ -70,8 +85,13 @@ def test_no_server_error_on_generated_requests(fuzzed_api: Api) -> None:
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @settings(max_examples=EXAMPLES_PER_OPERATION_AND_MODE, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck), derandomize=True)
+            @settings(
+                max_examples=EXAMPLES_PER_OPERATION_AND_MODE,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case: schemathesis.Case) -> None:
                 nonlocal cases
@@ -81,8 +101,10 @@ def test_no_server_error_on_generated_requests(fuzzed_api: Api) -> None:
                 response = case.call()
                 cases += 1
                 if response.status_code >= 500:
-                    server_errors.append(f"{case.method} {case.formatted_path} -> {response.status_code}: "
-                                         f"{response.text[:300]}")
+                    server_errors.append(
+                        f"{case.method} {case.formatted_path} -> {response.status_code}: "
+                        f"{response.text[:300]}"
+                    )
 
             try:
                 run()

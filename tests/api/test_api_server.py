@@ -34,26 +34,49 @@ class Server:
     def __init__(self, settings: Settings, log: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("CADENZA_")},
-                    "CADENZA_HOME": str(settings.home), "CADENZA_SHARED_DIR": str(settings.shared_dir),
-                    "CADENZA_EMBEDDING_CACHE_DIR": str(settings.resolved_embedding_cache_dir),
-                    "CADENZA_RATE_LIMIT_PER_MINUTE": "10000", "HF_HUB_OFFLINE": "1"}
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("CADENZA_")},
+            "CADENZA_HOME": str(settings.home),
+            "CADENZA_SHARED_DIR": str(settings.shared_dir),
+            "CADENZA_EMBEDDING_CACHE_DIR": str(settings.resolved_embedding_cache_dir),
+            "CADENZA_RATE_LIMIT_PER_MINUTE": "10000",
+            "HF_HUB_OFFLINE": "1",
+        }
         if settings.database_url:
             self.env["CADENZA_DATABASE_URL"] = settings.database_url
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "api.cli", *args], env=self.env, cwd=REPO_ROOT,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "api.cli", *args],
+            env=self.env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
-                env=self.env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "api.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                ],
+                env=self.env,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()[-3000:]
@@ -99,19 +122,25 @@ def test_kill_mid_upload_leaves_no_rows_and_no_partial_file(server: Server, api_
     key = server.cli("keys", "create", "--role", "student")
     server.start()
     staging = api_settings.home / "uploads" / "staging"
-    wav = (api_settings.shared_dir / "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav").read_bytes()
+    wav = (
+        api_settings.shared_dir / "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav"
+    ).read_bytes()
     release = threading.Event()
 
     def body() -> Iterator[bytes]:
-        yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\n"
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n'
         yield wav[: len(wav) // 2]
         release.wait(60)  # the rest never comes: the server is killed meanwhile
-        yield wav[len(wav) // 2:]
+        yield wav[len(wav) // 2 :]
 
     def send() -> None:
         try:
-            httpx.post(f"{server.url}/v1/performances", content=body(), timeout=60, headers={
-                "Authorization": f"Bearer {key}", "Content-Type": "multipart/form-data; boundary=b"})
+            httpx.post(
+                f"{server.url}/v1/performances",
+                content=body(),
+                timeout=60,
+                headers={"Authorization": f"Bearer {key}", "Content-Type": "multipart/form-data; boundary=b"},
+            )
         except httpx.HTTPError:
             pass  # the connection dies with the server
 
@@ -135,14 +164,21 @@ def test_kill_mid_indexing_leaves_no_document_or_chunks(server: Server, api_sett
     key = server.cli("keys", "create", "--role", "admin")
     headers = {"Authorization": f"Bearer {key}"}
     server.start()
-    assert httpx.get(f"{server.url}/v1/documents", headers=headers, timeout=300).json()["items"] == []  # models up
+    assert (
+        httpx.get(f"{server.url}/v1/documents", headers=headers, timeout=300).json()["items"] == []
+    )  # models up
     book = api_settings.corpus_dir / "cooke_great_pianists_on_piano_playing.txt"  # ~65k words: long to embed
     done = threading.Event()
 
     def send() -> None:
         try:
-            httpx.post(f"{server.url}/v1/documents", headers=headers, timeout=600,
-                       files={"file": (book.name, book.read_bytes(), "text/plain")}, data={"slug": "cooke"})
+            httpx.post(
+                f"{server.url}/v1/documents",
+                headers=headers,
+                timeout=600,
+                files={"file": (book.name, book.read_bytes(), "text/plain")},
+                data={"slug": "cooke"},
+            )
         except httpx.HTTPError:
             pass
         done.set()

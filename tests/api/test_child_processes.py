@@ -41,20 +41,31 @@ def test_a_killed_server_takes_its_llm_server_with_it(settings: Settings, tmp_pa
     server.start()
     try:
         # One small document to retrieve from; then a tutor turn starts the llama.cpp server.
-        text = "Pedalling.\n\nLift the pedal at every change of harmony and listen for a clean bass line. " * 3
-        added = httpx.post(f"{server.url}/v1/documents", files={"file": ("pedal.txt", text.encode(), "text/plain")},
-                           data={"title": "Pedalling notes", "slug": "pedal-notes"}, timeout=120)
+        text = (
+            "Pedalling.\n\nLift the pedal at every change of harmony and listen for a clean bass line. " * 3
+        )
+        added = httpx.post(
+            f"{server.url}/v1/documents",
+            files={"file": ("pedal.txt", text.encode(), "text/plain")},
+            data={"title": "Pedalling notes", "slug": "pedal-notes"},
+            timeout=120,
+        )
         assert added.status_code in (200, 201), added.text
         session = httpx.post(f"{server.url}/v1/sessions", json={}, timeout=30).json()
-        reply = httpx.post(f"{server.url}/v1/sessions/{session['id']}/messages",
-                           json={"content": "How do I pedal?"}, timeout=300)
+        reply = httpx.post(
+            f"{server.url}/v1/sessions/{session['id']}/messages",
+            json={"content": "How do I pedal?"},
+            timeout=300,
+        )
         assert reply.status_code == 200, reply.text
         assert server.process is not None
         children = [pid for pid in processes_of_home(tmp_path / "home") if pid != server.process.pid]
         assert children, "the llama.cpp server was not started"
         server.kill()
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(pid in processes_of_home(tmp_path / "home") for pid in children):
+        while time.monotonic() < deadline and any(
+            pid in processes_of_home(tmp_path / "home") for pid in children
+        ):
             time.sleep(0.2)
         left = [pid for pid in children if pid in processes_of_home(tmp_path / "home")]
         for pid in left:  # do not leak 2 GB into the next test
@@ -73,8 +84,17 @@ def _record(registry: Path, *, owner: int, owner_start: int | None, server: int)
 
     registry.mkdir(parents=True, exist_ok=True)
     path = registry / f"{server}.json"
-    path.write_text(json.dumps({"owner_pid": owner, "owner_start": owner_start, "server_pid": server,
-                                "server_start": process_start_time(server), "port": 1}))
+    path.write_text(
+        json.dumps(
+            {
+                "owner_pid": owner,
+                "owner_start": owner_start,
+                "server_pid": server,
+                "server_start": process_start_time(server),
+                "port": 1,
+            }
+        )
+    )
     return path
 
 
@@ -90,8 +110,9 @@ def test_start_up_stops_a_server_whose_owner_is_gone_and_only_that(unit_settings
     try:
         orphan_record = _record(registry, owner=dead_owner.pid, owner_start=12345, server=orphan.pid)
         # another worker or CLI sharing the data home: its server must be left alone
-        shared_record = _record(registry, owner=os.getpid(), owner_start=process_start_time(os.getpid()),
-                                server=shared.pid)
+        shared_record = _record(
+            registry, owner=os.getpid(), owner_start=process_start_time(os.getpid()), server=shared.pid
+        )
         stopped = stop_stale_servers(config)
         assert stopped == [orphan.pid]
         assert orphan.wait(10) is not None and not orphan_record.exists()
@@ -141,8 +162,10 @@ def test_a_killed_worker_takes_its_fluidsynth_render_with_it(tmp_path: Path) -> 
     fake.chmod(0o755)
     soundfont = tmp_path / "font.sf2"
     soundfont.write_bytes(b"x")
-    code = ("import sys; from pathlib import Path; from scorer.inference import render; "
-            f"render._fluidsynth = lambda: {str(fake)!r}; render.render_midi_bytes(b'x', Path({str(soundfont)!r}))")
+    code = (
+        "import sys; from pathlib import Path; from scorer.inference import render; "
+        f"render._fluidsynth = lambda: {str(fake)!r}; render.render_midi_bytes(b'x', Path({str(soundfont)!r}))"
+    )
     worker = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2])
     try:
         deadline = time.monotonic() + 30

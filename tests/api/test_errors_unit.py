@@ -19,8 +19,11 @@ ERROR_MODULES = (api.errors, scorer.errors, corpus.errors, rag.retrieval.errors,
 
 
 def defined_errors(module: ModuleType) -> set[type[Exception]]:
-    return {obj for _, obj in inspect.getmembers(module, inspect.isclass)
-            if issubclass(obj, Exception) and obj.__module__ == module.__name__}
+    return {
+        obj
+        for _, obj in inspect.getmembers(module, inspect.isclass)
+        if issubclass(obj, Exception) and obj.__module__ == module.__name__
+    }
 
 
 @pytest.mark.parametrize("module", ERROR_MODULES, ids=lambda m: m.__name__)

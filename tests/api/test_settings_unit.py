@@ -25,8 +25,12 @@ def test_defaults_derive_from_home(unit_settings: Settings) -> None:
 
 
 def test_explicit_locations_win(tmp_path: Path) -> None:
-    s = Settings(home=tmp_path, shared_dir=tmp_path / "s", database_url="postgresql://u@h/db",
-                 embedding_cache_dir=tmp_path / "cache")
+    s = Settings(
+        home=tmp_path,
+        shared_dir=tmp_path / "s",
+        database_url="postgresql://u@h/db",
+        embedding_cache_dir=tmp_path / "cache",
+    )
     assert s.resolved_database_url == "postgresql://u@h/db"
     assert s.resolved_embedding_cache_dir == (tmp_path / "cache").resolve()
 
@@ -39,11 +43,23 @@ def test_paths_are_expanded_and_absolute(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert s.shared_dir == (tmp_path / "rel").resolve()
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("rrf_k", 0), ("top_k", 0), ("chunk_overlap", 0.5), ("chunk_overlap", -0.1), ("api_port", 0),
-    ("api_port", 65536), ("rescore_weight_bm25", 1.5), ("max_duration_s", 0), ("local_llm_ctx", 256),
-    ("bm25_backend", "whoosh"), ("vector_backend", "chroma"), ("feedback_strategy", "always"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("rrf_k", 0),
+        ("top_k", 0),
+        ("chunk_overlap", 0.5),
+        ("chunk_overlap", -0.1),
+        ("api_port", 0),
+        ("api_port", 65536),
+        ("rescore_weight_bm25", 1.5),
+        ("max_duration_s", 0),
+        ("local_llm_ctx", 256),
+        ("bm25_backend", "whoosh"),
+        ("vector_backend", "chroma"),
+        ("feedback_strategy", "always"),
+    ],
+)
 def test_out_of_range_values_are_refused(field: str, value: object, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match=field):
         Settings(home=tmp_path, shared_dir=tmp_path, **{field: value})

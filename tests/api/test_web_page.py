@@ -43,8 +43,12 @@ def test_index_and_assets_are_served(client: TestClient) -> None:
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert '<script type="module" src="/static/app.js">' in page.text
-    for path, kind in [("/static/app.js", "javascript"), ("/static/styles.css", "text/css"),
-                       ("/static/js/sse.js", "javascript"), ("/static/favicon.svg", "image/svg+xml")]:
+    for path, kind in [
+        ("/static/app.js", "javascript"),
+        ("/static/styles.css", "text/css"),
+        ("/static/js/sse.js", "javascript"),
+        ("/static/favicon.svg", "image/svg+xml"),
+    ]:
         response = client.get(path)
         assert response.status_code == 200, path
         assert kind in response.headers["content-type"], (path, response.headers["content-type"])
@@ -71,8 +75,11 @@ def test_every_asset_is_local_and_exists(client: TestClient) -> None:
     for source, targets in refs.items():
         for target in targets:
             assert not re.match(r"^(https?:)?//", target), f"{source.name} loads a remote asset: {target}"
-            url = target if target.startswith("/") else "/static/" + str(
-                (source.parent / target).resolve().relative_to(STATIC_DIR))
+            url = (
+                target
+                if target.startswith("/")
+                else "/static/" + str((source.parent / target).resolve().relative_to(STATIC_DIR))
+            )
             assert client.get(url).status_code == 200, f"{source.name} -> {url}"
     for asset in STATIC_DIR.rglob("*"):
         if asset.suffix in {".js", ".css", ".html"}:
@@ -84,7 +91,12 @@ def test_dimension_table_is_the_scorers(client: TestClient) -> None:
     assert [r["name"] for r in rows] == [d.name for d in DIMENSIONS]
     for row, dim in zip(rows, DIMENSIONS, strict=True):
         assert (row["kind"], row["desirable"], row["low_pole"], row["high_pole"], row["group"]) == (
-            dim.kind, dim.desirable, dim.low_pole, dim.high_pole, dim.group)
+            dim.kind,
+            dim.desirable,
+            dim.low_pole,
+            dim.high_pole,
+            dim.group,
+        )
 
 
 def test_example_recording_is_read_in_place(client: TestClient, settings: Settings) -> None:
@@ -100,8 +112,9 @@ def test_example_recording_is_read_in_place(client: TestClient, settings: Settin
     assert not list(REPO.glob(f"**/{EXAMPLE}")), "example recording copied into the repo"
 
 
-@pytest.mark.parametrize("name", ["other.wav", "..%2F..%2Flabels%2Flabel_2round_mean_reg_19_with0_rm_highstd0.json",
-                                  "README.md"])
+@pytest.mark.parametrize(
+    "name", ["other.wav", "..%2F..%2Flabels%2Flabel_2round_mean_reg_19_with0_rm_highstd0.json", "README.md"]
+)
 def test_unknown_example_is_not_found(client: TestClient, name: str) -> None:
     # The API's central handler turns NotFound into 404; this bare app lets it surface.
     try:
@@ -160,7 +173,7 @@ def test_controls_are_labelled() -> None:
 
 
 def _luminance(hex_colour: str) -> float:
-    rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
@@ -173,14 +186,25 @@ def contrast(a: str, b: str) -> float:
 def test_text_colours_meet_wcag_aa() -> None:
     css = (STATIC_DIR / "styles.css").read_text()
     var = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", css))
-    pairs = [("ink", "bg"), ("ink", "card"), ("muted", "card"), ("muted", "bg"), ("accent", "card"),
-             ("accent-ink", "accent"), ("error-ink", "error-bg"), ("character", "card"), ("quality", "card")]
+    pairs = [
+        ("ink", "bg"),
+        ("ink", "card"),
+        ("muted", "card"),
+        ("muted", "bg"),
+        ("accent", "card"),
+        ("accent-ink", "accent"),
+        ("error-ink", "error-bg"),
+        ("character", "card"),
+        ("quality", "card"),
+    ]
     for fg, bg in pairs:
         ratio = contrast(var[fg], var[bg])
         assert ratio >= 4.5, f"--{fg} on --{bg}: contrast {ratio:.2f} < 4.5"
     # Group colours are used for radar labels and timeline ranges on white.
     radar = (STATIC_DIR / "js" / "radar.js").read_text()
-    groups = dict(re.findall(r'"?([\w ]+)"?: "(#[0-9a-f]{6})"', radar.split("GROUP_COLOURS = {")[1].split("};")[0]))
+    groups = dict(
+        re.findall(r'"?([\w ]+)"?: "(#[0-9a-f]{6})"', radar.split("GROUP_COLOURS = {")[1].split("};")[0])
+    )
     assert len(groups) == 8
     for group, colour in groups.items():
         assert contrast(colour, "#ffffff") >= 4.5, f"group {group} colour {colour} too light for text"
@@ -189,13 +213,28 @@ def test_text_colours_meet_wcag_aa() -> None:
 
 def _report() -> ScoreReport:
     # A contract-valid report over the real dimension table (values spread over the scale).
-    dims = [DimensionScore(name=d.name, label=d.label, group=d.group, kind=d.kind, score=0.15 + 0.04 * d.index,
-                           uncertainty=0.02 + 0.003 * d.index, goodness=d.goodness(0.15 + 0.04 * d.index))
-            for d in DIMENSIONS]
-    return ScoreReport(duration_s=14.35, backend="embedded", dimensions=dims,
-                       windows=[WindowScores(start_s=0, end_s=10, scores={d.name: 0.5 for d in DIMENSIONS})],
-                       weak_spots=[Spot(dimension="pedal_clarity", start_s=2, end_s=7, score=0.7, severity=0.8,
-                                        reason="blurred")], strengths=[])
+    dims = [
+        DimensionScore(
+            name=d.name,
+            label=d.label,
+            group=d.group,
+            kind=d.kind,
+            score=0.15 + 0.04 * d.index,
+            uncertainty=0.02 + 0.003 * d.index,
+            goodness=d.goodness(0.15 + 0.04 * d.index),
+        )
+        for d in DIMENSIONS
+    ]
+    return ScoreReport(
+        duration_s=14.35,
+        backend="embedded",
+        dimensions=dims,
+        windows=[WindowScores(start_s=0, end_s=10, scores={d.name: 0.5 for d in DIMENSIONS})],
+        weak_spots=[
+            Spot(dimension="pedal_clarity", start_s=2, end_s=7, score=0.7, severity=0.8, reason="blurred")
+        ],
+        strengths=[],
+    )
 
 
 def test_javascript_modules_under_node(tmp_path: Path) -> None:
@@ -204,11 +243,17 @@ def test_javascript_modules_under_node(tmp_path: Path) -> None:
     fixture = tmp_path / "fixture.json"
     table = make_client(Settings(home=tmp_path / "h")).get("/dimensions").json()
     fixture.write_text(json.dumps({"table": table, "report": _report().model_dump()}))
-    run = subprocess.run([node, "--test", str(REPO / "tests/browser/unit/web_modules.test.mjs")],
-                         capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "CADENZA_WEB_FIXTURE": str(fixture)})
+    run = subprocess.run(
+        [node, "--test", str(REPO / "tests/browser/unit/web_modules.test.mjs")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CADENZA_WEB_FIXTURE": str(fixture)},
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert re.search(r"^# pass [1-9]", run.stdout, flags=re.M) and re.search(r"^# fail 0", run.stdout, flags=re.M)
+    assert re.search(r"^# pass [1-9]", run.stdout, flags=re.M) and re.search(
+        r"^# fail 0", run.stdout, flags=re.M
+    )
 
 
 def test_the_api_app_serves_the_page(settings: Settings) -> None:

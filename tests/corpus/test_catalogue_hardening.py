@@ -13,10 +13,29 @@ from corpus.models import DocumentRow
 
 
 def _put(catalogue: Catalogue, document_id: str, slug: str, url: str | None) -> None:
-    row = DocumentRow(document_id=document_id, slug=slug, title=slug, author=None, year=None, url=url, licence=None,
-                      source_type="book", sha256=document_id.ljust(64, "0"), text="Play slowly. " * 10)
-    chunk = NewChunk(chunk_id=f"{document_id}:0000", ordinal=0, section=None, char_start=0, char_end=12,
-                     text="Play slowly.", embed_text="Play slowly.", n_tokens=3, tags={})
+    row = DocumentRow(
+        document_id=document_id,
+        slug=slug,
+        title=slug,
+        author=None,
+        year=None,
+        url=url,
+        licence=None,
+        source_type="book",
+        sha256=document_id.ljust(64, "0"),
+        text="Play slowly. " * 10,
+    )
+    chunk = NewChunk(
+        chunk_id=f"{document_id}:0000",
+        ordinal=0,
+        section=None,
+        char_start=0,
+        char_end=12,
+        text="Play slowly.",
+        embed_text="Play slowly.",
+        n_tokens=3,
+        tags={},
+    )
     catalogue.put_document(row, [chunk], model_name="test", dimension=4)
 
 

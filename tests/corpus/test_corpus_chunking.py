@@ -94,7 +94,9 @@ def test_headings_are_detected_in_real_books(shared_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("slug", SMALL_BOOKS + ("hofmann_piano_playing_questions_answered",))
-def test_chunks_fit_the_model_and_point_exactly_into_the_source(slug: str, shared_dir: Path, embedder) -> None:
+def test_chunks_fit_the_model_and_point_exactly_into_the_source(
+    slug: str, shared_dir: Path, embedder
+) -> None:
     doc = load_file(book_paths(shared_dir, (slug,))[0])
     max_tokens = 212
     chunks = chunk_text(doc.text, count=embedder.count_tokens, max_tokens=max_tokens, overlap=0.15)
@@ -115,7 +117,11 @@ def test_chunks_fit_the_model_and_point_exactly_into_the_source(slug: str, share
         if chunk.n_tokens < min_tokens and n + 1 < len(chunks):
             assert chunks[n + 1].char_start in heading_starts, (n, chunk.text[:80])
     # ~15% overlap between neighbours inside a section
-    overlaps = [a.char_end - b.char_start for a, b in zip(chunks, chunks[1:], strict=False) if b.char_start < a.char_end]
+    overlaps = [
+        a.char_end - b.char_start
+        for a, b in zip(chunks, chunks[1:], strict=False)
+        if b.char_start < a.char_end
+    ]
     assert len(overlaps) >= len(chunks) // 3
     ratio = sum(overlaps) / sum(len(c.text) for c in chunks)
     assert 0.03 < ratio < 0.3
@@ -123,7 +129,9 @@ def test_chunks_fit_the_model_and_point_exactly_into_the_source(slug: str, share
 
 def test_tags_cover_all_dimensions_and_find_techniques() -> None:
     assert dimensions_covered() == set(NAMES)
-    tags = tag_text("In Chopin's nocturnes the damper pedal must be changed with every harmony; keep a singing legato.")
+    tags = tag_text(
+        "In Chopin's nocturnes the damper pedal must be changed with every harmony; keep a singing legato."
+    )
     assert "chopin" in tags["composers"] and "nocturne" in tags["pieces"]
     assert {"pedalling", "legato"} <= set(tags["techniques"])
     assert "pedal_clarity" in tags["dimensions"]

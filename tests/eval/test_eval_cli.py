@@ -17,14 +17,24 @@ BOOKS = ("saint_saens_execution_of_music", "schumann_advice_to_young_musicians")
 
 
 def _rag_eval(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "eval.cli", "run", *args, "--no-progress"],
-                          capture_output=True, text=True, env=env, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "eval.cli", "run", *args, "--no-progress"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
 
 
 @pytest.fixture()
 def env(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "tmp").mkdir()
-    return {**os.environ, "CADENZA_HOME": str(tmp_path / "home"), "TMPDIR": str(tmp_path / "tmp"), "HF_HUB_OFFLINE": "1"}
+    return {
+        **os.environ,
+        "CADENZA_HOME": str(tmp_path / "home"),
+        "TMPDIR": str(tmp_path / "tmp"),
+        "HF_HUB_OFFLINE": "1",
+    }
 
 
 @pytest.fixture()
@@ -46,13 +56,28 @@ def slice_corpus(tmp_path: Path, shared_dir: Path) -> tuple[Path, Path]:
     return corpus, qrels
 
 
-def test_run_on_a_corpus_slice_writes_the_contract(tmp_path: Path, env: dict[str, str], slice_corpus: tuple[Path, Path]) -> None:
+def test_run_on_a_corpus_slice_writes_the_contract(
+    tmp_path: Path, env: dict[str, str], slice_corpus: tuple[Path, Path]
+) -> None:
     corpus, qrels = slice_corpus
     out = tmp_path / "out"
     proc = _rag_eval(
-        ["--qrels", str(qrels), "--corpus", str(corpus), "--systems", "bm25,dense,hybrid,naive/hybrid,small/hybrid",
-         "--config", "small:chunk_tokens=96,rrf_k=30",
-         "--json", str(out / "r.json"), "--markdown", str(out / "r.md"), "--plot", str(out / "r.png")],
+        [
+            "--qrels",
+            str(qrels),
+            "--corpus",
+            str(corpus),
+            "--systems",
+            "bm25,dense,hybrid,naive/hybrid,small/hybrid",
+            "--config",
+            "small:chunk_tokens=96,rrf_k=30",
+            "--json",
+            str(out / "r.json"),
+            "--markdown",
+            str(out / "r.md"),
+            "--plot",
+            str(out / "r.png"),
+        ],
         env,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -69,7 +94,10 @@ def test_run_on_a_corpus_slice_writes_the_contract(tmp_path: Path, env: dict[str
         assert system["latency_ms"]["p50"] <= system["latency_ms"]["p95"]
     # on two books the right passage is easy to find: a broken crediting or offset mapping gives zeros
     assert report["systems"]["hybrid"]["recall@20"] > 0.5
-    assert {(r["a"], r["b"]) for r in report["significance"]} >= {("bm25", "hybrid"), ("hybrid", "naive/hybrid")}
+    assert {(r["a"], r["b"]) for r in report["significance"]} >= {
+        ("bm25", "hybrid"),
+        ("hybrid", "naive/hybrid"),
+    }
     assert all(0 < r["p_value"] <= 1 for r in report["significance"])
     assert len(report["per_query"]) == n
     sources = {slug: load_source(corpus / f"{slug}.txt") for slug in BOOKS}
@@ -77,7 +105,9 @@ def test_run_on_a_corpus_slice_writes_the_contract(tmp_path: Path, env: dict[str
         for name, result in query["systems"].items():
             assert len(result["top3"]) == 3
             for hit in result["top3"]:  # the offsets the retriever reports point at the text it returned
-                assert sources[hit["source"]][hit["char_start"] : hit["char_end"]].startswith(hit["text"][:150]), name
+                assert sources[hit["source"]][hit["char_start"] : hit["char_end"]].startswith(
+                    hit["text"][:150]
+                ), name
     assert report["meta"]["configs"] == {"small": {"chunk_tokens": "96", "rrf_k": "30"}}
     assert (out / "r.md").read_text().startswith("# Retrieval quality")
     assert (out / "r.png").read_bytes()[:4] == b"\x89PNG"
@@ -87,14 +117,23 @@ def test_run_on_a_corpus_slice_writes_the_contract(tmp_path: Path, env: dict[str
 def test_beir_folder_end_to_end(tmp_path: Path, env: dict[str, str]) -> None:
     folder = tmp_path / "beir"
     (folder / "qrels").mkdir(parents=True)
-    docs = {"pedal": "Take the pedal just after striking the key, never together with it, or the harmonies blur.",
-            "scales": "Practise scales slowly every day with an even touch and a quiet hand.",
-            "memory": "Memorise a piece by studying the score away from the instrument first."}
-    (folder / "corpus.jsonl").write_text("\n".join(json.dumps({"_id": k, "title": k, "text": v}) for k, v in docs.items()))
-    (folder / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "when should I press the pedal"}) + "\n"
-                                          + json.dumps({"_id": "q2", "text": "learning music by heart"}))
+    docs = {
+        "pedal": "Take the pedal just after striking the key, never together with it, or the harmonies blur.",
+        "scales": "Practise scales slowly every day with an even touch and a quiet hand.",
+        "memory": "Memorise a piece by studying the score away from the instrument first.",
+    }
+    (folder / "corpus.jsonl").write_text(
+        "\n".join(json.dumps({"_id": k, "title": k, "text": v}) for k, v in docs.items())
+    )
+    (folder / "queries.jsonl").write_text(
+        json.dumps({"_id": "q1", "text": "when should I press the pedal"})
+        + "\n"
+        + json.dumps({"_id": "q2", "text": "learning music by heart"})
+    )
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\tpedal\t1\nq2\tmemory\t1\n")
-    proc = _rag_eval(["--qrels", str(folder), "--systems", "bm25,dense,hybrid", "--json", str(tmp_path / "b.json")], env)
+    proc = _rag_eval(
+        ["--qrels", str(folder), "--systems", "bm25,dense,hybrid", "--json", str(tmp_path / "b.json")], env
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads((tmp_path / "b.json").read_text())
     assert report["format"] == "beir" and report["n_queries"] == 2
@@ -111,18 +150,31 @@ def test_beir_folder_end_to_end(tmp_path: Path, env: dict[str, str]) -> None:
         (["--format", "xml"], "--format must be"),
     ],
 )
-def test_bad_arguments_fail_with_one_line(tmp_path: Path, env: dict[str, str], slice_corpus: tuple[Path, Path],
-                                          args: list[str], message: str) -> None:
+def test_bad_arguments_fail_with_one_line(
+    tmp_path: Path, env: dict[str, str], slice_corpus: tuple[Path, Path], args: list[str], message: str
+) -> None:
     corpus, qrels = slice_corpus
     proc = _rag_eval(["--qrels", str(qrels), "--corpus", str(corpus), *args], env)
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_malformed_qrels_and_hofmann_without_corpus(tmp_path: Path, env: dict[str, str], shared_dir: Path) -> None:
+def test_malformed_qrels_and_hofmann_without_corpus(
+    tmp_path: Path, env: dict[str, str], shared_dir: Path
+) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"query_id": "a", "query": "x", "relevant": [{"source": "wieck_piano_and_song", "quote": "zzzz qqqq", "grade": 1}]}\n')
+    bad.write_text(
+        '{"query_id": "a", "query": "x", "relevant": [{"source": "wieck_piano_and_song", "quote": "zzzz qqqq", "grade": 1}]}\n'
+    )
     proc = _rag_eval(["--qrels", str(bad)], env)
     assert proc.returncode == 2 and f"{bad}:1: relevant[1]: quote not found" in proc.stderr
-    proc = _rag_eval(["--qrels", str(shared_dir / "eval" / "hofmann_piano_questions_answered.jsonl"), "--systems", "hybrid"], env)
+    proc = _rag_eval(
+        [
+            "--qrels",
+            str(shared_dir / "eval" / "hofmann_piano_questions_answered.jsonl"),
+            "--systems",
+            "hybrid",
+        ],
+        env,
+    )
     assert proc.returncode == 2 and "pass --corpus DIR" in proc.stderr and "Traceback" not in proc.stderr

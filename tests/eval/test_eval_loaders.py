@@ -28,7 +28,9 @@ def test_dev_quotes_are_located_exactly(shared_dir: Path) -> None:
     corpus = shared_dir / "corpus" / "texts"
     evalset = load_spans(shared_dir / "eval" / "piano_qrels_dev.jsonl", corpus)
     assert len(evalset.queries) == 36
-    raw = [json.loads(line) for line in (shared_dir / "eval" / "piano_qrels_dev.jsonl").read_text().splitlines()]
+    raw = [
+        json.loads(line) for line in (shared_dir / "eval" / "piano_qrels_dev.jsonl").read_text().splitlines()
+    ]
     for query, row in zip(evalset.queries, raw, strict=True):
         assert query.query_id == row["query_id"]
         for gold, rel in zip(query.gold, row["relevant"], strict=True):
@@ -47,7 +49,10 @@ def test_hofmann_masks_questions_and_sidenotes_but_keeps_answers_and_offsets(sha
     assert len(evalset.queries) == 244
     assert "[Sidenote:" in original and "[Sidenote:" not in masked
     collapsed_masked = collapse(masked)
-    rows = [json.loads(line) for line in (shared_dir / "eval" / "hofmann_piano_questions_answered.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (shared_dir / "eval" / "hofmann_piano_questions_answered.jsonl").read_text().splitlines()
+    ]
     for query, row in zip(evalset.queries, rows, strict=True):
         (gold,) = query.gold
         assert collapse(masked[gold.start : gold.end]) == collapse(row["answer"])  # answer kept, same place
@@ -65,8 +70,12 @@ def _write(path: Path, lines: list[str]) -> Path:
     return path
 
 
-GOOD = {"query_id": "q1", "query": "pedal", "dimension": "pedal_clarity",
-        "relevant": [{"source": "saint_saens_execution_of_music", "quote": "the pedal", "grade": 2}]}
+GOOD = {
+    "query_id": "q1",
+    "query": "pedal",
+    "dimension": "pedal_clarity",
+    "relevant": [{"source": "saint_saens_execution_of_music", "quote": "the pedal", "grade": 2}],
+}
 
 
 @pytest.mark.parametrize(
@@ -76,13 +85,46 @@ GOOD = {"query_id": "q1", "query": "pedal", "dimension": "pedal_clarity",
         ("[1, 2]", "expected a JSON object"),
         (json.dumps({**GOOD, "query_id": "q2", "relevant": []}), "'relevant' must be a non-empty list"),
         (json.dumps({**GOOD, "query_id": "q2", "query": ""}), "'query' must be a non-empty string"),
-        (json.dumps({**GOOD, "query_id": "q2", "relevant": [{"source": "saint_saens_execution_of_music", "quote": "the pedal", "grade": "2"}]}), "grade must be a non-negative integer"),
-        (json.dumps({**GOOD, "query_id": "q2", "relevant": [{"source": "no_such_book", "quote": "x", "grade": 1}]}), "source 'no_such_book' is not a file"),
-        (json.dumps({**GOOD, "query_id": "q2", "relevant": [{"source": "saint_saens_execution_of_music", "quote": "a sentence Saint-Saens never wrote", "grade": 1}]}), "quote not found in saint_saens_execution_of_music"),
+        (
+            json.dumps(
+                {
+                    **GOOD,
+                    "query_id": "q2",
+                    "relevant": [
+                        {"source": "saint_saens_execution_of_music", "quote": "the pedal", "grade": "2"}
+                    ],
+                }
+            ),
+            "grade must be a non-negative integer",
+        ),
+        (
+            json.dumps(
+                {**GOOD, "query_id": "q2", "relevant": [{"source": "no_such_book", "quote": "x", "grade": 1}]}
+            ),
+            "source 'no_such_book' is not a file",
+        ),
+        (
+            json.dumps(
+                {
+                    **GOOD,
+                    "query_id": "q2",
+                    "relevant": [
+                        {
+                            "source": "saint_saens_execution_of_music",
+                            "quote": "a sentence Saint-Saens never wrote",
+                            "grade": 1,
+                        }
+                    ],
+                }
+            ),
+            "quote not found in saint_saens_execution_of_music",
+        ),
         (json.dumps(GOOD), "duplicate query_id 'q1'"),
     ],
 )
-def test_malformed_span_lines_name_line_and_reason(tmp_path: Path, shared_dir: Path, bad_line: str, reason: str) -> None:
+def test_malformed_span_lines_name_line_and_reason(
+    tmp_path: Path, shared_dir: Path, bad_line: str, reason: str
+) -> None:
     path = _write(tmp_path / "q.jsonl", [json.dumps(GOOD), "", bad_line])
     with pytest.raises(InputError) as err:
         load_spans(path, shared_dir / "corpus" / "texts")
@@ -102,10 +144,20 @@ def test_malformed_hofmann_line(tmp_path: Path, shared_dir: Path) -> None:
 
 def _beir(folder: Path, qrels: list[str]) -> Path:
     (folder / "qrels").mkdir(parents=True)
-    _write(folder / "corpus.jsonl", [json.dumps({"_id": "d1", "title": "Pedal", "text": "Pedal after the note."}),
-                                     json.dumps({"_id": "d2", "title": "", "text": "Scales every day."})])
-    _write(folder / "queries.jsonl", [json.dumps({"_id": "q1", "text": "when to pedal"}),
-                                      json.dumps({"_id": "q2", "text": "daily practice"})])
+    _write(
+        folder / "corpus.jsonl",
+        [
+            json.dumps({"_id": "d1", "title": "Pedal", "text": "Pedal after the note."}),
+            json.dumps({"_id": "d2", "title": "", "text": "Scales every day."}),
+        ],
+    )
+    _write(
+        folder / "queries.jsonl",
+        [
+            json.dumps({"_id": "q1", "text": "when to pedal"}),
+            json.dumps({"_id": "q2", "text": "daily practice"}),
+        ],
+    )
     _write(folder / "qrels" / "test.tsv", ["query-id\tcorpus-id\tscore", *qrels])
     return folder
 
@@ -122,8 +174,12 @@ def test_beir_folder(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("row", "reason"),
-    [("q1\td1", "expected 3 tab-separated columns"), ("q1\td1\thigh", "score must be an integer"),
-     ("q9\td1\t1", "query 'q9' is not in queries.jsonl"), ("q1\td9\t1", "document 'd9' is not in corpus.jsonl")],
+    [
+        ("q1\td1", "expected 3 tab-separated columns"),
+        ("q1\td1\thigh", "score must be an integer"),
+        ("q9\td1\t1", "query 'q9' is not in queries.jsonl"),
+        ("q1\td9\t1", "document 'd9' is not in corpus.jsonl"),
+    ],
 )
 def test_beir_errors_name_the_line(tmp_path: Path, row: str, reason: str) -> None:
     folder = _beir(tmp_path / "beir", ["q1\td1\t1", row])
@@ -137,7 +193,10 @@ def test_trec_qrels_with_queries(tmp_path: Path) -> None:
     qrels = _write(tmp_path / "qrels.txt", ["1 0 book:0001 2", "1 0 book:0007 0", "2 0 other:0003 1"])
     evalset = load_trec(qrels, queries)
     assert evalset.id_kind == "chunk" and detect_format(qrels) == "trec"
-    assert [[(g.item_id, g.grade) for g in q.gold] for q in evalset.queries] == [[("book:0001", 2)], [("other:0003", 1)]]
+    assert [[(g.item_id, g.grade) for g in q.gold] for q in evalset.queries] == [
+        [("book:0001", 2)],
+        [("other:0003", 1)],
+    ]
     bad = _write(tmp_path / "bad.txt", ["1 0 book:0001 2", "1 book:0002 1"])
     with pytest.raises(InputError, match=r"bad\.txt:2: expected 4 columns"):
         load_trec(bad, queries)

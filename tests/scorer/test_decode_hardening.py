@@ -47,5 +47,7 @@ def test_messages_use_the_given_name(tmp_path: Path) -> None:
     with pytest.raises(RecordingError) as err:
         decode(staged, max_duration_s=900.0, soundfont=tmp_path / "none.sf2", name="my take.wav")
     assert err.value.message == "my take.wav: the recording is silent"
-    with pytest.raises(RecordingError, match=r"^0123456789abcdef0123456789abcdef\.wav: the recording is silent$"):
+    with pytest.raises(
+        RecordingError, match=r"^0123456789abcdef0123456789abcdef\.wav: the recording is silent$"
+    ):
         decode(staged, max_duration_s=900.0, soundfont=tmp_path / "none.sf2")

@@ -35,7 +35,9 @@ def midi(path: Path, notes: list[tuple[int, float, float]]) -> Path:
 
 
 def test_stereo_wav_at_feature_rate_decodes_to_mono(tmp_path: Path) -> None:
-    decoded = decode(tone(tmp_path / "a.wav", 2.0, FEATURE_SR, channels=2), max_duration_s=60, soundfont=NO_SOUNDFONT)
+    decoded = decode(
+        tone(tmp_path / "a.wav", 2.0, FEATURE_SR, channels=2), max_duration_s=60, soundfont=NO_SOUNDFONT
+    )
     assert decoded.kind == "audio" and decoded.notes is None
     assert decoded.audio.dtype == np.float32 and decoded.audio.ndim == 1
     assert decoded.audio.shape == (2 * FEATURE_SR,)
@@ -54,12 +56,17 @@ def test_probe_reads_the_duration(tmp_path: Path) -> None:
     assert probe(midi(tmp_path / "m.mid", [(60, 0.0, 1.0), (64, 1.0, 2.5)]), 60) == pytest.approx(2.5)
 
 
-@pytest.mark.parametrize(("seconds", "amplitude", "message"), [
-    (0.5, 0.3, "0.50 s long; at least 1 s is needed"),
-    (2.0, 0.0, "the recording is silent"),
-    (2.0, 1e-4, "the recording is silent"),
-])
-def test_short_or_silent_audio_is_refused(tmp_path: Path, seconds: float, amplitude: float, message: str) -> None:
+@pytest.mark.parametrize(
+    ("seconds", "amplitude", "message"),
+    [
+        (0.5, 0.3, "0.50 s long; at least 1 s is needed"),
+        (2.0, 0.0, "the recording is silent"),
+        (2.0, 1e-4, "the recording is silent"),
+    ],
+)
+def test_short_or_silent_audio_is_refused(
+    tmp_path: Path, seconds: float, amplitude: float, message: str
+) -> None:
     path = tone(tmp_path / "d.wav", seconds, FEATURE_SR, amplitude=amplitude)
     with pytest.raises(RecordingError, match=message):
         decode(path, max_duration_s=60, soundfont=NO_SOUNDFONT)

@@ -56,7 +56,9 @@ def test_quality_directions_agree_with_interpretation(labels: np.ndarray) -> Non
         if dim.name in CONVENTION_OVER_DATA:
             assert 0 < -sign * r < 0.35, f"{dim.name}: r = {r:+.2f}; update the documented exception"
         else:
-            assert sign * r > 0.4, f"{dim.name}: r with interpretation {r:+.2f} contradicts desirable={dim.desirable}"
+            assert sign * r > 0.4, (
+                f"{dim.name}: r with interpretation {r:+.2f} contradicts desirable={dim.desirable}"
+            )
 
 
 def test_goodness_is_higher_is_better() -> None:

@@ -61,8 +61,13 @@ def test_timing_jitter_raises_the_score_relative_timing_deviation(percepiano: Pa
     rng = np.random.default_rng(0)
     shift = rng.normal(0, 0.04, len(played.onset))
     order = np.argsort(played.onset + shift, kind="stable")
-    jittered = Notes((played.onset + shift)[order], (played.offset + shift)[order], played.pitch[order],
-                     played.velocity[order], played.pedal)
+    jittered = Notes(
+        (played.onset + shift)[order],
+        (played.offset + shift)[order],
+        played.pitch[order],
+        played.velocity[order],
+        played.pedal,
+    )
     end = float(played.offset.max()) + 1
     clean = alignment_features(played, score.notes, align(played, score.notes), 0.0, end)
     rough = alignment_features(jittered, score.notes, align(jittered, score.notes), 0.0, end)
@@ -83,7 +88,8 @@ def test_bars_from_the_audio_agree_with_bars_from_its_midi(percepiano: Path, sha
     plain = scorer.score_path(shared_dir / EXAMPLE)
     # the score changes timing stability only (its score-aware head: tests/test_scorer_score_timing.py)
     assert [(d.name, d.score) for d in report.dimensions if d.name != "timing_stability"] == [
-        (d.name, d.score) for d in plain.dimensions if d.name != "timing_stability"]
+        (d.name, d.score) for d in plain.dimensions if d.name != "timing_stability"
+    ]
     assert report.weak_spots and all(s.bars for s in report.weak_spots)
     from scorer.inference.decode import decode
     from scorer.inference.features import FEATURE_SR
@@ -96,22 +102,31 @@ def test_bars_from_the_audio_agree_with_bars_from_its_midi(percepiano: Path, sha
     assert np.abs(from_midi - from_audio - offset).max() < 0.15
 
 
-def test_cli_reports_bars_from_a_score_and_rejects_bad_scores(percepiano: Path, shared_dir: Path,
-                                                              tmp_path: Path) -> None:
+def test_cli_reports_bars_from_a_score_and_rejects_bad_scores(
+    percepiano: Path, shared_dir: Path, tmp_path: Path
+) -> None:
     import json
 
     midi = percepiano / "performance_midi" / f"{PIECE}_3_15.mid"
     score = percepiano / "score_midi" / f"{PIECE}_Score_15.mid"
-    run = subprocess.run([sys.executable, "-m", "api.cli", "score", str(midi), "--score", str(score), "--json"],
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "api.cli", "score", str(midi), "--score", str(score), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["weak_spots"] and all(1 <= b <= 8 for s in report["weak_spots"] for b in s["bars"])
     not_midi = tmp_path / "score.mid"
     not_midi.write_text("this is not a MIDI file")
     for bad, message in ((not_midi, "must be a MIDI file"), (tmp_path / "missing.mid", "score not found")):
-        run = subprocess.run([sys.executable, "-m", "api.cli", "score", str(midi), "--score", str(bad)],
-                             capture_output=True, text=True, timeout=600)
+        run = subprocess.run(
+            [sys.executable, "-m", "api.cli", "score", str(midi), "--score", str(bad)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert run.returncode != 0 and message in run.stderr and "Traceback" not in run.stderr
         assert len(run.stderr.strip().splitlines()) == 1, run.stderr
 

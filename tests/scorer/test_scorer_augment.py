@@ -15,8 +15,11 @@ from scorer.training.heads import train_head
 def test_recording_chain_is_seeded_and_keeps_length_and_peak(shared_dir: Path) -> None:
     import soundfile as sf
 
-    y, sr = sf.read(str(shared_dir / "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav"),
-                    dtype="float32", always_2d=True)
+    y, sr = sf.read(
+        str(shared_dir / "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav"),
+        dtype="float32",
+        always_2d=True,
+    )
     y = y.mean(axis=1)[: sr * 5]
     a = recording_chain(y, np.random.default_rng(1))
     b = recording_chain(y, np.random.default_rng(1))
@@ -46,7 +49,9 @@ def test_augmented_rows_never_reach_the_fold_that_predicts_their_key() -> None:
     code = rng.permutation(n).astype(float)
     clean = _table(keys, np.column_stack([code, rng.standard_normal(n)]))
     copies = np.repeat(np.arange(n), 12)
-    augmented = _table([keys[i] for i in copies], np.column_stack([code[copies], rng.standard_normal(len(copies))]))
+    augmented = _table(
+        [keys[i] for i in copies], np.column_stack([code[copies], rng.standard_normal(len(copies))])
+    )
     result = train_head(clean, labels, folds, "audio", copies=[(augmented, 1.0)])
     y = np.stack([labels[k] for k in keys])
     p = np.stack([result.oof[k] for k in keys])
@@ -63,8 +68,23 @@ def test_training_without_the_second_soundfont_says_which_package_installs_it(tm
     import sys
 
     env = {**os.environ, "CADENZA_SCORER_SECOND_SOUNDFONT": str(tmp_path / "no.sf2")}
-    run = subprocess.run([sys.executable, "-m", "api.cli", "scorer", "train", "--out", str(tmp_path / "out"),
-                          "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300, env=env)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "scorer",
+            "train",
+            "--out",
+            str(tmp_path / "out"),
+            "--cache",
+            str(tmp_path / "cache"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert run.returncode != 0 and "Traceback" not in run.stderr
     assert "musescore-general-soundfont-lossless" in run.stderr and len(run.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()

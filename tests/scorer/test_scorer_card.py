@@ -66,8 +66,10 @@ def test_card_score_timing_recomputes(name: str, labels) -> None:
     with_score = load_oof(DEFAULT_DIR / f"oof_{name}.json")
     base = load_oof(DEFAULT_DIR / f"oof_{entry['base_head']}.json")
     assert sorted(with_score) == keys
-    for oof, res in ((np.stack([with_score[k] for k in keys]), entry["with_score"]),
-                     (np.stack([base[k][t : t + 1] for k in keys]), entry["base"])):
+    for oof, res in (
+        (np.stack([with_score[k] for k in keys]), entry["with_score"]),
+        (np.stack([base[k][t : t + 1] for k in keys]), entry["base"]),
+    ):
         assert r2_score(y, oof) == pytest.approx(res["r2_pooled"], abs=1e-6)
         assert within_passage_r2(y, oof, passages) == pytest.approx(res["r2_within_passage"], abs=1e-6)
         assert pairwise(y, oof, passages)[0] == pytest.approx(res["pairwise_accuracy"], abs=1e-6)

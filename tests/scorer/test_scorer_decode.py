@@ -50,7 +50,9 @@ def test_compressed_formats_decode(example: Path, settings, tmp_path: Path, fmt:
     if fmt == "mp3":
         if shutil.which("ffmpeg") is None:
             pytest.fail("ffmpeg (Debian) is required for MP3 input")
-        subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(example), "-b:a", "96k", str(out)], check=True)
+        subprocess.run(
+            ["ffmpeg", "-loglevel", "error", "-i", str(example), "-b:a", "96k", str(out)], check=True
+        )
     else:
         y, sr = sf.read(str(example))
         sf.write(str(out), y, sr)
@@ -59,7 +61,10 @@ def test_compressed_formats_decode(example: Path, settings, tmp_path: Path, fmt:
     ref = _decode(example, settings).audio
     n = min(len(ref), len(dec.audio)) - 4096
     # same music: the decoded waveforms correlate (MP3 may shift by an encoder delay; search it)
-    best = max(np.corrcoef(ref[2048 : 2048 + n // 2], dec.audio[2048 + s : 2048 + s + n // 2])[0, 1] for s in range(0, 2400, 8))
+    best = max(
+        np.corrcoef(ref[2048 : 2048 + n // 2], dec.audio[2048 + s : 2048 + s + n // 2])[0, 1]
+        for s in range(0, 2400, 8)
+    )
     assert best > 0.9
 
 
@@ -124,7 +129,9 @@ def test_probe_is_cheap_and_validates(settings, tmp_path: Path) -> None:
 def test_cli_prints_one_line_errors(tmp_path: Path, settings) -> None:
     bad = tmp_path / "bad.mp3"
     bad.write_bytes(b"\x00" * 1000)
-    proc = subprocess.run([sys.executable, "-m", "api.cli", "score", str(bad)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "api.cli", "score", str(bad)], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("cadenza: error: bad.mp3:"), proc.stderr

@@ -17,10 +17,21 @@ from scorer.inference.muq_backend import LAYERS, MuqEncoder, import_muq, new_hea
 from scorer.inference.service import Scorer  # noqa: E402
 
 SMALL = dict(
-    encoder_dim=64, conv_dim=16, encoder_depth=12, n_mels=128, codebook_size=32, codebook_dim=8,
+    encoder_dim=64,
+    conv_dim=16,
+    encoder_depth=12,
+    n_mels=128,
+    codebook_size=32,
+    codebook_dim=8,
     stat={"melspec_2048_mean": 6.77, "melspec_2048_std": 18.4},
-    w2v2_config=dict(hidden_size=64, num_attention_heads=4, intermediate_size=128, num_hidden_layers=12,
-                     conv_depthwise_kernel_size=7, position_embeddings_type="relative"),
+    w2v2_config=dict(
+        hidden_size=64,
+        num_attention_heads=4,
+        intermediate_size=128,
+        num_hidden_layers=12,
+        conv_depthwise_kernel_size=7,
+        position_embeddings_type="relative",
+    ),
 )
 
 
@@ -41,8 +52,12 @@ def test_torchaudio_shim_matches_librosa_mel() -> None:
     from scorer.inference.torch_audio import AmplitudeToDB, MelSpectrogram
 
     y = np.random.default_rng(0).standard_normal(24000).astype(np.float32)
-    ours = MelSpectrogram(sample_rate=24000, n_fft=2048, hop_length=240, n_mels=128)(torch.from_numpy(y)).numpy()
-    ref = librosa.feature.melspectrogram(y=y, sr=24000, n_fft=2048, hop_length=240, n_mels=128, htk=True, norm=None, pad_mode="reflect")
+    ours = MelSpectrogram(sample_rate=24000, n_fft=2048, hop_length=240, n_mels=128)(
+        torch.from_numpy(y)
+    ).numpy()
+    ref = librosa.feature.melspectrogram(
+        y=y, sr=24000, n_fft=2048, hop_length=240, n_mels=128, htk=True, norm=None, pad_mode="reflect"
+    )
     assert np.abs(ours - ref).max() / ref.max() < 1e-4
     db = AmplitudeToDB()(torch.tensor([[1.0, 0.1]])).numpy()
     assert np.allclose(db, [[0.0, -10.0]], atol=1e-5)
@@ -68,8 +83,13 @@ def test_hooks_recover_per_layer_hidden_states(small_muq: Path) -> None:
 
 
 def test_muq_backend_scores_a_recording(small_muq: Path, shared_dir: Path, tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, shared_dir=shared_dir, scorer_backend="muq",
-                        muq_model_path=small_muq, scorer_weights=small_muq / "heads.pt")
+    settings = Settings(
+        home=tmp_path,
+        shared_dir=shared_dir,
+        scorer_backend="muq",
+        muq_model_path=small_muq,
+        scorer_weights=small_muq / "heads.pt",
+    )
     scorer = Scorer.load(settings.scorer_config())
     assert scorer.backend == "muq"
     report = scorer.score_path(shared_dir / "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav")

@@ -30,7 +30,9 @@ def percepiano(shared_dir: Path) -> Path:
 
 
 @pytest.mark.parametrize("recording", [f"examples/{KEY}.wav", f"performance_midi/{KEY}.mid"])
-def test_a_score_changes_timing_stability_and_nothing_else(scorer: Scorer, percepiano: Path, recording: str) -> None:
+def test_a_score_changes_timing_stability_and_nothing_else(
+    scorer: Scorer, percepiano: Path, recording: str
+) -> None:
     path = percepiano / recording
     plain = {d.name: d for d in scorer.score_path(path).dimensions}
     scored_report = scorer.score_path(path, score=load_score(percepiano / "score_midi" / SCORE))
@@ -44,7 +46,9 @@ def test_a_score_changes_timing_stability_and_nothing_else(scorer: Scorer, perce
             assert scored[name].score == dim.score and scored[name].uncertainty == dim.uncertainty, name
 
 
-def test_with_the_score_jittered_timing_reads_less_stable(scorer: Scorer, percepiano: Path, tmp_path: Path) -> None:
+def test_with_the_score_jittered_timing_reads_less_stable(
+    scorer: Scorer, percepiano: Path, tmp_path: Path
+) -> None:
     """60 ms of random onset jitter on the true MIDI: the score-aware head sees the notes leave the grid."""
     from scorer.training.robustness import jitter
 
@@ -52,8 +56,10 @@ def test_with_the_score_jittered_timing_reads_less_stable(scorer: Scorer, percep
     jittered = tmp_path / "jittered.mid"
     jittered.write_bytes(jitter(60)(midi.read_bytes()))
     score = load_score(percepiano / "score_midi" / SCORE)
-    timing = [next(d.score for d in scorer.score_path(p, score=score).dimensions if d.name == TIMING_DIMENSION)
-              for p in (midi, jittered)]
+    timing = [
+        next(d.score for d in scorer.score_path(p, score=score).dimensions if d.name == TIMING_DIMENSION)
+        for p in (midi, jittered)
+    ]
     assert timing[1] > timing[0] + 0.01, timing
 
 
@@ -71,8 +77,10 @@ def test_alignment_rows_must_belong_to_the_table_s_windows() -> None:
     other = FeatureTable(["a"], [(0.0, 15.0)], [{}], [{"al_x": 1.0}], [{}])
     with pytest.raises(ValueError, match="rebuild"):
         with_alignment(table, other)
-    joined = with_alignment(table, FeatureTable(list(table.keys), list(table.spans), [{}, {}],
-                                                [{"al_x": 1.0}, {"al_x": 2.0}], [{}, {}]))
+    joined = with_alignment(
+        table,
+        FeatureTable(list(table.keys), list(table.spans), [{}, {}], [{"al_x": 1.0}, {"al_x": 2.0}], [{}, {}]),
+    )
     assert [r["al_x"] for r in joined.notes] == [1.0, 2.0]
     short = FeatureTable(list(table.keys), list(table.spans), [{}, {}], [{"al_x": 1.0}], [{}, {}])
     with pytest.raises(ValueError, match="rebuild"):  # rows that do not match the windows one to one
@@ -123,10 +131,17 @@ def test_main_job_rejects_a_bad_score_before_any_work(percepiano: Path, tmp_path
     report = tmp_path / "report.json"
     report.write_text("{}")
     recording = str(percepiano / "examples" / f"{KEY}.wav")
-    for args, message in (([recording, "--score", str(not_midi)], "must be a MIDI file"),
-                          (["--scores", str(report), "--score", str(not_midi)], "needs a RECORDING")):
-        run = subprocess.run([sys.executable, "-m", "api.cli", "feedback", *args], capture_output=True, text=True,
-                             timeout=300, env={**os.environ, "CADENZA_HOME": str(tmp_path / "home")})
+    for args, message in (
+        ([recording, "--score", str(not_midi)], "must be a MIDI file"),
+        (["--scores", str(report), "--score", str(not_midi)], "needs a RECORDING"),
+    ):
+        run = subprocess.run(
+            [sys.executable, "-m", "api.cli", "feedback", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "CADENZA_HOME": str(tmp_path / "home")},
+        )
         assert run.returncode == 2 and message in run.stderr, run.stderr
         assert len(run.stderr.strip().splitlines()) == 1 and not (tmp_path / "home").exists()
 
@@ -154,16 +169,22 @@ def test_a_copy_s_alignment_is_of_its_own_transcription(percepiano: Path, tmp_pa
     assert (aligned.keys, aligned.spans) == (copy.keys, copy.spans) and all(not r for r in aligned.notes)
     heard = Transcriber(1).transcribe(audio, FEATURE_SR)
     score = load_score(percepiano / "score_midi" / SCORE).notes
-    direct = aligned_rows(heard, score, align(heard, score), copy.spans, len(audio) / FEATURE_SR,
-                          prefix=TRANSCRIBED_PREFIX)
+    direct = aligned_rows(
+        heard, score, align(heard, score), copy.spans, len(audio) / FEATURE_SR, prefix=TRANSCRIBED_PREFIX
+    )
     assert aligned.transcribed == direct and any(n.startswith("tr_al_") for n in direct[0])
     clean = build_aligned_table(percepiano, [KEY], soundfont, tmp_path)
     first = sorted(direct[0])
-    assert not np.allclose([direct[0][n] for n in first], [clean.transcribed[0].get(n, np.nan) for n in first],
-                           equal_nan=True)  # the copy's audio, not the clean render's
+    assert not np.allclose(
+        [direct[0][n] for n in first], [clean.transcribed[0].get(n, np.nan) for n in first], equal_nan=True
+    )  # the copy's audio, not the clean render's
     joined = with_alignment(copy, aligned)  # what the audio timing head trains on
-    assert all(any(k.startswith("tr_al_") for k in r) and r.keys() > base.keys()
-               for r, base in zip(joined.transcribed, copy.transcribed, strict=False))
+    assert all(
+        any(k.startswith("tr_al_") for k in r) and r.keys() > base.keys()
+        for r, base in zip(joined.transcribed, copy.transcribed, strict=False)
+    )
     cached = {p: p.stat().st_mtime_ns for p in (tmp_path / "aligned").rglob("*.pkl")}
     assert build_aligned_copy_table(percepiano, copy, lambda k: audio, tmp_path).transcribed == direct
-    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "aligned").rglob("*.pkl")} == cached  # read, not rewritten
+    assert {
+        p: p.stat().st_mtime_ns for p in (tmp_path / "aligned").rglob("*.pkl")
+    } == cached  # read, not rewritten

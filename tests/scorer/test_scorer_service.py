@@ -51,7 +51,7 @@ def test_report_contract(scorer: Scorer, shared_dir: Path) -> None:
         dim = next(x for x in DIMENSIONS if x.name == s.dimension)
         if dim.kind == "quality":  # weak = the undesirable side of the reference median, never "a low number"
             pct = scorer.reference.percentile(dim.index, s.score)
-            assert (pct >= 50 if dim.desirable == "low" else pct <= 50), (s, pct)
+            assert pct >= 50 if dim.desirable == "low" else pct <= 50, (s, pct)
     sev = [s.severity for s in report.weak_spots]
     assert sev == sorted(sev, reverse=True)
 
@@ -80,20 +80,27 @@ def test_five_minute_recording_with_bars(scorer: Scorer, shared_dir: Path, tmp_p
     # the altered middle differs from the rest in at least one dimension's window scores
     mids = [w for w in report.windows if 135 < (w.start_s + w.end_s) / 2 < 170]
     rest = [w for w in report.windows if (w.start_s + w.end_s) / 2 < 100]
-    diff = max(abs(np.mean([w.scores[n] for w in mids]) - np.mean([w.scores[n] for w in rest])) for n in NAMES)
+    diff = max(
+        abs(np.mean([w.scores[n] for w in mids]) - np.mean([w.scores[n] for w in rest])) for n in NAMES
+    )
     assert diff > 0.05
 
 
 def test_cli_scores_several_files_as_a_json_list(shared_dir: Path, tmp_path: Path) -> None:
     example = shared_dir / EXAMPLE
     mid = shared_dir / "data/percepiano/performance_midi/Beethoven_WoO80_var27_8bars_3_15.mid"
-    proc = subprocess.run([sys.executable, "-m", "api.cli", "score", str(example), str(mid), "--json"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "api.cli", "score", str(example), str(mid), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     payload = json.loads(proc.stdout)
     assert isinstance(payload, list) and len(payload) == 2
     reports = [ScoreReport.model_validate(p) for p in payload]
     assert [r.source for r in reports] == [example.name, mid.name]
-    table = subprocess.run([sys.executable, "-m", "api.cli", "score", str(example)],
-                           capture_output=True, text=True, timeout=600)
+    table = subprocess.run(
+        [sys.executable, "-m", "api.cli", "score", str(example)], capture_output=True, text=True, timeout=600
+    )
     assert table.returncode == 0 and "timing_stability" in table.stdout and "█" in table.stdout

@@ -19,14 +19,18 @@ KEY = "Beethoven_WoO80_var27_8bars_3_15"
 
 @pytest.fixture(scope="module")
 def example(shared_dir: Path) -> np.ndarray:
-    y, sr = sf.read(str(shared_dir / "data/percepiano/examples" / f"{KEY}.wav"), dtype="float32", always_2d=True)
+    y, sr = sf.read(
+        str(shared_dir / "data/percepiano/examples" / f"{KEY}.wav"), dtype="float32", always_2d=True
+    )
     return resample(y.mean(axis=1), sr, FEATURE_SR)
 
 
 def test_transcription_finds_the_performed_notes(example: np.ndarray, shared_dir: Path) -> None:
     """The dataset's own rendering of a performance against that performance's MIDI: most notes are
     found with the right pitch near the right time."""
-    truth = notes_from_midi(pretty_midi.PrettyMIDI(str(shared_dir / "data/percepiano/performance_midi" / f"{KEY}.mid")))
+    truth = notes_from_midi(
+        pretty_midi.PrettyMIDI(str(shared_dir / "data/percepiano/performance_midi" / f"{KEY}.mid"))
+    )
     got = Transcriber(threads=1).transcribe(example, FEATURE_SR)
     assert 0.7 * len(truth.onset) <= len(got.onset) <= 1.5 * len(truth.onset)
     matched = 0
@@ -71,13 +75,26 @@ def test_note_decoding_gives_basic_pitch_s_own_notes(example: np.ndarray) -> Non
     transcriber = Transcriber(threads=1)
     posteriors = transcriber._posteriors(resample(np.tile(example, 3), FEATURE_SR, BP_SR))
     min_frames = int(round(MIN_NOTE_MS / 1000 * (BP_SR / FFT_HOP)))
-    ours = decode_notes(posteriors["note"], posteriors["onset"], onset_thresh=ONSET_THRESHOLD,
-                        frame_thresh=FRAME_THRESHOLD, min_note_len=min_frames)
+    ours = decode_notes(
+        posteriors["note"],
+        posteriors["onset"],
+        onset_thresh=ONSET_THRESHOLD,
+        frame_thresh=FRAME_THRESHOLD,
+        min_note_len=min_frames,
+    )
     theirs_input = {k: v.copy() for k, v in posteriors.items()}
-    theirs_input["contour"] = np.zeros((len(posteriors["note"]), 264), dtype=np.float32)  # read only for bends
+    theirs_input["contour"] = np.zeros(
+        (len(posteriors["note"]), 264), dtype=np.float32
+    )  # read only for bends
     _, theirs = model_output_to_notes(
-        theirs_input, onset_thresh=ONSET_THRESHOLD, frame_thresh=FRAME_THRESHOLD, min_note_len=min_frames,
-        min_freq=None, max_freq=None, include_pitch_bends=False, melodia_trick=True,
+        theirs_input,
+        onset_thresh=ONSET_THRESHOLD,
+        frame_thresh=FRAME_THRESHOLD,
+        min_note_len=min_frames,
+        min_freq=None,
+        max_freq=None,
+        include_pitch_bends=False,
+        melodia_trick=True,
     )
     assert len(ours) > 500
     assert ours == [(float(s), float(e), int(p), float(a)) for s, e, p, a, _ in theirs]

@@ -26,7 +26,10 @@ def test_spans_cover_the_recording(duration: float) -> None:
         assert all(b - a == pytest.approx(WINDOW_S) for a, b in spans)
         if len(spans) > 2:
             assert spans[1][0] - spans[0][0] == pytest.approx(HOP_S)  # 50% overlap
-        assert all(b1 - a1 <= HOP_S + 1e-9 or a1 - a0 <= HOP_S + 1e-9 for (a0, _), (a1, b1) in zip(spans, spans[1:], strict=False))
+        assert all(
+            b1 - a1 <= HOP_S + 1e-9 or a1 - a0 <= HOP_S + 1e-9
+            for (a0, _), (a1, b1) in zip(spans, spans[1:], strict=False)
+        )
 
 
 def test_short_recording_is_one_window() -> None:
@@ -68,4 +71,6 @@ def test_context_spans_are_centred_and_stay_inside() -> None:
         assert d - c == pytest.approx(CONTEXT_S)  # slid at the edges, never cut
     mid = len(spans) // 2
     assert (ctx[mid][0] + ctx[mid][1]) / 2 == pytest.approx((spans[mid][0] + spans[mid][1]) / 2)
-    assert context_spans([(0.0, 20.0)], 20.0) == [(0.0, 20.0)]  # shorter than the context: the whole recording
+    assert context_spans([(0.0, 20.0)], 20.0) == [
+        (0.0, 20.0)
+    ]  # shorter than the context: the whole recording

@@ -45,12 +45,15 @@ def test_bar_times_parse_and_empty_means_none() -> None:
     assert parse_bar_times("") is None and parse_bar_times(None) is None and parse_bar_times(" , ") is None
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("0,two,4", "score_bars must be comma-separated"),
-    ("0,nan,4", "score_bars must be finite"),
-    ("0,3,3", "score_bars must be increasing"),
-    ("5,1", "score_bars must be increasing"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("0,two,4", "score_bars must be comma-separated"),
+        ("0,nan,4", "score_bars must be finite"),
+        ("0,3,3", "score_bars must be increasing"),
+        ("5,1", "score_bars must be increasing"),
+    ],
+)
 def test_bad_bar_times_name_the_field(text: str, message: str) -> None:
     with pytest.raises(RecordingError, match=message):
         parse_bar_times(text, "score_bars")

@@ -37,7 +37,9 @@ def test_parse_markers(text, expected):
 
 
 def test_invalid_markers_are_removed_and_reported(hits):
-    text = "Lift the pedal at each harmony change [1]. Practise with a metronome [7]. Listen [0] closely [9, 2]."
+    text = (
+        "Lift the pedal at each harmony change [1]. Practise with a metronome [7]. Listen [0] closely [9, 2]."
+    )
     checked = check_citations(text, hits)
     assert checked.invalid_markers == ["[7]", "[0]", "[9]"]
     assert "[7]" not in checked.text and "[0]" not in checked.text and "[9" not in checked.text
@@ -61,7 +63,12 @@ def test_citation_carries_provenance(hits):
     checked = check_citations("Beware of long pedals [1].", hits)
     (c,) = checked.citations
     hit = hits[0]
-    assert (c.title, c.author, c.year, c.url) == (hit.source.title, "Josef Hofmann", hit.source.year, hit.source.url)
+    assert (c.title, c.author, c.year, c.url) == (
+        hit.source.title,
+        "Josef Hofmann",
+        hit.source.year,
+        hit.source.url,
+    )
     assert (c.char_start, c.char_end) == (hit.char_start, hit.char_end) and c.char_end > c.char_start
     assert c.supported is None  # grounding is a separate step
 
@@ -84,8 +91,10 @@ def test_cited_sentences_keep_markers_written_after_the_stop(hits):
 
 def test_echoed_source_list_is_not_a_citation(hits):
     # What Qwen2.5-0.5B wrote in `rag-eval feedback` (profile p00): it copied the prompt's source headers.
-    raw = (f"One strength is your tone. Remember the accompaniment.\n[1] {hits[0].source.title} — Josef Hofmann\n"
-           f"[source]\nsome copied passage text\n[2] {hits[1].source.title} — Josef Hofmann\n</source>")
+    raw = (
+        f"One strength is your tone. Remember the accompaniment.\n[1] {hits[0].source.title} — Josef Hofmann\n"
+        f"[source]\nsome copied passage text\n[2] {hits[1].source.title} — Josef Hofmann\n</source>"
+    )
     cleaned = strip_echoed_sources(raw, hits)
     assert "[1]" not in cleaned and "[2]" not in cleaned and "[source]" not in cleaned
     assert check_citations(cleaned, hits).citations == []
@@ -94,8 +103,12 @@ def test_echoed_source_list_is_not_a_citation(hits):
 
 
 def test_abbreviations_and_initials_do_not_end_sentences():
-    text = ("Practise with this advice from Oscar Bie (tr. E. E. Kellett), 'play it lightly' [1]. "
-            "Hear op. 37, No. 2 by J. S. Bach. then rest [2].\nNext line.")
+    text = (
+        "Practise with this advice from Oscar Bie (tr. E. E. Kellett), 'play it lightly' [1]. "
+        "Hear op. 37, No. 2 by J. S. Bach. then rest [2].\nNext line."
+    )
     assert split_sentences(text) == [
         "Practise with this advice from Oscar Bie (tr. E. E. Kellett), 'play it lightly' [1].",
-        "Hear op. 37, No. 2 by J. S. Bach. then rest [2].", "Next line."]
+        "Hear op. 37, No. 2 by J. S. Bach. then rest [2].",
+        "Next line.",
+    ]

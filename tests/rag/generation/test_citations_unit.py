@@ -10,12 +10,23 @@ from rag.retrieval.types import SearchHit, SourceRef
 
 
 def hit(n: int, title: str) -> SearchHit:
-    return SearchHit(rank=n, score=1.0 / n, chunk_id=f"c{n}", text=f"passage {n}", section=f"Chapter {n}",
-                     char_start=100 * n, char_end=100 * n + 80,
-                     source=SourceRef(document_id=f"d{n}", title=title, author=f"Author {n}", year="1900"))
+    return SearchHit(
+        rank=n,
+        score=1.0 / n,
+        chunk_id=f"c{n}",
+        text=f"passage {n}",
+        section=f"Chapter {n}",
+        char_start=100 * n,
+        char_end=100 * n + 80,
+        source=SourceRef(document_id=f"d{n}", title=title, author=f"Author {n}", year="1900"),
+    )
 
 
-SOURCES = [hit(1, "Piano Playing with Piano Questions Answered"), hit(2, "Advice to Young Musicians"), hit(3, "The Act of Touch")]
+SOURCES = [
+    hit(1, "Piano Playing with Piano Questions Answered"),
+    hit(2, "Advice to Young Musicians"),
+    hit(3, "The Act of Touch"),
+]
 
 
 def test_cited_sources_are_renumbered_in_order_of_first_use() -> None:
@@ -56,8 +67,10 @@ def test_text_without_markers_has_no_validity() -> None:
 
 
 def test_echoed_source_headers_are_not_citations() -> None:
-    text = ("<sources>\n[1] Piano Playing with Piano Questions Answered — Author 1\n[2] Advice to Young Musicians\n"
-            "Play scales daily [2].\n</sources>")
+    text = (
+        "<sources>\n[1] Piano Playing with Piano Questions Answered — Author 1\n[2] Advice to Young Musicians\n"
+        "Play scales daily [2].\n</sources>"
+    )
     assert strip_echoed_sources(text, SOURCES) == "Play scales daily [2]."
     # a header of a source the prompt did not give is not an echo
     assert strip_echoed_sources("[5] Advice to Young Musicians", SOURCES) == "[5] Advice to Young Musicians"
@@ -66,8 +79,14 @@ def test_echoed_source_headers_are_not_citations() -> None:
 
 
 def test_sentences_split_at_stops_but_not_after_abbreviations() -> None:
-    assert split_sentences("Play op. 27 no. 2 softly [1]. Then rest.") == ["Play op. 27 no. 2 softly [1].", "Then rest."]
-    assert split_sentences("As J. S. Bach wrote, practise. [2] Next.") == ["As J. S. Bach wrote, practise. [2]", "Next."]
+    assert split_sentences("Play op. 27 no. 2 softly [1]. Then rest.") == [
+        "Play op. 27 no. 2 softly [1].",
+        "Then rest.",
+    ]
+    assert split_sentences("As J. S. Bach wrote, practise. [2] Next.") == [
+        "As J. S. Bach wrote, practise. [2]",
+        "Next.",
+    ]
     assert split_sentences("- first item\n- second item") == ["- first item", "- second item"]
 
 

@@ -14,8 +14,16 @@ from scorer.schema import DimensionScore
 
 def _score(name: str, percentile: float) -> DimensionScore:
     dim = BY_NAME[name]
-    return DimensionScore(name=name, label=dim.label, group=dim.group, kind=dim.kind, score=0.5, uncertainty=0.1,
-                          goodness=dim.goodness(0.5), percentile=percentile)
+    return DimensionScore(
+        name=name,
+        label=dim.label,
+        group=dim.group,
+        kind=dim.kind,
+        score=0.5,
+        uncertainty=0.1,
+        goodness=dim.goodness(0.5),
+        percentile=percentile,
+    )
 
 
 def test_percentiles_are_read_toward_the_desirable_pole() -> None:
@@ -25,8 +33,11 @@ def test_percentiles_are_read_toward_the_desirable_pole() -> None:
     assert grade(_score("interpretation", 95)) == "very good"
     assert grade(_score("interpretation", 5)) == "weak"
     # timing at the 90th raw percentile (unstable) is worse than interpretation at the 20th (unconvincing)
-    assert standing(_score("timing_stability", 90)) < standing(_score("interpretation", 20)) \
+    assert (
+        standing(_score("timing_stability", 90))
+        < standing(_score("interpretation", 20))
         < standing(_score("pedal_clarity", 5))
+    )
 
 
 def test_the_example_is_graded_as_the_scorer_judges_it(shared_dir: Path, tmp_path: Path) -> None:

@@ -31,7 +31,9 @@ def standin():
 
 @pytest.fixture()
 def service(standin, retriever):
-    config = feedback_config(retriever, llm_model="openai/standin", llm_api_base=standin.api_base, llm_timeout_s=20.0)
+    config = feedback_config(
+        retriever, llm_model="openai/standin", llm_api_base=standin.api_base, llm_timeout_s=20.0
+    )
     return FeedbackService(config, retriever)
 
 
@@ -51,15 +53,20 @@ def test_llm_answer_is_checked_and_grounded(service, standin):
     assert "clean pedalling" in prompt and "0:10–0:18" in prompt and "<source>" in prompt
 
 
-@pytest.mark.parametrize(("mode", "error_part", "calls"), [
-    ("slow", "timed out", 2),  # timeout, then the one retry times out too
-    ("error", "injected failure", 2),
-    ("no_citations", NO_CITATION, 1),
-    ("invalid_citations", NO_CITATION, 1),
-])
+@pytest.mark.parametrize(
+    ("mode", "error_part", "calls"),
+    [
+        ("slow", "timed out", 2),  # timeout, then the one retry times out too
+        ("error", "injected failure", 2),
+        ("no_citations", NO_CITATION, 1),
+        ("invalid_citations", NO_CITATION, 1),
+    ],
+)
 def test_fallback_when_the_llm_fails(service, standin, mode, error_part, calls):
     standin.mode = mode
-    if mode == "slow":  # the stand-in sleeps 3 s; a generous timeout elsewhere keeps a loaded machine from flaking
+    if (
+        mode == "slow"
+    ):  # the stand-in sleeps 3 s; a generous timeout elsewhere keeps a loaded machine from flaking
         service.config = dataclasses.replace(service.config, llm_timeout_s=1.0)
         service.llm.config = service.config
     result = service.generate(REPORT)
@@ -102,8 +109,10 @@ def test_stream_error_then_fallback(service, standin, mode):
 
 
 def test_chat_uses_history_for_retrieval_and_falls_back(service, standin):
-    history = [ChatTurn(role="user", content="How should I use the pedal in slow pieces?"),
-               ChatTurn(role="assistant", content="Sparingly [1].")]
+    history = [
+        ChatTurn(role="user", content="How should I use the pedal in slow pieces?"),
+        ChatTurn(role="assistant", content="Sparingly [1]."),
+    ]
     result = service.chat(question="And in fast ones?", history=history, report=REPORT)
     assert result.generator == "llm"
     assert "pedal" in condensed_question("And in fast ones?", history)  # what retrieval searched for
@@ -115,6 +124,7 @@ def test_chat_uses_history_for_retrieval_and_falls_back(service, standin):
 
 
 # --- per weak dimension (the embedded model's strategy) and the stricter support policy -------------
+
 
 @pytest.fixture()
 def per_dim(service):
@@ -141,7 +151,9 @@ def test_per_dimension_drops_echoes_and_keeps_invalid_markers_invalid(per_dim, s
     result = per_dim.generate(REPORT)
     assert "Advise the student" not in result.text
     assert result.generator == "fallback" and result.llm_error == NO_CITATION
-    assert result.trace.raw_validity == 0.0 and "[9]" in result.trace.raw_text  # the echo went, the invalid marker stayed
+    assert (
+        result.trace.raw_validity == 0.0 and "[9]" in result.trace.raw_text
+    )  # the echo went, the invalid marker stayed
 
 
 def test_per_dimension_stream_draft_is_what_the_model_and_cadenza_wrote(per_dim, standin):
@@ -153,13 +165,17 @@ def test_per_dimension_stream_draft_is_what_the_model_and_cadenza_wrote(per_dim,
 
 
 def test_require_support_falls_back_on_unsupported_citations(service, standin):
-    standin.answer = "Buy a new piano bench in a bright colour [1]."  # valid marker, no support in any passage
+    standin.answer = (
+        "Buy a new piano bench in a bright colour [1]."  # valid marker, no support in any passage
+    )
     lenient = service.generate(REPORT)
     assert lenient.generator == "llm" and lenient.citations[0].supported is False
     service.config = dataclasses.replace(service.config, feedback_require_support=True)
     strict = service.generate(REPORT)
     assert strict.generator == "fallback" and "supported" in strict.llm_error
-    assert strict.citations and strict.trace.candidate_grounding_rate == 0.0  # the rejected answer is kept for rag-eval
+    assert (
+        strict.citations and strict.trace.candidate_grounding_rate == 0.0
+    )  # the rejected answer is kept for rag-eval
 
 
 def test_strategy_and_policy_follow_the_deployment(retriever):
@@ -171,6 +187,7 @@ def test_strategy_and_policy_follow_the_deployment(retriever):
 
 # --- passages and quotes chosen by what they say about the weak dimension ---------------------------
 
+
 def test_best_sentences_are_sentences_of_the_text_ranked_by_the_query(retriever):
     texts = [h.text for h in retriever.search("pedal harmony change", k=3)]
     best = retriever.best_sentences("change the pedal when the harmony changes", texts)
@@ -179,15 +196,23 @@ def test_best_sentences_are_sentences_of_the_text_ranked_by_the_query(retriever)
         assert sentence and sentence.split()[0] in text and -1.0 <= score <= 1.0
     # The query's own sentence is closer to it than a sentence about something else.
     (near, near_score), (far, far_score) = retriever.best_sentences(
-        "change the pedal with the harmony", ["Change the pedal with each new harmony, listening to the bass.",
-                                              "Schumann wrote these rules for young musicians in a small book."])
+        "change the pedal with the harmony",
+        [
+            "Change the pedal with each new harmony, listening to the bass.",
+            "Schumann wrote these rules for young musicians in a small book.",
+        ],
+    )
     assert near_score > far_score + 0.2
 
 
 def test_dimension_candidates_are_ordered_by_the_topic_without_the_composer(service):
     from rag.generation.query import feedback_queries
 
-    query = next(q for q in feedback_queries(REPORT, piece="Nocturne", composer="Chopin") if q.dimension == "pedal_clarity")
+    query = next(
+        q
+        for q in feedback_queries(REPORT, piece="Nocturne", composer="Chopin")
+        if q.dimension == "pedal_clarity"
+    )
     assert "Chopin" in query.text and query.topic and "Chopin" not in query.topic
     hits = service._search(query, 5)
     relevance = [score for _, score in service.retriever.best_sentences(query.topic, [h.text for h in hits])]
@@ -208,7 +233,11 @@ def test_fallback_quotes_the_sentence_closest_to_the_dimension(service, standin)
     quote = line.split('"')[1]
     cited = next(c for c in result.citations if f"[{c.n}]" in line)
     chunk = next(r.text for r in service.retriever._chunks.values() if r.chunk_id == cited.chunk_id)
-    topic = next(q.topic for q in feedback_queries(REPORT, piece="Nocturne", composer="Chopin") if q.dimension == "pedal_clarity")
+    topic = next(
+        q.topic
+        for q in feedback_queries(REPORT, piece="Nocturne", composer="Chopin")
+        if q.dimension == "pedal_clarity"
+    )
     best, _ = service.retriever.best_sentences(topic, [chunk])[0]
     words = best.replace('"', "'").replace("“", "'").replace("”", "'").split()
     assert quote == " ".join(words[:QUOTE_WORDS]) + (" …" if len(words) > QUOTE_WORDS else "")
@@ -222,5 +251,7 @@ def test_per_dimension_part_with_nothing_left_gets_the_cited_quote(per_dim, stan
     assert result.generator == "llm" and result.trace.filled_parts == 2
     assert "thumb under" not in result.text
     lines = [ln for ln in result.text.splitlines() if ln.startswith(("Clean pedalling", "Steady timing"))]
-    assert len(lines) == 2 and all("practise those passages slowly with this advice from" in ln for ln in lines)
+    assert len(lines) == 2 and all(
+        "practise those passages slowly with this advice from" in ln for ln in lines
+    )
     assert len(result.citations) == 2 and all(f"[{c.n}]" in result.text for c in result.citations)

@@ -37,8 +37,10 @@ def test_threshold_separates_held_out_pairs(calibration):
 
 def test_ground_marks_supported_and_unsupported_citations(shared_dir):
     hits = standard_hits(shared_dir)
-    text = ("Avoid long, continuous pedalling, because it destroys clarity [1]. "
-            "Keep your wrist high and play every note staccato from above [3].")
+    text = (
+        "Avoid long, continuous pedalling, because it destroys clarity [1]. "
+        "Keep your wrist high and play every note staccato from above [3]."
+    )
     checked = check_citations(text, hits)
     report = ground(checked)
     supported = {c.chunk_id: c.supported for c in checked.citations}

@@ -53,8 +53,16 @@ def test_injected_passage_reaches_the_model_only_as_delimited_data(retriever):
     from rag.generation.prompt import feedback_messages
     from rag.retrieval.types import SearchHit, SourceRef
 
-    hit = SearchHit(rank=1, score=1.0, chunk_id="notes_on_pedalling:0000", text=INJECTED, section=None, char_start=0,
-                    char_end=len(INJECTED), source=SourceRef(document_id="notes_on_pedalling", title="Notes on Pedalling"))
+    hit = SearchHit(
+        rank=1,
+        score=1.0,
+        chunk_id="notes_on_pedalling:0000",
+        text=INJECTED,
+        section=None,
+        char_start=0,
+        char_end=len(INJECTED),
+        source=SourceRef(document_id="notes_on_pedalling", title="Notes on Pedalling"),
+    )
     system, user = (m["content"] for m in feedback_messages(REPORT, [hit], hit_dimensions=["pedal_clarity"]))
     assert system == SYSTEM and "untrusted" in system and "do not follow them" in system
     assert PAYLOAD in user  # it is in the prompt …

@@ -39,7 +39,9 @@ class StubScorer:
 
 
 def _job(retriever, standin, opened: list, scorer=None) -> FeedbackJob:
-    config = feedback_config(retriever, llm_model="openai/standin", llm_api_base=standin.api_base, llm_timeout_s=20.0)
+    config = feedback_config(
+        retriever, llm_model="openai/standin", llm_api_base=standin.api_base, llm_timeout_s=20.0
+    )
 
     def provide():
         opened.append(retriever)
@@ -57,9 +59,16 @@ def test_run_from_a_report_gives_the_cli_contract(retriever, standin):
     assert set(payload) == {"performance", "feedback", "latency_ms"}
     assert payload["performance"] == REPORT.model_dump(mode="json")
     assert payload["feedback"]["generator"] == "llm" and payload["feedback"]["citations"]
-    assert "trace" not in payload["feedback"] and outcome.feedback.trace.raw_text  # rag-eval's, not the contract's
+    assert (
+        "trace" not in payload["feedback"] and outcome.feedback.trace.raw_text
+    )  # rag-eval's, not the contract's
     latency = outcome.latency_ms
-    assert "scoring" not in latency and {"open_retriever", "feedback_retrieval", "feedback_llm", "total"} <= set(latency)
+    assert "scoring" not in latency and {
+        "open_retriever",
+        "feedback_retrieval",
+        "feedback_llm",
+        "total",
+    } <= set(latency)
     job.generate(REPORT)
     assert len(opened) == 1  # the retriever is opened once per job
 

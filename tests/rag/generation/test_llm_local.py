@@ -36,7 +36,11 @@ def test_missing_model_is_a_config_error(tmp_path):
 def test_server_starts_once_and_streams(retriever):
     config = feedback_config(retriever, llm_timeout_s=300, llm_max_tokens=24, llm_temperature=0.0)
     client = LLMClient(config)
-    deltas = list(client.stream([{"role": "user", "content": "Repeat this word exactly and write nothing else: Cadenza"}]))
+    deltas = list(
+        client.stream(
+            [{"role": "user", "content": "Repeat this word exactly and write nothing else: Cadenza"}]
+        )
+    )
     assert len(deltas) >= 1 and "cadenza" in "".join(deltas).lower()
     server = LocalLLMServer.shared(config)
     assert LocalLLMServer.shared(config) is server and server.alive()  # started once, reused
@@ -46,14 +50,26 @@ def test_server_starts_once_and_streams(retriever):
 def test_local_model_writes_cited_feedback(retriever, strategy):
     # Greedy decoding: the same prompt gives the same answer on every run, so this test is not a dice roll.
     # The support policy is off here: this is about the model answering with citations, not their quality.
-    config = feedback_config(retriever, llm_timeout_s=300, llm_temperature=0.0, feedback_strategy=strategy,
-                               feedback_require_support=False)
+    config = feedback_config(
+        retriever,
+        llm_timeout_s=300,
+        llm_temperature=0.0,
+        feedback_strategy=strategy,
+        feedback_require_support=False,
+    )
     result = FeedbackService(config, retriever).generate(
-        make_report({"pedal_clarity": 0.28, "dynamic_range": 0.36}), piece="Nocturne in E-flat", composer="Chopin")
+        make_report({"pedal_clarity": 0.28, "dynamic_range": 0.36}),
+        piece="Nocturne in E-flat",
+        composer="Chopin",
+    )
     assert result.generator == "llm", result.llm_error
     assert result.model == config.llm_model and result.trace.raw_text
     assert result.citations and all(1 <= c.n <= len(result.citations) for c in result.citations)
     assert result.grounding_rate is not None
     if strategy == "per_dimension":  # Cadenza's what-and-where, then the model's words, per weak dimension
-        heads = [line for line in result.text.splitlines() if line.startswith(("Clean pedalling is", "Dynamic range is"))]
+        heads = [
+            line
+            for line in result.text.splitlines()
+            if line.startswith(("Clean pedalling is", "Dynamic range is"))
+        ]
         assert len(heads) == 2 and any(": " in head and head.split(": ", 1)[1].strip() for head in heads)

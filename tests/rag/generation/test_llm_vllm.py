@@ -37,15 +37,38 @@ def vllm_base(tmp_path_factory):
     log_path = REPO_ROOT / "results" / "vllm-server.log"  # results/ is kept by CI (and git-ignored)
     log_path.parent.mkdir(exist_ok=True)
     log = log_path.open("wb")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "1",
-           "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+        "VLLM_NO_USAGE_STATS": "1",
+        "DO_NOT_TRACK": "1",
+    }
     proc = subprocess.Popen(
         # The OpenAI-compatible server module (what `vllm serve` runs): the `vllm` console script of the
         # vllm-cpu distribution looks up the metadata of a distribution named "vllm" and exits.
-        [str(VLLM), "-m", "vllm.entrypoints.openai.api_server", "--model", str(_hf_dir()),
-         "--served-model-name", NAME, "--host", "127.0.0.1", "--port", str(port),
-         "--max-model-len", "4096", "--dtype", "bfloat16"],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
+        [
+            str(VLLM),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(_hf_dir()),
+            "--served-model-name",
+            NAME,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--max-model-len",
+            "4096",
+            "--dtype",
+            "bfloat16",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}/v1"
     ready_s = float(os.environ.get("CADENZA_TEST_VLLM_READY_S", "900"))  # ~2.5 min on an idle 2-core machine
     deadline = time.monotonic() + ready_s
@@ -79,8 +102,14 @@ def retriever(tmp_path_factory, shared_dir, embedding_cache_dir):
 
 
 def _settings(base: str, tmp_path: Path, shared_dir: Path) -> Settings:
-    return Settings(home=tmp_path / "home", shared_dir=shared_dir, llm_model=f"hosted_vllm/{NAME}",
-                    llm_api_base=base, llm_timeout_s=400, llm_max_tokens=160)
+    return Settings(
+        home=tmp_path / "home",
+        shared_dir=shared_dir,
+        llm_model=f"hosted_vllm/{NAME}",
+        llm_api_base=base,
+        llm_timeout_s=400,
+        llm_max_tokens=160,
+    )
 
 
 def test_litellm_hosted_vllm_completion_and_stream(vllm_base, tmp_path, shared_dir):
@@ -95,8 +124,12 @@ def test_litellm_hosted_vllm_completion_and_stream(vllm_base, tmp_path, shared_d
 
 
 def test_feedback_through_vllm(vllm_base, retriever, tmp_path, shared_dir):
-    config = feedback_config(retriever, **_settings(vllm_base, tmp_path, shared_dir).model_dump(
-        include={"llm_model", "llm_api_base", "llm_timeout_s", "llm_max_tokens"}))
+    config = feedback_config(
+        retriever,
+        **_settings(vllm_base, tmp_path, shared_dir).model_dump(
+            include={"llm_model", "llm_api_base", "llm_timeout_s", "llm_max_tokens"}
+        ),
+    )
     service = FeedbackService(config, retriever)
     result = service.generate(make_report({"pedal_clarity": 0.30, "timing_stability": 0.36}))
     # A real completion came back and went through the citation check (the 0.5B model may still cite

@@ -37,7 +37,9 @@ def test_rerank_mode_reorders_fused_candidates_by_cross_encoder(
 ) -> None:
     from sentence_transformers import CrossEncoder
 
-    settings = make_settings(tmp_path / "home", shared_dir, embedding_cache_dir, reranker_model=str(cross_encoder_dir))
+    settings = make_settings(
+        tmp_path / "home", shared_dir, embedding_cache_dir, reranker_model=str(cross_encoder_dir)
+    )
     r = Retriever.open(settings.retrieval_config())
     try:
         r.index_paths(book_paths(shared_dir, (BOOK,)))
@@ -46,7 +48,9 @@ def test_rerank_mode_reorders_fused_candidates_by_cross_encoder(
         assert len(hits) == 5 and "rerank" in timings
         assert {h.chunk_id for h in hits} <= {h.chunk_id for h in fused}
         # scores are the cross-encoder's own, recomputed independently here
-        reference = CrossEncoder(str(cross_encoder_dir), device="cpu", max_length=settings.reranker_max_length)
+        reference = CrossEncoder(
+            str(cross_encoder_dir), device="cpu", max_length=settings.reranker_max_length
+        )
         by_id = {c.chunk_id: c for c in r._chunks.values()}
         expected = reference.predict([(QUERY, by_id[h.chunk_id].embed_text) for h in fused])
         best = sorted((float(s) for s in expected), reverse=True)[:5]
@@ -55,9 +59,17 @@ def test_rerank_mode_reorders_fused_candidates_by_cross_encoder(
         r.close()
 
 
-def test_qdrant_local_path_backend_matches_faiss(tmp_path: Path, shared_dir: Path, embedding_cache_dir: Path) -> None:
-    faiss = Retriever.open(make_settings(tmp_path / "faiss", shared_dir, embedding_cache_dir).retrieval_config())
-    qdrant = Retriever.open(make_settings(tmp_path / "qdrant", shared_dir, embedding_cache_dir, vector_backend="qdrant").retrieval_config())
+def test_qdrant_local_path_backend_matches_faiss(
+    tmp_path: Path, shared_dir: Path, embedding_cache_dir: Path
+) -> None:
+    faiss = Retriever.open(
+        make_settings(tmp_path / "faiss", shared_dir, embedding_cache_dir).retrieval_config()
+    )
+    qdrant = Retriever.open(
+        make_settings(
+            tmp_path / "qdrant", shared_dir, embedding_cache_dir, vector_backend="qdrant"
+        ).retrieval_config()
+    )
     try:
         for r in (faiss, qdrant):
             r.index_paths(book_paths(shared_dir, (BOOK,)))
@@ -76,12 +88,18 @@ def test_qdrant_local_path_backend_matches_faiss(tmp_path: Path, shared_dir: Pat
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, timeout=600
+    )
 
 
 def test_cli_index_search_documents(tmp_path: Path, shared_dir: Path, embedding_cache_dir: Path) -> None:
-    env = {**os.environ, "CADENZA_HOME": str(tmp_path / "home"), "CADENZA_EMBEDDING_CACHE_DIR": str(embedding_cache_dir),
-           "CADENZA_SHARED_DIR": str(shared_dir)}
+    env = {
+        **os.environ,
+        "CADENZA_HOME": str(tmp_path / "home"),
+        "CADENZA_EMBEDDING_CACHE_DIR": str(embedding_cache_dir),
+        "CADENZA_SHARED_DIR": str(shared_dir),
+    }
     empty = _cli(["search", QUERY], env)
     assert empty.returncode != 0 and "index is empty" in empty.stderr and "Traceback" not in empty.stderr
     blank = _cli(["search", "  "], env)
@@ -93,13 +111,24 @@ def test_cli_index_search_documents(tmp_path: Path, shared_dir: Path, embedding_
     assert "1 added, 0 skipped, 0 replaced" in indexed.stdout
     assert "indexing" in indexed.stderr  # the progress bar
 
-    found = _cli(["search", QUERY, "--json", "-k", "3", "--mode", "hybrid", "--filter", "author=Saint-Saens"], env)
+    found = _cli(
+        ["search", QUERY, "--json", "-k", "3", "--mode", "hybrid", "--filter", "author=Saint-Saens"], env
+    )
     assert found.returncode == 0, found.stderr
     hits = json.loads(found.stdout)
     assert [h["rank"] for h in hits] == [1, 2, 3]
     text = book.read_text()
     for hit in hits:
-        assert set(hit) == {"rank", "score", "chunk_id", "text", "section", "char_start", "char_end", "source"}
+        assert set(hit) == {
+            "rank",
+            "score",
+            "chunk_id",
+            "text",
+            "section",
+            "char_start",
+            "char_end",
+            "source",
+        }
         assert set(hit["source"]) == {"document_id", "title", "author", "year", "url"}
         assert hit["source"]["document_id"] == BOOK
         assert hit["text"] in text  # loader kept the Gutenberg-free text verbatim

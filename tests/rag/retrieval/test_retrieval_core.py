@@ -78,7 +78,9 @@ def test_tokenizer_stems_and_drops_stop_words() -> None:
 
 
 def _report(spots: list[Spot]) -> ScoreReport:
-    return ScoreReport(duration_s=30.0, backend="test", dimensions=[], windows=[], weak_spots=spots, strengths=[])
+    return ScoreReport(
+        duration_s=30.0, backend="test", dimensions=[], windows=[], weak_spots=spots, strengths=[]
+    )
 
 
 def test_queries_from_report_one_per_weak_dimension_plus_whole() -> None:
@@ -94,7 +96,9 @@ def test_queries_from_report_one_per_weak_dimension_plus_whole() -> None:
     assert "rhythm" in queries[1].text
     assert "Chopin" in queries[-1].text
     # Feedback ranks a dimension's passages by its advice topic: in a teacher's words, without the piece.
-    assert {n for n, w in DIMENSION_WORDS.items() if w.advice} == {d.name for d in DIMENSIONS if d.kind == "quality"}
+    assert {n for n, w in DIMENSION_WORDS.items() if w.advice} == {
+        d.name for d in DIMENSIONS if d.kind == "quality"
+    }
     assert queries[0].topic == DIMENSION_WORDS["pedal_clarity"].advice and "Chopin" not in queries[0].topic
     assert queries[-1].topic is None
     only_whole = queries_from_report(_report([]))

@@ -64,12 +64,25 @@ r.index_paths([texts / f"{s}.txt" for s in sys.argv[6:]])
 
 
 @pytest.mark.parametrize("point", ["embedding", "after_commit"])
-def test_killed_indexing_leaves_consistent_state(point: str, tmp_path: Path, shared_dir: Path, embedding_cache_dir: Path) -> None:
+def test_killed_indexing_leaves_consistent_state(
+    point: str, tmp_path: Path, shared_dir: Path, embedding_cache_dir: Path
+) -> None:
     home, marker = tmp_path / "home", tmp_path / "marker"
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(home), str(embedding_cache_dir), str(shared_dir), str(marker), point, *SMALL_BOOKS],
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            str(home),
+            str(embedding_cache_dir),
+            str(shared_dir),
+            str(marker),
+            point,
+            *SMALL_BOOKS,
+        ],
         cwd=Path(__file__).resolve().parents[3],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 600
     while not marker.exists():

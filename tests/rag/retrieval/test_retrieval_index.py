@@ -59,7 +59,9 @@ def test_search_modes_return_exact_passages(retriever: Retriever, mode: str) -> 
     assert len({h.chunk_id for h in hits}) == 5
 
 
-def test_hybrid_without_rescoring_is_rrf_of_the_two_lists(retriever: Retriever, module_settings: Settings) -> None:
+def test_hybrid_without_rescoring_is_rrf_of_the_two_lists(
+    retriever: Retriever, module_settings: Settings
+) -> None:
     plain = Retriever.open(module_settings.model_copy(update={"rescore": False}).retrieval_config())
     try:
         n = plain.config.candidates_per_retriever
@@ -103,11 +105,15 @@ def test_hybrid_rescores_fused_candidates_by_blended_scores(retriever: Retriever
         return {c: (values[c] - lo) / (hi - lo) for c in candidates}
 
     cos, sent, top = scaled(cosine), scaled(best_sentence), max(bm25.values())
-    expected = {c: w_b * bm25.get(c, 0.0) / top + w_s * sent[c] + (1 - w_b - w_s) * cos[c] for c in candidates}
+    expected = {
+        c: w_b * bm25.get(c, 0.0) / top + w_s * sent[c] + (1 - w_b - w_s) * cos[c] for c in candidates
+    }
     # The blend alone (without the second model's re-ordering of its top: tests/test_retrieval_second_model.py).
     blend_only = Retriever.open(replace(s, rescore_model=None))
     try:
-        hybrid, timings = blend_only.search_timed(QUERY, mode="hybrid", k=n, filters=None)  # k = n: same candidates
+        hybrid, timings = blend_only.search_timed(
+            QUERY, mode="hybrid", k=n, filters=None
+        )  # k = n: same candidates
     finally:
         blend_only.close()
     assert "rescore" in timings and len(hybrid) == n
@@ -167,7 +173,9 @@ def test_empty_query_and_bad_arguments(retriever: Retriever) -> None:
 
 
 def test_empty_index_is_a_clear_error(settings: Settings, embedding_cache_dir: Path) -> None:
-    r = Retriever.open(settings.model_copy(update={"embedding_cache_dir": embedding_cache_dir}).retrieval_config())
+    r = Retriever.open(
+        settings.model_copy(update={"embedding_cache_dir": embedding_cache_dir}).retrieval_config()
+    )
     try:
         with pytest.raises(QueryError, match="index is empty"):
             r.search(QUERY)
@@ -187,18 +195,33 @@ def test_dedup_replace_delete_across_all_indexes(retriever: Retriever, shared_di
     assert (again.added, again.skipped, again.chunks_added) == (0, 1, 0)
     assert _all_ids(retriever) == before
 
-    text = "Practise the pedal slowly.\n\nChange the damper pedal exactly as the harmony changes, never before.\n\n" * 3
-    doc_id, report = retriever.index_document(text=text, title="Pedal Notes", author="A. Teacher", slug="pedal_notes")
+    text = (
+        "Practise the pedal slowly.\n\nChange the damper pedal exactly as the harmony changes, never before.\n\n"
+        * 3
+    )
+    doc_id, report = retriever.index_document(
+        text=text, title="Pedal Notes", author="A. Teacher", slug="pedal_notes"
+    )
     assert (doc_id, report.added) == ("pedal_notes", 1)
-    old_chunks = {h.chunk_id for h in retriever.search("damper pedal harmony", mode="bm25", k=50) if h.source.document_id == doc_id}
+    old_chunks = {
+        h.chunk_id
+        for h in retriever.search("damper pedal harmony", mode="bm25", k=50)
+        if h.source.document_id == doc_id
+    }
     old_seqs = _all_ids(retriever)[0] - before[0]
     assert old_chunks and old_seqs
 
-    _, same = retriever.index_document(text=text + "  \n", title="Pedal Notes", slug="pedal_notes")  # whitespace only
+    _, same = retriever.index_document(
+        text=text + "  \n", title="Pedal Notes", slug="pedal_notes"
+    )  # whitespace only
     assert same.skipped == 1
 
-    changed = "Keep the wrist loose and sing the melody over a quiet accompaniment with marcato thumbs.\n\n" * 2
-    _, replaced = retriever.index_document(text=changed, title="Pedal Notes", author="A. Teacher", slug="pedal_notes")
+    changed = (
+        "Keep the wrist loose and sing the melody over a quiet accompaniment with marcato thumbs.\n\n" * 2
+    )
+    _, replaced = retriever.index_document(
+        text=changed, title="Pedal Notes", author="A. Teacher", slug="pedal_notes"
+    )
     assert replaced.replaced == 1 and replaced.chunks_removed == len(old_seqs)
     catalogue, lexical, vectors = _all_ids(retriever)
     assert catalogue == lexical == vectors
@@ -215,12 +238,16 @@ def test_dedup_replace_delete_across_all_indexes(retriever: Retriever, shared_di
         retriever.remove_document("pedal_notes")
 
 
-def test_second_process_catches_up_and_mismatched_index_is_refused(retriever: Retriever, module_settings: Settings) -> None:
+def test_second_process_catches_up_and_mismatched_index_is_refused(
+    retriever: Retriever, module_settings: Settings
+) -> None:
     other = Retriever.open(module_settings.retrieval_config())  # another replica on the same catalogue
     try:
         doc_id, _ = retriever.index_document(
-            text="The metronome is a stern master: practise the trill with it daily until it is even.\n\n" * 2,
-            title="Trill Notes", slug="trill_notes",
+            text="The metronome is a stern master: practise the trill with it daily until it is even.\n\n"
+            * 2,
+            title="Trill Notes",
+            slug="trill_notes",
         )
         hits = other.search("stern master trill metronome", mode="bm25", k=1)
         assert hits and hits[0].source.document_id == doc_id
@@ -229,9 +256,13 @@ def test_second_process_catches_up_and_mismatched_index_is_refused(retriever: Re
     finally:
         other.close()
     with pytest.raises(IndexMismatch, match="768"):
-        FaissStore(module_settings.home / "index" / "faiss", model_name=retriever.embedder.name, dimension=768)
+        FaissStore(
+            module_settings.home / "index" / "faiss", model_name=retriever.embedder.name, dimension=768
+        )
     with pytest.raises(IndexMismatch, match="bge"):
-        FaissStore(module_settings.home / "index" / "faiss", model_name="BAAI/bge-base-en-v1.5", dimension=384)
+        FaissStore(
+            module_settings.home / "index" / "faiss", model_name="BAAI/bge-base-en-v1.5", dimension=384
+        )
 
 
 def test_indexes_are_rebuildable_from_the_catalogue(retriever: Retriever, module_settings: Settings) -> None:
@@ -266,7 +297,9 @@ def test_searches_run_while_a_document_is_indexed(retriever: Retriever) -> None:
     for t in threads:
         t.start()
     try:
-        doc_id, _ = retriever.index_document(text="Legato touch binds the tones.\n\n" * 20, title="Legato Notes", slug="legato_notes")
+        doc_id, _ = retriever.index_document(
+            text="Legato touch binds the tones.\n\n" * 20, title="Legato Notes", slug="legato_notes"
+        )
     finally:
         stop.set()
         for t in threads:

@@ -50,10 +50,16 @@ def _text(n_paragraphs: int) -> str:
     )
 
 
-def test_a_search_does_not_wait_for_a_document_being_embedded(tmp_path: Path, shared_dir: Path,
-                                                              embedding_cache_dir: Path) -> None:
-    settings = Settings(home=tmp_path / "home", shared_dir=shared_dir, embedding_cache_dir=embedding_cache_dir,
-                        rescore_model=None, embedding_batch_size=BATCH)
+def test_a_search_does_not_wait_for_a_document_being_embedded(
+    tmp_path: Path, shared_dir: Path, embedding_cache_dir: Path
+) -> None:
+    settings = Settings(
+        home=tmp_path / "home",
+        shared_dir=shared_dir,
+        embedding_cache_dir=embedding_cache_dir,
+        rescore_model=None,
+        embedding_batch_size=BATCH,
+    )
     embedder = SentenceTransformerEmbedder(MINILM_PACKAGE, batch_size=BATCH)
     slow = _SlowModel(embedder._model)
     embedder._model = slow  # type: ignore[assignment]
@@ -74,7 +80,11 @@ def test_a_search_does_not_wait_for_a_document_being_embedded(tmp_path: Path, sh
         assert slow.started.wait(30)
         time.sleep(BATCH_SECONDS / 2)  # inside the document's embedding
         latencies = []
-        for query in ("how should the pedal change", "a quiet hand in slow practice", "keeping the bass clear"):
+        for query in (
+            "how should the pedal change",
+            "a quiet hand in slow practice",
+            "keeping the bass clear",
+        ):
             t = time.perf_counter()
             assert retriever.search(query, k=3)
             latencies.append(time.perf_counter() - t)
@@ -82,7 +92,9 @@ def test_a_search_does_not_wait_for_a_document_being_embedded(tmp_path: Path, sh
         writer.join()
         assert not errors, errors[0]
         assert slow.seconds >= 3.0, f"the stand-in embedding took only {slow.seconds:.1f} s"
-        assert max(latencies) < 1.0, f"searches waited for the embedding: {[round(x, 2) for x in latencies]} s"
+        assert max(latencies) < 1.0, (
+            f"searches waited for the embedding: {[round(x, 2) for x in latencies]} s"
+        )
         assert still_embedding, "the document finished before the searches: the test proves nothing"
     finally:
         retriever.close()

@@ -35,11 +35,16 @@ def postgres_url() -> str:
     admin.dispose()
 
 
-def test_retriever_catalogue_on_postgres(postgres_url: str, tmp_path: Path, shared_dir: Path, embedding_cache_dir: Path) -> None:
+def test_retriever_catalogue_on_postgres(
+    postgres_url: str, tmp_path: Path, shared_dir: Path, embedding_cache_dir: Path
+) -> None:
     settings = make_settings(tmp_path / "home", shared_dir, embedding_cache_dir, database_url=postgres_url)
     r = Retriever.open(settings.retrieval_config())
     try:
-        text = "Change the damper pedal with every new harmony.\n\nListen for blurred sounds and clear them.\n\n" * 3
+        text = (
+            "Change the damper pedal with every new harmony.\n\nListen for blurred sounds and clear them.\n\n"
+            * 3
+        )
         doc_id, report = r.index_document(text=text, title="Pedal Notes", slug="pedal_notes")
         assert report.added == 1
         first = r.catalogue.chunk_seqs()
@@ -47,7 +52,9 @@ def test_retriever_catalogue_on_postgres(postgres_url: str, tmp_path: Path, shar
         hit = r.search("blurred damper pedal", mode="hybrid", k=1)[0]
         assert text[hit.char_start : hit.char_end] == hit.text
         assert r.index_document(text=text, title="Pedal Notes", slug="pedal_notes")[1].skipped == 1
-        _, replaced = r.index_document(text="Sing the melody over a soft accompaniment.\n\n" * 2, title="Pedal Notes", slug="pedal_notes")
+        _, replaced = r.index_document(
+            text="Sing the melody over a soft accompaniment.\n\n" * 2, title="Pedal Notes", slug="pedal_notes"
+        )
         assert replaced.replaced == 1
         second = r.catalogue.chunk_seqs()
         assert min(second) > max(first)  # chunk keys are never reused, so no index confuses old and new

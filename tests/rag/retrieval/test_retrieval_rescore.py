@@ -9,7 +9,9 @@ from rag.retrieval.rescore import blend_scores, reorder_top
 
 def test_blend_scales_bm25_by_top_and_cosine_by_min_max() -> None:
     # BM25 / 10 -> 1.0, 0.5, 0 ; cosine min-max over the candidates -> 1.0, 0.0, 0.5
-    got = dict(blend_scores([1, 2, 3], {1: 10.0, 2: 5.0}, {1: 0.6, 2: 0.4, 3: 0.5}, bm25_top=10.0, weight_bm25=0.3))
+    got = dict(
+        blend_scores([1, 2, 3], {1: 10.0, 2: 5.0}, {1: 0.6, 2: 0.4, 3: 0.5}, bm25_top=10.0, weight_bm25=0.3)
+    )
     assert got[1] == pytest.approx(0.3 * 1.0 + 0.7 * 1.0)
     assert got[2] == pytest.approx(0.3 * 0.5 + 0.7 * 0.0)
     assert got[3] == pytest.approx(0.3 * 0.0 + 0.7 * 0.5)
@@ -26,25 +28,47 @@ def test_blend_orders_best_first_and_weight_moves_the_order() -> None:
 
 def test_sentence_score_enters_min_max_scaled() -> None:
     # sentence cosines 0.9, 0.5 -> 1, 0 ; chunk cosines equal -> 0 ; no BM25 match
-    got = dict(blend_scores([1, 2], {}, {1: 0.4, 2: 0.4}, bm25_top=0.0, weight_bm25=0.3,
-                            sentence={1: 0.9, 2: 0.5}, weight_sentence=0.2))
+    got = dict(
+        blend_scores(
+            [1, 2],
+            {},
+            {1: 0.4, 2: 0.4},
+            bm25_top=0.0,
+            weight_bm25=0.3,
+            sentence={1: 0.9, 2: 0.5},
+            weight_sentence=0.2,
+        )
+    )
     assert got == pytest.approx({1: 0.2, 2: 0.0})
     # a candidate without sentences takes its chunk cosine on that side
-    got = dict(blend_scores([1, 2], {}, {1: 0.7, 2: 0.4}, bm25_top=0.0, weight_bm25=0.0,
-                            sentence={2: 0.5}, weight_sentence=0.5))
+    got = dict(
+        blend_scores(
+            [1, 2],
+            {},
+            {1: 0.7, 2: 0.4},
+            bm25_top=0.0,
+            weight_bm25=0.0,
+            sentence={2: 0.5},
+            weight_sentence=0.5,
+        )
+    )
     assert got == pytest.approx({1: 0.5 * 1.0 + 0.5 * 1.0, 2: 0.0})
 
 
 def test_blend_edge_cases() -> None:
     assert blend_scores([], {}, {}, bm25_top=1.0, weight_bm25=0.3) == []
     # equal cosines and no BM25 match: all zero, fused order kept
-    assert [c for c, _ in blend_scores([7, 3, 5], {}, {7: 0.5, 3: 0.5, 5: 0.5}, bm25_top=0.0, weight_bm25=0.3)] == [7, 3, 5]
+    assert [
+        c for c, _ in blend_scores([7, 3, 5], {}, {7: 0.5, 3: 0.5, 5: 0.5}, bm25_top=0.0, weight_bm25=0.3)
+    ] == [7, 3, 5]
     with pytest.raises(ValueError):
         blend_scores([1], {}, {1: 0.1}, bm25_top=1.0, weight_bm25=1.5)
     with pytest.raises(ValueError):
         blend_scores([1], {}, {1: 0.1}, bm25_top=1.0, weight_bm25=0.6, sentence={1: 0.1}, weight_sentence=0.6)
     with pytest.raises(ValueError):
-        blend_scores([1], {}, {1: 0.1}, bm25_top=1.0, weight_bm25=0.3, weight_sentence=0.2)  # no sentence scores
+        blend_scores(
+            [1], {}, {1: 0.1}, bm25_top=1.0, weight_bm25=0.3, weight_sentence=0.2
+        )  # no sentence scores
 
 
 def test_reorder_top_blends_min_max_scaled_scores_of_the_head_only() -> None:

@@ -60,8 +60,14 @@ def test_mpnet_loads_offline_and_ranks_the_on_topic_passage_first(mpnet: Sentenc
 def lazy(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Retriever:
     """One small book; the second model embeds lazily (only what a query ranks into its top). Its own
     cache, so that no other test's index-time vectors hide what the queries embed."""
-    settings = make_settings(tmp_path_factory.mktemp("mpnet-home"), shared_dir, tmp_path_factory.mktemp("mpnet-cache"),
-                             rescore_model=MPNET_NAME, rescore_model_at_index=False, rescore_model_candidates=8)
+    settings = make_settings(
+        tmp_path_factory.mktemp("mpnet-home"),
+        shared_dir,
+        tmp_path_factory.mktemp("mpnet-cache"),
+        rescore_model=MPNET_NAME,
+        rescore_model_at_index=False,
+        rescore_model_candidates=8,
+    )
     r = Retriever.open(settings.retrieval_config())
     r.index_paths(book_paths(shared_dir, ("schumann_advice_to_young_musicians",)))
     yield r
@@ -72,7 +78,9 @@ def _cached(r: Retriever, model: str, texts: list[str]) -> set[str]:
     return set(r.cache.get_many(model, [text_sha(t) for t in texts]))
 
 
-def test_second_model_reorders_the_blend_top_by_its_cosine(lazy: Retriever, mpnet: SentenceTransformerEmbedder) -> None:
+def test_second_model_reorders_the_blend_top_by_its_cosine(
+    lazy: Retriever, mpnet: SentenceTransformerEmbedder
+) -> None:
     s = lazy.config
     plain = Retriever.open(replace(s, rescore_model=None))
     try:
@@ -104,8 +112,15 @@ def test_lazy_second_model_embeds_only_the_ranked_top(lazy: Retriever) -> None:
     after = _cached(lazy, MPNET_NAME, texts)
     n = lazy.config.rescore_model_candidates
     assert len(after) < len(texts)  # not the whole book
-    assert len(after - before) <= n and {text_sha(lazy._chunks[s].embed_text) for s in lazy._chunks
-                                         if lazy._chunks[s].chunk_id in {h.chunk_id for h in hits}} <= after
+    assert (
+        len(after - before) <= n
+        and {
+            text_sha(lazy._chunks[s].embed_text)
+            for s in lazy._chunks
+            if lazy._chunks[s].chunk_id in {h.chunk_id for h in hits}
+        }
+        <= after
+    )
 
 
 def test_search_without_the_second_model_is_the_blend_and_embeds_nothing(lazy: Retriever) -> None:
@@ -120,14 +135,22 @@ def test_search_without_the_second_model_is_the_blend_and_embeds_nothing(lazy: R
     assert [(h.chunk_id, h.score) for h in hits] == [(h.chunk_id, h.score) for h in blend]
     assert _cached(lazy, MPNET_NAME, texts) == before  # no query or chunk went through the second model
 
+
 def test_index_time_embedding_covers_every_chunk(tmp_path: Path, shared_dir: Path) -> None:
     """With rescore_model_at_index every chunk's vector is cached before the first query; a fresh cache so
     that nothing came from another test."""
-    settings = make_settings(tmp_path / "home", shared_dir, tmp_path / "cache", rescore_model=MPNET_NAME,
-                             rescore_model_at_index=True)
+    settings = make_settings(
+        tmp_path / "home",
+        shared_dir,
+        tmp_path / "cache",
+        rescore_model=MPNET_NAME,
+        rescore_model_at_index=True,
+    )
     r = Retriever.open(settings.retrieval_config())
     try:
-        text = book_paths(shared_dir, ("schumann_advice_to_young_musicians",))[0].read_text(encoding="utf-8")[:6000]
+        text = book_paths(shared_dir, ("schumann_advice_to_young_musicians",))[0].read_text(encoding="utf-8")[
+            :6000
+        ]
         r.index_document(text=text, title="Advice to Young Musicians", author="Robert Schumann")
         texts = [rec.embed_text for rec in r._chunks.values()]
         assert len(texts) >= 3
@@ -137,7 +160,12 @@ def test_index_time_embedding_covers_every_chunk(tmp_path: Path, shared_dir: Pat
 
 
 def test_missing_second_model_fails_at_open(tmp_path: Path, shared_dir: Path) -> None:
-    settings = make_settings(tmp_path / "home", shared_dir, tmp_path / "cache", rescore_model=MPNET_NAME,
-                             models_dir=tmp_path / "no-models")
+    settings = make_settings(
+        tmp_path / "home",
+        shared_dir,
+        tmp_path / "cache",
+        rescore_model=MPNET_NAME,
+        models_dir=tmp_path / "no-models",
+    )
     with pytest.raises(RetrievalConfigError, match="25-mpnet.sh"):
         Retriever.open(settings.retrieval_config())
