@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from sqlalchemy.pool import NullPool
 
 from api.app import create_app
 from api.auth import create_key
+from api.database import Database
+from api.db_models import Job, Performance
 from api.settings import Settings
 
 POSTGRES_ENV = "CADENZA_TEST_POSTGRES_URL"
@@ -136,3 +139,31 @@ def files_under(path: Path) -> list[Path]:
 def stored_uploads(settings: Settings) -> list[Path]:
     """Every file an upload left under the data home (audio store and staging)."""
     return files_under(settings.home / "uploads")
+
+
+def interrupted_job(db: Database, *, attempts: int) -> str:
+    """A performance whose job was 'running' in a process that died (as after kill -9)."""
+    with db.session() as session:
+        session.add(
+            Performance(
+                id="p1",
+                owner="someone",
+                status="running",
+                audio_sha256="0" * 64,
+                audio_path="uploads/audio/00/missing.wav",
+                size_bytes=1,
+            )
+        )
+        session.flush()
+        session.add(
+            Job(
+                id="j1",
+                performance_id="p1",
+                status="running",
+                attempts=attempts,
+                worker="nohost-elsewhere:1:dead",
+                started_at=datetime.now(UTC) - timedelta(hours=1),
+                heartbeat_at=datetime.now(UTC) - timedelta(hours=1),
+            )
+        )
+    return "p1"

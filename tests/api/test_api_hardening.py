@@ -9,15 +9,13 @@ import io
 import logging
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import pretty_midi
 import pytest
 
 from api.database import Database
-from api.db_models import Job, Performance
 from api.settings import Settings
-from tests.api_support import Api, start_api
+from tests.api_support import Api, interrupted_job, start_api
 
 
 @pytest.fixture()
@@ -95,29 +93,7 @@ def test_recovery_log_names_the_interrupted_worker(
     unit_settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(unit_settings)
     db.migrate()
-    with db.session() as session:
-        session.add(
-            Performance(
-                id="p1",
-                owner="someone",
-                status="running",
-                audio_sha256="0" * 64,
-                audio_path="uploads/audio/00/missing.wav",
-                size_bytes=1,
-            )
-        )
-        session.flush()
-        session.add(
-            Job(
-                id="j1",
-                performance_id="p1",
-                status="running",
-                attempts=0,
-                worker="nohost-elsewhere:1:dead",
-                started_at=datetime.now(UTC) - timedelta(hours=1),
-                heartbeat_at=datetime.now(UTC) - timedelta(hours=1),
-            )
-        )
+    interrupted_job(db, attempts=0)
     db.dispose()
     from api.state import AppState
 

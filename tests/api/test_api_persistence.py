@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -18,7 +17,7 @@ from api.database import Database
 from api.db_models import Job, Performance
 from api.settings import Settings
 from corpus.db import Base
-from tests.api_support import Api, start_api
+from tests.api_support import Api, interrupted_job, start_api
 
 
 def test_migrations_create_every_table_of_the_shared_metadata(api_settings: Settings) -> None:
@@ -102,39 +101,11 @@ def test_database_restart_between_requests(api: Api) -> None:
     assert api.client.post("/v1/sessions", headers=api.student, json={}).status_code == 201
 
 
-def _interrupted_job(db: Database, *, attempts: int) -> str:
-    """A performance whose job was 'running' in a process that died (as after kill -9)."""
-    with db.session() as session:
-        session.add(
-            Performance(
-                id="p1",
-                owner="someone",
-                status="running",
-                audio_sha256="0" * 64,
-                audio_path="uploads/audio/00/missing.wav",
-                size_bytes=1,
-            )
-        )
-        session.flush()
-        session.add(
-            Job(
-                id="j1",
-                performance_id="p1",
-                status="running",
-                attempts=attempts,
-                worker="nohost-elsewhere:1:dead",
-                started_at=datetime.now(UTC) - timedelta(hours=1),
-                heartbeat_at=datetime.now(UTC) - timedelta(hours=1),
-            )
-        )
-    return "p1"
-
-
 def test_restart_fails_an_interrupted_job_explicitly_after_its_attempts(api_settings: Settings) -> None:
     api_settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(api_settings)
     db.migrate()
-    _interrupted_job(db, attempts=api_settings.job_max_attempts)
+    interrupted_job(db, attempts=api_settings.job_max_attempts)
     db.dispose()
     for api_ in start_api(api_settings):
         with api_.state.db.session() as session:
@@ -148,7 +119,7 @@ def test_restart_requeues_an_interrupted_job_with_attempts_left(api_settings: Se
     api_settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(api_settings)
     db.migrate()
-    _interrupted_job(db, attempts=0)
+    interrupted_job(db, attempts=0)
     db.dispose()
     from api.state import AppState
 
