@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from rag.retrieval.errors import QueryError
+
+if TYPE_CHECKING:
+    from rag.retrieval.retriever import Retriever
+    from rag.retrieval.search import Mode
 
 
 def _parse_filters(values: list[str] | None) -> dict[str, str]:
@@ -21,11 +27,17 @@ def _parse_filters(values: list[str] | None) -> dict[str, str]:
     return filters
 
 
-def _retriever():
+@contextmanager
+def _open_retriever() -> Iterator[Retriever]:
+    """The retriever over the configured data home, closed when the command is done."""
     from api.settings import get_settings
     from rag.retrieval.retriever import Retriever
 
-    return Retriever.open(get_settings().retrieval_config())
+    retriever = Retriever.open(get_settings().retrieval_config())
+    try:
+        yield retriever
+    finally:
+        retriever.close()
 
 
 def index(
@@ -58,11 +70,8 @@ def index(
         if not paths:
             paths = [settings.corpus_dir]
             manifest = manifest or (settings.corpus_manifest if settings.corpus_manifest.is_file() else None)
-        retriever = _retriever()
-        try:
+        with _open_retriever() as retriever:
             report = retriever.index_paths(paths, manifest=manifest, progress=progress)
-        finally:
-            retriever.close()
     print(
         f"documents: {report.added} added, {report.skipped} skipped, {report.replaced} replaced; "
         f"chunks: {report.chunks_added} added, {report.chunks_removed} removed "
@@ -91,12 +100,10 @@ def search(
     filters = _parse_filters(filter_)
     if not query.strip():
         raise QueryError("the query is empty")
-    retriever = _retriever()
-    try:
+    with _open_retriever() as retriever:
         use_second = retriever.config.search_second_model if second_model is None else second_model
-        hits = retriever.search(query, mode=mode, k=k, filters=filters, second_model=use_second)
-    finally:
-        retriever.close()
+        # any string: the retriever refuses an unknown mode with a QueryError (one line, exit 2)
+        hits = retriever.search(query, mode=cast("Mode", mode), k=k, filters=filters, second_model=use_second)
     if as_json:
         print(json.dumps([h.model_dump() for h in hits], ensure_ascii=False, indent=2))
         return
@@ -117,11 +124,8 @@ documents_app = typer.Typer(help="List, review or remove indexed documents.", no
 @documents_app.command("list")
 def documents_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List indexed documents."""
-    retriever = _retriever()
-    try:
+    with _open_retriever() as retriever:
         documents = retriever.list_documents()
-    finally:
-        retriever.close()
     if as_json:
         print(json.dumps([d.model_dump() for d in documents], ensure_ascii=False, indent=2))
         return
@@ -134,11 +138,8 @@ def documents_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
 def documents_flagged(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the chunks that read as instructions to a model (prompt injection): searches, feedback and the
     tutor never use them. Remove or fix the document to clear them."""
-    retriever = _retriever()
-    try:
+    with _open_retriever() as retriever:
         flagged = retriever.flagged_chunks()
-    finally:
-        retriever.close()
     if as_json:
         print(json.dumps([c.model_dump() for c in flagged], ensure_ascii=False, indent=2))
         return
@@ -152,11 +153,8 @@ def documents_remove(
     document_id: Annotated[str, typer.Argument(help="Document id or slug (see `documents list`).")],
 ) -> None:
     """Remove a document from the catalogue and from every index."""
-    retriever = _retriever()
-    try:
+    with _open_retriever() as retriever:
         retriever.remove_document(document_id)
-    finally:
-        retriever.close()
     print(f"removed {document_id}")
 
 
