@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import hashlib
 import json
 import logging
@@ -36,6 +35,7 @@ import httpx
 
 from rag.generation.config import GenerationConfig
 from rag.generation.errors import GenerationConfigError, LLMError
+from scorer.inference.children import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -92,36 +92,6 @@ def _free_port() -> int:
 
 
 # --- dying with the owner -------------------------------------------------------------------------
-_PR_SET_PDEATHSIG = 1
-
-
-def _prctl() -> Callable[..., int] | None:
-    """libc's prctl, resolved in the parent (the child after fork must not load libraries); None off Linux."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
-        return prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _prctl()
-
-
-def _die_with_parent(parent: int) -> Callable[[], None]:
-    """A ``preexec_fn``: SIGKILL this child when the thread that spawned it exits (the process, for the
-    launcher thread); exit at once if the parent already died between fork and prctl."""
-
-    def preexec() -> None:
-        if _PRCTL is not None:
-            _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return preexec
-
-
 class _Launcher:
     """The one thread per process that spawns long-lived children: it lives as long as the process, so their
     parent-death signal fires exactly when the process dies (a request thread may exit any time)."""
@@ -231,7 +201,7 @@ class LocalLLMServer:
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ},
-                preexec_fn=_die_with_parent(parent),
+                preexec_fn=die_with_parent(parent),
             )
         )  # noqa: PLW1509 - prctl only, libc resolved before fork
         self.log_path = log_path

@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from scorer.errors import RecordingError, ScorerConfigError
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _libc_prctl() -> Callable[..., int] | None:
-    """libc's prctl, resolved before any fork (a forked child must not load libraries); None off Linux."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
-        return prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _libc_prctl()
-
-
-def _die_with_parent(parent: int) -> Callable[[], None]:
-    """A ``preexec_fn``: SIGKILL the child when the thread that runs it exits. That thread waits for the
-    child, so it exits early only when the whole process dies (a killed worker leaves no render behind)."""
-
-    def preexec() -> None:
-        if _PRCTL is not None:
-            _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died between fork and prctl
-            os._exit(1)
-
-    return preexec
-
+from scorer.inference.children import die_with_parent
 
 RENDER_SR = 22050
 # fluidsynth's default gain (0.2) is very quiet; we render louder and peak-normalise afterwards so
@@ -89,7 +56,7 @@ def render_midi_bytes(data: bytes, soundfont: Path, *, sr: int = RENDER_SR) -> n
             str(soundfont),
             str(mid),
         ]
-        proc = subprocess.run(cmd, capture_output=True, timeout=600, preexec_fn=_die_with_parent(os.getpid()))  # noqa: PLW1509 - prctl only
+        proc = subprocess.run(cmd, capture_output=True, timeout=600, preexec_fn=die_with_parent(os.getpid()))  # noqa: PLW1509 - prctl only
         if proc.returncode != 0 or not wav.is_file():
             raise RecordingError("could not render the MIDI file (fluidsynth failed)")
         audio, file_sr = sf.read(str(wav), dtype="float32", always_2d=True)
