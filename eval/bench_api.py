@@ -268,47 +268,70 @@ def cli(env: dict[str, str], *cli_args: str) -> str:
     ).stdout.strip()
 
 
+class Server:
+    """`cadenza serve` on loopback that can be killed (SIGKILL) and started again on the same home."""
+
+    def __init__(self, env: dict[str, str], port: int, log_path: Path, *, workers: int = 1) -> None:
+        self.env, self.port, self.log_path, self.workers = env, port, log_path, workers
+        self.base = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 180.0) -> None:
+        with open(self.log_path, "ab") as log_file:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "api.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                    "--log-level",
+                    "warning",
+                ],
+                env=self.env,
+                cwd=REPO_ROOT,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.3)
+        raise SystemExit("cadenza serve did not start:\n" + self.log_path.read_text(errors="replace")[-2000:])
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()  # SIGKILL
+            self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(30)
+
+
 @contextlib.contextmanager
 def running_server(env: dict[str, str], port: int, workers: int, log_path: Path) -> Iterator[str]:
     """`cadenza serve` on loopback until the block ends; yields its base URL once /healthz answers."""
-    with open(log_path, "wb") as log_file:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "api.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    server = Server(env, port, log_path, workers=workers)
+    server.start()
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("bench: server did not start:\n" + log_path.read_text()[-2000:])
-            time.sleep(0.3)
-        yield base
+        yield server.base
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop()
 
 
 def _summarize(runs: list[Run], args: argparse.Namespace) -> dict[str, Any]:

@@ -25,7 +25,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,8 +35,8 @@ from typing import Any
 
 import httpx
 
-from api.settings import REPO_ROOT, Settings
-from eval.bench_api import SMALL_FIRST, _free_port, cli
+from api.settings import Settings
+from eval.bench_api import SMALL_FIRST, Server, _free_port, cli
 
 EXAMPLE = "data/percepiano/examples/Beethoven_WoO80_var27_8bars_3_15.wav"
 QUERIES = [
@@ -71,59 +70,6 @@ class Tally:
         self.statuses[response.status_code] += 1
         if response.status_code >= 500:
             self.server_errors.append(f"{action}: {response.status_code} {response.text[:200]}")
-
-
-class Server:
-    """`cadenza serve` on loopback that can be killed (SIGKILL) and started again on the same home."""
-
-    def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
-        self.env, self.port, self.log_path = env, port, log_path
-        self.base = f"http://127.0.0.1:{port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout_s: float = 180.0) -> None:
-        with open(self.log_path, "ab") as log_file:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "api.cli",
-                    "serve",
-                    "--port",
-                    str(self.port),
-                    "--log-level",
-                    "warning",
-                ],
-                env=self.env,
-                cwd=REPO_ROOT,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.3)
-        raise SystemExit("soak: server did not start:\n" + self.log_path.read_text(errors="replace")[-2000:])
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(30)
 
 
 def processes_of(home: Path) -> list[int]:
@@ -304,12 +250,9 @@ def _wait_for_jobs(
         pending = list(uploads)
         while pending and time.monotonic() < deadline:
             for pid in list(pending):
-                body = client.get(f"/v1/performances/{pid}").json()
-                states[pid] = body
-                if (
-                    body.get("status") in ("done", "failed")
-                    or body.get("error", {}).get("code") == "not_found"
-                ):
+                response = client.get(f"/v1/performances/{pid}")
+                states[pid] = response.json()
+                if response.status_code == 404 or states[pid].get("status") in ("done", "failed"):
                     pending.remove(pid)
             if pending:
                 time.sleep(2.0)
