@@ -22,5 +22,6 @@ class ScorerConfig:
     second_soundfont: Path  # training only: the audio head also learns from these renders
     top_n: int  # weak spots / strengths reported per recording
     threads: int  # threads of the embedded backend's transcription model
+    transcriber: Literal["basic-pitch", "transkun"]  # audio -> notes (transkun: accurate mode)
     cache_dir: Path  # training and robustness: render / feature cache
     percepiano_dir: Path  # training and robustness: the PercePiano data
