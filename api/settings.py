@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     )
     scorer_top_n: int = Field(5, ge=1, description="Weak spots / strengths reported per recording.")
     scorer_threads: int = Field(2, ge=1, description="Threads of the embedded backend's transcription model.")
+    scorer_transcriber: Literal["basic-pitch", "transkun"] = Field(
+        "basic-pitch",
+        description="Audio -> notes: basic-pitch (fast default) or transkun (piano-specific accurate mode, "
+        "slower than real time on 2 cores; eval/results/transcription.md).",
+    )
     muq_device: str = Field("cpu", description="torch device for the MuQ backend ('cuda' in production).")
 
     # --- LLM ---------------------------------------------------------------------------------
@@ -239,6 +244,7 @@ class Settings(BaseSettings):
             second_soundfont=self.scorer_second_soundfont,
             top_n=self.scorer_top_n,
             threads=self.scorer_threads,
+            transcriber=self.scorer_transcriber,
             cache_dir=self.home / "cache" / "scorer",
             percepiano_dir=self.percepiano_dir,
         )
