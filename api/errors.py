@@ -2,7 +2,8 @@
 
 The packages below the API raise errors of their own roots, with no HTTP knowledge:
 
-    ScorerError (scorer.errors)          RecordingError, RecordingTooLarge, ScorerConfigError
+    ScorerError (scorer.errors)          RecordingError, RecordingTooLarge, NotAScore, UnsafeScore,
+                                         ScorerConfigError
     CorpusError (corpus.errors)          DocumentError, UnsupportedDocument, DocumentNotFound, CorpusFetchError
     RetrievalError (rag.retrieval.errors) QueryError, IndexMismatch, RetrievalConfigError, VectorStoreError
     GenerationError (rag.generation.errors) FeedbackInputError, GenerationConfigError, GenerationCancelled,
@@ -48,7 +49,14 @@ from rag.retrieval.errors import (
     RetrievalError,
     VectorStoreError,
 )
-from scorer.errors import RecordingError, RecordingTooLarge, ScorerConfigError, ScorerError
+from scorer.errors import (
+    NotAScore,
+    RecordingError,
+    RecordingTooLarge,
+    ScorerConfigError,
+    ScorerError,
+    UnsafeScore,
+)
 
 
 class CadenzaError(Exception):
@@ -133,6 +141,8 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     ScorerError: (500, "scorer_error"),
     RecordingError: (400, "invalid_input"),
     RecordingTooLarge: (413, "too_large"),
+    NotAScore: (415, "unsupported_media_type"),
+    UnsafeScore: (400, "invalid_input"),
     ScorerConfigError: (500, "config_error"),
     # corpus
     CorpusError: (500, "corpus_error"),

@@ -2,7 +2,9 @@
 
 ScorerError
 ├── RecordingError        the recording or its score cannot be used (unreadable, empty, too short …)
-│   └── RecordingTooLarge over a configured limit (size or duration)
+│   ├── RecordingTooLarge over a configured limit (size or duration)
+│   ├── NotAScore         a score upload that is no score format we read (MIDI, MusicXML, .mxl)
+│   └── UnsafeScore       a score file built to exhaust the reader (XML entities, an .mxl that inflates far)
 └── ScorerConfigError     settings or installed files that cannot work (missing weights, fluidsynth …)
 """
 
@@ -10,7 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["RecordingError", "RecordingTooLarge", "ScorerConfigError", "ScorerError"]
+__all__ = [
+    "NotAScore",
+    "RecordingError",
+    "RecordingTooLarge",
+    "ScorerConfigError",
+    "ScorerError",
+    "UnsafeScore",
+]
 
 
 class ScorerError(Exception):
@@ -28,6 +37,14 @@ class RecordingError(ScorerError):
 
 class RecordingTooLarge(RecordingError):
     """The input is over a configured limit."""
+
+
+class NotAScore(RecordingError):
+    """A file sent as a score is none of the score formats read (MIDI, MusicXML, compressed .mxl)."""
+
+
+class UnsafeScore(RecordingError):
+    """A score file that would exhaust the reader: XML entity declarations, an archive that inflates too far."""
 
 
 class ScorerConfigError(ScorerError):
