@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+# Note-level spot dimensions (issue 17): not PercePiano dimensions, so not in scorer.dimensions.
+NOTE_SPOT_DIMENSIONS = (
+    "wrong_notes",
+    "missed_notes",
+    "extra_notes",
+    "rushing",
+    "dragging",
+    "uneven_chords",
+)
+BarFlag = Literal["wrong_notes", "missed_notes", "extra_notes", "rushed", "dragged", "uneven", "dynamics"]
 
 
 class DimensionScore(BaseModel):
@@ -42,8 +53,17 @@ class Spot(BaseModel):
     bars: list[int] | None = None
 
 
+class ScorePass(BaseModel):
+    """One continuous run through the score: a restart or a played repeat starts the next one."""
+
+    start_s: float
+    end_s: float
+    first_bar: int
+    last_bar: int
+
+
 class ScoreFollowing(BaseModel):
-    """How the recording followed the score MIDI given with it."""
+    """How the recording followed the score given with it."""
 
     matched_share: float = Field(
         description="Share of the played (or transcribed) notes paired with a score note, 0-1."
@@ -52,6 +72,71 @@ class ScoreFollowing(BaseModel):
         description="Enough notes paired for the score to be used: bar numbers from it, and "
         "timing judged against it where the backend can; else neither."
     )
+    bars_covered: list[int] | None = Field(
+        None, description="[first, last] score bar played (numbered as in the score); None when none."
+    )
+    passes: list[ScorePass] = Field(default_factory=list)
+    restarts: int = Field(0, description="Jumps back in the score (restarts and played repeats).")
+
+
+# "pass" is a Python keyword: the field is pass_ with the JSON key "pass"; every dump uses the alias.
+_ALIASED = ConfigDict(serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
+
+
+class NoteError(BaseModel):
+    """A wrong (substituted), missed or extra note against the score."""
+
+    model_config = _ALIASED
+
+    type: Literal["wrong", "missed", "extra"]
+    bar: int | None = Field(description="Score bar, numbered as in the score (a pickup as notated).")
+    beat: float | None = Field(description="Beat in the bar, from 1, in the bar's time signature.")
+    time_s: float = Field(description="Performance time; for a missed note, where it should have sounded.")
+    expected_pitch: int | None = Field(description="MIDI pitch in the score; None for an extra note.")
+    played_pitch: int | None = Field(description="MIDI pitch played; None for a missed note.")
+    pass_: int = Field(1, alias="pass", description="Which pass through the score (1-based).")
+
+
+class BarReport(BaseModel):
+    """One score bar in one pass."""
+
+    model_config = _ALIASED
+
+    bar: int
+    pass_: int = Field(1, alias="pass")
+    start_s: float
+    end_s: float
+    expected: int
+    matched: int
+    missed: int
+    extra: int
+    wrong: int
+    onset_dev_ms: float | None = Field(
+        None, description="Median |onset - local score-to-performance fit| of the bar's notes."
+    )
+    tempo_bpm: float | None = Field(None, description="The time signature's beats per minute.")
+    tempo_ratio: float | None = Field(
+        None, description="Bar tempo / the performer's own smoothed tempo there (>1 = faster)."
+    )
+    velocity_mean: float | None = None
+    flags: list[BarFlag] = Field(default_factory=list)
+
+
+class TempoPoint(BaseModel):
+    time_s: float
+    bpm: float
+
+
+class LoudnessPoint(BaseModel):
+    time_s: float
+    db: float
+
+
+class Curves(BaseModel):
+    """Tempo (score beats with a score, else onsets) and loudness over the performance."""
+
+    tempo: list[TempoPoint] = Field(default_factory=list)
+    loudness: list[LoudnessPoint] = Field(default_factory=list)
 
 
 class ScoreReport(BaseModel):
@@ -62,4 +147,9 @@ class ScoreReport(BaseModel):
     weak_spots: list[Spot]
     strengths: list[Spot]
     source: str | None = Field(None, description="Input file name (never a server-side path).")
-    score_following: ScoreFollowing | None = Field(None, description="Present when a score MIDI was given.")
+    score_following: ScoreFollowing | None = Field(None, description="Present when a score was given.")
+    note_errors: list[NoteError] | None = Field(None, description="Against the score; None without one.")
+    bars: list[BarReport] | None = Field(
+        None, description="One per (score bar, pass) played; None without a score."
+    )
+    curves: Curves | None = Field(None, description="Tempo and loudness curves (with or without a score).")
