@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.generation.config import GenerationConfig
 from rag.retrieval.config import DEFAULT_MODELS_DIR, MINILM_PACKAGE, MPNET_NAME, RetrievalConfig
-from scorer.config import ScorerConfig
+from scorer.config import NoteConfig, ScorerConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Third-party data (corpus, PercePiano, eval sets) is read in place, never copied into the repo.
@@ -126,6 +126,21 @@ class Settings(BaseSettings):
         "slower than real time on 2 cores; eval/results/transcription.md).",
     )
     muq_device: str = Field("cpu", description="torch device for the MuQ backend ('cuda' in production).")
+    # note-level assessment against a score (issue 17); defaults: scorer.config.NoteConfig
+    note_rushed_ratio: float = Field(
+        NoteConfig.rushed_ratio, gt=1.0, description="Bar tempo / own smoothed tempo at or above: rushed."
+    )
+    note_dragged_ratio: float = Field(
+        NoteConfig.dragged_ratio, gt=0.0, lt=1.0, description="... at or below: dragged."
+    )
+    note_uneven_chord_ms: float = Field(
+        NoteConfig.uneven_chord_ms,
+        gt=0.0,
+        description="Median chord onset spread (ms) above which a bar is uneven.",
+    )
+    note_jump_penalty: float = Field(
+        NoteConfig.jump_penalty, gt=0.0, description="Pass segmentation: cost of a jump in the score."
+    )
 
     # --- LLM ---------------------------------------------------------------------------------
     llm_model: str = Field("openai/qwen2.5-0.5b-instruct", description="litellm model string.")
@@ -245,6 +260,12 @@ class Settings(BaseSettings):
             top_n=self.scorer_top_n,
             threads=self.scorer_threads,
             transcriber=self.scorer_transcriber,
+            notes=NoteConfig(
+                rushed_ratio=self.note_rushed_ratio,
+                dragged_ratio=self.note_dragged_ratio,
+                uneven_chord_ms=self.note_uneven_chord_ms,
+                jump_penalty=self.note_jump_penalty,
+            ),
             cache_dir=self.home / "cache" / "scorer",
             percepiano_dir=self.percepiano_dir,
         )

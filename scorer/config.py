@@ -6,9 +6,26 @@ The scorer never reads the environment: ``api.settings.Settings.scorer_config()`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoteConfig:
+    """Thresholds of the note-level assessment against a score (issue 17). The defaults are the settings'
+    defaults (``api.settings`` reads these constants); ``eval/bench_notes.py`` tunes them."""
+
+    rushed_ratio: float = 1.12  # bar tempo / the performer's smoothed tempo at or above: rushed
+    dragged_ratio: float = 0.88  # ... at or below: dragged (not in a pass's last bar: ritardando)
+    tempo_smooth_bars: int = 5  # bars in the running median that is "the performer's own tempo"
+    uneven_chord_ms: float = 60.0  # median onset spread of a bar's notated chords above which: uneven
+    dynamics_margin: float = 4.0  # MIDI velocity: a softer-marked bar this close to a louder one is flagged
+    extra_min_velocity: int = 12  # quieter played notes are never called extra (ghost notes, transcription)
+    extra_min_duration_s: float = 0.03  # ... nor shorter ones
+    one_hand_share: float = 0.1  # a hand with at most this share of its notes played in a pass: not played
+    min_followed_share: float = 0.3  # fewer played notes matched: the score is not followed, no note errors
+    jump_penalty: float = 4.0  # pass segmentation: cost of a jump in the score (restart, repeat, skip)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,3 +42,4 @@ class ScorerConfig:
     transcriber: Literal["basic-pitch", "transkun"]  # audio -> notes (transkun: accurate mode)
     cache_dir: Path  # training and robustness: render / feature cache
     percepiano_dir: Path  # training and robustness: the PercePiano data
+    notes: NoteConfig = field(default_factory=NoteConfig)  # note-level assessment thresholds
