@@ -27,6 +27,7 @@ class Embedder(Protocol):
     max_length: int  # word pieces, special tokens included
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+    def truncate(self, text: str, max_tokens: int) -> str: ...
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray: ...
     def encode_query(self, text: str) -> np.ndarray: ...
 
@@ -189,32 +190,57 @@ class SentenceTransformerEmbedder:
         return result.copy()
 
 
-_EMBEDDERS: dict[tuple[str, str], SentenceTransformerEmbedder] = {}
+_EMBEDDERS: dict[tuple[str, str], Embedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()
 
 
-def load_embedder(config: RetrievalConfig) -> SentenceTransformerEmbedder:
+def _make_embedder(
+    name: str, config: RetrievalConfig, *, query_instruction: str = "", dimension: int | None = None
+) -> Embedder:
+    """nomic-embed-text-v1.5 (GGUF, llama.cpp) by its name; anything else through sentence-transformers."""
+    from rag.retrieval.llama_embedder import LlamaEmbedder, is_nomic
+
+    if is_nomic(name):
+        return LlamaEmbedder(
+            name,
+            models_dir=config.models_dir.expanduser(),
+            dimension=dimension,
+            threads=config.embedding_threads,
+        )
+    return SentenceTransformerEmbedder(
+        name,
+        query_instruction=query_instruction,
+        batch_size=config.embedding_batch_size,
+        models_dir=config.models_dir,
+    )
+
+
+def load_embedder(config: RetrievalConfig) -> Embedder:
     """One loaded model per (name, instruction) per process: loading takes seconds, memory is shared."""
-    key = (config.embedding_model, config.embedding_query_instruction)
+    key = (
+        config.embedding_model,
+        f"{config.embedding_query_instruction}|d={config.embedding_dimension}|models_dir={config.models_dir}",
+    )
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:
-            _EMBEDDERS[key] = SentenceTransformerEmbedder(
+            _EMBEDDERS[key] = _make_embedder(
                 config.embedding_model,
+                config,
                 query_instruction=config.embedding_query_instruction,
-                batch_size=config.embedding_batch_size,
-                models_dir=config.models_dir,
+                dimension=config.embedding_dimension,
             )
         return _EMBEDDERS[key]
 
 
-def load_rescore_embedder(config: RetrievalConfig) -> SentenceTransformerEmbedder:
+def load_rescore_embedder(config: RetrievalConfig) -> Embedder:
     """The second stage's model (config.rescore_model), shared per process like the first."""
     if not config.rescore_model:
         raise RetrievalConfigError("no second-stage model configured (rescore_model)")
-    key = (config.rescore_model, f"models_dir={config.models_dir}")  # where it resolves decides what loads
+    key = (
+        config.rescore_model,
+        f"|d=None|models_dir={config.models_dir}",
+    )  # where it resolves decides what loads
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:
-            _EMBEDDERS[key] = SentenceTransformerEmbedder(
-                config.rescore_model, batch_size=config.embedding_batch_size, models_dir=config.models_dir
-            )
+            _EMBEDDERS[key] = _make_embedder(config.rescore_model, config)
         return _EMBEDDERS[key]

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from corpus.catalogue import Catalogue, ChunkRecord, DocumentInfo
 from rag.retrieval.bm25 import LexicalIndex
-from rag.retrieval.embedder import SentenceTransformerEmbedder
+from rag.retrieval.embedder import Embedder
 from rag.retrieval.embedding_cache import EmbeddingCache, embed_with_cache
 from rag.retrieval.filters import allowed_seqs
 from rag.retrieval.rwlock import ReadWriteLock
@@ -25,7 +25,7 @@ class IndexSync:
         catalogue: Catalogue,
         lexical: LexicalIndex,
         vectors: VectorStore,
-        embedder: SentenceTransformerEmbedder,
+        embedder: Embedder,
         cache: EmbeddingCache,
     ) -> None:
         self.catalogue = catalogue

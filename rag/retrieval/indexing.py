@@ -18,7 +18,7 @@ from corpus.models import DocumentRow
 from corpus.urls import check_web_url
 from rag.retrieval.chunker import chunk_document, expand_paths, slugify
 from rag.retrieval.config import RetrievalConfig
-from rag.retrieval.embedder import SentenceTransformerEmbedder
+from rag.retrieval.embedder import Embedder
 from rag.retrieval.embedding_cache import EmbeddingCache, embed_with_cache
 from rag.retrieval.errors import QueryError
 from rag.retrieval.index_sync import IndexSync
@@ -33,8 +33,8 @@ class Indexer:
         self,
         config: RetrievalConfig,
         sync: IndexSync,
-        embedder: SentenceTransformerEmbedder,
-        rescore_embedder: SentenceTransformerEmbedder | None,
+        embedder: Embedder,
+        rescore_embedder: Embedder | None,
         cache: EmbeddingCache,
         sentences: SentenceVectors,
     ) -> None:

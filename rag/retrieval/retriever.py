@@ -13,7 +13,7 @@ from corpus.catalogue import CATALOGUE_STATE, Catalogue, ChunkRecord, DocumentIn
 from corpus.errors import DocumentNotFound
 from rag.retrieval.bm25 import LexicalIndex, make_lexical_index
 from rag.retrieval.config import RetrievalConfig
-from rag.retrieval.embedder import SentenceTransformerEmbedder, load_embedder, load_rescore_embedder
+from rag.retrieval.embedder import Embedder, load_embedder, load_rescore_embedder
 from rag.retrieval.embedding_cache import EmbeddingCache
 from rag.retrieval.errors import IndexMismatch
 from rag.retrieval.index_sync import IndexSync
@@ -27,9 +27,7 @@ __all__ = ["MODES", "DocumentInfo", "Mode", "Retriever"]
 
 
 class Retriever:
-    def __init__(
-        self, config: RetrievalConfig, *, embedder: SentenceTransformerEmbedder | None = None
-    ) -> None:
+    def __init__(self, config: RetrievalConfig, *, embedder: Embedder | None = None) -> None:
         self.config = config
         config.home.mkdir(parents=True, exist_ok=True)
         self.catalogue = Catalogue(config.database_url)

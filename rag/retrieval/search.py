@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 
 from rag.retrieval.config import RetrievalConfig
-from rag.retrieval.embedder import SentenceTransformerEmbedder
+from rag.retrieval.embedder import Embedder
 from rag.retrieval.embedding_cache import EmbeddingCache, embed_with_cache
 from rag.retrieval.errors import QueryError
 from rag.retrieval.filters import validate_filters
@@ -32,8 +32,8 @@ class Searcher:
         self,
         config: RetrievalConfig,
         sync: IndexSync,
-        embedder: SentenceTransformerEmbedder,
-        rescore_embedder: SentenceTransformerEmbedder | None,
+        embedder: Embedder,
+        rescore_embedder: Embedder | None,
         cache: EmbeddingCache,
         sentences: SentenceVectors,
     ) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from corpus.chunking import sentence_spans
-from rag.retrieval.embedder import SentenceTransformerEmbedder
+from rag.retrieval.embedder import Embedder
 from rag.retrieval.embedding_cache import EmbeddingCache, embed_with_cache, text_sha
 from rag.retrieval.errors import QueryError
 
@@ -21,7 +21,7 @@ SENTENCE_VECTORS_KEPT = 2048  # chunks whose sentence vectors stay in memory for
 
 
 class SentenceVectors:
-    def __init__(self, embedder: SentenceTransformerEmbedder, cache: EmbeddingCache) -> None:
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache) -> None:
         self._embedder = embedder
         self._cache = cache
         # chunk text sha -> (its sentences, their (n, dim) vectors)

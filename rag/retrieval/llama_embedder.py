@@ -1,0 +1,127 @@
+"""nomic-embed-text-v1.5 through llama.cpp (GGUF assembled by .ci/setup.d/26-nomic.sh; rag/retrieval/nomic_model.py).
+
+The model was trained with task prefixes: ``search_query: `` before a question, ``search_document: `` before a
+passage; without them its cosines are much less useful, so the prefixes are applied here and nowhere else.
+Matryoshka: the first d of the 768 dimensions, after a layer norm, are a d-dimensional embedding (the model
+card's recipe: layer norm, truncate, L2-normalise), so a smaller index needs no other model."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rag.retrieval.embedder import ModelLock
+from rag.retrieval.errors import RetrievalConfigError
+
+NOMIC_NAME = "nomic-embed-text-v1.5"  # the setting's value (Q8_0 weights)
+NOMIC_F16 = NOMIC_NAME + "-f16"  # the unquantised weights, for comparison
+NOMIC_FULL_DIMENSION = 768
+QUERY_PREFIX = "search_query: "
+DOCUMENT_PREFIX = "search_document: "
+# Chunks are at most 512 word pieces (rag/retrieval/chunker.py); the model takes 2,048, a header and prefix fit.
+NOMIC_CONTEXT = 1024
+
+
+def is_nomic(name: str) -> bool:
+    return name in (NOMIC_NAME, NOMIC_F16)
+
+
+def nomic_model_file(name: str, models_dir: Path) -> Path:
+    from rag.retrieval.nomic_model import NOMIC_F16_NAME, NOMIC_Q8_NAME
+
+    path = models_dir / (NOMIC_F16_NAME if name == NOMIC_F16 else NOMIC_Q8_NAME)
+    if not path.is_file():
+        raise RetrievalConfigError(f"{name} is not assembled under {models_dir}: run .ci/setup.d/26-nomic.sh")
+    return path
+
+
+def matryoshka(vectors: np.ndarray, dimension: int) -> np.ndarray:
+    """Rows of pooled embeddings → L2-normalised ``dimension``-d rows (layer norm first when truncating)."""
+    v = np.asarray(vectors, dtype=np.float32)
+    if dimension < v.shape[1]:
+        v = (v - v.mean(axis=1, keepdims=True)) / np.sqrt(v.var(axis=1, keepdims=True) + 1e-5)
+        v = v[:, :dimension]
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    return (v / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+class LlamaEmbedder:
+    def __init__(
+        self,
+        name: str,
+        *,
+        models_dir: Path,
+        dimension: int | None = None,
+        threads: int | None = None,
+    ) -> None:
+        import llama_cpp
+
+        if not is_nomic(name):
+            raise RetrievalConfigError(f"no llama.cpp embedding model named {name!r}")
+        dimension = dimension or NOMIC_FULL_DIMENSION
+        if not 64 <= dimension <= NOMIC_FULL_DIMENSION:
+            raise RetrievalConfigError(
+                f"{name}: dimension must lie in [64, {NOMIC_FULL_DIMENSION}], got {dimension}"
+            )
+        path = nomic_model_file(name, models_dir)
+        try:
+            self._model = llama_cpp.Llama(
+                str(path),
+                embedding=True,
+                n_ctx=NOMIC_CONTEXT,
+                n_batch=NOMIC_CONTEXT,
+                n_ubatch=NOMIC_CONTEXT,  # a non-causal model must see a whole input in one micro-batch
+                n_threads=threads or os.cpu_count() or 1,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as err:
+            raise RetrievalConfigError(f"cannot load {name} ({path}): {err}") from err
+        # The index records the variant: vectors of another quantisation or size must not mix with these.
+        self.name = name if dimension == NOMIC_FULL_DIMENSION else f"{name}-d{dimension}"
+        self.dimension = dimension
+        self.max_length = NOMIC_CONTEXT
+        self._lock = ModelLock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_cache_size = 4096
+
+    def _ids(self, text: str) -> list[int]:
+        return self._model.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(self._ids(t)) for t in texts]
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        ids = self._ids(text)
+        if len(ids) <= max_tokens:
+            return text
+        return self._model.detokenize(ids[:max_tokens]).decode("utf-8", errors="ignore").strip()
+
+    def _embed_one(self, text: str) -> np.ndarray:
+        # One input per call: llama-cpp-python packs a list into one batch, and a non-causal model then pays
+        # attention over the whole batch (measured: 4 × 254 tokens took 2.8x as long per text as one by one).
+        return np.asarray(self._model.embed(text, normalize=False, truncate=True), dtype=np.float32)
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            with self._lock.batch():  # a waiting query goes between two documents
+                raw = self._embed_one(DOCUMENT_PREFIX + text)
+            out[i] = matryoshka(raw[None, :], self.dimension)[0]
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        with self._lock.query():
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached.copy()
+            raw = self._embed_one(QUERY_PREFIX + text)
+            result = matryoshka(raw[None, :], self.dimension)[0]
+            self._query_cache[text] = result
+            if len(self._query_cache) > self._query_cache_size:
+                self._query_cache.popitem(last=False)
+        return result.copy()
