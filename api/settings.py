@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         description="Prefix for queries (BGE: 'Represent this sentence for searching relevant passages: ').",
     )
     embedding_batch_size: int = 32
+    embedding_dimension: int | None = Field(
+        None, ge=64, le=768, description="Matryoshka size for nomic-embed-text-v1.5; None = its full 768."
+    )
+    embedding_threads: int | None = Field(
+        None, ge=1, description="llama.cpp threads for nomic-embed-text-v1.5; None = all cores."
+    )
     reranker_model: str | None = Field(
         None, description="Cross-encoder name or path; None = no second stage."
     )
@@ -284,6 +290,8 @@ class Settings(BaseSettings):
             embedding_model=self.embedding_model,
             embedding_query_instruction=self.embedding_query_instruction,
             embedding_batch_size=self.embedding_batch_size,
+            embedding_dimension=self.embedding_dimension,
+            embedding_threads=self.embedding_threads,
             bm25_backend=self.bm25_backend,
             vector_backend=self.vector_backend,
             qdrant_url=self.qdrant_url,
