@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from scorer.errors import RecordingError
-from scorer.inference.features import Notes, notes_from_midi
+from scorer.inference.features import Notes
 
 EVENT_GAP_S = 0.035
 # DTW keeps two (performance events x score events) matrices: 25M cells is ~400 MB, about 10 minutes of
@@ -50,36 +50,75 @@ class Alignment:
 
 @dataclass(frozen=True)
 class NotatedScore:
-    """A score MIDI: its notes and the start of every bar (score seconds)."""
+    """A score: its notes (score seconds) and the start of every bar, plus what the note-level assessment
+    reads (``scorer.inference.score_input`` fills them; a bare ``NotatedScore(notes, downbeats)`` numbers
+    bars 1, 2, ... in 4/4 with no grace notes, ornaments or dynamics)."""
 
     notes: Notes
     downbeats: np.ndarray
+    bar_numbers: np.ndarray | None = None  # per bar, as printed (a pickup may be 0)
+    time_signatures: tuple[tuple[int, int], ...] = ()  # per bar (numerator, denominator)
+    grace: np.ndarray | None = None  # per note
+    ornament: np.ndarray | None = None  # per note: trill, mordent, turn ... (MusicXML)
+    dynamics: tuple[str | None, ...] = ()  # per bar: the marking in effect (MusicXML)
+    pickup_beats: float = 0.0  # beats missing from the first bar (a pickup's beats count from its end)
+    end_s: float | None = None  # end of the last bar (default: the last note's end)
+    repeats: tuple[tuple[float, float], ...] = ()  # notated repeat spans (score seconds)
+    source_format: str = "midi"
+
+    @property
+    def n_bars(self) -> int:
+        return int(self.downbeats.size)
+
+    @property
+    def numbers(self) -> np.ndarray:
+        """Printed number of every bar."""
+        if self.bar_numbers is not None:
+            return self.bar_numbers
+        return np.arange(1, self.n_bars + 1)
+
+    def signature(self, bar_index: int) -> tuple[int, int]:
+        return self.time_signatures[bar_index] if self.time_signatures else (4, 4)
+
+    @property
+    def bar_ends(self) -> np.ndarray:
+        """Score seconds at which every bar ends."""
+        last = self.end_s if self.end_s is not None else float(self.notes.offset.max(initial=0.0))
+        if self.n_bars >= 2 and not self.time_signatures and self.end_s is None:
+            last = max(last, float(self.downbeats[-1] + np.diff(self.downbeats)[-1]))
+        return np.append(self.downbeats[1:], max(last, float(self.downbeats[-1]) + 1e-3))
+
+    def bar_index(self, score_s: np.ndarray) -> np.ndarray:
+        """Index (0-based, not the printed number) of the bar each score time falls in."""
+        idx = np.searchsorted(self.downbeats, np.asarray(score_s) + 1e-6, side="right") - 1
+        return np.clip(idx, 0, max(self.n_bars - 1, 0))
+
+    def beats_in_bar(self, bar_index: int) -> float:
+        """Notated beats the bar holds (a pickup holds fewer)."""
+        num, _ = self.signature(bar_index)
+        return num - self.pickup_beats if bar_index == 0 else float(num)
+
+    def seconds_per_beat(self, bar_index: int) -> float:
+        """Score seconds per beat of the bar's time signature."""
+        length = float(self.bar_ends[bar_index] - self.downbeats[bar_index])
+        return length / max(self.beats_in_bar(bar_index), 1e-6)
+
+    def beat_of(self, score_s: np.ndarray) -> np.ndarray:
+        """Beat (from 1, in the bar's time signature) of every score time."""
+        t = np.asarray(score_s, dtype=np.float64)
+        idx = self.bar_index(t)
+        spb = np.array([self.seconds_per_beat(int(i)) for i in range(self.n_bars)])
+        beat = (t - self.downbeats[idx]) / spb[idx] + 1.0
+        return np.where(idx == 0, beat + self.pickup_beats, beat)
 
 
 def load_score(path: Path, name: str | None = None) -> NotatedScore:
-    """Read a score MIDI (one-line RecordingError when it is not one, has no notes or no bars); ``name`` is
-    what messages call the file (default: its file name)."""
-    from scorer.inference.decode import parse_midi
+    """Read a score file: MIDI, MusicXML or .mxl (``score_input.load_score_file``); one-line RecordingError
+    when it is none, is unsafe, has no notes or no bars. ``name`` is what messages call the file (default:
+    its file name)."""
+    from scorer.inference.score_input import load_score_file
 
-    path = Path(path)
-    name = name or path.name
-    if not path.is_file():
-        raise RecordingError(f"score not found: {name}")
-    with path.open("rb") as fh:
-        if fh.read(4) != b"MThd":
-            raise RecordingError(f"{name}: the score must be a MIDI file")
-    try:
-        midi = parse_midi(path)
-    except RecordingError as err:  # parse_midi names the path it read
-        raise RecordingError(err.message.replace(path.name, name, 1)) from err
-    try:
-        downbeats = np.asarray(midi.get_downbeats(), dtype=np.float64)
-        notes = notes_from_midi(midi)
-    except Exception as err:  # pretty_midi on odd timing or controller data
-        raise RecordingError(f"{name}: unreadable score MIDI ({type(err).__name__})") from err
-    if downbeats.size == 0:
-        raise RecordingError(f"{name}: the score MIDI has no bars (no time signature or tempo)")
-    return NotatedScore(notes, downbeats)
+    return load_score_file(Path(path), name)
 
 
 # Below this share of the played notes paired with the score, the recording is taken not to follow it (another

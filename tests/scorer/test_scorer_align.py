@@ -120,7 +120,7 @@ def test_cli_reports_bars_from_a_score_and_rejects_bad_scores(
     assert report["weak_spots"] and all(1 <= b <= 8 for s in report["weak_spots"] for b in s["bars"])
     not_midi = tmp_path / "score.mid"
     not_midi.write_text("this is not a MIDI file")
-    for bad, message in ((not_midi, "must be a MIDI file"), (tmp_path / "missing.mid", "score not found")):
+    for bad, message in ((not_midi, "not a score file"), (tmp_path / "missing.mid", "score not found")):
         run = subprocess.run(
             [sys.executable, "-m", "api.cli", "score", str(midi), "--score", str(bad)],
             capture_output=True,

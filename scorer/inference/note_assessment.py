@@ -1,0 +1,442 @@
+"""Note-level assessment against a score (issue 17): wrong, missed and extra notes, and per bar tempo,
+timing, dynamics and evenness, for every pass through the score.
+
+API (stable; the benchmark ``eval/bench_notes.py`` and the service call it)::
+
+    from scorer.inference.note_assessment import assess
+    result = assess(played, score, config=NoteConfig())  # played: Notes (MIDI or a transcription),
+                                                         # score: NotatedScore (score_input.load_score_file)
+    result.note_errors  # list[scorer.schema.NoteError]   (type, bar, beat, time_s, pitches, pass)
+    result.bars         # list[scorer.schema.BarReport]   (one per (bar, pass) played)
+    result.passes       # list[scorer.schema.ScorePass];  result.restarts: int; result.bars_covered
+    result.followed     # enough of the performance matched the score to say anything
+    result.matched_share
+
+Conservative by design (a false "wrong note" costs more trust than a missed one):
+
+- grace notes are optional: never missed, never half of a substitution;
+- a played note is not called extra when it repeats a pitch of its own or the neighbouring notated event
+  (a re-struck note, a pedal re-attack), sits inside an ornament's span within a tone of it (trills,
+  mordents, turns), is near a grace note within a tone, or is a ghost (quieter than
+  ``extra_min_velocity`` or shorter than ``extra_min_duration_s``);
+- one hand alone: when, in a pass, one hand's notes (MusicXML staff 2, else the notes below middle C that
+  the score gives the lower part) are almost all unplayed (``one_hand_share``) while the other hand's are
+  played, the student plainly practised hands separately: that hand's notes are not reported missed.
+  (A judgement call: a student who forgets the left hand for a whole pass is not told so note by note.)
+- parts of the score no pass covers produce nothing: missed notes exist only between a pass's first
+  and last matched score event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scorer.config import NoteConfig
+from scorer.inference.align import NotatedScore
+from scorer.inference.features import Notes
+from scorer.inference.note_match import NoteMatch, events, map_time, match_notes
+from scorer.inference.passes import PassSpan, segment_passes
+from scorer.inference.score_input import DYNAMIC_LEVELS
+from scorer.schema import BarReport, NoteError, ScorePass
+
+_MIDDLE_C = 60
+_NEIGHBOUR_S = 0.35  # a re-struck pitch within this of a notated note of that pitch is not extra
+
+
+@dataclass
+class PassResult:
+    """One pass's match (indices into the global played / score arrays)."""
+
+    number: int
+    span: PassSpan
+    match: NoteMatch  # indices already global
+    missed: np.ndarray  # after filters (global score indices)
+    extra: np.ndarray  # after filters (global played indices)
+
+
+@dataclass
+class NoteAssessment:
+    note_errors: list[NoteError] = field(default_factory=list)
+    bars: list[BarReport] = field(default_factory=list)
+    passes: list[ScorePass] = field(default_factory=list)
+    restarts: int = 0
+    bars_covered: list[int] | None = None
+    followed: bool = False
+    matched_share: float = 0.0
+    details: list[PassResult] = field(default_factory=list)
+
+
+def _sorted(notes: Notes) -> tuple[Notes, np.ndarray]:
+    order = np.lexsort((notes.pitch, notes.onset))
+    return (
+        Notes(
+            notes.onset[order], notes.offset[order], notes.pitch[order], notes.velocity[order], notes.pedal
+        ),
+        order,
+    )
+
+
+def _subset(notes: Notes, idx: np.ndarray) -> Notes:
+    return Notes(notes.onset[idx], notes.offset[idx], notes.pitch[idx], notes.velocity[idx], notes.pedal)
+
+
+def _score_view(score: NotatedScore) -> tuple[Notes, np.ndarray, np.ndarray, np.ndarray]:
+    """Score notes once per (pitch, onset) (voices sharing a pitch: one key), with grace, ornament and
+    lower-hand flags, sorted by onset."""
+    n = score.notes
+    grace = score.grace if score.grace is not None else np.zeros(n.pitch.size, dtype=bool)
+    orn = score.ornament if score.ornament is not None else np.zeros(n.pitch.size, dtype=bool)
+    keep: dict[tuple[int, int], int] = {}
+    for i in range(n.pitch.size):
+        key = (int(n.pitch[i]), int(round(n.onset[i] * 1000)))
+        j = keep.get(key)
+        if j is None or n.offset[i] - n.onset[i] > n.offset[j] - n.onset[j]:
+            keep[key] = i
+    idx = np.array(sorted(keep.values(), key=lambda i: (n.onset[i], n.pitch[i])), dtype=np.int64)
+    notes = _subset(n, idx)
+    lower = notes.pitch < _MIDDLE_C
+    return notes, grace[idx], orn[idx], lower
+
+
+def assess(played: Notes, score: NotatedScore, config: NoteConfig | None = None) -> NoteAssessment:
+    """Note errors, per-bar reports and passes of ``played`` against ``score`` (see the module docstring)."""
+    config = config or NoteConfig()
+    perf, order = _sorted(played)
+    snotes, grace, orn, lower = _score_view(score)
+    out = NoteAssessment()
+    if perf.pitch.size == 0 or snotes.pitch.size == 0:
+        return out
+    spans = segment_passes(perf, snotes, config.jump_penalty)
+    results: list[PassResult] = []
+    for k, span in enumerate(spans, start=1):
+        p_idx = np.arange(span.p_start, span.p_end)
+        s_idx = np.arange(span.s_start, span.s_end)
+        m = match_notes(_subset(perf, p_idx), _subset(snotes, s_idx), optional=grace[s_idx])
+        g = NoteMatch(
+            np.column_stack([p_idx[m.pairs[:, 0]], s_idx[m.pairs[:, 1]]]).astype(np.int64),
+            np.column_stack([p_idx[m.wrong[:, 0]], s_idx[m.wrong[:, 1]]]).astype(np.int64),
+            s_idx[m.missed],
+            p_idx[m.extra],
+            m.anchor_perf_s,
+            m.anchor_score_s,
+        )
+        missed = _filter_missed(g, snotes, lower, s_idx, config)
+        extra = _filter_extra(g, perf, snotes, grace, orn, config)
+        results.append(PassResult(k, span, g, missed, extra))
+    n_good = sum(len(r.match.pairs) + len(r.match.wrong) for r in results)
+    out.matched_share = round(n_good / perf.pitch.size, 3)
+    n_pairs = sum(len(r.match.pairs) for r in results)
+    out.followed = n_pairs >= 8 and n_pairs >= config.min_followed_share * perf.pitch.size
+    out.details = results
+    if not out.followed:
+        return out
+    numbers = score.numbers
+    bar_of_score_note = score.bar_index(snotes.onset)
+    for r in results:
+        sp = r.span
+        first_b, last_b = int(bar_of_score_note[sp.s_start]), int(bar_of_score_note[sp.s_end - 1])
+        out.passes.append(
+            ScorePass(
+                start_s=round(float(perf.onset[sp.p_start]), 3),
+                end_s=round(float(perf.offset[sp.p_start : sp.p_end].max()), 3),
+                first_bar=int(numbers[first_b]),
+                last_bar=int(numbers[last_b]),
+            )
+        )
+        out.note_errors.extend(_errors(r, perf, snotes, score, bar_of_score_note))
+        out.bars.extend(_bars(r, perf, snotes, score, bar_of_score_note, config))
+    out.restarts = sum(
+        1
+        for a, b in zip(results[:-1], results[1:], strict=False)
+        if b.span.s_start < a.span.s_end - 1 and not _is_repeat(score, snotes, a, b)
+    )
+    covered = [p.first_bar for p in out.passes] + [p.last_bar for p in out.passes]
+    out.bars_covered = [min(covered), max(covered)] if covered else None
+    out.note_errors.sort(key=lambda e: (e.time_s, e.type))
+    return out
+
+
+def _is_repeat(score: NotatedScore, snotes: Notes, a: PassResult, b: PassResult) -> bool:
+    """A jump back from a notated repeat's end to its start is the repeat played, not a restart."""
+    end_a, start_b = snotes.onset[a.span.s_end - 1], snotes.onset[b.span.s_start]
+    return any(
+        abs(start_b - rs) < 0.5 and end_a >= re - 1.0 and end_a <= re + 0.5 for rs, re in score.repeats
+    )
+
+
+def _filter_missed(
+    m: NoteMatch, snotes: Notes, lower: np.ndarray, s_idx: np.ndarray, config: NoteConfig
+) -> np.ndarray:
+    """Missed notes worth reporting: not those of a hand the pass plainly left out."""
+    missed = m.missed
+    played_s = np.concatenate([m.pairs[:, 1], m.wrong[:, 1]])
+    drop = np.zeros(missed.size, dtype=bool)
+    for hand in (lower, ~lower):
+        in_hand = s_idx[hand[s_idx]]
+        other = s_idx[~hand[s_idx]]
+        if in_hand.size < 4 or other.size < 4:
+            continue
+        share = np.isin(in_hand, played_s).mean()
+        other_share = np.isin(other, played_s).mean()
+        if share <= config.one_hand_share and other_share >= 0.6:
+            drop |= hand[missed]
+    return missed[~drop]
+
+
+def _filter_extra(
+    m: NoteMatch, perf: Notes, snotes: Notes, grace: np.ndarray, orn: np.ndarray, config: NoteConfig
+) -> np.ndarray:
+    """Extra notes worth reporting (see the module docstring for what is forgiven)."""
+    keep = []
+    to_perf = m.to_performance_time
+    s_on_perf = to_perf(snotes.onset)
+    s_off_perf = to_perf(snotes.offset)
+    played_s = np.concatenate([m.pairs[:, 1], m.wrong[:, 1]]).astype(np.int64)
+    for p in m.extra:
+        t, pitch = perf.onset[p], int(perf.pitch[p])
+        if (
+            perf.velocity[p] < config.extra_min_velocity
+            or perf.offset[p] - perf.onset[p] < config.extra_min_duration_s
+        ):
+            continue
+        near = np.abs(s_on_perf - t) < _NEIGHBOUR_S
+        if np.any(near & (snotes.pitch == pitch)):
+            continue  # a re-struck / re-attacked notated pitch
+        # a played neighbour of the same pitch (pedal re-attack, a double strike)
+        same = (perf.pitch == pitch) & (np.abs(perf.onset - t) < _NEIGHBOUR_S)
+        same[p] = False
+        if same.any() and not np.isin(np.flatnonzero(same), m.extra).all():
+            continue
+        in_orn = orn & (s_on_perf - 0.1 <= t) & (t <= s_off_perf + 0.1) & (np.abs(snotes.pitch - pitch) <= 2)
+        if in_orn.any():
+            continue
+        near_grace = grace & (np.abs(s_on_perf - t) < _NEIGHBOUR_S) & (np.abs(snotes.pitch - pitch) <= 2)
+        if near_grace.any():
+            continue
+        # sounding notated pitch still held (a legato overlap played as two strikes)
+        if played_s.size and np.any(
+            (snotes.pitch[played_s] == pitch) & (s_on_perf[played_s] <= t) & (t <= s_off_perf[played_s])
+        ):
+            continue
+        keep.append(int(p))
+    return np.array(keep, dtype=np.int64)
+
+
+def _errors(
+    r: PassResult, perf: Notes, snotes: Notes, score: NotatedScore, bar_of: np.ndarray
+) -> list[NoteError]:
+    out = []
+    beats = score.beat_of(snotes.onset)
+    numbers = score.numbers
+    for p, s in r.match.wrong:
+        out.append(
+            NoteError(
+                type="wrong",
+                bar=int(numbers[bar_of[s]]),
+                beat=round(float(beats[s]), 2),
+                time_s=round(float(perf.onset[p]), 3),
+                expected_pitch=int(snotes.pitch[s]),
+                played_pitch=int(perf.pitch[p]),
+                pass_=r.number,
+            )
+        )
+    predicted = r.match.to_performance_time(snotes.onset)
+    for s in r.missed:
+        out.append(
+            NoteError(
+                type="missed",
+                bar=int(numbers[bar_of[s]]),
+                beat=round(float(beats[s]), 2),
+                time_s=round(float(predicted[s]), 3),
+                expected_pitch=int(snotes.pitch[s]),
+                played_pitch=None,
+                pass_=r.number,
+            )
+        )
+    score_t = r.match.to_score_time(perf.onset)
+    lo, hi = snotes.onset[r.span.s_start], snotes.offset[r.span.s_start : r.span.s_end].max()
+    for p in r.extra:
+        st = float(np.clip(score_t[p], lo, hi))
+        b = int(score.bar_index(np.array([st]))[0])
+        out.append(
+            NoteError(
+                type="extra",
+                bar=int(numbers[b]),
+                beat=round(float(score.beat_of(np.array([st]))[0]), 2),
+                time_s=round(float(perf.onset[p]), 3),
+                expected_pitch=None,
+                played_pitch=int(perf.pitch[p]),
+                pass_=r.number,
+            )
+        )
+    return out
+
+
+def _local_fit_dev(t: np.ndarray, s: np.ndarray, k: int = 4) -> np.ndarray:
+    """|t - local linear fit of t on s| per point (score-event anchors, neighbours within k)."""
+    dev = np.full(t.size, np.nan)
+    for i in range(t.size):
+        a, b = max(0, i - k), min(t.size, i + k + 1)
+        if b - a >= 4 and np.ptp(s[a:b]) > 0:
+            slope, icept = np.polyfit(s[a:b], t[a:b], 1)
+            dev[i] = abs(t[i] - (slope * s[i] + icept))
+    return dev
+
+
+def _bars(
+    r: PassResult,
+    perf: Notes,
+    snotes: Notes,
+    score: NotatedScore,
+    bar_of: np.ndarray,
+    config: NoteConfig,
+) -> list[BarReport]:
+    sp, m = r.span, r.match
+    s_range = np.arange(sp.s_start, sp.s_end)
+    bars_here = np.unique(bar_of[s_range])
+    to_perf = m.to_performance_time
+    # anchors per matched score event: earliest played onset, for timing deviation and chords
+    ps, ss = m.pairs[:, 0], m.pairs[:, 1]
+    ev_s = events(snotes.onset[ss], 1e-4) if ss.size else np.zeros(0, dtype=np.int64)
+    order = np.argsort(snotes.onset[ss], kind="stable")
+    ps_o, ss_o = ps[order], ss[order]
+    ev = events(snotes.onset[ss_o], 1e-4) if ss_o.size else np.zeros(0, dtype=np.int64)
+    del ev_s
+    n_ev = int(ev[-1]) + 1 if ev.size else 0
+    ev_t = np.array([perf.onset[ps_o[ev == e]].min() for e in range(n_ev)])
+    ev_s_t = np.array([snotes.onset[ss_o[ev == e]][0] for e in range(n_ev)])
+    ev_spread = np.array(
+        [np.ptp(perf.onset[ps_o[ev == e]]) if (ev == e).sum() >= 2 else np.nan for e in range(n_ev)]
+    )
+    dev = _local_fit_dev(ev_t, ev_s_t) if n_ev else np.zeros(0)
+    ev_bar = score.bar_index(ev_s_t) if n_ev else np.zeros(0, dtype=np.int64)
+    extra_score_t = np.clip(m.to_score_time(perf.onset[r.extra]), snotes.onset[sp.s_start], None)
+    extra_bar = score.bar_index(extra_score_t) if r.extra.size else np.zeros(0, dtype=np.int64)
+    reports: list[BarReport] = []
+    tempos: list[float | None] = []
+    pass_start = float(perf.onset[sp.p_start])
+    pass_end = float(perf.offset[sp.p_start : sp.p_end].max())
+    for b in bars_here:
+        b = int(b)
+        in_bar = s_range[bar_of[s_range] == b]
+        expected = int(np.isin(in_bar, np.concatenate([m.pairs[:, 1], m.wrong[:, 1], r.missed])).sum())
+        matched = int(np.isin(m.pairs[:, 1], in_bar).sum())
+        wrong = int(np.isin(m.wrong[:, 1], in_bar).sum())
+        missed = int(np.isin(r.missed, in_bar).sum())
+        extra = int((extra_bar == b).sum())
+        s0, s1 = float(score.downbeats[b]), float(score.bar_ends[b])
+        t0, t1 = float(to_perf(np.array([s0]))[0]), float(to_perf(np.array([s1]))[0])
+        # the tempo needs the bar inside the pass's anchors (an edge bar extrapolated says nothing)
+        covered = (
+            m.anchor_score_s.size >= 2
+            and s0 >= m.anchor_score_s[0] - 1e-6
+            and s1 <= m.anchor_score_s[-1] + (s1 - s0) * 0.34
+        )
+        tempo = score.beats_in_bar(b) / (t1 - t0) * 60.0 if covered and t1 > t0 else None
+        tempos.append(tempo)
+        devs = dev[(ev_bar == b) & np.isfinite(dev)] if n_ev else np.zeros(0)
+        spreads = ev_spread[(ev_bar == b) & np.isfinite(ev_spread)] if n_ev else np.zeros(0)
+        played_idx = np.concatenate(
+            [m.pairs[np.isin(m.pairs[:, 1], in_bar), 0], m.wrong[np.isin(m.wrong[:, 1], in_bar), 0]]
+        )
+        vel = perf.velocity[played_idx]
+        flags: list[str] = []
+        if wrong:
+            flags.append("wrong_notes")
+        if missed:
+            flags.append("missed_notes")
+        if extra:
+            flags.append("extra_notes")
+        if spreads.size and float(np.median(spreads)) * 1000 > config.uneven_chord_ms:
+            flags.append("uneven")
+        reports.append(
+            BarReport(
+                bar=int(score.numbers[b]),
+                pass_=r.number,
+                start_s=round(max(t0, pass_start), 3),
+                end_s=round(min(t1, pass_end), 3),
+                expected=expected,
+                matched=matched,
+                missed=missed,
+                extra=extra,
+                wrong=wrong,
+                onset_dev_ms=round(float(np.median(devs)) * 1000, 1) if devs.size else None,
+                tempo_bpm=round(tempo, 1) if tempo else None,
+                tempo_ratio=None,
+                velocity_mean=round(float(vel.mean()), 1) if vel.size else None,
+                flags=flags,
+            )
+        )
+    _tempo_flags(reports, tempos, config, last_bar_of_score=int(score.n_bars - 1), bar_idx=list(bars_here))
+    _dynamics_flags(reports, score, list(bars_here), config)
+    return reports
+
+
+def _tempo_flags(
+    reports: list[BarReport],
+    tempos: list[float | None],
+    config: NoteConfig,
+    *,
+    last_bar_of_score: int,
+    bar_idx: list[int],
+) -> None:
+    """tempo_ratio against the performer's own running-median tempo; rushed / dragged flags. The pass's
+    last bar is never "dragged" (a final ritardando, a fermata, a stop)."""
+    known = [i for i, t in enumerate(tempos) if t]
+    if len(known) < 3:
+        return
+    logs = np.log(np.array([tempos[i] for i in known], dtype=np.float64))
+    half = max(1, config.tempo_smooth_bars // 2)
+    for n, i in enumerate(known):
+        lo, hi = max(0, n - half), min(len(known), n + half + 1)
+        ref = float(np.median(np.delete(logs[lo:hi], n - lo)))
+        ratio = float(np.exp(logs[n] - ref))
+        rep = reports[i]
+        rep.tempo_ratio = round(ratio, 3)
+        if ratio >= config.rushed_ratio:
+            rep.flags.append("rushed")
+        elif ratio <= config.dragged_ratio and i != len(reports) - 1:
+            rep.flags.append("dragged")
+
+
+def _dynamics_flags(
+    reports: list[BarReport], score: NotatedScore, bar_idx: list[int], config: NoteConfig
+) -> None:
+    """MusicXML: a bar marked softer than a nearby bar (within 4 bars) but played at least as loud, or
+    marked louder and played at most as loud, ignores its marking."""
+    if not score.dynamics:
+        return
+    levels = [DYNAMIC_LEVELS.get(score.dynamics[b] or "", None) for b in bar_idx]
+    for i, rep in enumerate(reports):
+        li, vi = levels[i], rep.velocity_mean
+        if li is None or vi is None:
+            continue
+        for j, other in enumerate(reports):
+            lj, vj = levels[j], other.velocity_mean
+            if j == i or lj is None or vj is None or abs(i - j) > 4 or abs(li - lj) < 2:
+                continue
+            if (li < lj and vi >= vj - config.dynamics_margin) or (
+                li > lj and vi <= vj + config.dynamics_margin
+            ):
+                rep.flags.append("dynamics")
+                break
+
+
+def covered_time_map(result: NoteAssessment) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(perf s, score s) anchors of every pass (for curves and bar times)."""
+    return [(r.match.anchor_perf_s, r.match.anchor_score_s) for r in result.details]
+
+
+def bar_start_times(result: NoteAssessment, score: NotatedScore) -> list[float]:
+    """Performance time of every bar start of the first pass that plays it, for numbering weak spots:
+    increasing, one per score bar (bars no pass plays extrapolated from the first pass)."""
+    if not result.details:
+        return []
+    first = result.details[0].match
+    times = map_time(score.downbeats, first.anchor_score_s, first.anchor_perf_s)
+    out: list[float] = []
+    for t in times:
+        out.append(round(float(t), 3) if not out or t > out[-1] else out[-1] + 1e-3)
+    return out

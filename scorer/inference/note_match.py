@@ -1,0 +1,225 @@
+"""Score-to-performance note matching for the note-level assessment: which played note is which notated
+note, which notated notes were substituted (wrong), skipped (missed), and which played notes are extra.
+
+Method (measured against parangonar's DualDTWNoteMatcher and ``align.align`` in
+eval/results/note_alignment.md):
+
+1. onsets within ``EVENT_GAP_S`` form events on both sides;
+2. dynamic time warping over the events with a *substitution-tolerant* similarity: besides the exact pitch
+   (weight 1) and the pitch class, each pitch also lights its neighbours a semitone and a tone away and its
+   octaves a little, so a passage played a semitone off still lines up with its own place in the score
+   instead of dragging the path elsewhere (``align.align`` compares exact pitches and pitch classes only);
+3. along the path, notes of the same pitch pair up (each note once); then unpaired notes of the same pitch
+   whose times agree through the local score-to-performance map pair up too (the path can step past a
+   note of a spread chord);
+4. an unpaired notated note and an unpaired played note in the same aligned event (or within
+   ``WRONG_TOL_S`` of where the note should sound) form a substitution: one "wrong" note, nearest pitch
+   first (at most an octave apart);
+5. what is left is missed (notated) or extra (played); the assessment filters both conservatively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scorer.inference.align import EVENT_GAP_S, MAX_DTW_CELLS, AlignmentTooLong
+from scorer.inference.features import Notes
+
+# similarity weights of a note's neighbours (see module docstring, step 2)
+_NEIGHBOURS = ((1, 0.35), (-1, 0.35), (2, 0.15), (-2, 0.15), (12, 0.2), (-12, 0.2))
+WRONG_TOL_S = 0.25  # a substitution played this far from its notated place is two errors (missed + extra)
+NEAR_TOL_S = 0.12  # second-chance pairing of same-pitch notes through the time map
+
+
+@dataclass(frozen=True)
+class NoteMatch:
+    """Index arrays into the played notes (``p``) and the score notes (``s``), all sorted by played time.
+
+    ``pairs``: correct notes; ``wrong``: substitutions (played p instead of notated s); ``missed``: notated
+    notes with no played counterpart; ``extra``: played notes with no notated counterpart. ``anchor_*``:
+    monotone (performance s, score s) points of the time map."""
+
+    pairs: np.ndarray  # (n, 2) [p, s]
+    wrong: np.ndarray  # (n, 2) [p, s]
+    missed: np.ndarray  # (n,) s
+    extra: np.ndarray  # (n,) p
+    anchor_perf_s: np.ndarray
+    anchor_score_s: np.ndarray
+
+    def to_performance_time(self, score_s: np.ndarray) -> np.ndarray:
+        """Score seconds -> performance seconds: piecewise linear between anchors, extrapolated at the
+        overall tempo beyond them."""
+        return map_time(np.asarray(score_s, dtype=np.float64), self.anchor_score_s, self.anchor_perf_s)
+
+    def to_score_time(self, perf_s: np.ndarray) -> np.ndarray:
+        return map_time(np.asarray(perf_s, dtype=np.float64), self.anchor_perf_s, self.anchor_score_s)
+
+
+def map_time(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """Piecewise-linear map through (xp, fp) with linear extrapolation at the overall slope."""
+    if xp.size == 0:
+        return x.copy()
+    if xp.size == 1:
+        return x - xp[0] + fp[0]
+    slope = float(np.polyfit(xp, fp, 1)[0]) if np.ptp(xp) > 0 else 1.0
+    slope = slope if slope > 0 else 1.0
+    out = np.interp(x, xp, fp)
+    out = np.where(x < xp[0], fp[0] - (xp[0] - x) * slope, out)
+    return np.where(x > xp[-1], fp[-1] + (x - xp[-1]) * slope, out)
+
+
+def events(onset: np.ndarray, gap: float = EVENT_GAP_S) -> np.ndarray:
+    """Event number of every note (notes sorted by onset): a new event after a gap over ``gap``."""
+    if onset.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([[0], np.cumsum(np.diff(onset) > gap)]).astype(np.int64)
+
+
+def _vectors(pitch: np.ndarray, ev: np.ndarray) -> np.ndarray:
+    n = int(ev[-1]) + 1 if ev.size else 0
+    vec = np.zeros((n, 128 + 12))
+    p = pitch.astype(np.int64).clip(0, 127)
+    np.add.at(vec, (ev, p), 1.0)
+    for d, w in _NEIGHBOURS:
+        q = p + d
+        ok = (q >= 0) & (q < 128)
+        np.add.at(vec, (ev[ok], q[ok]), w)
+    np.add.at(vec, (ev, 128 + p % 12), 0.3)
+    return vec / (np.linalg.norm(vec, axis=1, keepdims=True) + 1e-9)
+
+
+def _monotone_anchors(pt: np.ndarray, st: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(perf s, score s) points of matched notes, one per score onset (median played time), kept strictly
+    increasing on both axes (the longest such chain, greedy from a robust start)."""
+    if pt.size == 0:
+        return np.zeros(0), np.zeros(0)
+    order = np.argsort(st, kind="stable")
+    st, pt = st[order], pt[order]
+    ev = events(st, 1e-4)
+    s_u = np.array([st[ev == e][0] for e in range(int(ev[-1]) + 1)])
+    p_u = np.array([np.median(pt[ev == e]) for e in range(int(ev[-1]) + 1)])
+    # longest increasing subsequence on p_u (s_u increases already): drops stray pairs
+    n = p_u.size
+    tails: list[int] = []
+    prev = np.full(n, -1)
+    for i in range(n):
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if p_u[tails[mid]] < p_u[i]:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo > 0:
+            prev[i] = tails[lo - 1]
+        if lo == len(tails):
+            tails.append(i)
+        else:
+            tails[lo] = i
+    chain = []
+    k = tails[-1] if tails else -1
+    while k >= 0:
+        chain.append(k)
+        k = int(prev[k])
+    chain = chain[::-1]
+    return p_u[chain], s_u[chain]
+
+
+def match_notes(played: Notes, score: Notes, optional: np.ndarray | None = None) -> NoteMatch:
+    """Match ``played`` (sorted by onset) against ``score`` (sorted by onset) for one monotone pass.
+    ``optional``: score notes (e.g. grace notes) whose absence is not an error and that never form a
+    substitution."""
+    import librosa
+
+    n_p, n_s = played.pitch.size, score.pitch.size
+    optional = np.zeros(n_s, dtype=bool) if optional is None else optional
+    empty2 = np.zeros((0, 2), dtype=np.int64)
+    if n_p == 0 or n_s == 0:
+        return NoteMatch(empty2, empty2, np.flatnonzero(~optional), np.arange(n_p), np.zeros(0), np.zeros(0))
+    pe, se = events(played.onset), events(score.onset)
+    n_pe, n_se = int(pe[-1]) + 1, int(se[-1]) + 1
+    if n_pe * n_se > MAX_DTW_CELLS:
+        raise AlignmentTooLong(
+            "recording and score are too long to align (about 10 minutes of notes at most); "
+            "give bar times instead"
+        )
+    cost = 1.0 - _vectors(played.pitch, pe) @ _vectors(score.pitch, se).T
+    _, path = librosa.sequence.dtw(C=cost, backtrack=True)
+    path = path[::-1]
+    p_of = [np.flatnonzero(pe == e) for e in range(n_pe)]
+    s_of = [np.flatnonzero(se == e) for e in range(n_se)]
+    s_used = np.zeros(n_s, dtype=bool)
+    p_used = np.zeros(n_p, dtype=bool)
+    pairs: list[tuple[int, int]] = []
+    for i, j in path:
+        for p in p_of[i]:
+            if p_used[p]:
+                continue
+            for s in s_of[j]:
+                if not s_used[s] and score.pitch[s] == played.pitch[p]:
+                    s_used[s] = p_used[p] = True
+                    pairs.append((int(p), int(s)))
+                    break
+    arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    ap, as_ = _monotone_anchors(played.onset[arr[:, 0]], score.onset[arr[:, 1]])
+    # second chance: same pitch, where the time map says the note should be
+    predicted = map_time(score.onset, as_, ap)
+    for s in np.flatnonzero(~s_used):
+        cand = np.flatnonzero(
+            ~p_used & (played.pitch == score.pitch[s]) & (np.abs(played.onset - predicted[s]) < NEAR_TOL_S)
+        )
+        if cand.size:
+            p = int(cand[np.argmin(np.abs(played.onset[cand] - predicted[s]))])
+            s_used[s] = p_used[p] = True
+            pairs.append((p, int(s)))
+    arr = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+    ap, as_ = _monotone_anchors(played.onset[arr[:, 0]], score.onset[arr[:, 1]])
+    predicted = map_time(score.onset, as_, ap)
+    # substitutions: unpaired notes of the same aligned event (else near the predicted time)
+    wrong: list[tuple[int, int]] = []
+    cells = sorted({(int(i), int(j)) for i, j in path})
+    by_score_event: dict[int, list[int]] = {}
+    for i, j in cells:
+        by_score_event.setdefault(j, []).append(i)
+    for j in range(n_se):
+        free_s = [s for s in s_of[j] if not s_used[s] and not optional[s]]
+        if not free_s:
+            continue
+        cand_p = [p for i in by_score_event.get(j, []) for p in p_of[i] if not p_used[p]]
+        for s in free_s:
+            near: list[int] = [
+                int(p)
+                for p in cand_p
+                if not p_used[p]
+                and abs(int(played.pitch[p]) - int(score.pitch[s])) <= 12
+                and abs(played.onset[p] - predicted[s]) < WRONG_TOL_S
+            ]
+            if not near:
+                near = [
+                    int(p)
+                    for p in np.flatnonzero(~p_used & (np.abs(played.onset - predicted[s]) < WRONG_TOL_S / 2))
+                    if abs(int(played.pitch[p]) - int(score.pitch[s])) <= 12
+                ]
+            if not near:
+                continue
+            p = min(
+                near,
+                key=lambda q: (
+                    abs(int(played.pitch[q]) - int(score.pitch[s])),
+                    abs(played.onset[q] - predicted[s]),
+                ),
+            )
+            s_used[s] = p_used[p] = True
+            wrong.append((int(p), int(s)))
+    missed = np.flatnonzero(~s_used & ~optional)
+    extra = np.flatnonzero(~p_used)
+    return NoteMatch(
+        arr,
+        np.array(sorted(wrong), dtype=np.int64).reshape(-1, 2),
+        missed,
+        extra,
+        ap,
+        as_,
+    )

@@ -1,0 +1,220 @@
+"""Scores in: MIDI (pretty_midi, as before) and MusicXML / .mxl (partitura) as one :class:`NotatedScore`.
+
+What the note-level assessment needs from a score, and where it comes from:
+
+- notes in *score seconds* (MIDI: its own clock; MusicXML: quarters at ``XML_QPM``), each note once: a
+  pitch notated in two voices at the same onset (a shared unison, a doubled note) is one key press, so
+  duplicates are merged (the longest kept);
+- bars: the start of every bar (``downbeats``), its number as printed (a MusicXML pickup keeps its
+  ``number="0"``; MIDI bars count from 1), its time signature and length in beats;
+- per note: grace note and ornament (trill, mordent, turn ...) flags, so that a skipped grace note or the
+  extra notes of a trill are not called errors;
+- per bar: the dynamic marking in effect (MusicXML only; MIDI carries no markings);
+- repeats: the score is kept in notated order, each bar once (no unfolding); a played repeat is a jump
+  back that ``passes`` turns into a second pass, and a repeat skipped costs nothing.
+
+Several parts (a piano written as two parts) are merged into one texture. Files come in through
+``scorer.inference.score_files.read_score_file`` (format sniffed by content, size and XML-safety checks).
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from scorer.errors import RecordingError
+from scorer.inference.align import NotatedScore
+from scorer.inference.features import Notes, notes_from_midi
+
+# MusicXML has no clock: quarters are laid out at this tempo (only ratios matter to the alignment, and
+# 100 qpm keeps a 32nd note (75 ms) above the 35 ms event gap).
+XML_QPM = 100.0
+DEFAULT_SCORE_MAX_BYTES = 4 * 1024 * 1024
+_DUPLICATE_S = 1e-3
+# loudness order of the usual markings; the dynamics flag compares bars through it
+DYNAMIC_LEVELS = {
+    "pppp": 0,
+    "ppp": 1,
+    "pp": 2,
+    "p": 3,
+    "mp": 4,
+    "mf": 5,
+    "f": 6,
+    "ff": 7,
+    "fff": 8,
+    "ffff": 9,
+    "sf": 6,
+    "sfz": 6,
+    "fp": 3,
+}
+
+
+def read_score(path: Path, name: str, max_bytes: int = DEFAULT_SCORE_MAX_BYTES) -> tuple[str, bytes]:
+    """(format, bytes) of a score file through the one safe reader (``score_files``); until that module
+    exists a minimal content sniff stands in (MIDI magic, else XML text)."""
+    try:
+        from scorer.inference.score_files import read_score_file
+    except ImportError:  # pragma: no cover - the stand-in until score_files lands
+        data = path.read_bytes()
+        if not data:
+            raise RecordingError(f"{name}: the score file is empty") from None
+        if data[:4] == b"MThd":
+            return "midi", data
+        if b"<score-partwise" in data[:4096]:
+            return "musicxml", data
+        raise RecordingError(
+            f"{name}: not a score file (send MIDI, MusicXML or compressed MusicXML .mxl)"
+        ) from None
+    sf = read_score_file(path, name, max_bytes)
+    return sf.format, sf.data
+
+
+def load_score_file(
+    path: Path, name: str | None = None, max_bytes: int = DEFAULT_SCORE_MAX_BYTES
+) -> NotatedScore:
+    """A score file (MIDI, MusicXML, .mxl) as a NotatedScore; one-line RecordingError when unusable."""
+    path = Path(path)
+    name = name or path.name
+    if not path.is_file():
+        raise RecordingError(f"score not found: {name}")
+    fmt, data = read_score(path, name, max_bytes)
+    if fmt == "midi":
+        return score_from_midi_bytes(data, name)
+    return score_from_musicxml(data, name)
+
+
+def score_from_midi_bytes(data: bytes, name: str) -> NotatedScore:
+    import pretty_midi
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
+        downbeats = np.asarray(midi.get_downbeats(), dtype=np.float64)
+        notes = notes_from_midi(midi)
+    except Exception as err:  # mido/pretty_midi raise many types for corrupt files
+        raise RecordingError(f"{name}: unreadable score MIDI ({type(err).__name__})") from err
+    if notes.pitch.size == 0:
+        raise RecordingError(f"{name}: the score has no notes")
+    if downbeats.size == 0:
+        raise RecordingError(f"{name}: the score MIDI has no bars (no time signature or tempo)")
+    # a downbeat after the last note is no bar anyone plays
+    downbeats = downbeats[downbeats < notes.onset.max() + 1e-6] if downbeats.size > 1 else downbeats
+    ts = sorted(midi.time_signature_changes, key=lambda t: t.time)
+    beats = []
+    for t in downbeats:
+        current = [x for x in ts if x.time <= t + 1e-6]
+        num, den = (current[-1].numerator, current[-1].denominator) if current else (4, 4)
+        beats.append((num, den))
+    return NotatedScore(
+        notes,
+        downbeats,
+        bar_numbers=np.arange(1, downbeats.size + 1),
+        time_signatures=tuple(beats),
+    )
+
+
+def score_from_musicxml(data: bytes, name: str) -> NotatedScore:
+    """MusicXML text (already checked safe by score_files) through partitura."""
+    import partitura as pt
+
+    with tempfile.NamedTemporaryFile(suffix=".musicxml") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = pt.load_musicxml(tmp.name, quiet=True)
+        except Exception as err:  # partitura/lxml raise many types on odd files
+            raise RecordingError(f"{name}: unreadable MusicXML ({type(err).__name__}: {err})"[:300]) from err
+    parts = list(parsed.parts)
+    if not parts:
+        raise RecordingError(f"{name}: the MusicXML score has no parts")
+    # several parts (a piano written as two, a duet): read as one texture
+    part = parts[0] if len(parts) == 1 else pt.score.merge_parts(parts)
+    return _from_part(part, name)
+
+
+def _from_part(part: object, name: str) -> NotatedScore:
+    import partitura as pt
+
+    notes_tied = [n for n in part.notes_tied if n.midi_pitch is not None]  # type: ignore[attr-defined]
+    if not notes_tied:
+        raise RecordingError(f"{name}: the score has no notes")
+    measures = sorted(part.measures, key=lambda m: m.start.t)  # type: ignore[attr-defined]
+    if not measures:
+        raise RecordingError(f"{name}: the score has no bars")
+    qmap = part.quarter_map  # type: ignore[attr-defined]
+    starts_q = np.asarray(qmap(np.array([m.start.t for m in measures], dtype=float)), dtype=np.float64)
+    ends_q = np.asarray(qmap(np.array([m.end.t for m in measures], dtype=float)), dtype=np.float64)
+    q0 = float(starts_q[0])
+    sec_per_q = 60.0 / XML_QPM
+
+    def to_s(q: np.ndarray) -> np.ndarray:
+        return (np.asarray(q, dtype=np.float64) - q0) * sec_per_q
+
+    # time signature per bar
+    tss = sorted(part.iter_all(pt.score.TimeSignature), key=lambda t: t.start.t)  # type: ignore[attr-defined]
+    sigs: list[tuple[int, int]] = []
+    for m in measures:
+        cur = [t for t in tss if t.start.t <= m.start.t]
+        sigs.append((int(cur[-1].beats), int(cur[-1].beat_type)) if cur else (4, 4))
+    numbers: list[int] = []
+    for i, m in enumerate(measures):
+        label = str(getattr(m, "name", "") or "")
+        numbers.append(int(label) if label.isdigit() else (numbers[-1] + 1 if numbers else i + 1))
+    # dynamics: the marking in effect at each bar (one written inside the bar counts for it)
+    marks = sorted(
+        (
+            (d.start.t, str(d.text).strip().lower())
+            for d in part.iter_all(pt.score.ConstantLoudnessDirection)  # type: ignore[attr-defined]
+            if str(getattr(d, "text", "")).strip().lower() in DYNAMIC_LEVELS
+        ),
+    )
+    dynamics: list[str | None] = []
+    for m in measures:
+        cur_marks = [txt for t, txt in marks if t < m.end.t]
+        dynamics.append(cur_marks[-1] if cur_marks else None)
+    onset_q = np.asarray(qmap(np.array([n.start.t for n in notes_tied], dtype=float)), dtype=np.float64)
+    offset_q = np.asarray(qmap(np.array([n.end_tied.t for n in notes_tied], dtype=float)), dtype=np.float64)
+    pitch = np.array([int(n.midi_pitch) for n in notes_tied], dtype=np.int64)
+    grace = np.array([isinstance(n, pt.score.GraceNote) for n in notes_tied], dtype=bool)
+    ornament = np.array([bool(getattr(n, "ornaments", None)) for n in notes_tied], dtype=bool)
+    # grace notes take no notated time: placed just before their main note so the order is the played one
+    onset_q = np.where(grace, onset_q - 0.05, onset_q)
+    offset_q = np.maximum(offset_q, onset_q + 0.05)
+    velocity = np.full(pitch.size, 64, dtype=np.int64)
+    raw = Notes(to_s(onset_q), to_s(offset_q), pitch, velocity, [])
+    # dedupe, carrying the flags along
+    keep: dict[tuple[int, int], int] = {}
+    for i in range(pitch.size):
+        key = (int(pitch[i]), int(round(raw.onset[i] / _DUPLICATE_S)))
+        j = keep.get(key)
+        if j is None or raw.offset[i] - raw.onset[i] > raw.offset[j] - raw.onset[j]:
+            keep[key] = i
+    idx = np.array(sorted(keep.values(), key=lambda i: (raw.onset[i], pitch[i])), dtype=np.int64)
+    notes = Notes(raw.onset[idx], raw.offset[idx], pitch[idx], velocity[idx], [])
+    # a first bar shorter than its time signature is a pickup: its beats are counted from the end
+    full0 = sigs[0][0] * 4.0 / sigs[0][1]
+    pickup_beats = max(0.0, full0 - float(ends_q[0] - starts_q[0])) / (4.0 / sigs[0][1])
+    repeats = tuple(
+        (float(to_s(qmap(np.array([float(r.start.t)])))[0]), float(to_s(qmap(np.array([float(r.end.t)])))[0]))
+        for r in part.iter_all(pt.score.Repeat)  # type: ignore[attr-defined]
+    )
+    return NotatedScore(
+        notes,
+        to_s(starts_q),
+        bar_numbers=np.array(numbers, dtype=np.int64),
+        time_signatures=tuple(sigs),
+        grace=grace[idx],
+        ornament=ornament[idx],
+        dynamics=tuple(dynamics),
+        pickup_beats=pickup_beats,
+        end_s=float(to_s(ends_q[-1:])[0]),
+        repeats=repeats,
+        source_format="musicxml",
+    )
