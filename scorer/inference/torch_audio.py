@@ -1,9 +1,10 @@
-"""A tiny pure-torch stand-in for the two torchaudio transforms MuQ uses.
+"""A tiny pure-torch stand-in for the few torchaudio functions MuQ and transkun use.
 
-torchaudio's compiled parts do not load beside torch 2.13, and MuQ imports it only for
-``transforms.MelSpectrogram`` and ``transforms.AmplitudeToDB``. These re-implement torchaudio's
-defaults (Hann window, centre reflect padding, power 2, HTK mel scale without norm, dB with
-``top_db=None``), so a MuQ checkpoint sees the same features it was trained on.
+torchaudio's compiled parts do not load beside torch 2.13. MuQ imports it only for
+``transforms.MelSpectrogram`` and ``transforms.AmplitudeToDB``; transkun only for
+``functional.melscale_fbanks`` (when its model is built). These re-implement torchaudio's defaults
+(Hann window, centre reflect padding, power 2, HTK mel scale without norm, dB with ``top_db=None``),
+so a checkpoint sees the same features it was trained on.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import importlib.machinery
 import sys
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -24,8 +27,18 @@ def _mel_to_hz(m: torch.Tensor) -> torch.Tensor:
     return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
 
 
-def melscale_fbanks(n_freqs: int, f_min: float, f_max: float, n_mels: int, sample_rate: int) -> torch.Tensor:
+def melscale_fbanks(
+    n_freqs: int,
+    f_min: float,
+    f_max: float,
+    n_mels: int,
+    sample_rate: int,
+    norm: str | None = None,
+    mel_scale: str = "htk",
+) -> torch.Tensor:
     """(n_freqs, n_mels) triangular filters, as torchaudio.functional.melscale_fbanks(norm=None, htk)."""
+    if norm is not None or mel_scale != "htk":  # only torchaudio's defaults are re-implemented
+        raise NotImplementedError(f"melscale_fbanks stand-in: norm={norm!r}, mel_scale={mel_scale!r}")
     all_freqs = torch.linspace(0, sample_rate // 2, n_freqs)
     m_pts = torch.linspace(_hz_to_mel(torch.tensor(f_min)), _hz_to_mel(torch.tensor(f_max)), n_mels + 2)
     f_pts = _mel_to_hz(m_pts)
@@ -94,23 +107,60 @@ class AmplitudeToDB(nn.Module):
         return db
 
 
-def install() -> None:
-    """Make ``import torchaudio`` resolve to this module's transforms when the real one cannot load."""
-    if "torchaudio" in sys.modules and hasattr(sys.modules["torchaudio"], "transforms"):
-        return
-    try:
-        import torchaudio  # noqa: F401
+_NAMES = ("torchaudio", "torchaudio.transforms", "torchaudio.functional")
 
-        return
-    except Exception:  # ImportError or an OSError from its compiled library
-        sys.modules.pop("torchaudio", None)
+
+def _shim_modules() -> dict[str, types.ModuleType]:
     mod = types.ModuleType("torchaudio")
     # libraries probe optional packages with importlib.util.find_spec, which needs a spec
     mod.__spec__ = importlib.machinery.ModuleSpec("torchaudio", None)
     transforms = types.ModuleType("torchaudio.transforms")
     transforms.MelSpectrogram = MelSpectrogram  # type: ignore[attr-defined]
     transforms.AmplitudeToDB = AmplitudeToDB  # type: ignore[attr-defined]
+    functional = types.ModuleType("torchaudio.functional")
+    functional.melscale_fbanks = melscale_fbanks  # type: ignore[attr-defined]
     mod.transforms = transforms  # type: ignore[attr-defined]
+    mod.functional = functional  # type: ignore[attr-defined]
     mod.__cadenza_shim__ = True  # type: ignore[attr-defined]
-    sys.modules["torchaudio"] = mod
-    sys.modules["torchaudio.transforms"] = transforms
+    return dict(zip(_NAMES, (mod, transforms, functional), strict=True))
+
+
+def _real_torchaudio_loads() -> bool:
+    if "torchaudio" in sys.modules:
+        return not getattr(sys.modules["torchaudio"], "__cadenza_shim__", False)
+    try:
+        import torchaudio  # noqa: F401
+
+        return True
+    except Exception:  # ImportError or an OSError from its compiled library
+        for name in _NAMES:
+            sys.modules.pop(name, None)
+        return False
+
+
+def install() -> None:
+    """Make ``import torchaudio`` resolve to this module's stand-in when the real one cannot load."""
+    if "torchaudio" in sys.modules and hasattr(sys.modules["torchaudio"], "functional"):
+        return
+    if _real_torchaudio_loads():
+        return
+    sys.modules.update(_shim_modules())
+
+
+@contextmanager
+def shimmed() -> Iterator[None]:
+    """``import torchaudio`` resolves to the stand-in inside the block only (unless the real one loads);
+    whatever ``sys.modules`` held before is put back after, so other code never sees the stand-in."""
+    if _real_torchaudio_loads():
+        yield
+        return
+    saved = {name: sys.modules.get(name) for name in _NAMES}
+    sys.modules.update(_shim_modules())
+    try:
+        yield
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module

@@ -12,6 +12,7 @@ worker pool, not the model, decides how the cores are shared.
 from __future__ import annotations
 
 import threading
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -26,6 +27,28 @@ MIN_NOTE_MS = 58.0
 # the ONNX graph's output names, as basic-pitch's own Model.predict maps them
 # (the contour output, for pitch bends, is not read)
 _OUTPUTS = {"note": "StatefulPartitionedCall:1", "onset": "StatefulPartitionedCall:2"}
+
+
+TranscriberName = Literal["basic-pitch", "transkun"]
+
+
+class NoteTranscriber(Protocol):
+    """Audio -> Notes; what the note assessment needs from any transcriber."""
+
+    def transcribe(self, audio: np.ndarray, sr: int = ...) -> Notes: ...
+
+
+def load_transcriber(name: TranscriberName, threads: int = 1) -> NoteTranscriber:
+    """The transcriber ``ScorerConfig.transcriber`` names: basic-pitch (fast, the default) or transkun
+    (piano-specific, far more accurate, several times slower: eval/results/transcription.md).
+    The embedded perceptual heads were trained on basic-pitch notes and keep using ``Transcriber``."""
+    if name == "transkun":
+        from scorer.inference.transkun_transcriber import TranskunTranscriber
+
+        return TranskunTranscriber(threads)
+    if name == "basic-pitch":
+        return Transcriber(threads)
+    raise ValueError(f"unknown transcriber: {name!r} (basic-pitch or transkun)")
 
 
 class Transcriber:
