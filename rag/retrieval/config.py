@@ -48,6 +48,9 @@ class RetrievalConfig:
     rescore: bool = True
     rescore_weight_bm25: float = 0.3
     rescore_weight_sentence: float = 0.2
+    # The sentence vectors' model (None = the first stage's): ~7 sentences a chunk, so a slow first-stage model
+    # (nomic) keeps MiniLM here.
+    sentence_model: str | None = None
     rescore_model: str | None = MPNET_NAME
     rescore_model_weight: float = 0.5
     rescore_model_candidates: int = 5

@@ -232,6 +232,17 @@ def load_embedder(config: RetrievalConfig) -> Embedder:
         return _EMBEDDERS[key]
 
 
+def load_sentence_embedder(config: RetrievalConfig) -> Embedder:
+    """The sentence vectors' model: config.sentence_model, else the first stage's."""
+    if not config.sentence_model or config.sentence_model == config.embedding_model:
+        return load_embedder(config)
+    key = (config.sentence_model, f"|d=None|models_dir={config.models_dir}")
+    with _EMBEDDERS_LOCK:
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = _make_embedder(config.sentence_model, config)
+        return _EMBEDDERS[key]
+
+
 def load_rescore_embedder(config: RetrievalConfig) -> Embedder:
     """The second stage's model (config.rescore_model), shared per process like the first."""
     if not config.rescore_model:

@@ -13,7 +13,12 @@ from corpus.catalogue import CATALOGUE_STATE, Catalogue, ChunkRecord, DocumentIn
 from corpus.errors import DocumentNotFound
 from rag.retrieval.bm25 import LexicalIndex, make_lexical_index
 from rag.retrieval.config import RetrievalConfig
-from rag.retrieval.embedder import Embedder, load_embedder, load_rescore_embedder
+from rag.retrieval.embedder import (
+    Embedder,
+    load_embedder,
+    load_rescore_embedder,
+    load_sentence_embedder,
+)
 from rag.retrieval.embedding_cache import EmbeddingCache
 from rag.retrieval.errors import IndexMismatch
 from rag.retrieval.index_sync import IndexSync
@@ -46,7 +51,12 @@ class Retriever:
         self.lexical: LexicalIndex = make_lexical_index(config.bm25_backend, config.index_dir / "bm25")
         self.vectors: VectorStore = self._open_vectors()
         self.sync = IndexSync(self.catalogue, self.lexical, self.vectors, self.embedder, self.cache)
-        self.sentences = SentenceVectors(self.embedder, self.cache)
+        sentence_embedder = (
+            self.embedder
+            if not config.sentence_model or config.sentence_model == config.embedding_model
+            else load_sentence_embedder(config)
+        )
+        self.sentences = SentenceVectors(sentence_embedder, self.cache)
         self.indexer = Indexer(
             config, self.sync, self.embedder, self.rescore_embedder, self.cache, self.sentences
         )

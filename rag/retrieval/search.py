@@ -202,7 +202,11 @@ class Searcher:
         w_sentence = self.config.rescore_weight_sentence
         sentence: dict[int, float] = {}
         if w_sentence > 0:
-            vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+            # The sentence vectors may come from another model than the chunk vectors (sentence_model).
+            same = self._sentences.embedder is self._embedder
+            vector = np.asarray(
+                query_vector if same else self._sentences.encode_query(query), dtype=np.float32
+            ).reshape(-1)
             matrices = self._sentences.matrices([self._sync.chunks[seq].text for seq in candidates])
             for seq, matrix in zip(candidates, matrices, strict=False):
                 if len(matrix):

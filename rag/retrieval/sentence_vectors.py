@@ -28,6 +28,13 @@ class SentenceVectors:
         self._kept: OrderedDict[str, tuple[list[str], np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
 
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._embedder.encode_query(text)
+
     def split(self, text: str) -> list[str]:
         return [
             text[a:b]
