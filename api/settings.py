@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         le=1,
         description="Share of the best sentence's cosine (0: sentences are not embedded); the chunk cosine gets the rest.",
     )
+    sentence_model: str | None = Field(
+        None, description="Model of the sentence vectors (rescoring, quotes); None = the embedding model."
+    )
     rescore_model: str | None = Field(
         MPNET_NAME,
         description="Second embedding model for the top of the blend (all-mpnet-base-v2: assembled by .ci/setup.d/25-mpnet.sh into models_dir; or a name/path); None = off.",
@@ -305,6 +308,7 @@ class Settings(BaseSettings):
             rescore=self.rescore,
             rescore_weight_bm25=self.rescore_weight_bm25,
             rescore_weight_sentence=self.rescore_weight_sentence,
+            sentence_model=self.sentence_model,
             rescore_model=self.rescore_model,
             rescore_model_weight=self.rescore_model_weight,
             rescore_model_candidates=self.rescore_model_candidates,
