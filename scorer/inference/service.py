@@ -18,7 +18,7 @@ from scorer.inference.decode import Decoded, decode, probe
 from scorer.inference.features import FEATURE_SR, Notes
 from scorer.inference.spots import Reference, find_spots
 from scorer.inference.windows import aggregate, centre_weights, window_spans
-from scorer.schema import DimensionScore, ScoreFollowing, ScoreReport, WindowScores
+from scorer.schema import BarReport, DimensionScore, NoteError, ScoreFollowing, ScoreReport, WindowScores
 
 log = logging.getLogger(__name__)
 REFERENCE_FILE = Path(__file__).resolve().parents[1] / "models" / "reference.json"
@@ -168,6 +168,26 @@ class Scorer:
             if aligned is None
             else ScoreFollowing(matched_share=round(aligned.matched_share, 3), followed=aligned.usable)
         )
+        note_errors: list[NoteError] | None = None
+        bar_reports: list[BarReport] | None = None
+        maps: list[tuple[np.ndarray, np.ndarray]] = []
+        if score is not None and aligned is not None and following is not None:
+            # note level (issue 17): wrong / missed / extra notes and bars, per pass through the score
+            from scorer.inference.note_assessment import assess, covered_time_map
+            from scorer.inference.note_spots import merge_spots, note_spots
+
+            result = assess(aligned.played, score, self.config.notes)
+            note_errors, bar_reports = [], []
+            if result.followed:
+                note_errors, bar_reports = result.note_errors, result.bars
+                maps = covered_time_map(result)
+                following.bars_covered = result.bars_covered
+                following.passes = result.passes
+                following.restarts = result.restarts
+                weak = merge_spots(weak, note_spots(result.bars), self.config.top_n)
+        from scorer.inference.curves import curves
+
+        curve = curves(decoded.audio, FEATURE_SR, score if maps else None, maps)
         return ScoreReport(
             duration_s=round(decoded.duration_s, 3),
             backend=self.backend,
@@ -177,4 +197,7 @@ class Scorer:
             strengths=strong,
             source=source_name,
             score_following=following,
+            note_errors=note_errors,
+            bars=bar_reports,
+            curves=curve,
         )
