@@ -61,7 +61,66 @@ def format_report(report) -> str:  # report: ScoreReport
     out.append("strengths:" if report.strengths else "strengths: none")
     for s in report.strengths:
         out.append(f"  {s.dimension:22} {s.reason}")
+    out.extend(_format_notes(report))
     return "\n".join(out)
+
+
+_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def note_name(pitch: int) -> str:
+    """MIDI pitch -> name with octave (60 -> C4, 66 -> F#4)."""
+    return f"{_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def _format_notes(report) -> list[str]:  # report: ScoreReport
+    """Per-bar table and the note errors, when a score was given."""
+    if report.bars is None:
+        return []
+    out = [""]
+    following = report.score_following
+    if following is not None and following.passes:
+        passes = ", ".join(
+            f"{p.start_s:.1f}-{p.end_s:.1f} s bars {p.first_bar}-{p.last_bar}" for p in following.passes
+        )
+        out.append(f"passes: {passes} ({following.restarts} restart(s))")
+    if not report.bars:
+        out.append("bars: none (the score was not followed)")
+        return out
+    multi = len({b.pass_ for b in report.bars}) > 1
+    out.append(
+        f"{'bar':>4}{' pass' if multi else ''} {'start s':>8} {'notes':>5} {'ok':>4} {'wrong':>5} {'miss':>5} "
+        f"{'extra':>5} {'dev ms':>6} {'bpm':>6} {'tempo':>6} {'vel':>5}  flags"
+    )
+    for b in report.bars:
+
+        def num(v: float | None, fmt: str) -> str:
+            return "-" if v is None else format(v, fmt)
+
+        out.append(
+            f"{b.bar:>4}{f' {b.pass_:>4}' if multi else ''} {b.start_s:>8.2f} {b.expected:>5} {b.matched:>4} "
+            f"{b.wrong:>5} {b.missed:>5} {b.extra:>5} {num(b.onset_dev_ms, '6.0f'):>6} "
+            f"{num(b.tempo_bpm, '6.1f'):>6} {num(b.tempo_ratio, '6.0%'):>6} {num(b.velocity_mean, '5.0f'):>5}  "
+            f"{', '.join(b.flags)}"
+        )
+    errors = report.note_errors or []
+    out.append("")
+    out.append(f"note errors: {len(errors)}" if errors else "note errors: none")
+    for e in errors:
+        where = (
+            f"bar {e.bar}, beat {e.beat:g}"
+            if e.bar is not None and e.beat is not None
+            else f"{e.time_s:.2f} s"
+        )
+        where += f" (pass {e.pass_})" if multi else ""
+        if e.type == "wrong":
+            what = f"{note_name(e.played_pitch)} instead of {note_name(e.expected_pitch)}"
+        elif e.type == "missed":
+            what = f"{note_name(e.expected_pitch)} missed"
+        else:
+            what = f"extra {note_name(e.played_pitch)}"
+        out.append(f"  {where}: {what}  [{e.time_s:.2f} s]")
+    return out
 
 
 def _parse_bars(text: str | None) -> list[float] | None:
@@ -78,8 +137,9 @@ def score(
         Path | None,
         typer.Option(
             "--score",
-            help="The piece's score as MIDI: aligned to each recording to number the bars of weak spots "
-            "and to judge timing stability against the notation.",
+            help="The piece's score (MIDI, MusicXML .musicxml/.xml or compressed .mxl): aligned to each "
+            "recording for wrong, missed and extra notes, a per-bar table, bar numbers of weak spots and "
+            "timing against the notation.",
         ),
     ] = None,
 ) -> None:
