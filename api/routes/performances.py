@@ -1,4 +1,5 @@
-"""/v1/performances: upload a recording (scored in the background), read, list, delete."""
+"""/v1/performances: upload a recording (scored in the background, optionally against its score), read, list,
+play back, delete."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
@@ -15,7 +17,7 @@ from api.audio_store import SCORE_DIR, classify, commit_audio, staged_with_exten
 from api.auth import Principal
 from api.db_models import Feedback, Job, Performance
 from api.deps import PrincipalDep, SessionDep, StateDep
-from api.errors import InputError, UnsupportedMediaType
+from api.errors import InputError, NotFound
 from api.routes.common import error_responses, get_owned, multipart_body, new_id
 from api.schemas import FeedbackList, FeedbackPublic, PerformanceCreated, PerformanceList, PerformancePublic
 from api.settings import Settings
@@ -50,8 +52,23 @@ _FORM_FIELDS["score"] = {
     "type": "string",
     "format": "binary",
     "description": (
-        "Optional score MIDI of the piece: weak spots then name bars, and timing stability is judged against it."
+        "Optional score of the piece: MIDI, MusicXML (.musicxml, .xml) or compressed MusicXML (.mxl), "
+        "recognised by content. With it the report names wrong, missed and extra notes and reports every "
+        "bar (note_errors, bars), weak spots name bars, and timing is judged against it. Refused: 415 not "
+        "a score, 413 over the score size limit, 400 unreadable, empty, without notes or unsafe (XML "
+        "entity declarations, an .mxl that inflates far beyond its size)."
     ),
+}
+# The stored score keeps its format's extension (the reader sniffs the content again when the job loads it).
+SCORE_EXTENSIONS = {"midi": ".mid", "musicxml": ".musicxml", "mxl": ".mxl"}
+# Playing a performance back: a MIDI upload is rendered (as the scorer heard it); audio is sent as stored.
+AUDIO_MEDIA_TYPES = {
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".aiff": "audio/aiff",
 }
 
 
@@ -61,19 +78,17 @@ def _probe(path: Path, settings: Settings, name: str) -> float:
     return probe_recording(path, settings.scorer_config(), name=name)
 
 
-def _check_score(upload: ReceivedFile) -> None:
-    """A score MIDI sent beside the recording: refused now (4xx) unless it is a MIDI file with notes and bars."""
+def _check_score(upload: ReceivedFile, settings: Settings) -> str:
+    """A score sent beside the recording: refused now (4xx, nothing stored) unless it is a safe MIDI, MusicXML
+    or .mxl file the loader reads (notes and bars). Returns the extension to store it under."""
     from scorer.inference.align import load_score
+    from scorer.inference.score_files import read_score_file
 
-    if upload.size == 0:
-        raise InputError("the uploaded score is empty")
-    with open(upload.path, "rb") as fh:
-        if fh.read(4) != b"MThd":
-            raise UnsupportedMediaType(
-                "the score must be a MIDI file",
-                detail={"filename": upload.filename, "content_type": upload.content_type},
-            )
-    load_score(staged_with_extension(upload, ".mid"), name="the score")
+    name = _display_name(upload) or "the score"
+    score_file = read_score_file(upload.path, name, settings.score_upload_max_bytes)
+    extension = SCORE_EXTENSIONS[score_file.format]
+    load_score(staged_with_extension(upload, extension), name=name)  # bars, parts: what the job will need
+    return extension
 
 
 def _store(
@@ -85,6 +100,7 @@ def _store(
     extension: str,
     duration_s: float,
     score: ReceivedFile | None,
+    score_extension: str = ".mid",
 ) -> str:
     """Move the audio (and score) to their content-hash names, then insert the performance and its job together."""
     home = state.settings.home
@@ -93,7 +109,7 @@ def _store(
     performance_id = new_id()
     try:
         if score is not None:
-            score_relative = commit_audio(home, score, ".mid", SCORE_DIR)
+            score_relative = commit_audio(home, score, score_extension, SCORE_DIR)
         with state.db.session() as session:
             session.add(
                 Performance(
@@ -166,8 +182,8 @@ def _remove_files_if_unused(
 async def create_performance(
     request: Request, principal: PrincipalDep, state: StateDep
 ) -> PerformanceCreated:
-    """Upload a recording (and optionally its score MIDI as ``score``); both are validated now and the
-    recording is scored in the background (poll GET /v1/performances/{id})."""
+    """Upload a recording (and optionally its score as ``score``: MIDI, MusicXML or .mxl); both are validated
+    now and the recording is scored in the background (poll GET /v1/performances/{id})."""
     settings = state.settings
     form = await receive_multipart(
         request,
@@ -180,7 +196,7 @@ async def create_performance(
         if form.file is None:
             raise InputError("missing the 'file' part (the recording)")
         if "score" in form.fields:
-            raise InputError("send 'score' as a file part (the score MIDI), not as a text field")
+            raise InputError("send 'score' as a file part (MIDI, MusicXML or .mxl), not as a text field")
         try:
             fields = PerformanceForm.model_validate(form.fields)
         except ValidationError as err:
@@ -198,10 +214,20 @@ async def create_performance(
         if score is not None and score.size == 0 and not score.filename:
             form.files.pop("score").discard()  # an HTML form's empty file input: an empty part without a name
             score = None
+        score_extension = ".mid"
         if score is not None:
-            await run_in_threadpool(_check_score, score)
+            score_extension = await run_in_threadpool(_check_score, score, settings)
         performance_id = await run_in_threadpool(
-            _store, state, principal, form.file, fields, bar_times, extension, duration_s, score
+            _store,
+            state,
+            principal,
+            form.file,
+            fields,
+            bar_times,
+            extension,
+            duration_s,
+            score,
+            score_extension,
         )
     except BaseException:
         form.discard()
@@ -234,6 +260,46 @@ def get_performance(performance_id: str, principal: PrincipalDep, session: Sessi
     """Status and, once done, the scorer output."""
     row = get_owned(session, Performance, performance_id, principal, "performance")
     return PerformancePublic.model_validate(row, from_attributes=True)
+
+
+@router.get(
+    "/{performance_id}/audio",
+    response_class=Response,
+    responses={
+        **error_responses(401, 404, 429, 500),
+        200: {"content": {"audio/wav": {}, "audio/*": {}}, "description": "The recording."},
+    },
+)
+async def get_performance_audio(
+    performance_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep
+) -> Response:
+    """The recording to play back: a MIDI upload rendered to WAV with the scorer's soundfont (what the scorer
+    heard), an audio upload as stored. The page seeks it to a bar or a weak spot."""
+    row = get_owned(session, Performance, performance_id, principal, "performance")
+    path = state.settings.home / row.audio_path
+    if not path.is_file():
+        raise NotFound("the recording of this performance is no longer stored")
+    suffix = path.suffix.lower()
+    if suffix != ".mid":
+        return FileResponse(path, media_type=AUDIO_MEDIA_TYPES.get(suffix, "application/octet-stream"))
+    wav = await run_in_threadpool(_render_wav, path, state.settings)
+    return Response(wav, media_type="audio/wav", headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _render_wav(path: Path, settings: Settings) -> bytes:
+    import io
+
+    import soundfile
+
+    from scorer.inference.features import FEATURE_SR
+    from scorer.inference.render import render_midi_bytes
+
+    # Rendered per request (fluidsynth: ~0.4 s per 10 s of music), never cached on disk: a deleted
+    # performance leaves no copy behind. The browser keeps it for the page's lifetime.
+    audio = render_midi_bytes(path.read_bytes(), settings.scorer_config().soundfont, sr=FEATURE_SR)
+    buffer = io.BytesIO()
+    soundfile.write(buffer, audio, FEATURE_SR, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
 
 
 @router.delete("/{performance_id}", status_code=204, responses=error_responses(401, 404, 429))

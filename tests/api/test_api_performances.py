@@ -339,10 +339,11 @@ def _midi_without_notes() -> bytes:
 @pytest.mark.parametrize(
     ("score", "status", "message"),
     [
-        (b"just text", 415, "the score must be a MIDI file"),
-        (b"", 400, "the uploaded score is empty"),
-        (b"MThd\x00\x00\x00\x06garbage", 400, "the score: unreadable MIDI file"),
-        (_midi_without_notes(), 400, "the score: the MIDI file has no notes"),
+        # messages name the score as sent (score.mid); every kind of bad score: tests/api/test_score_files_api.py
+        (b"just text", 415, "score.mid: not a score file"),
+        (b"", 400, "score.mid: the score file is empty"),
+        (b"MThd\x00\x00\x00\x06garbage", 400, "score.mid: unreadable score MIDI"),
+        (_midi_without_notes(), 400, "score.mid: the score MIDI has no notes"),
     ],
 )
 def test_bad_scores_are_refused_and_store_nothing(

@@ -1,6 +1,7 @@
 // Cadenza's student page: upload → poll scoring → radar + weak spots → streamed cited feedback → chat.
 import { ApiError, Client, getKey, setKey } from "./js/api.js";
 import { renderCitedText, safeHref } from "./js/citations.js";
+import { errorCounts, renderHeatMap, renderNoteErrors, renderTempoCurve } from "./js/bars.js";
 import { findReport, normaliseEvent } from "./js/events.js";
 import { GROUP_COLOURS, describe, prettyName, radialValue, renderRadar } from "./js/radar.js";
 import { formatTime, renderTimeline } from "./js/timeline.js";
@@ -57,7 +58,9 @@ async function submitRecording(file) {
     state.audioUrl = isMidi ? null : URL.createObjectURL(file);
     $("player").hidden = isMidi;
     $("midi-note").hidden = !isMidi;
+    $("render-note").hidden = true;
     if (state.audioUrl) $("player").src = state.audioUrl;
+    else $("player").removeAttribute("src");
 
     const form = new FormData();
     form.append("file", file, file.name);
@@ -76,6 +79,7 @@ async function submitRecording(file) {
     const report = findReport(perf);
     if (!report) throw new Error("The server finished scoring but sent no scores.");
     state.report = report;
+    if (isMidi) await loadRenderedAudio(created.id);
     showScores(report);
     setProgress(null);
     const following = report.score_following;
@@ -117,8 +121,24 @@ async function pollPerformance(id) {
   }
 }
 
+/** A MIDI upload cannot play in the browser: play the server's render of it (what the scorer heard). */
+async function loadRenderedAudio(id) {
+  try {
+    const response = await api.fetch(`/v1/performances/${encodeURIComponent(id)}/audio`);
+    const blob = await response.blob();
+    if (state.audioUrl) URL.revokeObjectURL(state.audioUrl);
+    state.audioUrl = URL.createObjectURL(blob);
+    $("player").src = state.audioUrl;
+    $("player").hidden = false;
+    $("midi-note").hidden = true;
+    $("render-note").hidden = false;
+  } catch {
+    // No render (no fluidsynth on the server): the times still refer to the file, as before.
+  }
+}
+
 function resetResults() {
-  for (const id of ["scores-card", "feedback-card", "chat-card"]) $(id).hidden = true;
+  for (const id of ["scores-card", "feedback-card", "chat-card", "bars-section", "tempo-section", "notes-section"]) $(id).hidden = true;
   $("feedback").replaceChildren();
   $("feedback-meta").textContent = "";
   $("chat-log").replaceChildren();
@@ -202,6 +222,38 @@ function showScores(report) {
     const bars = spot.bars && spot.bars.length ? ` (bars ${spot.bars[0]}–${spot.bars[spot.bars.length - 1]})` : "";
     li.append(btn, document.createTextNode(` ${prettyName(spot.dimension)}${bars}: ${spot.reason || ""}`));
     list.append(li);
+  }
+  showBars(report, tl.duration);
+}
+
+/** With a score: the heat map (one cell per bar and pass) and the note errors; with or without: the tempo. */
+function showBars(report, duration) {
+  const bars = Array.isArray(report.bars) ? report.bars : null;
+  $("bars-section").hidden = !bars || !bars.length;
+  if (bars && bars.length) {
+    const layout = renderHeatMap($("heatmap"), bars, seek);
+    const following = report.score_following || {};
+    const flagged = layout.cells.filter((c) => c.level > 0).length;
+    const restarts = following.restarts ? `, ${following.restarts} restart${following.restarts > 1 ? "s" : ""}` : "";
+    const covered = following.bars_covered ? `bars ${following.bars_covered[0]}–${following.bars_covered[1]} played` : `${layout.columns.length} bars played`;
+    $("bars-summary").textContent = `${covered}${layout.manyPasses ? ` in ${layout.rows.length} passes` : ""}${restarts}; ${flagged} of ${layout.cells.length} with a problem.`;
+  }
+  const errors = Array.isArray(report.note_errors) ? report.note_errors : null;
+  $("notes-section").hidden = errors === null;
+  if (errors !== null) {
+    const n = renderNoteErrors($("note-errors"), errors, seek);
+    const c = errorCounts(errors);
+    $("notes-summary").textContent = n
+      ? `${c.wrong} wrong, ${c.missed} missed and ${c.extra} extra note${n > 1 ? "s" : ""} against the score. Select a time to hear it.`
+      : "Every note of the score that you played was right.";
+  }
+  const tempo = report.curves && Array.isArray(report.curves.tempo) ? report.curves.tempo : [];
+  const geo = tempo.length ? renderTempoCurve($("tempo-curve"), tempo, duration, bars, seek) : null;
+  $("tempo-section").hidden = !geo;
+  if (geo) {
+    $("tempo-hint").textContent = bars
+      ? "Beats per minute along the score's beats; grey lines are bar starts, the dashed line your median tempo. Select a point to hear it."
+      : "Beats per minute from your note onsets; the dashed line is your median tempo. Select a point to hear it.";
   }
 }
 
