@@ -1,0 +1,548 @@
+"""Injected-error detection benchmark of the note-level assessment (issue 17).
+
+    python -m eval.bench_notes --n 120 --input midi --out eval/results/notes_midi.json
+    python -m eval.bench_notes --n 40 --input audio --conditions fluidr3 --out ...
+    python -m eval.bench_notes --timing          # a 5-minute recording with its score, timed
+
+Performances: eval/sets/notes_subset.txt (PercePiano, up to two performers per passage, fixed hash order),
+split by passage into TUNE and CHECK halves before any tuning (eval/sets/notes_split.json). Each performance
+and its passage's score MIDI get every variant of eval/note_faults.py (the untouched original, wrong / missed
+/ extra notes, a bar 20% faster / slower, a restart, a start in the middle, mixed). The variant is assessed
+(scorer.inference.note_assessment.assess) from its MIDI notes (``--input midi``) or from the basic-pitch /
+transkun transcription of a fluidsynth render under a recording condition (``--input audio``).
+
+Counting, per error type: a reported error is a true positive when an injected error of that type lies
+within ``TOL_S`` with the same pitches (wrong: expected and played; missed: expected; extra: played; a
+missed note reported in the injected one's bar within ``MISSED_TOL_S``: its time is interpolated); an
+error reported on the variant that the untouched original also gets (same type and pitches, its time
+mapped through the variant's time map) is the performer's own (or the detector's standing error) and is
+not counted either way; every other reported error is a false positive (in whichever variant it occurs).
+Bar accuracy: the share of true positives reported in the injected error's bar. Rushed / dragged: a bar
+flagged with the injected kind is a true positive; a bar flagged in a variant but not in the original is a
+false positive. The rushed / dragged thresholds are chosen on TUNE (grid over ``tempo_ratio``, the flag rule
+of note_assessment._tempo_flags re-applied) and reported on CHECK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.note_faults import KINDS, NOTE_KINDS, Truth, inject, map_time, reference
+
+HERE = Path(__file__).parent
+SUBSET_FILE = HERE / "sets" / "notes_subset.txt"
+SPLIT_FILE = HERE / "sets" / "notes_split.json"
+PERCEPIANO = HERE.resolve().parents[1] / "shared" / "data" / "percepiano"
+TOL_S = 0.25  # a reported error this close to an injected one (same type and pitches) is it
+MISSED_TOL_S = 1.0  # ... for a missed note reported in the same bar
+RUSHED_GRID = (1.06, 1.08, 1.1, 1.12, 1.14, 1.16)
+DRAGGED_GRID = (0.94, 0.92, 0.9, 0.88, 0.86, 0.84)
+GOALS = {"midi_f1": 0.95, "midi_bar": 0.95, "audio_f1": 0.85, "tempo_f1": 0.85, "five_min_s": 60.0}
+
+
+# --- the subset and its split --------------------------------------------------------------------
+def make_subset(percepiano_dir: Path, n: int = 120, per_passage: int = 2) -> list[str]:
+    from scorer.training.dataset import load_labels, parse_key, score_midi_path
+
+    by_passage: dict[str, list[str]] = defaultdict(list)
+    for key in load_labels(percepiano_dir):
+        k = parse_key(key)
+        if not k.performer.startswith("Score") and score_midi_path(percepiano_dir, key).is_file():
+            by_passage[k.passage].append(key)
+    digest = lambda s: hashlib.sha256(f"notes-v1|{s}".encode()).hexdigest()  # noqa: E731
+    keys: list[str] = []
+    for passage in sorted(by_passage, key=digest):
+        keys += sorted(by_passage[passage], key=digest)[:per_passage]
+        if len(keys) >= n:
+            break
+    return keys[:n]
+
+
+def make_split(keys: list[str]) -> dict[str, list[str]]:
+    """Whole passages to TUNE or CHECK (alternating in hash order): no passage's music is in both halves."""
+    from scorer.training.dataset import parse_key
+
+    passages = sorted(
+        {parse_key(k).passage for k in keys}, key=lambda p: hashlib.sha256(p.encode()).hexdigest()
+    )
+    tune = set(passages[::2])
+    return {
+        "tune": [k for k in keys if parse_key(k).passage in tune],
+        "check": [k for k in keys if parse_key(k).passage not in tune],
+    }
+
+
+def load_keys(n: int) -> list[str]:
+    lines = [s.strip() for s in SUBSET_FILE.read_text().splitlines()]
+    return [s for s in lines if s and not s.startswith("#")][:n]
+
+
+# --- one performance -----------------------------------------------------------------------------
+@dataclass
+class Case:
+    """One variant of one performance: its truth and what the assessment reported."""
+
+    key: str
+    kind: str
+    truth: Truth
+    errors: list[dict[str, Any]]
+    bars: list[dict[str, Any]]
+    restarts: int
+    bars_covered: list[int] | None
+    seconds: float
+
+
+def _report(result: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    errors = [e.model_dump(by_alias=True) for e in result.note_errors]
+    bars = [b.model_dump(by_alias=True) for b in result.bars]
+    return errors, bars
+
+
+class Notes_from:
+    """Where the played notes come from: the variant's MIDI, or a transcription of its render."""
+
+    def __init__(self, source: str, condition: str, transcriber: str, threads: int) -> None:
+        self.source, self.condition, self.transcriber_name, self.threads = (
+            source,
+            condition,
+            transcriber,
+            threads,
+        )
+        self._cached: Any = None
+
+    def __call__(self, midi_bytes: bytes, played_notes: Any) -> Any:
+        if self.source == "midi":
+            return played_notes
+        from eval.bench_transcription import CACHE, VARIANTS, Cached, conditions
+        from scorer.inference.render import cached_render
+
+        soundfont, effect = conditions()[self.condition]
+        audio = cached_render(midi_bytes, soundfont, CACHE.parent / "render")
+        if effect is not None:
+            audio = effect(audio)
+        if self._cached is None:
+            self._cached = Cached(VARIANTS[self.transcriber_name], self.threads)
+        notes, _, _ = self._cached(audio)
+        return notes
+
+
+def run_performance(
+    key: str, kinds: Iterable[str], notes_of: Notes_from, percepiano_dir: Path, config: Any
+) -> list[Case]:
+    from scorer.inference.note_assessment import assess
+    from scorer.inference.score_input import load_score_file
+    from scorer.training.dataset import score_midi_path
+
+    score_file = score_midi_path(percepiano_dir, key)
+    ref = reference(percepiano_dir / "performance_midi" / f"{key}.mid", score_file)
+    score = load_score_file(score_file)
+    cases = []
+    for kind in ("original", *kinds):
+        played, truth = inject(ref, key, kind)
+        notes = notes_of(played.midi_bytes(), played.notes())
+        start = time.perf_counter()
+        result = assess(notes, score, config)
+        seconds = time.perf_counter() - start
+        errors, bars = _report(result)
+        cases.append(Case(key, kind, truth, errors, bars, result.restarts, result.bars_covered, seconds))
+    return cases
+
+
+# --- counting ------------------------------------------------------------------------------------
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return (
+        a["type"] == b["type"]
+        and (a["type"] == "extra" or a["expected_pitch"] == b["expected_pitch"])
+        and (a["type"] == "missed" or a["played_pitch"] == b["played_pitch"])
+    )
+
+
+def _pair(
+    reported: list[dict[str, Any]], wanted: list[dict[str, Any]], times: list[list[float]]
+) -> dict[int, int]:
+    """Greedy nearest pairing (reported index -> wanted index) of same-type-and-pitch errors within TOL_S;
+    ``times[j]``: the times at which wanted error j may appear."""
+    cands = []
+    for i, r in enumerate(reported):
+        for j, w in enumerate(wanted):
+            if _same(r, w):
+                gaps = [abs(r["time_s"] - t) for t in times[j]]
+                # a missed note's time is interpolated: in its bar, a second is close enough
+                tol = MISSED_TOL_S if r["type"] == "missed" and r.get("bar") == w.get("bar") else TOL_S
+                if gaps and min(gaps) <= tol:
+                    cands.append((min(gaps), i, j))
+    out: dict[int, int] = {}
+    used: set[int] = set()
+    for _, i, j in sorted(cands):
+        if i not in out and j not in used:
+            out[i] = j
+            used.add(j)
+    return out
+
+
+@dataclass
+class Tally:
+    tp: Counter[str] = field(default_factory=Counter)
+    fp: Counter[str] = field(default_factory=Counter)
+    fn: Counter[str] = field(default_factory=Counter)
+    own: Counter[str] = field(default_factory=Counter)  # reported on the variant and on the original
+    right_bar: Counter[str] = field(default_factory=Counter)
+    fp_by_kind: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+    def prf(self, kind: str | None = None) -> dict[str, float | int]:
+        kinds = [kind] if kind else list(NOTE_KINDS)
+        tp, fp, fn = (sum(c[k] for k in kinds) for c in (self.tp, self.fp, self.fn))
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        bar = sum(self.right_bar[k] for k in kinds) / tp if tp else 0.0
+        return {"tp": tp, "fp": fp, "fn": fn, "precision": p, "recall": r, "f1": f, "right_bar": bar}
+
+
+def count_notes(cases: list[Case], tally: Tally) -> None:
+    """Add one performance's variants (cases[0] is the original) to the tally."""
+    original = cases[0]
+    for case in cases[1:]:
+        own_times = [map_time(case.truth.time_map, e["time_s"]) for e in original.errors]
+        own = _pair(case.errors, original.errors, own_times)
+        truth = case.truth.errors
+        # an injected error the original already carries there is not counted either way
+        clash = _pair(
+            truth, original.errors, [map_time(case.truth.time_map, e["time_s"]) for e in original.errors]
+        )
+        counted = [t for j, t in enumerate(truth) if j not in clash]
+        hits = _pair(case.errors, counted, [[t["time_s"]] for t in counted])
+        for i, e in enumerate(case.errors):
+            if i in hits:
+                t = counted[hits[i]]
+                tally.tp[t["type"]] += 1
+                tally.right_bar[t["type"]] += int(e["bar"] == t["bar"])
+                if e["bar"] != t["bar"]:
+                    tally.examples["wrong_bar"].append(
+                        {"key": case.key, "kind": case.kind, "truth": t, "got": e}
+                    )
+            elif i in own:
+                tally.own[e["type"]] += 1
+            else:
+                tally.fp[e["type"]] += 1
+                tally.fp_by_kind[case.kind] += 1
+                tally.examples[f"fp_{e['type']}"].append({"key": case.key, "kind": case.kind, "got": e})
+        found = set(hits.values())
+        for j, t in enumerate(counted):
+            if j not in found:
+                tally.fn[t["type"]] += 1
+                near = [e for e in case.errors if abs(e["time_s"] - t["time_s"]) <= TOL_S]
+                tally.examples[f"fn_{t['type']}"].append(
+                    {"key": case.key, "kind": case.kind, "truth": t, "near": near}
+                )
+
+
+def flags_at(bars: list[dict[str, Any]], rushed: float, dragged: float) -> set[tuple[int, int, str]]:
+    """(bar, pass, flag) by note_assessment._tempo_flags' rule at other thresholds (no dragged in a pass's
+    last bar)."""
+    out: set[tuple[int, int, str]] = set()
+    last = {}
+    for b in bars:
+        last[b["pass"]] = b["bar"]
+    for b in bars:
+        r = b.get("tempo_ratio")
+        if r is None:
+            continue
+        if r >= rushed:
+            out.add((b["bar"], b["pass"], "rushed"))
+        elif r <= dragged and b["bar"] != last[b["pass"]]:
+            out.add((b["bar"], b["pass"], "dragged"))
+    return out
+
+
+def count_tempo(perfs: list[list[Case]], rushed: float, dragged: float) -> dict[str, float | int]:
+    """Rushed / dragged bar detection over the rushed and dragged variants."""
+    tp = fp = fn = 0
+    for cases in perfs:
+        base = {(b, f) for b, _, f in flags_at(cases[0].bars, rushed, dragged)}
+        for case in cases[1:]:
+            if case.kind not in ("rushed", "dragged"):
+                continue
+            got = {(b, f) for b, _, f in flags_at(case.bars, rushed, dragged)}
+            want = {(t["bar"], t["kind"]) for t in case.truth.tempo_bars}
+            tp += len(got & want)
+            fn += len(want - got)
+            fp += len(got - want - base)
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": p,
+        "recall": r,
+        "f1": 2 * p * r / (p + r) if p + r else 0.0,
+    }
+
+
+def tune_tempo(perfs: list[list[Case]]) -> tuple[float, float, float]:
+    best = max(
+        (count_tempo(perfs, r, d)["f1"], -abs(r - 1.12) - abs(d - 0.88), r, d)
+        for r in RUSHED_GRID
+        for d in DRAGGED_GRID
+    )
+    return best[2], best[3], float(best[0])
+
+
+def structure(perfs: list[list[Case]]) -> dict[str, Any]:
+    """Restarts and starts in the middle: detected as such, and how many errors they invent."""
+    out: dict[str, Any] = {}
+    for kind in ("restart", "start_middle"):
+        cases = [c for cs in perfs for c in cs if c.kind == kind]
+        if not cases:
+            continue
+        if kind == "restart":
+            ok = sum(c.restarts == 1 for c in cases)
+        else:
+            ok = sum(bool(c.bars_covered) and c.bars_covered[0] == c.truth.bars_covered[0] for c in cases)  # type: ignore[index]
+        out[kind] = {"n": len(cases), "detected": ok}
+    originals = [cs[0] for cs in perfs]
+    out["original_restarts_reported"] = sum(c.restarts > 0 for c in originals)
+    return out
+
+
+def summarise(
+    perfs: list[list[Case]],
+    split: dict[str, list[str]],
+    rushed: float | None = None,
+    dragged: float | None = None,
+) -> dict[str, Any]:
+    parts = {"all": [cs for cs in perfs]}
+    for part in ("tune", "check"):
+        keys = set(split.get(part, []))
+        parts[part] = [cs for cs in perfs if cs[0].key in keys]
+    out: dict[str, Any] = {"n_performances": len(perfs)}
+    if rushed is None or dragged is None:
+        rushed, dragged, tune_f1 = tune_tempo(parts["tune"] or parts["all"])
+        out["tempo_thresholds"] = {
+            "rushed_ratio": rushed,
+            "dragged_ratio": dragged,
+            "tune_f1": tune_f1,
+            "tuned_on": "tune",
+        }
+    else:
+        out["tempo_thresholds"] = {"rushed_ratio": rushed, "dragged_ratio": dragged, "tuned_on": "given"}
+    from scorer.config import NoteConfig
+
+    default = NoteConfig()
+    for part, ps in parts.items():
+        tally = Tally()
+        for cs in ps:
+            count_notes(cs, tally)
+        out[part] = {
+            "n": len(ps),
+            "notes": {k: tally.prf(k) for k in NOTE_KINDS} | {"all": tally.prf()},
+            "own": dict(tally.own),
+            "fp_by_variant": dict(tally.fp_by_kind),
+            "tempo_tuned": count_tempo(ps, rushed, dragged),
+            "tempo_default": count_tempo(ps, default.rushed_ratio, default.dragged_ratio),
+            "structure": structure(ps),
+            "original_errors": dict(Counter(e["type"] for cs in ps for e in cs[0].errors)),
+            "originals_with_errors": sum(bool(cs[0].errors) for cs in ps),
+        }
+        if part == "all":
+            out["examples"] = {k: v[:8] for k, v in tally.examples.items()}
+    seconds = [c.seconds for cs in perfs for c in cs]
+    out["assess_seconds_mean"] = float(np.mean(seconds)) if seconds else 0.0
+    return out
+
+
+def markdown(summary: dict[str, Any], label: str) -> str:
+    lines = [f"### {label}", ""]
+    th = summary["tempo_thresholds"]
+    for part in ("check", "tune", "all"):
+        s = summary.get(part)
+        if not s or not s["n"]:
+            continue
+        lines += [
+            f"**{part.upper()}** ({s['n']} performances)",
+            "",
+            "| error type | TP | FP | FN | precision | recall | F1 | right bar |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for k, m in s["notes"].items():
+            lines.append(
+                f"| {k} | {m['tp']} | {m['fp']} | {m['fn']} | {m['precision']:.3f} | {m['recall']:.3f} | "
+                f"{m['f1']:.3f} | {m['right_bar']:.3f} |"
+            )
+        tt, td = s["tempo_tuned"], s["tempo_default"]
+        lines += [
+            "",
+            f"- rushed/dragged bars (thresholds {th['rushed_ratio']}/{th['dragged_ratio']}, chosen on TUNE): "
+            f"F1 {tt['f1']:.3f} (P {tt['precision']:.3f}, R {tt['recall']:.3f}; TP {tt['tp']}, FP {tt['fp']}, FN {tt['fn']}); "
+            f"at the current defaults: F1 {td['f1']:.3f}",
+            f"- structure: {json.dumps(s['structure'])}",
+            f"- the untouched originals: {s['originals_with_errors']}/{s['n']} with reported errors, "
+            f"{json.dumps(s['original_errors'])}; errors on both (performer's own, not counted): {json.dumps(s['own'])}",
+            f"- false positives by variant: {json.dumps(s['fp_by_variant'])}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+# --- the 5-minute timing -------------------------------------------------------------------------
+def five_minutes(percepiano_dir: Path, out_dir: Path, minutes: float = 5.0) -> tuple[Path, Path, float]:
+    """A performance of ~``minutes`` joined from consecutive segments of one piece (Schubert D960 mv2,
+    16-bar segments, one performer) and the score joined from the same segments' score MIDIs."""
+    import pretty_midi
+
+    from scorer.inference.decode import parse_midi
+    from scorer.training.dataset import score_midi_path
+
+    perf_files = sorted((percepiano_dir / "performance_midi").glob("Schubert_D960_mv2_16bars_9_*.mid"))
+    perf = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    score = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    score.time_signature_changes.append(pretty_midi.TimeSignature(3, 4, 0.0))
+    p_inst, s_inst = pretty_midi.Instrument(0), pretty_midi.Instrument(0)
+    p_t = s_t = 0.0
+    for f in perf_files:
+        pm, sm = parse_midi(f), parse_midi(score_midi_path(percepiano_dir, f.stem))
+        for inst in pm.instruments:
+            for n in inst.notes:
+                p_inst.notes.append(pretty_midi.Note(n.velocity, n.pitch, n.start + p_t, n.end + p_t))
+            for c in inst.control_changes:
+                p_inst.control_changes.append(pretty_midi.ControlChange(c.number, c.value, c.time + p_t))
+        for inst in sm.instruments:
+            for n in inst.notes:
+                s_inst.notes.append(pretty_midi.Note(n.velocity, n.pitch, n.start + s_t, n.end + s_t))
+        p_t += pm.get_end_time() + 0.5
+        downbeats = sm.get_downbeats()
+        bar = float(np.median(np.diff(downbeats)))
+        s_t += bar * int(np.ceil(sm.get_end_time() / bar - 1e-6))
+        if p_t >= minutes * 60:
+            break
+    perf.instruments.append(p_inst)
+    score.instruments.append(s_inst)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    perf_path, score_path = out_dir / "five_minutes.mid", out_dir / "five_minutes_score.mid"
+    perf.write(str(perf_path))
+    score.write(str(score_path))
+    return perf_path, score_path, p_t
+
+
+def time_five_minutes(percepiano_dir: Path, out_dir: Path) -> dict[str, float]:
+    """Wall seconds of the whole analysis (decode, transcription, perceptual heads, note assessment) of a
+    5-minute recording with its score, MIDI input and audio (a FluidR3 render written as FLAC) input."""
+    import soundfile as sf
+
+    from api.settings import Settings
+    from scorer.inference.render import RENDER_SR, render_midi_bytes
+    from scorer.inference.score_input import load_score_file
+    from scorer.inference.service import Scorer
+
+    perf_path, score_path, duration = five_minutes(percepiano_dir, out_dir)
+    config = Settings().scorer_config()
+    scorer = Scorer.load(config)
+    score = load_score_file(score_path)
+    audio = render_midi_bytes(perf_path.read_bytes(), config.soundfont)
+    wav = out_dir / "five_minutes.flac"
+    sf.write(str(wav), audio, RENDER_SR)
+    scorer.score_path(perf_path, score=score)  # warm-up: the models load on first use
+    out = {"duration_s": len(audio) / RENDER_SR}
+    for name, path in (("midi", perf_path), ("audio", wav)):
+        start = time.perf_counter()
+        report = scorer.score_path(path, score=score)
+        out[f"{name}_s"] = time.perf_counter() - start
+        out[f"{name}_note_errors"] = len(report.note_errors or [])
+        out[f"{name}_bars"] = len(report.bars or [])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m eval.bench_notes", description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=120, help="performances (first n of eval/sets/notes_subset.txt)")
+    ap.add_argument("--input", choices=("midi", "audio"), default="midi")
+    ap.add_argument(
+        "--conditions", default="fluidr3", help="audio: comma list (eval.bench_transcription.conditions)"
+    )
+    ap.add_argument("--transcriber", default="basic-pitch", help="audio: basic-pitch or transkun")
+    ap.add_argument("--kinds", default=",".join(KINDS), help=f"comma list of {', '.join(KINDS)}")
+    ap.add_argument("--keys", default="", help="comma list of performance keys instead of the subset")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--percepiano", type=Path, default=PERCEPIANO)
+    ap.add_argument("--timing", action="store_true", help="time a 5-minute recording with its score")
+    ap.add_argument("--write-subset", action="store_true", help="(re)write the subset and its split")
+    ap.add_argument(
+        "--out", type=Path, default=None, help="JSON (summary + every case); the table goes to stdout"
+    )
+    args = ap.parse_args(argv)
+    if not args.percepiano.is_dir():
+        print(f"PercePiano data not found: {args.percepiano}", file=sys.stderr)
+        return 2
+    if args.write_subset:
+        keys = make_subset(args.percepiano)
+        SUBSET_FILE.parent.mkdir(parents=True, exist_ok=True)
+        SUBSET_FILE.write_text(
+            "# eval.bench_notes performances (make_subset: <=2 per passage, fixed hash order)\n"
+            + "\n".join(keys)
+            + "\n"
+        )
+        SPLIT_FILE.write_text(json.dumps(make_split(keys), indent=1) + "\n")
+        return 0
+    if args.timing:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="cadenza-5min-") as tmp:
+            t = time_five_minutes(args.percepiano, Path(tmp))
+        print(
+            f"5-minute recording ({t['duration_s']:.0f} s) with its score, whole analysis: "
+            f"MIDI {t['midi_s']:.1f} s, audio {t['audio_s']:.1f} s (goal <= {GOALS['five_min_s']:.0f} s); "
+            f"{t['audio_note_errors']} note errors, {t['audio_bars']} bars from audio"
+        )
+        if args.out:
+            args.out.write_text(json.dumps(t, indent=1))
+        return 0
+    kinds = [k for k in args.kinds.split(",") if k]
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        print(f"unknown kind: {bad[0]} (one of {', '.join(KINDS)})", file=sys.stderr)
+        return 2
+    keys = args.keys.split(",") if args.keys else load_keys(args.n)
+    split = json.loads(SPLIT_FILE.read_text())
+    from scorer.config import NoteConfig
+
+    conditions = args.conditions.split(",") if args.input == "audio" else ["midi"]
+    results: dict[str, Any] = {}
+    for cond in conditions:
+        notes_of = Notes_from(args.input, cond, args.transcriber, args.threads)
+        perfs = []
+        for i, key in enumerate(keys):
+            perfs.append(run_performance(key, kinds, notes_of, args.percepiano, NoteConfig()))
+            print(f"{cond} {i + 1}/{len(keys)} {key}", file=sys.stderr, flush=True)
+        label = f"input {args.input}" + (f", {cond}, {args.transcriber}" if args.input == "audio" else "")
+        summary = summarise(perfs, split)
+        print(markdown(summary, label))
+        results[cond] = {
+            "summary": summary,
+            "cases": [
+                [
+                    {k: v for k, v in c.__dict__.items() if k != "truth"} | {"truth": c.truth.to_json()}
+                    for c in cs
+                ]
+                for cs in perfs
+            ],
+        }
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
