@@ -84,7 +84,7 @@ class NotatedScore:
     def bar_ends(self) -> np.ndarray:
         """Score seconds at which every bar ends."""
         last = self.end_s if self.end_s is not None else float(self.notes.offset.max(initial=0.0))
-        if self.n_bars >= 2 and not self.time_signatures and self.end_s is None:
+        if self.n_bars >= 2 and self.end_s is None:  # MIDI: the last bar as long as the one before
             last = max(last, float(self.downbeats[-1] + np.diff(self.downbeats)[-1]))
         return np.append(self.downbeats[1:], max(last, float(self.downbeats[-1]) + 1e-3))
 

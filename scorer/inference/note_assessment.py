@@ -182,6 +182,15 @@ def _filter_missed(
         other_share = np.isin(other, played_s).mean()
         if share <= config.one_hand_share and other_share >= 0.6:
             drop |= hand[missed]
+    # a pass cut inside the score (a stop, a restart) may begin or end mid-chord: the chord at its very
+    # edge is not called missed (the score's own first and last chords are)
+    first_on, last_on = snotes.onset[s_idx[0]], snotes.onset[s_idx[-1]]
+    at_first = np.abs(snotes.onset[missed] - first_on) < 1e-6
+    at_last = np.abs(snotes.onset[missed] - last_on) < 1e-6
+    if s_idx[0] > 0:
+        drop |= at_first
+    if s_idx[-1] < snotes.onset.size - 1:
+        drop |= at_last
     return missed[~drop]
 
 
@@ -388,10 +397,12 @@ def _tempo_flags(
     if len(known) < 3:
         return
     logs = np.log(np.array([tempos[i] for i in known], dtype=np.float64))
-    half = max(1, config.tempo_smooth_bars // 2)
+    width = min(len(known), max(3, config.tempo_smooth_bars))
     for n, i in enumerate(known):
-        lo, hi = max(0, n - half), min(len(known), n + half + 1)
-        ref = float(np.median(np.delete(logs[lo:hi], n - lo)))
+        # a running median of ``width`` bars, shifted inward at the ends so an edge bar still has a
+        # reference of full width (one odd bar never moves the median much)
+        lo = min(max(0, n - width // 2), len(known) - width)
+        ref = float(np.median(logs[lo : lo + width]))
         ratio = float(np.exp(logs[n] - ref))
         rep = reports[i]
         rep.tempo_ratio = round(ratio, 3)

@@ -17,6 +17,8 @@ from scorer.schema import BarReport, Spot
 SEVERITY_PER_ERROR = 0.08
 ERROR_FLOOR = 0.45
 SPLIT_RATIO = 4.0
+# a wrong note is heard most, a missed one less, an extra (often a brush of a neighbour key) least
+_TYPE_WEIGHT = {"wrong_notes": 1.0, "missed_notes": 0.9, "extra_notes": 0.8}
 _ERRORS = (
     ("wrong_notes", "wrong", "wrong note"),
     ("missed_notes", "missed", "missed note"),
@@ -39,7 +41,8 @@ def _runs(reports: list[BarReport], value: Callable[[BarReport], float]) -> list
         if runs:
             last = runs[-1][-1]
             lv = value(last)
-            if last.pass_ == r.pass_ and last.bar + 1 == r.bar and max(v, lv) <= SPLIT_RATIO * min(v, lv):
+            lone = min(v, lv) <= 2 and max(v, lv) > SPLIT_RATIO * min(v, lv)  # a stray error beside many
+            if last.pass_ == r.pass_ and last.bar + 1 == r.bar and not lone:
                 runs[-1].append(r)
                 continue
         runs.append([r])
@@ -61,7 +64,7 @@ def note_spots(reports: Sequence[BarReport]) -> list[Spot]:
         for run in _runs(reports, _count(field)):
             n = sum(getattr(r, field) for r in run)
             bars = [r.bar for r in run]
-            sev = min(1.0, ERROR_FLOOR + SEVERITY_PER_ERROR * (n - 1))
+            sev = _TYPE_WEIGHT[dim] * min(1.0, ERROR_FLOOR + SEVERITY_PER_ERROR * (n - 1))
             spots.append(
                 Spot(
                     dimension=dim,
