@@ -1,11 +1,14 @@
 """Score files read safely (scorer/inference/score_files.py): real PercePiano score MIDI, MusicXML exported by
 partitura from it, the same compressed as .mxl, and every committed bad file under tests/data/bad_scores/
-(each refused with the error class the API maps to 415 / 413 / 400)."""
+(each refused with the error class the API maps to 415 / 413 / 400); `cadenza score --score BAD` turns each
+into one line and exit 2."""
 
 from __future__ import annotations
 
 import importlib.util
 import io
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -192,3 +195,43 @@ def test_small_musicxml_variants(tmp_path: Path) -> None:
         )
     with pytest.raises(NotAScore):
         read_score_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt ", "take.wav")
+
+
+def _cli_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from api.cli import main
+
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", sorted(BAD_SCORES))
+def test_cli_score_with_a_bad_score_exits_2_with_one_line(
+    name: str, shared_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    performance = shared_dir / "data/percepiano/performance_midi" / PERFORMANCE_MIDI
+    code, err = _cli_error(["score", str(performance), "--score", str(BAD / name)], capsys)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cadenza: error: "), err
+    assert name in lines[0] and "Traceback" not in err
+    assert MESSAGES[name] in lines[0], lines[0]
+
+
+def test_cli_subprocess_refuses_the_billion_laughs(shared_dir: Path) -> None:
+    performance = shared_dir / "data/percepiano/performance_midi" / PERFORMANCE_MIDI
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "score",
+            str(performance),
+            "--score",
+            str(BAD / "billion_laughs.musicxml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "DTD" in run.stderr
