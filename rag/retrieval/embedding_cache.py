@@ -119,4 +119,5 @@ def embed_with_cache(
         return np.zeros((0, embedder.dimension), dtype=np.float32)
     if cache is None:
         return embedder.encode_documents(texts)
-    return cache.embed(embedder.name, texts, lambda batch: embedder.encode_documents(batch))
+    # Stored 64 at a time: a slow model's long run that is stopped keeps what it embedded.
+    return cache.embed(embedder.name, texts, lambda batch: embedder.encode_documents(batch), batch=64)

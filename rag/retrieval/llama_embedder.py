@@ -24,6 +24,7 @@ QUERY_PREFIX = "search_query: "
 DOCUMENT_PREFIX = "search_document: "
 # Chunks are at most 512 word pieces (rag/retrieval/chunker.py); the model takes 2,048, a header and prefix fit.
 NOMIC_CONTEXT = 1024
+DOCUMENTS_PER_CALL = 4
 
 
 def is_nomic(name: str) -> bool:
@@ -101,16 +102,17 @@ class LlamaEmbedder:
         return self._model.detokenize(ids[:max_tokens]).decode("utf-8", errors="ignore").strip()
 
     def _embed_one(self, text: str) -> np.ndarray:
-        # One input per call: llama-cpp-python packs a list into one batch, and a non-causal model then pays
-        # attention over the whole batch (measured: 4 × 254 tokens took 2.8x as long per text as one by one).
         return np.asarray(self._model.embed(text, normalize=False, truncate=True), dtype=np.float32)
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """A few documents per llama.cpp call (it packs them into one batch: 4 × 271 tokens took 0.8-0.9x the
+        time of four calls, measured on the busy 2-core machine); a waiting query goes between two groups."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for i, text in enumerate(texts):
-            with self._lock.batch():  # a waiting query goes between two documents
-                raw = self._embed_one(DOCUMENT_PREFIX + text)
-            out[i] = matryoshka(raw[None, :], self.dimension)[0]
+        for start in range(0, len(texts), DOCUMENTS_PER_CALL):
+            group = [DOCUMENT_PREFIX + t for t in texts[start : start + DOCUMENTS_PER_CALL]]
+            with self._lock.batch():
+                raw = np.asarray(self._model.embed(group, normalize=False, truncate=True), dtype=np.float32)
+            out[start : start + len(group)] = matryoshka(raw, self.dimension)
         return out
 
     def encode_query(self, text: str) -> np.ndarray:
