@@ -109,7 +109,7 @@ class NotatedScore:
         idx = self.bar_index(t)
         spb = np.array([self.seconds_per_beat(int(i)) for i in range(self.n_bars)])
         beat = (t - self.downbeats[idx]) / spb[idx] + 1.0
-        return np.where(idx == 0, beat + self.pickup_beats, beat)
+        return np.round(np.where(idx == 0, beat + self.pickup_beats, beat), 6)
 
 
 def load_score(path: Path, name: str | None = None) -> NotatedScore:

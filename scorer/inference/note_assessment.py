@@ -415,11 +415,24 @@ def _tempo_flags(
 def _dynamics_flags(
     reports: list[BarReport], score: NotatedScore, bar_idx: list[int], config: NoteConfig
 ) -> None:
-    """MusicXML: a bar marked softer than a nearby bar (within 4 bars) but played at least as loud, or
-    marked louder and played at most as loud, ignores its marking."""
+    """MusicXML: a bar marked softer than a bar near it (within 4 bars, two levels apart) but played about
+    as loud or louder (or marked louder and played about as soft) ignores a marking. Of the two bars in such
+    a conflict, the one further from how the pass plays its own marking elsewhere is flagged (a p bar
+    played forte among p bars played piano, not the f bar beside it)."""
     if not score.dynamics:
         return
     levels = [DYNAMIC_LEVELS.get(score.dynamics[b] or "", None) for b in bar_idx]
+    by_level: dict[int, list[float]] = {}
+    for lv, rep in zip(levels, reports, strict=True):
+        if lv is not None and rep.velocity_mean is not None:
+            by_level.setdefault(lv, []).append(rep.velocity_mean)
+    typical = {lv: float(np.median(v)) for lv, v in by_level.items()}
+
+    def off(i: int) -> float:
+        lv, v = levels[i], reports[i].velocity_mean
+        return abs(v - typical[lv]) if lv is not None and v is not None else 0.0
+
+    flagged: set[int] = set()
     for i, rep in enumerate(reports):
         li, vi = levels[i], rep.velocity_mean
         if li is None or vi is None:
@@ -428,11 +441,11 @@ def _dynamics_flags(
             lj, vj = levels[j], other.velocity_mean
             if j == i or lj is None or vj is None or abs(i - j) > 4 or abs(li - lj) < 2:
                 continue
-            if (li < lj and vi >= vj - config.dynamics_margin) or (
-                li > lj and vi <= vj + config.dynamics_margin
-            ):
-                rep.flags.append("dynamics")
-                break
+            m = config.dynamics_margin
+            if (li < lj and vi >= vj - m) or (li > lj and vi <= vj + m):
+                flagged.add(i if off(i) >= off(j) else j)
+    for i in sorted(flagged):
+        reports[i].flags.append("dynamics")
 
 
 def covered_time_map(result: NoteAssessment) -> list[tuple[np.ndarray, np.ndarray]]:
