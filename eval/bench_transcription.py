@@ -296,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variants", default="basic-pitch,transkun", help=f"comma list of {sorted(VARIANTS)}")
     ap.add_argument("--conditions", default=",".join(conditions()), help="comma list")
     ap.add_argument("--transkun-conditions", default="fluidr3", help="conditions transkun runs on (slow)")
+    ap.add_argument(
+        "--keys", default="", help="comma list of performance keys instead of the subset's first n"
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--percepiano", type=Path, default=PERCEPIANO)
     ap.add_argument(
@@ -313,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown variant: {unknown[0]} (choose from {', '.join(sorted(VARIANTS))})", file=sys.stderr)
         return 2
-    keys = load_subset()[: args.n]
+    keys = args.keys.split(",") if args.keys else load_subset()[: args.n]
     result = run(
         keys,
         args.transkun_n,

@@ -10,9 +10,13 @@ identical), and the truth records what was injected and where:
   another score note);
 - ``missed``: a matched note deleted (one whose pitch the score does not repeat within 0.3 s);
 - ``extra``: a note inserted a little after a matched note (+-1 or 2 semitones from it, a pitch absent
-  from the score and the performance nearby), in the bar where it sounds;
+  from the score and the performance nearby; at most 40% of the way to the next event), in that note's bar;
 - ``rushed`` / ``dragged``: one inner bar played 20% faster / slower (the notes and pedal inside it
-  compressed or stretched, everything after it shifted);
+  compressed or stretched, everything after it shifted), chosen among the bars the performer played
+  steadily (within 5% of the neighbours' tempo): a bar the performer already dragged, played 20% faster,
+  is merely in time again;
+- ``uneven``: in one bar with at least two chords (3+ notes the score sounds together), every chord rolled
+  from the bottom up, ``ROLL_S`` between notes (onsets only: the bar's tempo is kept);
 - ``restart``: the performer plays to the end of bar b, stops 0.4 s, and restarts at bar b-1 (two bars
   replayed); expected: one restart, two passes, and no note errors;
 - ``start_middle``: the performance starts at the middle bar; expected: bars covered from there, and no
@@ -37,10 +41,12 @@ import numpy as np
 
 from scorer.inference.features import Notes
 
-KINDS = ("wrong", "missed", "extra", "rushed", "dragged", "restart", "start_middle", "mixed")
+KINDS = ("wrong", "missed", "extra", "rushed", "dragged", "uneven", "restart", "start_middle", "mixed")
 NOTE_KINDS = ("wrong", "missed", "extra")
 DELTAS = (1, -1, 2, -2, 12, -12)
 TEMPO_FACTOR = 1.2  # a bar played 20% faster (tempo x 1.2) or slower (x 1/1.2)
+STEADY = 1.05  # ... chosen among bars the performer played within 5% of the neighbouring bars' tempo
+ROLL_S = 0.03  # an uneven bar: each chord rolled upwards, 30 ms between its notes (a triad spans 60 ms)
 PER_VARIANT = 3  # note errors injected per single-kind variant
 RESTART_GAP_S = 0.4
 FAR = 1e9
@@ -53,7 +59,7 @@ class Truth:
     key: str
     kind: str  # "original" or one of KINDS
     errors: list[dict[str, Any]] = field(default_factory=list)  # NoteError-shaped: type, bar, time_s, pitches
-    tempo_bars: list[dict[str, Any]] = field(default_factory=list)  # {bar, kind: rushed|dragged}
+    tempo_bars: list[dict[str, Any]] = field(default_factory=list)  # {bar, kind: rushed|dragged|uneven}
     restarts: int = 0
     bars_covered: list[int] | None = None
     time_map: list[list[float]] = field(default_factory=lambda: [[-FAR, FAR, -FAR, 1.0]])
@@ -257,7 +263,8 @@ def inject_extra(ref: Reference, k: int, rng: np.random.Generator, truth: Truth,
                 truth.errors.append(
                     {
                         "type": "extra",
-                        "bar": ref.time_bar(t),
+                        # it sounds after its anchor note and before the next event: the anchor's bar
+                        "bar": ref.score_bar(ref.match[i]),
                         "time_s": round(t, 4),
                         "expected_pitch": None,
                         "played_pitch": new,
@@ -305,15 +312,49 @@ def warp(played: Played, pieces: list[list[float]], keep: tuple[float, float] = 
     return Played(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], sorted(controls))
 
 
+def _own_tempo_ratio(ref: Reference, bar: int) -> float:
+    """The original's bar duration against the median of its two neighbours on each side (>1: longer)."""
+    dur = np.diff(ref.bar_starts)
+    i = bar - 1
+    near = [dur[j] for j in range(max(0, i - 2), min(len(dur), i + 3)) if j != i and dur[j] > 0]
+    return float(dur[i] / np.median(near)) if near and dur[i] > 0 else 0.0
+
+
 def inject_tempo(ref: Reference, rng: np.random.Generator, truth: Truth, faster: bool) -> Played:
     """One inner bar 20% faster or slower; the rest of the performance shifted accordingly."""
-    inner = [b for b in range(3, ref.n_bars - 1) if ref.bar_starts[b] > ref.bar_starts[b - 1] + 0.2]
-    bar = int(rng.choice(inner)) if inner else max(1, ref.n_bars // 2)
+    inner = [b for b in range(2, ref.n_bars) if ref.bar_starts[b] > ref.bar_starts[b - 1] + 0.2]
+    steady = [b for b in inner if abs(np.log(_own_tempo_ratio(ref, b))) < np.log(STEADY)]
+    pool = steady or inner
+    bar = int(rng.choice(pool)) if pool else max(1, ref.n_bars // 2)
     a, b = float(ref.bar_starts[bar - 1]), float(ref.bar_starts[bar])
     scale = 1 / TEMPO_FACTOR if faster else TEMPO_FACTOR
     truth.time_map = [[-FAR, a, -FAR, 1.0], [a, b, a, scale], [b, FAR, a + (b - a) * scale, 1.0]]
     truth.tempo_bars.append({"bar": bar, "kind": "rushed" if faster else "dragged"})
     return warp(ref.played, truth.time_map)
+
+
+def inject_uneven(ref: Reference, rng: np.random.Generator, truth: Truth) -> Played:
+    """Roll every chord of one bar (the played notes matched to one score onset, 3 or more)."""
+    chords: dict[int, dict[float, list[int]]] = {}
+    for i, s in ref.match.items():
+        chords.setdefault(ref.score_bar(s), {}).setdefault(round(float(ref.score.onset[s]), 4), []).append(i)
+    bars = sorted(
+        b for b, ch in chords.items() if sum(len(v) >= 3 for v in ch.values()) >= 2 and b < ref.n_bars
+    )
+    if not bars:
+        return ref.played
+    bar = int(rng.choice(bars))
+    onset, offset = ref.played.onset.copy(), ref.played.offset.copy()
+    for notes in chords[bar].values():
+        if len(notes) >= 3:
+            for k, i in enumerate(sorted(notes, key=lambda j: ref.played.pitch[j])):
+                first = min(ref.played.onset[j] for j in notes)
+                onset[i] = first + k * ROLL_S
+                offset[i] = max(offset[i], onset[i] + 0.03)
+    truth.tempo_bars.append({"bar": bar, "kind": "uneven"})
+    order = np.lexsort((ref.played.pitch, onset))
+    p = ref.played
+    return Played(onset[order], offset[order], p.pitch[order], p.velocity[order], p.controls)
 
 
 def inject_restart(ref: Reference, rng: np.random.Generator, truth: Truth) -> Played:
@@ -350,6 +391,8 @@ def inject(ref: Reference, key: str, kind: str) -> tuple[Played, Truth]:
         played = inject_extra(ref, PER_VARIANT, rng, truth, played)
     elif kind in ("rushed", "dragged"):
         played = inject_tempo(ref, rng, truth, faster=kind == "rushed")
+    elif kind == "uneven":
+        played = inject_uneven(ref, rng, truth)
     elif kind == "restart":
         played = inject_restart(ref, rng, truth)
     elif kind == "start_middle":
