@@ -1,7 +1,7 @@
 // Cadenza's student page: upload → poll scoring → radar + weak spots → streamed cited feedback → chat.
 import { ApiError, Client, getKey, setKey } from "./js/api.js";
 import { renderCitedText, safeHref } from "./js/citations.js";
-import { errorCounts, renderHeatMap, renderNoteErrors, renderTempoCurve } from "./js/bars.js";
+import { errorCounts, markCurrentBar, renderHeatMap, renderNoteErrors, renderTempoCurve } from "./js/bars.js";
 import { findReport, normaliseEvent } from "./js/events.js";
 import { GROUP_COLOURS, describe, prettyName, radialValue, renderRadar } from "./js/radar.js";
 import { formatTime, renderTimeline } from "./js/timeline.js";
@@ -139,6 +139,7 @@ async function loadRenderedAudio(id) {
 
 function resetResults() {
   for (const id of ["scores-card", "feedback-card", "chat-card", "bars-section", "tempo-section", "notes-section"]) $(id).hidden = true;
+  for (const id of ["heatmap", "tempo-curve", "note-errors"]) $(id).replaceChildren();
   $("feedback").replaceChildren();
   $("feedback-meta").textContent = "";
   $("chat-log").replaceChildren();
@@ -244,7 +245,7 @@ function showBars(report, duration) {
     const n = renderNoteErrors($("note-errors"), errors, seek);
     const c = errorCounts(errors);
     $("notes-summary").textContent = n
-      ? `${c.wrong} wrong, ${c.missed} missed and ${c.extra} extra note${n > 1 ? "s" : ""} against the score. Select a time to hear it.`
+      ? `Against the score: ${c.wrong} wrong, ${c.missed} missed, ${c.extra} extra. Select a time to hear it.`
       : "Every note of the score that you played was right.";
   }
   const tempo = report.curves && Array.isArray(report.curves.tempo) ? report.curves.tempo : [];
@@ -467,6 +468,7 @@ async function init() {
   $("player").addEventListener("timeupdate", () => {
     if (!state.playhead || !state.duration) return;
     state.playhead.style.left = `${(100 * $("player").currentTime) / state.duration}%`;
+    if (!$("bars-section").hidden) markCurrentBar($("heatmap"), $("player").currentTime);
   });
 
   try {

@@ -56,6 +56,7 @@ test("heat map: one cell per bar and pass, columns in score order, rows per pass
   assert.equal(second.row, 1);
   assert.equal(second.column, 1);
   assert.equal(second.start_s, 9.5);
+  assert.equal(second.end_s, 11);
   assert.deepEqual(heatLayout(null), { columns: [], rows: [], cells: [], manyPasses: false });
 });
 

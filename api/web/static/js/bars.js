@@ -73,6 +73,7 @@ export function heatLayout(bars) {
     row: rows.indexOf(b.pass ?? 1),
     column: columns.indexOf(b.bar),
     start_s: b.start_s,
+    end_s: b.end_s,
     ...barSeverity(b),
     tooltip: barTooltip(b, manyPasses),
   }));
@@ -147,6 +148,7 @@ export function renderHeatMap(container, bars, onSeek) {
     btn.dataset.bar = String(cell.bar);
     btn.dataset.pass = String(cell.pass);
     btn.dataset.start = String(cell.start_s);
+    btn.dataset.end = String(cell.end_s);
     btn.dataset.level = String(cell.level);
     btn.title = cell.tooltip;
     btn.setAttribute("aria-label", `${cell.tooltip}. Play from here.`);
@@ -155,6 +157,13 @@ export function renderHeatMap(container, bars, onSeek) {
     container.append(btn);
   }
   return layout;
+}
+
+/** Mark the cells of the bar the player is in (one per pass that covers the time). */
+export function markCurrentBar(container, seconds) {
+  for (const cell of container.querySelectorAll(".heat-cell")) {
+    cell.classList.toggle("heat-current", seconds >= Number(cell.dataset.start) && seconds < Number(cell.dataset.end));
+  }
 }
 
 /** The tempo curve over the recording's duration; clicking it seeks to that time. */
