@@ -26,6 +26,7 @@ class NoteConfig:
     one_hand_share: float = 0.1  # a hand with at most this share of its notes played in a pass: not played
     min_followed_share: float = 0.3  # fewer played notes matched: the score is not followed, no note errors
     jump_penalty: float = 4.0  # pass segmentation: cost of a jump in the score (restart, repeat, skip)
+    transcribed_wrong_interval: int = 2  # audio input: widest substitution (semitones) called a wrong note
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,6 +23,10 @@ Conservative by design (a false "wrong note" costs more trust than a missed one)
   the score gives the lower part) are almost all unplayed (``one_hand_share``) while the other hand's are
   played, the student plainly practised hands separately: that hand's notes are not reported missed.
   (A judgement call: a student who forgets the left hand for a whole pass is not told so note by note.)
+- audio input (``transcribed=True``: notes from basic-pitch / transkun): a substitution is at most
+  ``transcribed_wrong_interval`` semitones (a semitone or a tone slip: wider pairs are the transcriber's
+  octave and fifth confusions), a missed note counts only when its whole notated event is unheard, and an
+  extra note only when it is no overtone of a sounding note and at least as loud as the median note;
 - parts of the score no pass covers produce nothing: missed notes exist only between a pass's first
   and last matched score event.
 """
@@ -42,6 +46,7 @@ from scorer.inference.score_input import DYNAMIC_LEVELS
 from scorer.schema import BarReport, NoteError, ScorePass
 
 _MIDDLE_C = 60
+OVERTONES = np.array([7, 12, 19, 24, 28, 31, -12])  # a transcriber's ghost of a sounding note
 _NEIGHBOUR_S = 0.35  # a re-struck pitch within this of a notated note of that pitch is not extra
 
 
@@ -100,8 +105,11 @@ def _score_view(score: NotatedScore) -> tuple[Notes, np.ndarray, np.ndarray, np.
     return notes, grace[idx], orn[idx], lower
 
 
-def assess(played: Notes, score: NotatedScore, config: NoteConfig | None = None) -> NoteAssessment:
-    """Note errors, per-bar reports and passes of ``played`` against ``score`` (see the module docstring)."""
+def assess(
+    played: Notes, score: NotatedScore, config: NoteConfig | None = None, *, transcribed: bool = False
+) -> NoteAssessment:
+    """Note errors, per-bar reports and passes of ``played`` against ``score`` (see the module docstring).
+    ``transcribed``: the notes come from an audio transcription (see "Audio input" above)."""
     config = config or NoteConfig()
     perf, order = _sorted(played)
     snotes, grace, orn, lower = _score_view(score)
@@ -113,7 +121,12 @@ def assess(played: Notes, score: NotatedScore, config: NoteConfig | None = None)
     for k, span in enumerate(spans, start=1):
         p_idx = np.arange(span.p_start, span.p_end)
         s_idx = np.arange(span.s_start, span.s_end)
-        m = match_notes(_subset(perf, p_idx), _subset(snotes, s_idx), optional=grace[s_idx])
+        m = match_notes(
+            _subset(perf, p_idx),
+            _subset(snotes, s_idx),
+            optional=grace[s_idx],
+            max_wrong_interval=config.transcribed_wrong_interval if transcribed else 12,
+        )
         g = NoteMatch(
             np.column_stack([p_idx[m.pairs[:, 0]], s_idx[m.pairs[:, 1]]]).astype(np.int64),
             np.column_stack([p_idx[m.wrong[:, 0]], s_idx[m.wrong[:, 1]]]).astype(np.int64),
@@ -124,6 +137,8 @@ def assess(played: Notes, score: NotatedScore, config: NoteConfig | None = None)
         )
         missed = _filter_missed(g, snotes, lower, s_idx, config)
         extra = _filter_extra(g, perf, snotes, grace, orn, config)
+        if transcribed:
+            missed, extra = _transcription_filter(g, missed, extra, perf, snotes)
         results.append(PassResult(k, span, g, missed, extra))
     n_good = sum(len(r.match.pairs) + len(r.match.wrong) for r in results)
     out.matched_share = round(n_good / perf.pitch.size, 3)
@@ -164,6 +179,32 @@ def _is_repeat(score: NotatedScore, snotes: Notes, a: PassResult, b: PassResult)
     return any(
         abs(start_b - rs) < 0.5 and end_a >= re - 1.0 and end_a <= re + 0.5 for rs, re in score.repeats
     )
+
+
+def _transcription_filter(
+    m: NoteMatch, missed: np.ndarray, extra: np.ndarray, perf: Notes, snotes: Notes
+) -> tuple[np.ndarray, np.ndarray]:
+    """Audio input: a transcriber drops soft inner notes and adds overtones, so a missed note counts only
+    when its whole notated event (every note at that onset) is unheard, and an extra note only when it is
+    no overtone (octave, twelfth, double octave, fifth) of a note sounding then and is at least as loud as
+    the transcription's median note."""
+    heard = np.zeros(snotes.pitch.size, dtype=bool)
+    heard[m.pairs[:, 1]] = True
+    heard[m.wrong[:, 1]] = True
+    ev = events(snotes.onset, 1e-4)
+    heard_event = np.zeros(int(ev[-1]) + 1 if ev.size else 0, dtype=bool)
+    np.logical_or.at(heard_event, ev, heard)
+    missed = missed[~heard_event[ev[missed]]] if missed.size else missed
+    loud = float(np.median(perf.velocity)) if perf.velocity.size else 0.0
+    keep = []
+    for p in extra:
+        t, pitch = perf.onset[p], int(perf.pitch[p])
+        sounding = (perf.onset <= t + 0.05) & (perf.offset >= t) & (np.arange(perf.pitch.size) != p)
+        diffs = pitch - perf.pitch[sounding]
+        if np.isin(diffs, OVERTONES).any() or perf.velocity[p] < loud:
+            continue
+        keep.append(int(p))
+    return missed, np.array(keep, dtype=np.int64)
 
 
 def _filter_missed(

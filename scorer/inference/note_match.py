@@ -30,7 +30,9 @@ from scorer.inference.features import Notes
 # similarity weights of a note's neighbours (see module docstring, step 2)
 _NEIGHBOURS = ((1, 0.35), (-1, 0.35), (2, 0.15), (-2, 0.15), (12, 0.2), (-12, 0.2))
 WRONG_TOL_S = 0.25  # a substitution played this far from its notated place is two errors (missed + extra)
-NEAR_TOL_S = 0.12  # second-chance pairing of same-pitch notes through the time map
+NEAR_TOL_S = 0.25  # second-chance pairing of same-pitch notes through the time map (off-time, not wrong)
+REPAIR_TOL_S = 0.3  # a path pair this far from the time map is a slip of the path, paired again
+OUTLIER_SLOPE = 2.5  # an anchor whose tempo to both neighbours is this far off the overall one is a slip
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,36 @@ def _monotone_anchors(pt: np.ndarray, st: np.ndarray) -> tuple[np.ndarray, np.nd
     return p_u[chain], s_u[chain]
 
 
-def match_notes(played: Notes, score: Notes, optional: np.ndarray | None = None) -> NoteMatch:
+def _drop_outlier_anchors(ap: np.ndarray, as_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop anchors whose local tempo to both neighbours is ``OUTLIER_SLOPE`` times off the median local
+    tempo: the path paired a note with the same pitch a bar away (repeated chords), not a tempo change."""
+    if ap.size < 4:
+        return ap, as_
+    keep = np.ones(ap.size, dtype=bool)
+    for _ in range(3):
+        a, s = ap[keep], as_[keep]
+        slope = np.diff(a) / np.maximum(np.diff(s), 1e-6)
+        ref = float(np.median(slope))
+        if ref <= 0:
+            break
+        ratio = np.abs(np.log(np.maximum(slope, 1e-6) / ref))
+        off = ratio > np.log(OUTLIER_SLOPE)
+        bad = np.zeros(a.size, dtype=bool)
+        bad[1:-1] = off[:-1] & off[1:]
+        if not bad.any():
+            break
+        idx = np.flatnonzero(keep)
+        keep[idx[bad]] = False
+    return ap[keep], as_[keep]
+
+
+def match_notes(
+    played: Notes, score: Notes, optional: np.ndarray | None = None, max_wrong_interval: int = 12
+) -> NoteMatch:
     """Match ``played`` (sorted by onset) against ``score`` (sorted by onset) for one monotone pass.
     ``optional``: score notes (e.g. grace notes) whose absence is not an error and that never form a
-    substitution."""
+    substitution. ``max_wrong_interval``: the widest substitution (semitones); a wider pair stays a missed
+    and an extra note (a transcription's octave and fifth confusions are no wrong notes)."""
     import librosa
 
     n_p, n_s = played.pitch.size, score.pitch.size
@@ -163,9 +191,15 @@ def match_notes(played: Notes, score: Notes, optional: np.ndarray | None = None)
                     pairs.append((int(p), int(s)))
                     break
     arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    ap, as_ = _monotone_anchors(played.onset[arr[:, 0]], score.onset[arr[:, 1]])
-    # second chance: same pitch, where the time map says the note should be
+    ap, as_ = _drop_outlier_anchors(*_monotone_anchors(played.onset[arr[:, 0]], score.onset[arr[:, 1]]))
     predicted = map_time(score.onset, as_, ap)
+    # the path can slip by an event where the music repeats itself (the same chord bar after bar, a note
+    # missing): a pair far from where the smooth time map puts its score note is undone and paired again
+    slipped = [k for k, (p, s) in enumerate(pairs) if abs(played.onset[p] - predicted[s]) > REPAIR_TOL_S]
+    for k in sorted(slipped, reverse=True):
+        p, s = pairs.pop(k)
+        s_used[s] = p_used[p] = False
+    # second chance: same pitch, where the time map says the note should be
     for s in np.flatnonzero(~s_used):
         cand = np.flatnonzero(
             ~p_used & (played.pitch == score.pitch[s]) & (np.abs(played.onset - predicted[s]) < NEAR_TOL_S)
@@ -175,7 +209,7 @@ def match_notes(played: Notes, score: Notes, optional: np.ndarray | None = None)
             s_used[s] = p_used[p] = True
             pairs.append((p, int(s)))
     arr = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
-    ap, as_ = _monotone_anchors(played.onset[arr[:, 0]], score.onset[arr[:, 1]])
+    ap, as_ = _drop_outlier_anchors(*_monotone_anchors(played.onset[arr[:, 0]], score.onset[arr[:, 1]]))
     predicted = map_time(score.onset, as_, ap)
     # substitutions: unpaired notes of the same aligned event (else near the predicted time)
     wrong: list[tuple[int, int]] = []
@@ -193,14 +227,14 @@ def match_notes(played: Notes, score: Notes, optional: np.ndarray | None = None)
                 int(p)
                 for p in cand_p
                 if not p_used[p]
-                and abs(int(played.pitch[p]) - int(score.pitch[s])) <= 12
+                and 0 < abs(int(played.pitch[p]) - int(score.pitch[s])) <= max_wrong_interval
                 and abs(played.onset[p] - predicted[s]) < WRONG_TOL_S
             ]
             if not near:
                 near = [
                     int(p)
                     for p in np.flatnonzero(~p_used & (np.abs(played.onset - predicted[s]) < WRONG_TOL_S / 2))
-                    if abs(int(played.pitch[p]) - int(score.pitch[s])) <= 12
+                    if 0 < abs(int(played.pitch[p]) - int(score.pitch[s])) <= max_wrong_interval
                 ]
             if not near:
                 continue

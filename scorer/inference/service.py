@@ -176,7 +176,7 @@ class Scorer:
             from scorer.inference.note_assessment import assess, covered_time_map
             from scorer.inference.note_spots import merge_spots, note_spots
 
-            result = assess(aligned.played, score, self.config.notes)
+            result = assess(aligned.played, score, self.config.notes, transcribed=decoded.notes is None)
             note_errors, bar_reports = [], []
             if result.followed:
                 note_errors, bar_reports = result.note_errors, result.bars

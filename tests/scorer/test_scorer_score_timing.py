@@ -132,7 +132,7 @@ def test_main_job_rejects_a_bad_score_before_any_work(percepiano: Path, tmp_path
     report.write_text("{}")
     recording = str(percepiano / "examples" / f"{KEY}.wav")
     for args, message in (
-        ([recording, "--score", str(not_midi)], "must be a MIDI file"),
+        ([recording, "--score", str(not_midi)], "not a score file"),
         (["--scores", str(report), "--score", str(not_midi)], "needs a RECORDING"),
     ):
         run = subprocess.run(
