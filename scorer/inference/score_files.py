@@ -33,6 +33,7 @@ import io
 import warnings
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -65,6 +66,17 @@ SCORE_SUFFIXES = (".mid", ".midi", ".musicxml", ".xml", ".mxl")
 _SCORE_ROOTS = ("score-partwise", "score-timewise")
 _ZIP_MAGIC = b"PK\x03\x04"
 _CHUNK = 64 * 1024
+# What a damaged archive raises from zipfile and zlib (a corrupt deflate stream, a bad offset, a version or
+# compression method zipfile does not know, an encrypted member).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    EOFError,
+    OSError,
+    RuntimeError,
+    ValueError,
+)
 
 
 @dataclass(frozen=True)
@@ -189,7 +201,10 @@ def _parse_xml_safely(data: bytes, name: str) -> ET.Element:
         raise RecordingError(
             f"{name}: unreadable XML ({expat.ErrorString(err.code)}, line {err.lineno})"
         ) from err
-    except (ValueError, UnicodeError) as err:  # e.g. an encoding expat does not know
+    except (
+        ValueError,
+        LookupError,
+    ) as err:  # e.g. an encoding expat does not know (UnicodeError is a ValueError)
         raise RecordingError(f"{name}: unreadable XML ({type(err).__name__})") from err
     return builder.close()
 
@@ -224,8 +239,7 @@ def _read_member(archive: zipfile.ZipFile, member: str, budget: int, name: str) 
                 out += chunk
                 if len(out) > budget:
                     raise UnsafeScore(f"{name}: the .mxl archive inflates far beyond its size; refused")
-    except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, RuntimeError) as err:
-        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method
+    except _ZIP_ERRORS as err:
         raise RecordingError(f"{name}: unreadable .mxl archive ({type(err).__name__})") from err
     return bytes(out)
 
@@ -243,7 +257,7 @@ def _rootfile(container: bytes, name: str) -> str:
 def _read_mxl(data: bytes, name: str) -> bytes:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError) as err:
+    except _ZIP_ERRORS as err:
         raise RecordingError(f"{name}: unreadable .mxl archive ({type(err).__name__})") from err
     with archive:
         names = set(archive.namelist())

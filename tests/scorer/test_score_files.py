@@ -197,6 +197,35 @@ def test_small_musicxml_variants(tmp_path: Path) -> None:
         read_score_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt ", "take.wav")
 
 
+def test_damaged_files_are_refused_as_input_errors(exported_musicxml: Path, shared_dir: Path) -> None:
+    """Seeded mutations (bytes changed, files cut) of the three formats: every outcome is a ScoreFile or a
+    RecordingError (a 4xx), never another exception (a 500). Found a zlib.error and a LookupError before."""
+    import random
+
+    xml = exported_musicxml.read_bytes()
+    seeds = [
+        xml[:6000],
+        (shared_dir / "data/percepiano/score_midi" / SCORE_MIDI).read_bytes(),
+        _mxl({"META-INF/container.xml": _container(), "score.musicxml": xml}),
+    ]
+    rng = random.Random(17)
+    refused = 0
+    for _ in range(300):
+        data = bytearray(rng.choice(seeds))
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(len(data))]
+        else:
+            for _ in range(rng.randint(1, 20)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        try:
+            read_score_bytes(bytes(data), "mutated")
+        except RecordingError:
+            refused += 1
+    assert refused > 200
+    with pytest.raises(RecordingError, match="unreadable XML"):
+        read_score_bytes(b'<?xml version="1.0" encoding="klingon"?><score-partwise/>', "odd.xml")
+
+
 def _cli_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     from api.cli import main
 
