@@ -40,9 +40,13 @@ def load_scores(path: Path):
 
 def open_retriever(settings: Settings, *, progress: bool) -> Retriever:
     """The retriever, indexing the shared corpus first if the catalogue is empty (first run)."""
+    from rag.retrieval.rebuild import rebuild_if_model_changed
     from rag.retrieval.retriever import Retriever
 
-    retriever = Retriever.open(settings.retrieval_config())
+    config = settings.retrieval_config()
+    # An index built with another embedding model is rebuilt here (one-line notice), not refused.
+    rebuild_if_model_changed(config, progress=progress, notice=lambda line: print(line, file=sys.stderr))
+    retriever = Retriever.open(config)
     if not retriever.list_documents():
         paths = sorted(settings.corpus_dir.glob("*.txt"))
         if not paths:

@@ -118,6 +118,12 @@ def serve(
     removed = clear_staging(settings.home / STAGING_DIR)
     if removed:
         logging.getLogger("cadenza.api").warning("removed %d partial upload(s) left by a crash", removed)
+    from rag.retrieval.rebuild import rebuild_if_model_changed
+
+    # An index built with another embedding model: rebuilt once here, before the workers open it.
+    rebuild_if_model_changed(
+        settings.retrieval_config(), progress=True, notice=logging.getLogger("cadenza.api").warning
+    )
     uvicorn.run(
         "api.app:create_app",
         factory=True,
