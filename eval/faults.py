@@ -93,7 +93,8 @@ def _accompaniment(notes: list) -> tuple[list, list]:
     """(melody, accompaniment): the top note of each chord (onsets within CHORD_S) at or above middle C is
     melody; everything else is the accompaniment (a pianist's left hand, roughly)."""
     ordered = sorted(notes, key=lambda n: (n.start, -n.pitch))
-    melody, accomp = [], []
+    melody: list = []
+    accomp: list = []
     i = 0
     while i < len(ordered):
         j = i

@@ -1,0 +1,88 @@
+"""eval.faults on a MIDI written in the test: each fault changes what it says and nothing else."""
+
+from __future__ import annotations
+
+import numpy as np
+import pretty_midi
+import pytest
+
+from eval.faults import FAULT_DIMENSIONS, FAULTS, JITTER_S, _accompaniment, inject, midi_bytes
+from scorer.dimensions import NAMES
+from scorer.schema import NOTE_SPOT_DIMENSIONS
+
+
+def _piece(n: int = 200) -> pretty_midi.PrettyMIDI:
+    """A melody (C5..) over a bass and a chord every half second; the performer pedals each bar."""
+    midi = pretty_midi.PrettyMIDI()
+    piano = pretty_midi.Instrument(0)
+    for i in range(n // 4):
+        t = 0.5 * i
+        piano.notes.append(pretty_midi.Note(70 + i % 5 * 2, 72 + i % 7, t, t + 0.45))  # melody
+        for pitch, vel in ((48, 50), (55, 45), (64, 40)):
+            piano.notes.append(pretty_midi.Note(vel, pitch, t, t + 0.45))
+        if i % 4 == 0:
+            piano.control_changes += [
+                pretty_midi.ControlChange(64, 100, t + 0.05),
+                pretty_midi.ControlChange(64, 0, t + 1.9),
+            ]
+    midi.instruments.append(piano)
+    return midi
+
+
+def test_the_mapping_names_known_dimensions_only() -> None:
+    assert set(FAULT_DIMENSIONS) == set(FAULTS)
+    for dims in FAULT_DIMENSIONS.values():
+        assert dims and dims <= set(NAMES) | set(NOTE_SPOT_DIMENSIONS)
+
+
+def test_faults_are_deterministic_and_leave_the_original_alone() -> None:
+    midi = _piece()
+    before = midi_bytes(midi)
+    for fault in FAULTS:
+        assert midi_bytes(inject(midi, fault, 3)) == midi_bytes(inject(midi, fault, 3)), fault
+    assert midi_bytes(midi) == before
+    with pytest.raises(KeyError):
+        inject(midi, "no_such_fault")
+
+
+def test_jitter_moves_onsets_by_about_70_ms_and_keeps_durations() -> None:
+    midi = _piece()
+    out = inject(midi, "jitter", 1)
+    a, b = midi.instruments[0].notes, out.instruments[0].notes
+    shifts = np.array([y.start - x.start for x, y in zip(a, b, strict=True)])
+    assert 0.8 * JITTER_S < shifts[np.array([x.start for x in a]) > 0.5].std() < 1.2 * JITTER_S
+    assert all(abs((y.end - y.start) - (x.end - x.start)) < 1e-9 for x, y in zip(a, b, strict=True))
+    assert [x.pitch for x in a] == [y.pitch for y in b]
+
+
+def test_pedal_is_held_from_the_first_note_to_the_last() -> None:
+    out = inject(_piece(), "pedal_held", 0)
+    cc = [(c.value, c.time) for c in out.instruments[0].control_changes if c.number == 64]
+    assert len(cc) == 2 and cc[0][0] >= 64 and cc[1][0] < 64
+    notes = out.instruments[0].notes
+    assert cc[0][1] <= min(n.start for n in notes) and cc[1][1] >= max(n.end for n in notes)
+
+
+def test_left_hand_louder_than_the_melody() -> None:
+    midi = _piece()
+    melody, accomp = _accompaniment(midi.instruments[0].notes)
+    assert {n.pitch for n in melody} >= {72} and all(n.pitch < 70 for n in accomp)
+    out = inject(midi, "left_hand_loud", 0)
+    m2, a2 = _accompaniment(out.instruments[0].notes)
+    assert np.mean([n.velocity for n in a2]) > np.mean([n.velocity for n in m2]) + 20
+    assert np.mean([n.velocity for n in melody]) > np.mean(
+        [n.velocity for n in accomp]
+    )  # before: the other way
+
+
+def test_flat_dynamics_and_wrong_notes() -> None:
+    midi = _piece()
+    flat = inject(midi, "flat_dynamics", 0)
+    assert len({n.velocity for n in flat.instruments[0].notes}) == 1
+    wrong = inject(midi, "wrong_notes", 0)
+    moved = [
+        abs(x.pitch - y.pitch)
+        for x, y in zip(midi.instruments[0].notes, wrong.instruments[0].notes, strict=True)
+    ]
+    assert sum(m > 0 for m in moved) == pytest.approx(0.2 * len(moved), abs=1)
+    assert max(moved) <= 2
