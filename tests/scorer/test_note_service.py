@@ -1,0 +1,89 @@
+"""The note-level report through the scorer service (issue 17): MIDI and a fluidsynth render of PercePiano's
+Beethoven WoO 80 var. 8 (performer 2) with every note between 40% and 55% of its length a semitone higher,
+against the passage's score MIDI. The acceptance case: the wrong notes are named in their bars, from the MIDI
+and from the audio's transcription; the untouched render gets no wrong-note claim there."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from scorer.inference.align import NotatedScore, load_score
+from scorer.inference.service import Scorer
+
+PIECE = "Beethoven_WoO80_var8_8bars"
+
+
+@pytest.fixture(scope="module")
+def scorer(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Scorer:
+    from api.settings import Settings
+
+    return Scorer.load(Settings(home=tmp_path_factory.mktemp("home"), shared_dir=shared_dir).scorer_config())
+
+
+@pytest.fixture(scope="module")
+def takes(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The untouched performance and the shifted one, as MIDI."""
+    import pretty_midi
+
+    out = tmp_path_factory.mktemp("takes")
+    src = shared_dir / "data" / "percepiano" / "performance_midi" / f"{PIECE}_2_6.mid"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        midi = pretty_midi.PrettyMIDI(str(src))
+    end = midi.get_end_time()
+    for inst in midi.instruments:
+        for n in inst.notes:
+            if 0.40 * end <= n.start < 0.55 * end:
+                n.pitch += 1
+    midi.write(str(out / "shifted.mid"))
+    return {"clean": src, "shifted": out / "shifted.mid"}
+
+
+@pytest.fixture(scope="module")
+def score(shared_dir: Path) -> NotatedScore:
+    return load_score(shared_dir / "data" / "percepiano" / "score_midi" / f"{PIECE}_Score_6.mid")
+
+
+def test_midi_report_names_wrong_notes_bars_curves_and_spots(scorer: Scorer, takes, score) -> None:
+    report = scorer.score_path(takes["shifted"], score=score)
+    assert report.note_errors is not None and report.bars is not None and report.curves is not None
+    wrong = [e for e in report.note_errors if e.type == "wrong" and e.bar in (4, 5)]
+    assert len(wrong) >= 55 and sum(e.played_pitch == e.expected_pitch + 1 for e in wrong) >= 0.95 * len(
+        wrong
+    )
+    assert [b.bar for b in report.bars] == list(range(1, 9))
+    following = report.score_following
+    assert following is not None and following.bars_covered == [1, 8] and following.restarts == 0
+    assert len(following.passes) == 1
+    spot = next(s for s in report.weak_spots if s.dimension == "wrong_notes")
+    assert spot.bars == [4, 5] and spot.reason.startswith("bars 4\u20135: ")
+    assert report.curves.tempo and report.curves.loudness
+    dumped = report.model_dump(mode="json")
+    assert dumped["note_errors"][0]["pass"] == 1 and dumped["bars"][0]["pass"] == 1
+    # without a score: curves only
+    plain = scorer.score_path(takes["shifted"])
+    assert plain.note_errors is None and plain.bars is None
+    assert plain.curves is not None and plain.curves.tempo and plain.curves.loudness
+
+
+def test_audio_render_wrong_notes_in_their_bars_and_none_on_the_untouched_take(
+    scorer: Scorer, takes, score, tmp_path: Path
+) -> None:
+    from scorer.inference.render import RENDER_SR, render_midi_bytes
+
+    reports = {}
+    for name, midi in takes.items():
+        wav = tmp_path / f"{name}.wav"
+        sf.write(wav, render_midi_bytes(midi.read_bytes(), scorer.config.soundfont), RENDER_SR)
+        reports[name] = scorer.score_path(wav, score=score)
+    clean, shifted = reports["clean"].note_errors, reports["shifted"].note_errors
+    assert clean is not None and shifted is not None
+    assert not [e for e in clean if e.type == "wrong" and e.bar in (3, 4, 5, 6)]
+    wrong = [e for e in shifted if e.type == "wrong" and e.bar in (4, 5)]
+    assert len(wrong) >= 34  # half of the 68 substitutions, through basic-pitch
+    assert sum(e.played_pitch == e.expected_pitch + 1 for e in wrong) >= 0.9 * len(wrong)
+    assert len(clean) < 20  # the transcription's own slips are mostly forgiven
