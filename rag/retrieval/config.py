@@ -34,6 +34,8 @@ class RetrievalConfig:
     embedding_batch_size: int = 32
     embedding_dimension: int | None = None  # Matryoshka size for nomic-embed-text-v1.5 (None = 768)
     embedding_threads: int | None = None  # llama.cpp threads for nomic (None = all cores)
+    # Precomputed chunk vectors (rag/retrieval/vector_file.py) seeded into the embedding cache at open.
+    vector_file: Path | None = None
     bm25_backend: Literal["bm25s", "rank_bm25", "fts5"] = "bm25s"
     vector_backend: Literal["faiss", "qdrant"] = "faiss"
     qdrant_url: str | None = None

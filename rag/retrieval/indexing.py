@@ -28,6 +28,25 @@ from rag.retrieval.types import IndexReport
 log = logging.getLogger(__name__)
 
 
+def load_for_index(path: Path, entries: dict[str, ManifestEntry]) -> LoadedDocument:
+    """A corpus file as the indexer stores it: its stem is its stable id (re-indexing an edited file replaces
+    it), the manifest's entry, when there is one, gives the citation fields."""
+    doc = load_file(path).model_copy(update={"slug": slugify(path.stem)})
+    entry = entries.get(path.stem)
+    if entry is None:
+        return doc
+    return doc.model_copy(
+        update={
+            "slug": entry.slug,
+            "title": entry.title,
+            "author": entry.author,
+            "year": entry.year,
+            "url": entry.url,
+            "licence": entry.licence,
+        }
+    )
+
+
 class Indexer:
     def __init__(
         self,
@@ -153,22 +172,7 @@ class Indexer:
 
         bar = tqdm(files, disable=not progress, unit="doc", desc="indexing", dynamic_ncols=True)
         for path in bar:
-            doc = load_file(path)
-            entry = entries.get(path.stem)
-            # A file's stem is its stable id: re-indexing an edited file replaces it.
-            doc = doc.model_copy(update={"slug": slugify(path.stem)})
-            if entry is not None:
-                doc = doc.model_copy(
-                    update={
-                        "slug": entry.slug,
-                        "title": entry.title,
-                        "author": entry.author,
-                        "year": entry.year,
-                        "url": entry.url,
-                        "licence": entry.licence,
-                    }
-                )
-            _, report = self.index_loaded(doc)
+            _, report = self.index_loaded(load_for_index(path, entries))
             for field in IndexReport.model_fields:
                 setattr(total, field, getattr(total, field) + getattr(report, field))
             bar.set_postfix(

