@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     embedding_threads: int | None = Field(
         None, ge=1, description="llama.cpp threads for nomic-embed-text-v1.5; None = all cores."
     )
+    vector_file: Path | None = Field(
+        None,
+        description="Precomputed chunk vectors (python -m rag.retrieval.vector_file build) seeded into the embedding cache.",
+    )
     reranker_model: str | None = Field(
         None, description="Cross-encoder name or path; None = no second stage."
     )
@@ -170,9 +174,20 @@ class Settings(BaseSettings):
     local_llm_ctx: int = Field(4096, ge=512, description="Context window of the local llama.cpp server.")
     local_llm_threads: int | None = Field(None, ge=1, description="llama.cpp threads; None = its default.")
     local_llm_start_timeout_s: float = Field(120.0, gt=0)
-    feedback_strategy: Literal["auto", "single", "per_dimension"] = Field(
+    local_llm_model: Literal["qwen2.5-coder-1.5b-instruct", "qwen2.5-coder-0.5b-instruct"] = Field(
+        "qwen2.5-coder-1.5b-instruct",
+        description="Embedded model (GGUF assembled by .ci/setup.d/21-llm-1.5b.sh or 20-llm.sh); responses name "
+        "the model loaded (local_llm_gguf: its file name). llm_model names the model of llm_api_base.",
+    )
+    llm_response_format: Literal["auto", "json_object", "json_schema"] = Field(
         "auto",
-        description="One LLM call for the whole feedback, or one short call per weak dimension with only its source; auto = per_dimension for the embedded local model (llm_api_base None), single otherwise.",
+        description="How the structured strategy sends its JSON schema: json_object+schema (llama-cpp-python's "
+        "server) or OpenAI json_schema (vLLM, OpenAI); auto = json_object for the embedded server.",
+    )
+    feedback_strategy: Literal["auto", "structured", "single", "per_dimension"] = Field(
+        "auto",
+        description="structured: one LLM call answering a JSON schema that Cadenza renders with its own citations "
+        "(auto); single: one free-text call; per_dimension: one short call per weak dimension with only its source.",
     )
     feedback_require_support: bool | None = Field(
         None,
@@ -295,6 +310,7 @@ class Settings(BaseSettings):
             embedding_batch_size=self.embedding_batch_size,
             embedding_dimension=self.embedding_dimension,
             embedding_threads=self.embedding_threads,
+            vector_file=self.vector_file,
             bm25_backend=self.bm25_backend,
             vector_backend=self.vector_backend,
             qdrant_url=self.qdrant_url,
@@ -335,6 +351,8 @@ class Settings(BaseSettings):
             local_llm_ctx=self.local_llm_ctx,
             local_llm_threads=self.local_llm_threads,
             local_llm_start_timeout_s=self.local_llm_start_timeout_s,
+            local_llm_model=self.local_llm_model,
+            llm_response_format=self.llm_response_format,
             feedback_strategy=self.feedback_strategy,
             feedback_require_support=self.feedback_require_support,
             feedback_history_turns=self.feedback_history_turns,
