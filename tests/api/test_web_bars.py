@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from scorer.schema import BarReport, Curves, NoteError, ScoreReport, TempoPoint
+from scorer.schema import BarReport, Curves, LoudnessPoint, NoteError, ScoreReport, TempoPoint
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,10 @@ def _report() -> ScoreReport:
             tempo=[
                 TempoPoint(time_s=t, bpm=b)
                 for t, b in [(0, 96), (2, 100), (3, 118), (4, 2000), (6, 92), (11, 96)]
-            ]
+            ],
+            loudness=[
+                LoudnessPoint(time_s=t, db=d) for t, d in [(0, -42.0), (1, -20.5), (2, -12.0), (3, -30.0)]
+            ],
         ),
     )
 

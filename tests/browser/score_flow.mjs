@@ -92,11 +92,13 @@ try {
   await page.evaluate(() => document.getElementById("player").pause());
 
   // 3. The tempo curve and the note errors in words.
-  report.tempo_path = await page.evaluate(() => {
-    const path = document.querySelector("#tempo-curve path.tempo-line");
+  const points = (id) => page.evaluate((sel) => {
+    const path = document.querySelector(`${sel} path.curve-line`);
     return path ? path.getAttribute("d").split("L").length : 0;
-  });
-  check(report.tempo_path >= 4, "the tempo curve is drawn");
+  }, id);
+  report.tempo_points = await points("#tempo-curve");
+  report.loudness_points = await points("#loudness-curve");
+  check(report.tempo_points >= 4 && report.loudness_points >= 4, "the tempo and loudness curves are drawn");
   report.note_errors = await page.evaluate(() => [...document.querySelectorAll("#note-errors li")].map((li) => li.textContent));
   report.notes_summary = await page.locator("#notes-summary").textContent();
 
@@ -115,7 +117,7 @@ try {
   report.without_score = await page.evaluate(() => ({
     bars: !document.getElementById("bars-section").hidden,
     notes: !document.getElementById("notes-section").hidden,
-    tempo: !document.getElementById("tempo-section").hidden,
+    tempo: !document.getElementById("tempo-section").hidden && !document.getElementById("tempo-figure").hidden,
     cells: document.querySelectorAll("#heatmap .heat-cell").length,
   }));
   check(!report.without_score.bars && !report.without_score.notes, "without a score: no heat map, no note list");

@@ -1,7 +1,7 @@
 // Cadenza's student page: upload → poll scoring → radar + weak spots → streamed cited feedback → chat.
 import { ApiError, Client, getKey, setKey } from "./js/api.js";
 import { renderCitedText, safeHref } from "./js/citations.js";
-import { errorCounts, markCurrentBar, renderHeatMap, renderNoteErrors, renderTempoCurve } from "./js/bars.js";
+import { errorCounts, markCurrentBar, renderCurve, renderHeatMap, renderNoteErrors } from "./js/bars.js";
 import { findReport, normaliseEvent } from "./js/events.js";
 import { GROUP_COLOURS, describe, prettyName, radialValue, renderRadar } from "./js/radar.js";
 import { formatTime, renderTimeline } from "./js/timeline.js";
@@ -139,7 +139,7 @@ async function loadRenderedAudio(id) {
 
 function resetResults() {
   for (const id of ["scores-card", "feedback-card", "chat-card", "bars-section", "tempo-section", "notes-section"]) $(id).hidden = true;
-  for (const id of ["heatmap", "tempo-curve", "note-errors"]) $(id).replaceChildren();
+  for (const id of ["heatmap", "tempo-curve", "loudness-curve", "note-errors"]) $(id).replaceChildren();
   $("feedback").replaceChildren();
   $("feedback-meta").textContent = "";
   $("chat-log").replaceChildren();
@@ -248,14 +248,16 @@ function showBars(report, duration) {
       ? `Against the score: ${c.wrong} wrong, ${c.missed} missed, ${c.extra} extra. Select a time to hear it.`
       : "Every note of the score that you played was right.";
   }
-  const tempo = report.curves && Array.isArray(report.curves.tempo) ? report.curves.tempo : [];
-  const geo = tempo.length ? renderTempoCurve($("tempo-curve"), tempo, duration, bars, seek) : null;
-  $("tempo-section").hidden = !geo;
-  if (geo) {
-    $("tempo-hint").textContent = bars
-      ? "Beats per minute along the score's beats; grey lines are bar starts, the dashed line your median tempo. Select a point to hear it."
-      : "Beats per minute from your note onsets; the dashed line is your median tempo. Select a point to hear it.";
-  }
+  const curves = report.curves || {};
+  const tempo = renderCurve($("tempo-curve"), "tempo", curves.tempo, duration, bars, seek);
+  const loudness = renderCurve($("loudness-curve"), "loudness", curves.loudness, duration, bars, seek);
+  $("tempo-figure").hidden = !tempo;
+  $("loudness-figure").hidden = !loudness;
+  $("tempo-section").hidden = !tempo && !loudness;
+  $("tempo-hint").textContent = (bars
+    ? "Tempo in beats per minute along the score's beats; grey lines are bar starts."
+    : "Tempo in beats per minute from your note onsets.")
+    + " Dashed lines are your medians. Select a point to hear it.";
 }
 
 /** A small bar per row: goodness for quality scales, a marker between the poles for character scales. */

@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import {
-  MAX_LISTED_ERRORS, barSeverity, barTooltip, describeNoteError, errorCounts, formatBeat, heatLayout, pitchName,
-  tempoGeometry,
+  MAX_LISTED_ERRORS, barSeverity, barTooltip, curveGeometry, describeNoteError, errorCounts, formatBeat, heatLayout,
+  pitchName, tempoGeometry,
 } from "../../../api/web/static/js/bars.js";
 
 const { report } = JSON.parse(readFileSync(process.env.CADENZA_WEB_FIXTURE, "utf8"));
@@ -68,5 +68,12 @@ test("tempo curve: time across, bpm up, outliers clipped", () => {
   assert.ok(geo.y(130) < geo.y(100)); // faster is higher
   assert.ok(geo.max < 1000); // the 2000-bpm glitch does not flatten the rest
   assert.equal(tempoGeometry([], 10), null);
+  // loudness in dB (negative): plain bounds, louder is higher
+  const loud = curveGeometry(report.curves.loudness, report.duration_s, { key: "db", robust: false });
+  assert.equal(loud.count, report.curves.loudness.length);
+  assert.ok(loud.min < -40 && loud.max > -10);
+  const silence = curveGeometry([{ time_s: 0, db: -120 }, { time_s: 1, db: -10 }], 2, { key: "db", robust: false });
+  assert.ok(silence.min > -70); // the silent start does not flatten the music
+  assert.ok(loud.y(-10) < loud.y(-30));
   assert.ok(MAX_LISTED_ERRORS >= 20);
 });

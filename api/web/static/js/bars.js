@@ -1,4 +1,5 @@
-// Note-level results against the score: a per-bar heat map (one cell per bar and pass), the tempo curve, and
+// Note-level results against the score: a per-bar heat map (one cell per bar and pass), the tempo and loudness
+// curves (also without a score), and
 // the wrong / missed / extra notes in words ("bar 5, beat 2: F4 instead of F#4"). Pure functions first
 // (unit-tested under node), then the DOM renderers the page calls.
 import { formatTime } from "./timeline.js";
@@ -87,23 +88,31 @@ export function errorCounts(noteErrors) {
   return counts;
 }
 
-/** The tempo curve as an SVG path in a width x height box: x is time over `duration`, y is bpm between a
- * floor and a ceiling around the median (outliers are clipped, not allowed to flatten the curve). */
-export function tempoGeometry(points, duration, width = 1000, height = 140, pad = 10) {
-  const pts = (points || []).filter((p) => Number.isFinite(p.time_s) && Number.isFinite(p.bpm) && p.bpm > 0);
+/** A curve as an SVG path in a width x height box: x is time over `duration`, y is `key` (bpm, db) between a
+ * floor and a ceiling. `robust` (tempo): bounded around the median, so outliers are clipped instead of
+ * flattening the curve, and never below 0; else (loudness) from the peak down at most 50 units. */
+export function curveGeometry(points, duration, { key = "bpm", robust = true, width = 1000, height = 140, pad = 10 } = {}) {
+  const pts = (points || []).filter((p) => Number.isFinite(p.time_s) && Number.isFinite(p[key]) && (!robust || p[key] > 0));
   if (!pts.length) return null;
-  const sorted = pts.map((p) => p.bpm).sort((a, b) => a - b);
+  const sorted = pts.map((p) => p[key]).sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)];
-  const lo = Math.max(sorted[0], median / 2.5);
-  const hi = Math.min(sorted[sorted.length - 1], median * 2.5);
-  const span = Math.max(hi - lo, median * 0.1);
-  const min = Math.max(0, (lo + hi) / 2 - (span / 2) * 1.15);
-  const max = (lo + hi) / 2 + (span / 2) * 1.15;
+  const hi = robust ? Math.min(sorted[sorted.length - 1], median * 2.5) : sorted[sorted.length - 1];
+  // loudness: 50 dB below the peak is enough (silence before and after the music would flatten the rest)
+  const lo = robust ? Math.max(sorted[0], median / 2.5) : Math.max(sorted[0], hi - 50);
+  const span = Math.max(hi - lo, robust ? median * 0.1 : 1);
+  const centre = (lo + hi) / 2;
+  const min = robust ? Math.max(0, centre - (span / 2) * 1.15) : centre - (span / 2) * 1.15;
+  const max = centre + (span / 2) * 1.15;
   const d = duration > 0 ? duration : Math.max(...pts.map((p) => p.time_s), 1);
   const x = (t) => (Math.max(0, Math.min(d, t)) / d) * width;
-  const y = (bpm) => pad + (1 - (Math.max(min, Math.min(max, bpm)) - min) / (max - min)) * (height - 2 * pad);
-  const path = pts.map((p, i) => `${i ? "L" : "M"}${x(p.time_s).toFixed(1)} ${y(p.bpm).toFixed(1)}`).join(" ");
+  const y = (v) => pad + (1 - (Math.max(min, Math.min(max, v)) - min) / (max - min)) * (height - 2 * pad);
+  const path = pts.map((p, i) => `${i ? "L" : "M"}${x(p.time_s).toFixed(1)} ${y(p[key]).toFixed(1)}`).join(" ");
   return { path, min, max, median, x, y, width, height, duration: d, count: pts.length };
+}
+
+/** The tempo curve's geometry (beats per minute, robust bounds). */
+export function tempoGeometry(points, duration, width = 1000, height = 140, pad = 10) {
+  return curveGeometry(points, duration, { key: "bpm", robust: true, width, height, pad });
 }
 
 // --- DOM -------------------------------------------------------------------------------------------------
@@ -166,37 +175,46 @@ export function markCurrentBar(container, seconds) {
   }
 }
 
-/** The tempo curve over the recording's duration; clicking it seeks to that time. */
-export function renderTempoCurve(container, points, duration, bars, onSeek) {
+const CURVES = {
+  tempo: { key: "bpm", robust: true, unit: "bpm", what: "Tempo", words: "beats per minute" },
+  loudness: { key: "db", robust: false, unit: "dB", what: "Loudness", words: "dB" },
+};
+
+/** A curve (`kind` tempo or loudness) over the recording's duration, bar starts as grey lines, the median
+ * dashed; clicking it seeks to that time. */
+export function renderCurve(container, kind, points, duration, bars, onSeek) {
+  const spec = CURVES[kind];
   container.replaceChildren();
-  const geo = tempoGeometry(points, duration);
+  const geo = curveGeometry(points, duration, spec);
   if (!geo) return null;
   const box = svg("svg", {
-    viewBox: `0 0 ${geo.width} ${geo.height}`, preserveAspectRatio: "none", class: "tempo-svg", role: "img",
-    "aria-label": `Tempo over time: median ${Math.round(geo.median)} beats per minute, from ${Math.round(geo.min)} to ${Math.round(geo.max)} on the scale.`,
+    viewBox: `0 0 ${geo.width} ${geo.height}`, preserveAspectRatio: "none", class: "curve-svg", role: "img",
+    "aria-label": `${spec.what} over time: median ${Math.round(geo.median)} ${spec.words}, from ${Math.round(geo.min)} to ${Math.round(geo.max)} on the scale.`,
   });
   const seen = new Set();
   for (const bar of bars || []) { // bar lines (with a score): where each bar starts
     const x = geo.x(bar.start_s).toFixed(1);
     if (seen.has(x)) continue;
     seen.add(x);
-    box.append(svg("line", { x1: x, x2: x, y1: 0, y2: geo.height, class: "tempo-barline" }));
+    box.append(svg("line", { x1: x, x2: x, y1: 0, y2: geo.height, class: "curve-barline" }));
   }
   const mid = geo.y(geo.median).toFixed(1);
-  box.append(svg("line", { x1: 0, x2: geo.width, y1: mid, y2: mid, class: "tempo-median" }));
-  box.append(svg("path", { d: geo.path, class: "tempo-line" }));
+  box.append(svg("line", { x1: 0, x2: geo.width, y1: mid, y2: mid, class: "curve-median" }));
+  box.append(svg("path", { d: geo.path, class: `curve-line curve-${kind}` }));
   box.addEventListener("click", (event) => {
     const rect = box.getBoundingClientRect();
     if (rect.width > 0) onSeek(((event.clientX - rect.left) / rect.width) * geo.duration);
   });
   const labels = document.createElement("div");
-  labels.className = "tempo-labels";
+  labels.className = "curve-labels";
   labels.setAttribute("aria-hidden", "true");
   for (const [value, cls] of [[geo.max, "top"], [geo.median, "mid"], [geo.min, "bottom"]]) {
+    const apart = Math.min(Math.abs(geo.y(value) - geo.y(geo.max)), Math.abs(geo.y(value) - geo.y(geo.min)));
+    if (cls === "mid" && apart < 0.2 * geo.height) continue; // would overlap the top or bottom label
     const span = document.createElement("span");
-    span.className = `tempo-label tempo-label-${cls}`;
+    span.className = `curve-label curve-label-${cls}`;
     span.style.top = `${(geo.y(value) / geo.height) * 100}%`;
-    span.textContent = `${Math.round(value)} bpm`;
+    span.textContent = `${Math.round(value)} ${spec.unit}`;
     labels.append(span);
   }
   container.append(labels, box);
