@@ -10,19 +10,33 @@ from scorer.dimensions import BY_NAME, DIMENSIONS, NAMES, QUALITY, Dimension
 from scorer.errors import RecordingError, RecordingTooLarge, ScorerConfigError, ScorerError
 from scorer.inference.align import NotatedScore, load_score
 from scorer.inference.service import Scorer, probe_recording
-from scorer.schema import DimensionScore, ScoreFollowing, ScoreReport, Spot, WindowScores
+from scorer.schema import (
+    BarReport,
+    Curves,
+    DimensionScore,
+    NoteError,
+    ScoreFollowing,
+    ScorePass,
+    ScoreReport,
+    Spot,
+    WindowScores,
+)
 
 __all__ = [
     "BY_NAME",
     "DIMENSIONS",
     "NAMES",
     "QUALITY",
+    "BarReport",
+    "Curves",
     "Dimension",
     "DimensionScore",
     "NotatedScore",
+    "NoteError",
     "RecordingError",
     "RecordingTooLarge",
     "ScoreFollowing",
+    "ScorePass",
     "ScoreReport",
     "Scorer",
     "ScorerConfig",

@@ -21,6 +21,8 @@ from scorer.inference.align import (
 from scorer.inference.decode import Decoded, probe
 from scorer.inference.features import FEATURE_SR, Notes, notes_from_midi
 from scorer.inference.muq_backend import MuqBackend
+from scorer.inference.note_assessment import NoteAssessment, assess
+from scorer.inference.score_input import load_score_file
 from scorer.inference.service import REFERENCE_FILE, Backend, Scorer, load_reference, probe_recording
 from scorer.inference.spots import Reference, find_spots, parse_bar_times
 from scorer.inference.windows import aggregate, centre_weights, window_spans
@@ -41,17 +43,20 @@ __all__ = [
     "EmbeddedBackend",
     "MuqBackend",
     "NotatedScore",
+    "NoteAssessment",
     "Notes",
     "Reference",
     "ScoreAlignment",
     "Scorer",
     "Transcriber",
     "aggregate",
+    "assess",
     "bar_starts",
     "centre_weights",
     "find_spots",
     "load_reference",
     "load_score",
+    "load_score_file",
     "notes_from_midi",
     "parse_bar_times",
     "probe",
