@@ -4,6 +4,8 @@ play back, delete."""
 from __future__ import annotations
 
 import logging
+import os
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -61,7 +63,9 @@ _FORM_FIELDS["score"] = {
 }
 # The stored score keeps its format's extension (the reader sniffs the content again when the job loads it).
 SCORE_EXTENSIONS = {"midi": ".mid", "musicxml": ".musicxml", "mxl": ".mxl"}
-# Playing a performance back: a MIDI upload is rendered (as the scorer heard it); audio is sent as stored.
+# Playing a performance back: a MIDI upload is rendered (as the scorer heard it) once, kept beside the audio
+# store under its hash and removed with it; audio is sent as stored.
+RENDER_DIR = Path("uploads") / "renders"
 AUDIO_MEDIA_TYPES = {
     ".wav": "audio/wav",
     ".flac": "audio/flac",
@@ -166,6 +170,7 @@ def _remove_files_if_unused(
         )
     if not users:
         (state.settings.home / relative).unlink(missing_ok=True)
+        _render_path(state.settings.home, sha256).unlink(missing_ok=True)
     if not score_users and score_relative is not None:
         (state.settings.home / score_relative).unlink(missing_ok=True)
 
@@ -274,7 +279,7 @@ async def get_performance_audio(
     performance_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep
 ) -> Response:
     """The recording to play back: a MIDI upload rendered to WAV with the scorer's soundfont (what the scorer
-    heard), an audio upload as stored. The page seeks it to a bar or a weak spot."""
+    heard; rendered once, removed with the upload), an audio upload as stored. The page seeks it to a bar or a weak spot."""
     row = get_owned(session, Performance, performance_id, principal, "performance")
     path = state.settings.home / row.audio_path
     if not path.is_file():
@@ -282,24 +287,34 @@ async def get_performance_audio(
     suffix = path.suffix.lower()
     if suffix != ".mid":
         return FileResponse(path, media_type=AUDIO_MEDIA_TYPES.get(suffix, "application/octet-stream"))
-    wav = await run_in_threadpool(_render_wav, path, state.settings)
-    return Response(wav, media_type="audio/wav", headers={"Cache-Control": "private, max-age=3600"})
+    wav = await run_in_threadpool(_rendered_wav, path, row.audio_sha256, state.settings)
+    return FileResponse(wav, media_type="audio/wav")
 
 
-def _render_wav(path: Path, settings: Settings) -> bytes:
-    import io
+def _render_path(home: Path, sha256: str) -> Path:
+    return home / RENDER_DIR / sha256[:2] / f"{sha256}.wav"
 
+
+def _rendered_wav(path: Path, sha256: str, settings: Settings) -> Path:
+    """The WAV render of a stored MIDI upload, made on first request (fluidsynth: ~1.4 s for 19 s of music) and
+    kept under its content hash, so that repeated requests cost no CPU; it goes with the MIDI file."""
     import soundfile
 
     from scorer.inference.features import FEATURE_SR
     from scorer.inference.render import render_midi_bytes
 
-    # Rendered per request (fluidsynth: ~0.4 s per 10 s of music), never cached on disk: a deleted
-    # performance leaves no copy behind. The browser keeps it for the page's lifetime.
+    target = _render_path(settings.home, sha256)
+    if target.is_file():
+        return target
     audio = render_midi_bytes(path.read_bytes(), settings.scorer_config().soundfont, sr=FEATURE_SR)
-    buffer = io.BytesIO()
-    soundfile.write(buffer, audio, FEATURE_SR, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.stem}.{uuid.uuid4().hex}.partial")
+    try:
+        soundfile.write(partial, audio, FEATURE_SR, format="WAV", subtype="PCM_16")
+        os.replace(partial, target)  # two requests rendering at once both succeed; one file stays
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
 
 
 @router.delete("/{performance_id}", status_code=204, responses=error_responses(401, 404, 429))

@@ -184,7 +184,14 @@ def test_percepiano_midi_with_its_score_midi_names_the_wrong_notes_and_plays_bac
     assert abs(len(samples) / rate - duration) < 2.0 and abs(samples).max() > 0.1
     other = service.client.get(f"/v1/performances/{body['id']}/audio", headers=service.other_student)
     assert other.status_code == 404 and other.json()["error"]["code"] == "not_found"
+    renders = [p for p in stored_uploads(service.settings) if "renders" in p.parts]
+    assert [p.name for p in renders] == [
+        f"{hashlib.sha256(performance).hexdigest()}.wav"
+    ]  # rendered once, kept by hash
+    again = service.client.get(f"/v1/performances/{body['id']}/audio", headers=service.student)
+    assert again.content == audio.content
     assert service.client.delete(f"/v1/performances/{body['id']}", headers=service.student).status_code == 204
+    assert not [p for p in stored_uploads(service.settings) if "renders" in p.parts]  # gone with the MIDI
 
 
 def test_a_hand_written_musicxml_score_and_the_same_as_mxl(service: Api, tmp_path: Path) -> None:
