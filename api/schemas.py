@@ -74,10 +74,10 @@ class PerformanceSummary(BaseModel):
     bar_times: list[float] | None = Field(None, description="Bar start times (s) sent with the upload.")
     filename: str | None
     score_filename: str | None = Field(
-        None, description="Name of the score MIDI sent with the upload, if any."
+        None, description="Name of the score (MIDI, MusicXML or .mxl) sent with the upload, if any."
     )
     score_sha256: str | None = Field(
-        None, description="SHA-256 of the score MIDI sent with the upload, if any."
+        None, description="SHA-256 of the score file sent with the upload, if any."
     )
     size_bytes: int
     duration_s: float | None

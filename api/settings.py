@@ -203,7 +203,7 @@ class Settings(BaseSettings):
     auth_enabled: bool = True
     upload_max_bytes: int = Field(400 * 1024 * 1024, gt=0)
     score_upload_max_bytes: int = Field(
-        4 * 1024 * 1024, gt=0, description="Limit of a score MIDI sent with a recording."
+        4 * 1024 * 1024, gt=0, description="Limit of a score (MIDI, MusicXML or .mxl) sent with a recording."
     )
     rate_limit_per_minute: int = Field(120, ge=1)
     max_generations: int = Field(
