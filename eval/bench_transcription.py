@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import pickle
 import sys
 import time
@@ -287,6 +288,43 @@ def markdown(summary: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def speed(seconds: float, variants: list[str], threads: int, percepiano_dir: Path) -> list[dict[str, Any]]:
+    """Wall and CPU seconds of each transcriber on the first ``seconds`` of the 5-minute concatenation of
+    eval.bench_notes (a FluidR3 render), projected to 5 minutes (transkun: per analysed segment)."""
+    import tempfile
+
+    from eval.bench_notes import five_minutes
+    from scorer.inference.render import render_midi_bytes
+
+    with tempfile.TemporaryDirectory(prefix="cadenza-speed-") as tmp:
+        perf, _, _ = five_minutes(percepiano_dir, Path(tmp))
+        audio = render_midi_bytes(perf.read_bytes(), FLUIDR3, sr=FEATURE_SR)[: int(seconds * FEATURE_SR)]
+    duration = len(audio) / FEATURE_SR
+    out = []
+    for name in variants:
+        model = VARIANTS[name].make(threads)
+        model.transcribe(np.zeros(FEATURE_SR, dtype=np.float32), FEATURE_SR)  # warm-up, untimed
+        t = os.times()
+        start, cpu0 = time.perf_counter(), t.user + t.system
+        notes = model.transcribe(audio, FEATURE_SR)
+        wall = time.perf_counter() - start
+        t = os.times()
+        cpu = t.user + t.system - cpu0
+        if name.startswith("transkun"):
+            hop, seg = (16.0, 16.0) if name == "transkun-hop16" else (8.0, 16.0)
+            scale = segments(300.0, hop, seg) / segments(duration, hop, seg)
+        else:
+            scale = 300.0 / duration
+        row = {"variant": name, "audio_s": duration, "threads": threads, "wall_s": wall, "cpu_s": cpu}
+        out.append(row | {"notes": len(notes.onset), "five_min_cpu_s": cpu * scale})
+        print(
+            f"{name}: {duration:.0f} s of audio in {wall:.1f} s wall, {cpu:.1f} s CPU on {threads} thread(s); "
+            f"5 minutes ~ {cpu * scale:.0f} CPU s",
+            flush=True,
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m eval.bench_transcription", description=__doc__.split("\n")[0]
@@ -304,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--write-subset", action="store_true", help="(re)write eval/sets/transcription_subset.txt"
     )
+    ap.add_argument(
+        "--speed", type=float, default=0.0, help="time the first N s of a 5-minute render instead"
+    )
     ap.add_argument("--out", type=Path, default=None, help="JSON with every row and the summary")
     args = ap.parse_args(argv)
     if args.write_subset:
@@ -316,6 +357,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown variant: {unknown[0]} (choose from {', '.join(sorted(VARIANTS))})", file=sys.stderr)
         return 2
+    if args.speed:
+        rows = speed(args.speed, variants, args.threads, args.percepiano)
+        if args.out:
+            args.out.write_text(json.dumps(rows, indent=1))
+        return 0
     keys = args.keys.split(",") if args.keys else load_subset()[: args.n]
     result = run(
         keys,

@@ -61,7 +61,14 @@ def _load_model(threads: int, quantize: bool) -> Any:
         if hasattr(module, "useGradientCheckpoint"):
             module.useGradientCheckpoint = False
     if quantize:
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        # every Linear but the position embeddings' input projections, whose forward reads .weight.device
+        # (a quantised Linear's weight is a method); they are 2 -> 64 and cost nothing
+        names = {
+            name
+            for name, module in model.named_modules()
+            if isinstance(module, torch.nn.Linear) and not name.endswith(".proj")
+        }
+        model = torch.ao.quantization.quantize_dynamic(model, names, dtype=torch.qint8)
     torch.set_num_threads(max(1, threads))  # process-wide: torch has no per-model thread pool
     return model
 
