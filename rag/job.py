@@ -17,7 +17,7 @@ from rag.generation.config import GenerationConfig
 from rag.generation.errors import FeedbackInputError
 from rag.generation.feedback import FeedbackService
 from rag.generation.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult
-from rag.generation.llm import Cancel
+from rag.generation.llm import Cancel, model_name
 from scorer.schema import ScoreReport
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class FeedbackJob:
 
     @property
     def model(self) -> str:
-        return self._llm.model if self._llm is not None else self.config.llm_model
+        return self._llm.model if self._llm is not None else model_name(self.config)
 
     # --- the steps -------------------------------------------------------------------------------
     def score(self, recording: Path, *, score: NotatedScore | None = None) -> ScoreReport:

@@ -36,8 +36,13 @@ class GenerationConfig:
     local_llm_ctx: int = 4096
     local_llm_threads: int | None = None
     local_llm_start_timeout_s: float = 120.0
+    # the embedded model's name: picks its GGUF in models_dir and is the model string responses report
+    local_llm_model: str = "qwen2.5-coder-1.5b-instruct"
+    # how a JSON schema reaches the server: llama-cpp-python's server reads {"type": "json_object", "schema": …};
+    # vLLM and OpenAI read {"type": "json_schema", "json_schema": {…}}
+    llm_response_format: Literal["auto", "json_object", "json_schema"] = "auto"
     # feedback
-    feedback_strategy: Literal["auto", "single", "per_dimension"] = "auto"
+    feedback_strategy: Literal["auto", "structured", "single", "per_dimension"] = "auto"
     feedback_require_support: bool | None = None  # None = auto
     feedback_history_turns: int = 6
     grounding_threshold: float | None = None  # None = the calibrated value
@@ -52,18 +57,38 @@ class GenerationConfig:
         return self.llm_api_base is None
 
     @property
+    def strategy(self) -> Literal["structured", "single", "per_dimension"]:
+        """How feedback asks the LLM. auto = structured for the embedded server (a JSON schema that Cadenza
+        renders and cites: eval/results/feedback_model.md); single for a configured server until its stand-in
+        in the tests speaks JSON (set ``structured`` to run the embedded prompt there)."""
+        if self.feedback_strategy != "auto":
+            return self.feedback_strategy
+        return "structured" if self.embedded else "single"
+
+    @property
     def per_dimension(self) -> bool:
-        """One short call per weak dimension; auto = for the embedded 0.5B model, which given five sources and a
-        list of tasks echoed the task wording and cited passages that did not support its sentences."""
-        strategy = self.feedback_strategy
-        return strategy == "per_dimension" or (strategy == "auto" and self.embedded)
+        """One short call per weak dimension with only its source (the 0.5B model's free-text strategy)."""
+        return self.strategy == "per_dimension"
+
+    @property
+    def structured(self) -> bool:
+        return self.strategy == "structured"
+
+    @property
+    def response_format_style(self) -> Literal["json_object", "json_schema"]:
+        """json_object+schema for llama-cpp-python's server (the embedded one), else OpenAI's json_schema."""
+        if self.llm_response_format != "auto":
+            return self.llm_response_format
+        return "json_object" if self.embedded else "json_schema"
 
     @property
     def require_support(self) -> bool:
         """Fall back unless at least one citation is supported (stricter than the issue's "no valid citation");
-        auto = on for the embedded local model, whose citations are often not supported by their passage."""
+        auto = on for the embedded local model's free-text strategies, whose citations were often not supported
+        by their passage. Structured answers are cited by Cadenza with the passage retrieved for each problem;
+        their grounding is reported, not used to discard them."""
         strict = self.feedback_require_support
-        return strict if strict is not None else self.embedded
+        return strict if strict is not None else (self.embedded and not self.structured)
 
     @property
     def threshold(self) -> float:

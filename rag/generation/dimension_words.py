@@ -178,12 +178,74 @@ DIMENSION_WORDS: dict[str, DimensionWords] = {
 }
 
 
+# The note-level spot dimensions of issue 17 (scorer.schema.NOTE_SPOT_DIMENSIONS): not PercePiano scales, so
+# kept apart from DIMENSION_WORDS (whose keys are exactly scorer.dimensions); one problem each, no poles
+# (``low`` is the problem, ``high`` repeats it).
+NOTE_WORDS: dict[str, DimensionWords] = {
+    "wrong_notes": DimensionWords(
+        plain="wrong notes",
+        low="wrong notes; learning the notes accurately with slow, careful practice and reading the score",
+        high="wrong notes; learning the notes accurately with slow, careful practice and reading the score",
+        topic="wrong notes accuracy slow practice reading the notes fingering",
+        mention="wrong note|note|accura|fingering",
+        advice="Learn the notes accurately: practise the passage slowly, hands separately, reading every note.",
+    ),
+    "missed_notes": DimensionWords(
+        plain="missed notes",
+        low="notes left out; playing every note of the chord and the passage clearly and accurately",
+        high="notes left out; playing every note of the chord and the passage clearly and accurately",
+        topic="missing notes dropped notes accuracy every note sounds clearly slow practice",
+        mention="miss|note|every note|drop",
+        advice="Make every note sound: practise slowly and listen that no note of the chord or run is dropped.",
+    ),
+    "extra_notes": DimensionWords(
+        plain="extra notes",
+        low="extra notes struck by accident; clean, accurate playing and secure fingering",
+        high="extra notes struck by accident; clean, accurate playing and secure fingering",
+        topic="accuracy clean playing striking wrong keys secure fingering",
+        mention="extra|note|accura|clean|finger",
+        advice="Play cleanly: use a fixed fingering and practise slowly so that no neighbouring key is touched.",
+    ),
+    "rushing": DimensionWords(
+        plain="rushing",
+        low="hurrying, rushing the tempo; keeping a steady beat with a metronome",
+        high="hurrying, rushing the tempo; keeping a steady beat with a metronome",
+        topic="hurrying rushing keep time steady beat metronome counting",
+        mention="rush|hurr|tempo|beat|metronome|steady|time",
+        advice="Do not hurry: practise the bar with a metronome, count aloud, and keep the beat steady.",
+    ),
+    "dragging": DimensionWords(
+        plain="dragging",
+        low="dragging, slowing down the tempo; keeping the movement going with a steady beat",
+        high="dragging, slowing down the tempo; keeping the movement going with a steady beat",
+        topic="dragging slowing down keep time steady beat movement",
+        mention="drag|slow|tempo|beat|steady|time",
+        advice="Do not drag: keep the beat going through the difficult bars, with a metronome at first.",
+    ),
+    "uneven_chords": DimensionWords(
+        plain="uneven chords",
+        low="chord notes not struck together; playing the notes of a chord exactly together",
+        high="chord notes not struck together; playing the notes of a chord exactly together",
+        topic="chords played together simultaneous notes of a chord hand position",
+        mention="chord|together|simultan",
+        advice="Play the notes of each chord exactly together: prepare the hand over the keys and drop into the chord.",
+    ),
+}
+
+
+def words_for(name: str) -> DimensionWords | None:
+    """The word table entry of a PercePiano or a note-level dimension; None for an unknown name."""
+    return DIMENSION_WORDS.get(name) or NOTE_WORDS.get(name)
+
+
 def plain_name(name: str) -> str:
-    return DIMENSION_WORDS[name].plain if name in DIMENSION_WORDS else name.replace("_", " ")
+    words = words_for(name)
+    return words.plain if words else name.replace("_", " ")
 
 
 def mentions(text: str, name: str) -> bool:
-    return bool(re.search(DIMENSION_WORDS[name].mention, text, re.IGNORECASE))
+    words = words_for(name)
+    return bool(words and re.search(words.mention, text, re.IGNORECASE))
 
 
 def good_percentile(score: DimensionScore) -> float | None:

@@ -31,6 +31,7 @@ from rag.generation.grounding import GroundingReport, ground
 from rag.generation.llm import Cancel, LLMClient, Message, check_cancel
 from rag.generation.prompt import chat_messages, dimension_messages, feedback_messages, prompt_wording
 from rag.generation.query import RetrievalQuery, condensed_question, feedback_queries
+from rag.generation.structured_feedback import structured_events
 from rag.retrieval.types import SearchHit
 from scorer.schema import ScoreReport
 
@@ -208,6 +209,13 @@ class FeedbackService:
         mode: LLMMode,
         cancel: Cancel | None = None,
     ) -> Iterator[FeedbackEvent]:
+        if (
+            self.config.structured
+        ):  # evidence -> a passage per problem -> a JSON answer Cadenza renders and cites
+            yield from structured_events(
+                self, report, piece=piece, composer=composer, level=level, mode=mode, cancel=cancel
+            )
+            return
         started = time.perf_counter()
         t = time.perf_counter()
         queries = feedback_queries(report, piece=piece, composer=composer)

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # litellm fetches a model price list from the internet at import unless told otherwise.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -44,13 +45,24 @@ def _litellm():  # imported lazily: litellm takes ~1 s to import
     return litellm
 
 
+def model_name(config: GenerationConfig) -> str:
+    """The model string Cadenza calls and reports: ``llm_model`` for a configured server; for the embedded one,
+    the model it loads (so a response never names a model other than the one that wrote it)."""
+    if config.llm_api_base:
+        return config.llm_model
+    from rag.generation.local_llm import model_alias
+
+    return f"openai/{model_alias(config)}"
+
+
 class LLMClient:
     def __init__(self, config: GenerationConfig) -> None:
         self.config = config
 
     @property
     def model(self) -> str:
-        return self.config.llm_model
+        """The litellm model string; for the embedded server ``openai/<the loaded GGUF's name>``."""
+        return model_name(self.config)
 
     def _api_base(self) -> str:
         if self.config.llm_api_base:
@@ -59,10 +71,19 @@ class LLMClient:
 
         return LocalLLMServer.shared(self.config).api_base
 
-    def _call(self, messages: Sequence[Message], *, stream: bool, max_tokens: int | None = None):
+    def _call(
+        self,
+        messages: Sequence[Message],
+        *,
+        stream: bool,
+        max_tokens: int | None = None,
+        response_format: dict[str, Any] | None = None,
+    ):
         litellm = _litellm()
+        extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
         try:
             return litellm.completion(
+                **extra,
                 model=self.model,
                 messages=list(messages),
                 api_base=self._api_base(),
@@ -79,7 +100,12 @@ class LLMClient:
             raise _wrap(err) from err
 
     def complete(
-        self, messages: Sequence[Message], *, max_tokens: int | None = None, cancel: Cancel | None = None
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int | None = None,
+        cancel: Cancel | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> Completion:
         """``max_tokens`` lowers the config's cap for one call (never raises it). With ``cancel`` the answer is
         streamed (and joined), so that setting it stops the generation: the server sees the connection close."""
@@ -89,10 +115,14 @@ class LLMClient:
             check_cancel(cancel)
             try:
                 if cancel is None:
-                    response = self._call(messages, stream=False, max_tokens=max_tokens)
+                    response = self._call(
+                        messages, stream=False, max_tokens=max_tokens, response_format=response_format
+                    )
                     text = response.choices[0].message.content or ""
                 else:
-                    text = "".join(self._deltas(messages, max_tokens, cancel, time.monotonic()))
+                    text = "".join(
+                        self._deltas(messages, max_tokens, cancel, time.monotonic(), response_format)
+                    )
                 return Completion(text, self.model, (time.perf_counter() - started) * 1000, attempt)
             except LLMError as err:
                 log.warning("LLM call %d failed: %s", attempt, err.message)
@@ -101,7 +131,12 @@ class LLMClient:
         raise last
 
     def stream(
-        self, messages: Sequence[Message], *, max_tokens: int | None = None, cancel: Cancel | None = None
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int | None = None,
+        cancel: Cancel | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> Iterator[str]:
         """Token deltas. Retries only before the first token (a half-streamed answer is not replayed).
         The whole stream is bounded by the timeout too, not only each read. Setting ``cancel`` (or closing this
@@ -110,7 +145,7 @@ class LLMClient:
         for attempt in range(1, self.config.llm_retries + 2):
             check_cancel(cancel)
             yielded = False
-            deltas = self._deltas(messages, max_tokens, cancel, started)
+            deltas = self._deltas(messages, max_tokens, cancel, started, response_format)
             try:
                 for delta in deltas:
                     yielded = True
@@ -124,10 +159,15 @@ class LLMClient:
                 deltas.close()  # closed here, not when collected: the HTTP stream must go now
 
     def _deltas(
-        self, messages: Sequence[Message], max_tokens: int | None, cancel: Cancel | None, started: float
+        self,
+        messages: Sequence[Message],
+        max_tokens: int | None,
+        cancel: Cancel | None,
+        started: float,
+        response_format: dict[str, Any] | None = None,
     ) -> Generator[str, None, None]:
         """One streamed call's non-empty deltas; the provider stream is closed however this ends."""
-        response = self._call(messages, stream=True, max_tokens=max_tokens)
+        response = self._call(messages, stream=True, max_tokens=max_tokens, response_format=response_format)
         try:
             for chunk in response:
                 check_cancel(cancel)

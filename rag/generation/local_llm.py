@@ -50,25 +50,44 @@ GGUF_1_5B_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933b
 GGUF_1_5B_BYTES = 1_117_320_768
 
 
+# The embedded models Cadenza knows: name -> (SHA-256, bytes, the setup step that assembles it).
+KNOWN_GGUFS: dict[str, tuple[str, int, str]] = {
+    "qwen2.5-coder-0.5b-instruct": (GGUF_SHA256, GGUF_BYTES, ".ci/setup.d/20-llm.sh"),
+    "qwen2.5-coder-1.5b-instruct": (GGUF_1_5B_SHA256, GGUF_1_5B_BYTES, ".ci/setup.d/21-llm-1.5b.sh"),
+}
+
+
 def gguf_path(config: GenerationConfig) -> Path:
-    return config.local_llm_gguf or config.models_dir / GGUF_NAME
+    return config.local_llm_gguf or config.models_dir / f"{config.local_llm_model}.gguf"
+
+
+def _known(config: GenerationConfig) -> tuple[str, int, str]:
+    if config.local_llm_model not in KNOWN_GGUFS:
+        raise GenerationConfigError(
+            f"unknown embedded model {config.local_llm_model!r}: one of {sorted(KNOWN_GGUFS)}, or set local_llm_gguf"
+        )
+    return KNOWN_GGUFS[config.local_llm_model]
 
 
 def verified_gguf(config: GenerationConfig) -> Path:
     """The GGUF path, checked once per file version (size + mtime stamp) against the recorded hash."""
     path = gguf_path(config)
-    if not path.is_file():
-        raise GenerationConfigError(f"local LLM model not found at {path}: {SETUP_HINT}")
     if config.local_llm_gguf is not None:  # a user-chosen model: their hash, not ours
+        if not path.is_file():
+            raise GenerationConfigError(f"local LLM model not found at {path}")
         return path
+    sha, size, step = _known(config)
+    hint = f"run {step} to assemble it"
+    if not path.is_file():
+        raise GenerationConfigError(f"local LLM model not found at {path}: {hint}")
     stat = path.stat()
     stamp = path.with_suffix(".verified")
-    expected = f"{GGUF_SHA256} {stat.st_size} {stat.st_mtime_ns}"
+    expected = f"{sha} {stat.st_size} {stat.st_mtime_ns}"
     if stamp.is_file() and stamp.read_text().strip() == expected:
         return path
-    if stat.st_size != GGUF_BYTES or sha256_file(path) != GGUF_SHA256:
+    if stat.st_size != size or sha256_file(path) != sha:
         raise GenerationConfigError(
-            f"local LLM model at {path} is incomplete or corrupt (SHA-256 mismatch): {SETUP_HINT}"
+            f"local LLM model at {path} is incomplete or corrupt (SHA-256 mismatch): {hint}"
         )
     try:
         stamp.write_text(expected + "\n")
@@ -86,8 +105,9 @@ def sha256_file(path: Path) -> str:
 
 
 def model_alias(config: GenerationConfig) -> str:
-    """`openai/qwen2.5-0.5b-instruct` -> the server's alias `qwen2.5-0.5b-instruct`."""
-    return config.llm_model.split("/", 1)[1] if "/" in config.llm_model else config.llm_model
+    """The embedded server's alias: the name of the model it loads (the GGUF's file name), so that the model
+    string a response reports names the model actually loaded."""
+    return gguf_path(config).name.removesuffix(".gguf")
 
 
 def _free_port() -> int:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rag.generation.dimension_words import DIMENSION_WORDS, plain_name, weakest_two
+from rag.generation.dimension_words import DIMENSION_WORDS, plain_name, weakest_two, words_for
+from rag.generation.evidence import Problem
 from rag.generation.feedback_types import ChatTurn
 from scorer.dimensions import BY_NAME
 from scorer.schema import ScoreReport
@@ -25,8 +26,10 @@ class RetrievalQuery:
 
 
 def _side(dimension: str, score: float) -> int:
-    """0 = the weakness lies toward the low pole, 1 = toward the high pole."""
-    dim = BY_NAME[dimension]
+    """0 = the weakness lies toward the low pole, 1 = toward the high pole (a note-level dimension has one)."""
+    dim = BY_NAME.get(dimension)
+    if dim is None:
+        return 0
     if dim.desirable == "low":
         return 1
     if dim.desirable == "high":
@@ -35,10 +38,45 @@ def _side(dimension: str, score: float) -> int:
 
 
 def dimension_query(dimension: str, score: float) -> str:
-    if dimension not in DIMENSION_WORDS:
+    words = words_for(dimension)
+    if words is None:
         raise KeyError(f"unknown dimension {dimension!r}")
-    words = DIMENSION_WORDS[dimension]
     return words.high if _side(dimension, score) else words.low
+
+
+def problem_query(
+    problem: Problem, *, piece: str | None = None, composer: str | None = None
+) -> RetrievalQuery:
+    """A query built from one problem's evidence: what went wrong (the dimension's problem and remedy words),
+    the kind of passage it happened in, and the piece and composer; ranked by the dimension's advice (topic).
+    Two students with different problems, or the same problem in a loud or a fast passage, ask differently."""
+    words = words_for(problem.dimension)
+    text = problem.what
+    if problem.passage_kind:
+        text += f" in {problem.passage_kind}"
+    remedy = dimension_query(problem.dimension, 0.0 if words is None else _score_side(problem))
+    if ";" in remedy:
+        text += ";" + remedy.split(";", 1)[1]
+    context = " ".join(x for x in (composer, piece) if x)
+    if context:
+        text += f" ({context})"
+    topic = (words.advice or words.topic) if words else plain_name(problem.dimension)
+    return RetrievalQuery(problem.dimension, text, topic=topic)
+
+
+def _score_side(problem: Problem) -> float:
+    """A score on the problem's side of the scale, so that the remedy half of the query matches ``what``."""
+    words = words_for(problem.dimension)
+    return 1.0 if words is not None and problem.what == words.high.split(";")[0] else 0.0
+
+
+def refine_query(dimension: str, *, piece: str | None = None, composer: str | None = None) -> RetrievalQuery:
+    """What to refine in a strong performance: the dimension's advice (or topic), with the piece."""
+    words = words_for(dimension)
+    topic = (words.advice or words.topic) if words else plain_name(dimension)
+    context = " ".join(x for x in (composer, piece) if x)
+    text = f"{plain_name(dimension)}: {words.topic if words else ''} {context}".strip()
+    return RetrievalQuery(dimension, text, topic=topic)
 
 
 def queries_from_report(
