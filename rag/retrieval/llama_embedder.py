@@ -76,7 +76,11 @@ class LlamaEmbedder:
                 n_ctx=NOMIC_CONTEXT,
                 n_batch=NOMIC_CONTEXT,
                 n_ubatch=NOMIC_CONTEXT,  # a non-causal model must see a whole input in one micro-batch
+                # Both counts: embedding runs on the *batch* threads, which llama-cpp-python otherwise sets to every
+                # core; their OpenMP spin-waits cost ~1 s CPU per call (7-token query: 1,078 ms CPU with 2 batch
+                # threads, 49 ms with 1, busy 2-core machine).
                 n_threads=threads or os.cpu_count() or 1,
+                n_threads_batch=threads or os.cpu_count() or 1,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as err:
