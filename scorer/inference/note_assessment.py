@@ -4,13 +4,22 @@ timing, dynamics and evenness, for every pass through the score.
 API (stable; the benchmark ``eval/bench_notes.py`` and the service call it)::
 
     from scorer.inference.note_assessment import assess
-    result = assess(played, score, config=NoteConfig())  # played: Notes (MIDI or a transcription),
-                                                         # score: NotatedScore (score_input.load_score_file)
+    result = assess(played, score, NoteConfig(), transcribed=False)
+    # played: Notes (MIDI, or a transcription with transcribed=True), score: NotatedScore
+    # (score_input.load_score_file / align.load_score)
     result.note_errors  # list[scorer.schema.NoteError]   (type, bar, beat, time_s, pitches, pass)
     result.bars         # list[scorer.schema.BarReport]   (one per (bar, pass) played)
     result.passes       # list[scorer.schema.ScorePass];  result.restarts: int; result.bars_covered
     result.followed     # enough of the performance matched the score to say anything
     result.matched_share
+    note_spots.note_spots(result.bars)   # note-level weak spots; curves.curves(...) the tempo/loudness curves
+
+Passes: the performance is segmented where it jumps in the score (``passes.segment_passes``, at the
+configured jump penalty and at half of it; the readier segmentation wins when each further pass explains
+away more than ``PASS_COST`` errors); a jump back from a notated repeat's end to its start is the repeat
+played, not a restart. Tempo: ``tempo_ratio`` is the bar's tempo over a running median of
+``tempo_smooth_bars`` bars (shifted inward at the ends), so a phrase-long rubato is not "rushing"; a pass's
+last bar is never "dragged" (ritardando, fermata, a stop).
 
 Conservative by design (a false "wrong note" costs more trust than a missed one):
 
