@@ -28,10 +28,10 @@ Conservative by design (a false "wrong note" costs more trust than a missed one)
   (a re-struck note, a pedal re-attack), sits inside an ornament's span within a tone of it (trills,
   mordents, turns), is near a grace note within a tone, or is a ghost (quieter than
   ``extra_min_velocity`` or shorter than ``extra_min_duration_s``);
-- one hand alone: when, in a pass, one hand's notes (MusicXML staff 2, else the notes below middle C that
-  the score gives the lower part) are almost all unplayed (``one_hand_share``) while the other hand's are
-  played, the student plainly practised hands separately: that hand's notes are not reported missed.
-  (A judgement call: a student who forgets the left hand for a whole pass is not told so note by note.)
+- one hand alone: when, in a pass, one hand's notes (the notes below middle C stand for the left hand: the
+  staff is not used yet) are almost all unplayed (``one_hand_share``) while the other hand's are played, the
+  student plainly practised hands separately: that hand's notes are not reported missed. (A judgement
+  call: a student who leaves out the left hand for a whole pass is not told so note by note.)
 - audio input (``transcribed=True``: notes from basic-pitch / transkun): a substitution is at most
   ``transcribed_wrong_interval`` semitones (a semitone or a tone slip: wider pairs are the transcriber's
   octave and fifth confusions), a missed note counts only when its whole notated event is unheard, and an
