@@ -257,7 +257,7 @@ def faults_table(summary: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-OTHERS = 4  # other performers of a passage that make its expectation
+OTHERS = 2  # other performers of a passage that make its expectation
 
 
 def others_of(shared: Path, p: Performance, k: int = OTHERS) -> list[str]:
@@ -284,7 +284,9 @@ def passage_expect(judge: Judge, shared: Path) -> Any:
     return expect
 
 
-def build_reference(judge: Judge, shared: Path, part: str, per_passage: int) -> dict[str, Any]:
+def build_reference(
+    judge: Judge, shared: Path, part: str, per_passage: int, *, cached_only: bool = False
+) -> dict[str, Any]:
     """The expectation file (scorer/models/expectation.json) from the service's scores of the clean renders of
     ``per_passage`` performers of every passage of ``part``: population mean and spread, and the spread of one
     performance around the mean of the others of its passage."""
@@ -297,17 +299,21 @@ def build_reference(judge: Judge, shared: Path, part: str, per_passage: int) -> 
     scores: dict[str, list[np.ndarray]] = {}
     for passage in sorted(split, key=_hash):
         keys = sorted(groups[passage], key=_hash)[:per_passage]
-        scores[passage] = [clean_scores(judge, shared, k) for k in keys]
+        if cached_only:  # only performances already scored into the cache (a slow, shared machine)
+            keys = [
+                k for k in keys if judge.cache and (judge.cache / f"{k}|clean|{judge.input}.json").is_file()
+            ]
+        if len(keys) >= 3:
+            scores[passage] = [clean_scores(judge, shared, k) for k in keys]
     everyone = np.array([v for vs in scores.values() for v in vs])
     residuals = [
         (v - np.mean(vs[:i] + vs[i + 1 :], axis=0)) / math.sqrt(1 + 1 / (len(vs) - 1))
         for vs in scores.values()
-        if len(vs) >= 3
         for i, v in enumerate(vs)
     ]
     data = {
         "source": f"eval/feedback_measures.py reference: the service's scores of fluidsynth renders of "
-        f"{len(everyone)} PercePiano performances ({per_passage} performers of each of the {len(scores)} "
+        f"{len(everyone)} PercePiano performances (3-{per_passage} performers of each of {len(scores)} "
         f"{part.upper()} passages of eval/splits/feedback_measures_split.json), embedded audio head",
         "mean": np.round(everyone.mean(0), 5).tolist(),
         "population_spread": np.round(everyone.std(0), 5).tolist(),
@@ -320,7 +326,9 @@ def build_reference(judge: Judge, shared: Path, part: str, per_passage: int) -> 
 # ---------------------------------------------------------------- signal ablation
 
 
-def shuffled_spots(report: Any, reference: Any, rmse: np.ndarray, seed: int) -> list[str]:
+def shuffled_spots(
+    report: Any, reference: Any, rmse: np.ndarray, seed: int, expected: Any = None
+) -> list[str]:
     """Weak-spot dimensions of the same report with its dimension values permuted (the same permutation in
     every window and in the whole-recording scores): the scorer's signal destroyed, its shape kept."""
     from scorer.dimensions import NAMES
@@ -333,26 +341,35 @@ def shuffled_spots(report: Any, reference: Any, rmse: np.ndarray, seed: int) -> 
     windows = np.array([[w.scores[n] for n in NAMES] for w in report.windows])[:, perm]
     overall = np.array([_score(report, n) for n in NAMES])[perm]
     spans = [(w.start_s, w.end_s) for w in report.windows]
-    weak, _ = find_spots(spans, windows, overall, rmse, reference)
+    weak, _ = find_spots(spans, windows, overall, rmse, reference, expected=expected)
     return weak_dims(type(report).model_construct(weak_spots=weak))
 
 
-def run_ablation(judge: Judge, shared: Path, perfs: Sequence[Performance]) -> dict[str, Any]:
-    """Repeat, shuffle, and pairs of performances of one passage."""
+def run_ablation(
+    judge: Judge, shared: Path, perfs: Sequence[Performance], expect: Any = None
+) -> dict[str, Any]:
+    """Repeat (a saved report against the same MIDI scored again), shuffle, and pairs of performances of one
+    passage."""
     from scorer.dimensions import BY_NAME, QUALITY
+    from scorer.inference.spots import population_expectation
 
     rmse = judge.rmse
+    gap_unit = population_expectation().spread / 2  # "differ clearly": a population spread apart
     repeat_same = shuffled_differ = 0
     reports = {}
     for p in perfs:
         midi = load_midi(p.midi(shared))
-        a, b = judge.report(midi), judge.report(midi)
+        exp = expect(p) if expect is not None else None
+        a = judge.report(midi, name=f"{p.key}|clean", expected=exp)
+        b = judge.respot(judge._score(midi, None), exp)  # scored again from the MIDI, nothing reused
         reports[p.key] = a
-        repeat_same += weak_dims(a) == weak_dims(b) and a.model_dump() == b.model_dump()
-        shuffled = shuffled_spots(a, judge.scorer.reference, rmse, int(_hash(p.key)[:8], 16))
+        same = [s.model_dump() for s in a.weak_spots] == [s.model_dump() for s in b.weak_spots]
+        repeat_same += same and [d.score for d in a.dimensions] == [d.score for d in b.dimensions]
+        shuffled = shuffled_spots(a, judge.scorer.reference, rmse, int(_hash(p.key)[:8], 16), exp)
         shuffled_differ += set(shuffled) != set(weak_dims(a))
     # pairs: two performers of one passage; a dimension named for one and not the other should be one where the
-    # one naming it is worse (lower goodness), by more than the model's held-out error
+    # one naming it is worse (lower goodness); and a quality scale on which they differ by a population spread
+    # should be named for the worse one only
     by_passage: dict[str, list[str]] = defaultdict(list)
     for p in perfs:
         by_passage[p.passage].append(p.key)
@@ -374,7 +391,7 @@ def run_ablation(judge: Judge, shared: Path, perfs: Sequence[Performance]) -> di
                 for dim in QUALITY:  # dimensions where the two differ clearly: named for the worse one only?
                     ga, gb = dim.goodness(_score(ra, dim.name)), dim.goodness(_score(rb, dim.name))
                     assert ga is not None and gb is not None
-                    if abs(ga - gb) < 2 * float(rmse[dim.index]):
+                    if abs(ga - gb) < 2 * float(gap_unit[dim.index]):
                         continue
                     worse, better = (da, db) if ga < gb else (db, da)
                     recall_n += 1
@@ -473,6 +490,9 @@ def main(argv: list[str] | None = None) -> int:
         help="what the weak-spot rules expect: PercePiano's population (the service's default) or the other "
         "performers of the same passage",
     )
+    parser.add_argument(
+        "--cached-only", action="store_true", help="reference: only performances already cached"
+    )
     parser.add_argument("--with-score", action="store_true", help="score every render with its score MIDI")
     parser.add_argument("--cache", type=Path, default=None, help="saved reports (see Judge.report)")
     parser.add_argument("--out", type=Path, default=None, help="JSON of every row and the summary")
@@ -500,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     judge = Judge(shared, args.home, input=args.input, cache=args.cache)
     t0 = time.time()
     if args.command == "reference":
-        data = build_reference(judge, shared, args.part, args.per_passage)
+        data = build_reference(judge, shared, args.part, args.per_passage, cached_only=args.cached_only)
         print(json.dumps({k: v for k, v in data.items() if k != "source"}))
         return 0
     if args.command == "faults":
@@ -521,7 +541,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         result = {
             "args": vars(args) | {"shared": str(shared)},
-            "ablation": run_ablation(judge, shared, perfs),
+            "ablation": run_ablation(
+                judge, shared, perfs, passage_expect(judge, shared) if args.expect == "passage" else None
+            ),
         }
         print(json.dumps(result["ablation"], indent=1))
     print(f"{len(perfs)} performances, {time.time() - t0:.0f} s", file=sys.stderr)
