@@ -91,7 +91,7 @@ def test_llm_judge_on_a_small_fixed_set(shared_dir):
     chosen = [pairs[i] for i in JUDGE_IDS]
     judge = LlmJudge(str(gguf))
     try:
-        probs = [judge.p_yes(p.sentence, p.passage) for p in chosen]
+        probs = [judge.p_yes(p.sentence, p.passage) for p in chosen[:3]]
         verdicts = strict_support([(p.sentence, p.passage) for p in chosen], judge=judge)
     finally:
         judge.close()
