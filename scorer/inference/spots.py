@@ -49,6 +49,10 @@ Z_CHANGE = 1.0  # "clearly worse than the earlier take": by this many spreads
 Z_CHARACTER = 2.0  # a character scale this far either way is worth a remark
 Z_FULL = 4.0  # severity 1 at this many spreads
 RELATIVE_SPREADS = 2.0  # a window this many passage spreads worse than the recording's mean: "below the rest"
+# scales that sum up the whole performance rather than one thing to practise: every specific problem also
+# lowers them, so at full weight they crowd the specific one out of the list (tuned on TUNE)
+SUMMARY_SCALES = frozenset({"interpretation"})
+SUMMARY_WEIGHT = 0.5
 STRONG_PERCENTILE = 70.0
 CHARACTER_WEIGHT = 0.5
 
@@ -224,6 +228,7 @@ def find_spots(
                 worst = a + int(np.argmax(z[a : b + 1]))
                 zw = float(z[worst])
                 sev = np.clip(max(zw, Z_WEAK) / Z_FULL if changed or below_rest[worst] else zw / Z_FULL, 0, 1)
+                sev *= SUMMARY_WEIGHT if dim.name in SUMMARY_SCALES else 1.0
                 why = (
                     f"{dim.name.replace('_', ' ')} leans {side}: further toward '{side}' than about "
                     f"{_share(zw):.0f}% of {exp.source}"

@@ -128,3 +128,10 @@ def test_a_passage_clearly_worse_than_the_rest_of_the_recording_is_weak() -> Non
     assert "below the rest of this recording" in weak[0].reason
     w[:, t] = 0.5 + 0.5 * SPREAD
     assert find_spots(spans, w, w.mean(0), RMSE, REFERENCE, expected=EXPECT)[0] == []
+
+
+def test_the_summary_scale_ranks_below_an_equally_far_specific_problem() -> None:
+    """Interpretation sums up the performance (every specific problem lowers it): at the same distance, the
+    specific scale comes first."""
+    w = _windows(interpretation=(-3, -3, -3), balance=(-3, -3, -3))
+    assert [s.dimension for s in _weak(w)] == ["balance", "interpretation"]
