@@ -126,6 +126,7 @@ class Notes_from:
             threads,
         )
         self._cached: Any = None
+        self.midi_rules = False  # assess a transcription with the MIDI rules (transcribed=False)
 
     def __call__(self, midi_bytes: bytes, played_notes: Any) -> Any:
         if self.source == "midi":
@@ -158,8 +159,10 @@ def run_performance(
         played, truth = inject(ref, key, kind)
         notes = notes_of(played.midi_bytes(), played.notes())
         start = time.perf_counter()
-        # a transcription gets the assessment's audio rules, as the service applies them
-        result = assess(notes, score, config, transcribed=notes_of.source == "audio")
+        # a transcription gets the assessment's audio rules, as the service applies them (unless --midi-rules)
+        result = assess(
+            notes, score, config, transcribed=notes_of.source == "audio" and not notes_of.midi_rules
+        )
         seconds = time.perf_counter() - start
         errors, bars = _report(result)
         cases.append(
@@ -569,6 +572,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default=",".join(KINDS), help=f"comma list of {', '.join(KINDS)}")
     ap.add_argument("--keys", default="", help="comma list of performance keys instead of the subset")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--midi-rules",
+        action="store_true",
+        help="audio: assess the transcription as if it were MIDI (transcribed=False)",
+    )
     ap.add_argument("--percepiano", type=Path, default=PERCEPIANO)
     ap.add_argument("--timing", action="store_true", help="time a 5-minute recording with its score")
     ap.add_argument("--write-subset", action="store_true", help="(re)write the subset and its split")
@@ -616,6 +624,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     for cond in conditions:
         notes_of = Notes_from(args.input, cond, args.transcriber, args.threads)
+        notes_of.midi_rules = args.midi_rules
         perfs = []
         for i, key in enumerate(keys):
             perfs.append(run_performance(key, kinds, notes_of, args.percepiano, NoteConfig()))
