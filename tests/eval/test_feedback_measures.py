@@ -86,3 +86,63 @@ def test_flat_dynamics_and_wrong_notes() -> None:
     ]
     assert sum(m > 0 for m in moved) == pytest.approx(0.2 * len(moved), abs=1)
     assert max(moved) <= 2
+
+
+# ---------------------------------------------------------------- the measures on a small fixed set (real scorer)
+
+FIXED = "Schubert_D960_mv3_8bars_9_31"  # a TUNE performance (eval/splits/feedback_measures_split.json)
+
+
+@pytest.fixture(scope="module")
+def judged(shared_dir, tmp_path_factory):  # -> (Judge, Performance, expectation of its passage)
+    from eval.feedback_measures import Judge, Performance, passage_expect
+
+    judge = Judge(shared_dir, tmp_path_factory.mktemp("home"))
+    perf = Performance(FIXED, "Schubert_D960_mv3_8bars_31")
+    return judge, perf, passage_expect(judge, shared_dir)(perf)
+
+
+@pytest.mark.parametrize(
+    ("fault", "named"), [("pedal_held", "pedal_clarity"), ("flat_dynamics", "dynamic_range")]
+)
+def test_a_fault_is_named_and_the_clean_render_does_not_name_it(
+    judged, shared_dir, fault: str, named: str
+) -> None:
+    """Against the other performers of the passage, the held pedal / flat velocities are named in the weak spots
+    of the faulted render, and not in the clean render's."""
+    from eval.faults import load_midi
+    from eval.feedback_measures import weak_dims
+
+    judge, perf, expected = judged
+    midi = load_midi(perf.midi(shared_dir))
+    clean = judge.report(midi, expected=expected)
+    faulted = judge.report(inject(midi, fault, 0), expected=expected)
+    assert named in weak_dims(faulted) and named in FAULT_DIMENSIONS[fault]
+    assert not FAULT_DIMENSIONS[fault] & set(weak_dims(clean))
+
+
+def test_same_input_same_problems_and_shuffled_values_other_problems(judged, shared_dir) -> None:
+    from eval.faults import load_midi
+    from eval.feedback_measures import shuffled_spots, weak_dims
+
+    judge, perf, expected = judged
+    midi = load_midi(perf.midi(shared_dir))
+    faulted = inject(midi, "pedal_held", 0)
+    a, b = judge.report(faulted, expected=expected), judge.report(faulted, expected=expected)
+    assert a.weak_spots == b.weak_spots and a.dimensions == b.dimensions
+    assert weak_dims(a)
+    assert set(shuffled_spots(a, judge.scorer.reference, judge.rmse, 7, expected)) != set(weak_dims(a))
+
+
+def test_copying_counts_sentences_that_are_mostly_one_run_of_the_cited_passage(tmp_path) -> None:
+    from eval.feedback_measures import copying, longest_common_run
+
+    assert longest_common_run("a b c d e".split(), "x b c d y".split()) == 3
+    book = "The wrist must remain loose while the fingers press the keys down to the bottom of the key bed."
+    (tmp_path / "some-book.txt").write_text("Preface. " + book, encoding="utf-8")
+    cite = {"n": 1, "chunk_id": "some_book:0003", "char_start": 9, "char_end": 9 + len(book)}
+    copied = "The wrist must remain loose while the fingers press the keys down to the bottom [1]."
+    own = "In bars 4 to 6 keep your wrist loose so the left-hand chords do not cover the tune [1]."
+    out = copying([{"text": f"{copied}\n{own}", "citations": [cite]}], tmp_path)
+    assert (out["sentences"], out["copied"]) == (2, 1)
+    assert out["shares"][0] == 1.0 and out["shares"][1] < 0.3
