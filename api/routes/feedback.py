@@ -25,8 +25,14 @@ _SSE_DOC = {
         "text/event-stream": {
             "schema": {"type": "string"},
             "description": (
-                "With `Accept: text/event-stream`: events `start`, `delta` (draft text), `error` (the LLM failed; "
-                "the fallback follows) and `done` (the checked text and citations that replace the draft)."
+                "With `Accept: text/event-stream`: events `start`, `delta`, `error` (the LLM failed or its answer did "
+                "not parse twice; the fallback follows) and `done` (the checked text and citations, which replace "
+                "the deltas). With the structured strategy (the embedded default, `CADENZA_FEEDBACK_STRATEGY`) each "
+                "`delta` is one whole rendered part, ending with a blank line, sent as soon as the model has "
+                "finished it: the strength, then each problem (what and where from the scorer, the model's practice "
+                "step and reason, cited [n] by Cadenza), or one thing to refine; the `done` text is those parts "
+                "after the citation check. With the free-text strategies (`single`, `per_dimension`) a `delta` is "
+                "the model's draft tokens."
             ),
         }
     }
@@ -50,7 +56,9 @@ async def create_feedback(
     state: StateDep,
     feedback_job: FeedbackDep,
 ) -> Any:
-    """Feedback with checked citations. From ``performance_id`` it is stored with the performance.
+    """Feedback with checked citations, built from the performance's evidence (weak spots with times, bars and
+    note errors, strengths). From ``performance_id`` it is stored with the performance. Streamed (SSE), the
+    structured strategy sends each rendered part once complete (see the 200 response's event-stream).
     Generations run at once are limited per key and in total (429); one stops when its client leaves."""
     cancel = threading.Event()
     return await run_watching_disconnect(

@@ -24,7 +24,9 @@ _SSE_DOC = {
         "text/event-stream": {
             "schema": {"type": "string"},
             "description": (
-                "With `Accept: text/event-stream`: `start`, `delta`, `error`, `done` (the stored reply)."
+                "With `Accept: text/event-stream`: `start`, `delta` (the reply's draft tokens), `error`, `done` "
+                "(the stored reply). The tutor sees the performance's evidence (problems with times and bars, "
+                "rushed and dragged bars, uneven chords, note errors), so it can answer e.g. which bars were rushed."
             ),
         }
     }

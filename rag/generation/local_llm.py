@@ -251,6 +251,9 @@ class LocalLLMServer:
     def shared(cls, config: GenerationConfig) -> LocalLLMServer:
         """The process-wide server, started (and waited for) on first use."""
         with cls._lock:
+            current = cls._instance
+            if current is not None and current.alive() and current.model != gguf_path(config):
+                current.stop()  # another model asked for (a benchmark, a test): one server, the one asked for
             if cls._instance is None or not cls._instance.alive():
                 model = verified_gguf(config)
                 try:

@@ -19,6 +19,7 @@ from rag.generation.dimension_words import (
     strongest,
     weakest_two,
 )
+from rag.generation.evidence import build_evidence
 from rag.generation.feedback_types import ChatTurn
 from rag.generation.llm import Message
 from rag.retrieval.types import SearchHit
@@ -140,6 +141,20 @@ def feedback_messages(
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
+def chat_evidence(report: ScoreReport) -> str:
+    """The tutor's context: the scores in words and the feedback's evidence (the problems with where and why,
+    rushed and dragged bars, uneven chords, note errors), so that "which bars did I rush?" has an answer."""
+    evidence = build_evidence(report)
+    lines = [performance_block(report)]
+    lines += [f"Problem {i}: {p.line()}" for i, p in enumerate(evidence.problems, start=1)]
+    lines += [*evidence.timing, *evidence.notes]
+    if evidence.strength:
+        lines.append(f"Strength: {evidence.strength}")
+    if not evidence.has_score:
+        lines.append("No score was given: no bar numbers or note names are known.")
+    return "\n".join(lines)
+
+
 def chat_messages(
     question: str,
     history: Sequence[ChatTurn],
@@ -148,7 +163,7 @@ def chat_messages(
     *,
     max_turns: int,
 ) -> list[Message]:
-    context = f"PERFORMANCE\n{performance_block(report)}\n\n" if report is not None else ""
+    context = f"PERFORMANCE\n{chat_evidence(report)}\n\n" if report is not None else ""
     messages: list[Message] = [{"role": "system", "content": SYSTEM}]
     for turn in list(history)[-max_turns:] if max_turns else []:
         content = turn.content if turn.role == "assistant" else student_question(turn.content)

@@ -246,3 +246,11 @@ def test_a_retry_that_parses_is_used(retriever):
     finally:
         flaky.close()
     assert result.generator == "llm" and len(flaky.requests) == 2 and "[1]" in result.text
+
+
+def test_tutor_chat_sees_the_evidence(service, standin):
+    standin.answer = "Bar 12 was rushed; count it with a metronome [1]."
+    result = service.chat(question="Which bars did I rush?", history=[], report=wrong_note_report())
+    prompt = standin.requests[0]["messages"][-1]["content"]
+    assert "Rushed: bar 12 at 118% of your tempo" in prompt and "F4 instead of F#4" in prompt
+    assert result.generator == "llm" and result.citations

@@ -29,12 +29,22 @@ def test_gguf_is_the_recorded_one():
 
 
 def test_missing_model_is_a_config_error(tmp_path):
-    with pytest.raises(GenerationConfigError, match="20-llm.sh"):
+    with pytest.raises(GenerationConfigError, match="21-llm-1.5b.sh"):
         verified_gguf(Settings(models_dir=tmp_path).generation_config())
+    with pytest.raises(GenerationConfigError, match="20-llm.sh"):
+        verified_gguf(
+            Settings(models_dir=tmp_path, local_llm_model="qwen2.5-coder-0.5b-instruct").generation_config()
+        )
 
 
 def test_server_starts_once_and_streams(retriever):
-    config = feedback_config(retriever, llm_timeout_s=300, llm_max_tokens=24, llm_temperature=0.0)
+    config = feedback_config(
+        retriever,
+        llm_timeout_s=300,
+        llm_max_tokens=24,
+        llm_temperature=0.0,
+        local_llm_model="qwen2.5-coder-0.5b-instruct",
+    )
     client = LLMClient(config)
     deltas = list(
         client.stream(
@@ -56,6 +66,7 @@ def test_local_model_writes_cited_feedback(retriever, strategy):
         llm_temperature=0.0,
         feedback_strategy=strategy,
         feedback_require_support=False,
+        local_llm_model="qwen2.5-coder-0.5b-instruct",  # the free-text strategies of the 0.5B model
     )
     result = FeedbackService(config, retriever).generate(
         make_report({"pedal_clarity": 0.28, "dynamic_range": 0.36}),
@@ -63,7 +74,7 @@ def test_local_model_writes_cited_feedback(retriever, strategy):
         composer="Chopin",
     )
     assert result.generator == "llm", result.llm_error
-    assert result.model == config.llm_model and result.trace.raw_text
+    assert result.model == "openai/qwen2.5-coder-0.5b-instruct" and result.trace.raw_text
     assert result.citations and all(1 <= c.n <= len(result.citations) for c in result.citations)
     assert result.grounding_rate is not None
     if strategy == "per_dimension":  # Cadenza's what-and-where, then the model's words, per weak dimension

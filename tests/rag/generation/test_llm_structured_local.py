@@ -1,0 +1,51 @@
+"""The embedded default end to end with the structured strategy: Cadenza starts the llama.cpp server with the
+configured GGUF (Qwen2.5-Coder-1.5B by default, .ci/setup.d/21-llm-1.5b.sh), sends the JSON schema as a
+grammar through litellm, streams the rendered parts and attaches the citations. Real retrieval, real model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from api.settings import Settings
+from rag.generation.feedback import FeedbackService
+from rag.generation.local_llm import verified_gguf
+from tests._feedback_support import feedback_config, make_report, open_small_retriever
+
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory, shared_dir, embedding_cache_dir):
+    r = open_small_retriever(tmp_path_factory.mktemp("llm-structured-home"), shared_dir, embedding_cache_dir)
+    yield r
+    r.close()
+
+
+def test_default_is_the_1_5b_model_with_the_structured_strategy():
+    config = Settings().generation_config()
+    assert config.structured and verified_gguf(config).name == "qwen2.5-coder-1.5b-instruct.gguf"
+
+
+@pytest.mark.parametrize("streamed", [True, False])
+def test_local_model_answers_the_schema_and_gets_cited(retriever, streamed):
+    config = feedback_config(retriever, llm_timeout_s=900, llm_temperature=0.0)
+    service = FeedbackService(config, retriever)
+    report = make_report({"pedal_clarity": 0.28, "dynamic_range": 0.36})
+    if streamed:
+        events = list(service.stream(report, piece="Nocturne in E-flat", composer="Chopin"))
+        result = events[-1].result
+        deltas = [e.text for e in events if e.type == "delta"]
+    else:
+        result = service.generate(report, piece="Nocturne in E-flat", composer="Chopin")
+        deltas = []
+    assert result is not None and result.generator == "llm", result and result.llm_error
+    assert result.model == "openai/qwen2.5-coder-1.5b-instruct"  # names the model loaded
+    answer = json.loads(result.trace.raw_text or "")
+    assert set(answer) == {"strength", "problems"} and len(answer["problems"]) == 2
+    paragraphs = result.text.split("\n\n")
+    assert paragraphs[1].startswith("Clean pedalling at 0:10–0:18 (bars 5–7)")
+    assert [c.n for c in result.citations] == [1, 2] and not result.invalid_markers
+    if streamed:
+        assert len(deltas) == 3 and "".join(deltas).strip() == result.text
