@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from scorer.inference.features import FEATURE_SR, Notes
 from scorer.inference.spots import Reference, find_spots
 from scorer.inference.windows import aggregate, centre_weights, window_spans
 from scorer.schema import BarReport, DimensionScore, NoteError, ScoreFollowing, ScoreReport, WindowScores
+
+if TYPE_CHECKING:
+    from scorer.inference.transcribe import NoteTranscriber
 
 log = logging.getLogger(__name__)
 REFERENCE_FILE = Path(__file__).resolve().parents[1] / "models" / "reference.json"
@@ -56,6 +59,7 @@ class Scorer:
         self._backend = backend
         self.backend = backend.name
         self.reference = load_reference()
+        self._notes_transcriber: NoteTranscriber | None = None  # transkun, once loaded
 
     @classmethod
     def load(cls, config: ScorerConfig) -> Scorer:
@@ -93,13 +97,28 @@ class Scorer:
             score_optional=score_optional,
         )
 
-    def _transcribe(self, decoded: Decoded) -> Notes:
-        """basic-pitch notes of an audio input (the embedded backend's own transcriber when it has one)."""
-        from scorer.inference.transcribe import Transcriber
+    def _note_transcriber(self) -> NoteTranscriber:
+        """The transcriber of the note path, as ``config.transcriber`` names it: basic-pitch (the embedded
+        backend's own when it has one, so its notes are made once) or transkun (loaded once, kept)."""
+        from scorer.inference.transcribe import Transcriber, load_transcriber
 
-        transcriber = getattr(self._backend, "transcriber", None)
-        transcriber = transcriber() if callable(transcriber) else Transcriber(self.config.threads)
-        return transcriber.transcribe(decoded.audio, FEATURE_SR)
+        if self.config.transcriber == "basic-pitch":
+            own = getattr(self._backend, "transcriber", None)
+            return own() if callable(own) else Transcriber(self.config.threads)
+        if self._notes_transcriber is None:
+            self._notes_transcriber = load_transcriber(self.config.transcriber, self.config.threads)
+        return self._notes_transcriber
+
+    def _audio_rules(self) -> bool:
+        """Assess a transcription with the audio rules (forgiving soft missed notes, overtones, wide
+        substitutions)? Not with transkun: near-MIDI quality, its notes are judged like a MIDI file's
+        (note-error F1 0.94 with the MIDI rules vs 0.60 with the audio rules on 2 CHECK performances,
+        eval/results/notes_benchmark.md)."""
+        return self.config.transcriber != "transkun"
+
+    def _transcribe(self, decoded: Decoded) -> Notes:
+        """Notes of an audio input for the note assessment (``_note_transcriber``)."""
+        return self._note_transcriber().transcribe(decoded.audio, FEATURE_SR)
 
     def score_decoded(
         self,
@@ -120,7 +139,9 @@ class Scorer:
         if score is not None:
             played = decoded.notes
             if played is None:  # audio: align its transcription (reused by the backend, not computed twice)
-                played = transcription = self._transcribe(decoded)
+                played = self._transcribe(decoded)
+                # the perceptual heads were trained on basic-pitch notes: they reuse only those
+                transcription = played if self.config.transcriber == "basic-pitch" else None
             try:
                 aligned = ScoreAlignment(score.notes, played, align(played, score.notes))
             except AlignmentTooLong:
@@ -176,7 +197,12 @@ class Scorer:
             from scorer.inference.note_assessment import assess, covered_time_map
             from scorer.inference.note_spots import merge_spots, note_spots
 
-            result = assess(aligned.played, score, self.config.notes, transcribed=decoded.notes is None)
+            result = assess(
+                aligned.played,
+                score,
+                self.config.notes,
+                transcribed=decoded.notes is None and self._audio_rules(),
+            )
             note_errors, bar_reports = [], []
             if result.followed:
                 note_errors, bar_reports = result.note_errors, result.bars

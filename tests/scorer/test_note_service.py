@@ -87,3 +87,20 @@ def test_audio_render_wrong_notes_in_their_bars_and_none_on_the_untouched_take(
     assert len(wrong) >= 34  # half of the 68 substitutions, through basic-pitch
     assert sum(e.played_pitch == (e.expected_pitch or 0) + 1 for e in wrong) >= 0.9 * len(wrong)
     assert len(clean) < 20  # the transcription's own slips are mostly forgiven
+
+
+def test_config_transcriber_picks_the_note_path_transcriber_and_its_rules(scorer: Scorer) -> None:
+    """``config.transcriber`` reaches the note path: transkun is built (once) and its notes are judged with
+    the MIDI rules; basic-pitch stays the embedded backend's own transcriber, judged with the audio rules."""
+    from dataclasses import replace
+
+    from scorer.inference.transcribe import Transcriber
+    from scorer.inference.transkun_transcriber import TranskunTranscriber
+
+    assert scorer.config.transcriber == "basic-pitch"
+    assert scorer._note_transcriber() is scorer._backend.transcriber()  # type: ignore[attr-defined]
+    assert isinstance(scorer._note_transcriber(), Transcriber) and scorer._audio_rules()
+    accurate = Scorer(replace(scorer.config, transcriber="transkun"), scorer._backend)
+    built = accurate._note_transcriber()
+    assert isinstance(built, TranskunTranscriber) and accurate._note_transcriber() is built
+    assert not accurate._audio_rules()
