@@ -13,8 +13,8 @@ eval/results/note_alignment.md):
    whose times agree through the local score-to-performance map pair up too (the path can step past a
    note of a spread chord);
 4. an unpaired notated note and an unpaired played note in the same aligned event (or within
-   ``WRONG_TOL_S`` of where the note should sound) form a substitution: one "wrong" note, nearest pitch
-   first (at most an octave apart);
+   ``WRONG_TOL_S`` of where the note should sound) form a substitution: one "wrong" note, the plausible
+   slips (a semitone, a tone, an octave) first, then the nearest pitch (at most an octave apart);
 5. what is left is missed (notated) or extra (played); the assessment filters both conservatively.
 """
 
@@ -32,6 +32,7 @@ _NEIGHBOURS = ((1, 0.35), (-1, 0.35), (2, 0.15), (-2, 0.15), (12, 0.2), (-12, 0.
 WRONG_TOL_S = 0.25  # a substitution played this far from its notated place is two errors (missed + extra)
 NEAR_TOL_S = 0.25  # second-chance pairing of same-pitch notes through the time map (off-time, not wrong)
 REPAIR_TOL_S = 0.3  # a path pair this far from the time map is a slip of the path, paired again
+PLAUSIBLE_SLIPS = (1, 2, 12)  # semitones: a substitution at these intervals is paired first
 OUTLIER_SLOPE = 2.5  # an anchor whose tempo to both neighbours is this far off the overall one is a slip
 
 
@@ -152,6 +153,57 @@ def _drop_outlier_anchors(ap: np.ndarray, as_: np.ndarray) -> tuple[np.ndarray, 
     return ap[keep], as_[keep]
 
 
+def _slip_rank(interval: int) -> int:
+    """0 for the plausible slips (a neighbour key, a tone, the octave), 1 for any other interval."""
+    return 0 if abs(interval) in PLAUSIBLE_SLIPS else 1
+
+
+def _substitutions(
+    played: Notes,
+    score: Notes,
+    path: np.ndarray,
+    p_of: list[np.ndarray],
+    s_of: list[np.ndarray],
+    predicted: np.ndarray,
+    s_used: np.ndarray,
+    p_used: np.ndarray,
+    optional: np.ndarray,
+    max_wrong_interval: int,
+) -> list[tuple[int, int]]:
+    """Unpaired (played, notated) pairs that form wrong notes: a played note of the notated note's aligned
+    event (else one within ``WRONG_TOL_S / 2`` of its predicted time) and at most ``max_wrong_interval``
+    apart. All candidates compete at once, plausible slips first (+-1, +-2, +-12 semitones), then the
+    same event, the nearest pitch, the nearest time: a chord that already lacks a note (58 played as 46
+    beside an unplayed 56) pairs the octave slip, not the nearest pitch (``s`` updated in place)."""
+    cells = sorted({(int(i), int(j)) for i, j in path})
+    by_score_event: dict[int, list[int]] = {}
+    for i, j in cells:
+        by_score_event.setdefault(j, []).append(i)
+    cands: list[tuple[int, int, int, float, int, int]] = []
+    for j, notated in enumerate(s_of):
+        free_s = [int(s) for s in notated if not s_used[s] and not optional[s]]
+        if not free_s:
+            continue
+        in_event = {int(p) for i in by_score_event.get(j, []) for p in p_of[i] if not p_used[p]}
+        for s in free_s:
+            dt = np.abs(played.onset - predicted[s])
+            for p in map(int, np.flatnonzero(~p_used & (dt < WRONG_TOL_S))):
+                interval = int(played.pitch[p]) - int(score.pitch[s])
+                if not 0 < abs(interval) <= max_wrong_interval:
+                    continue
+                same = p in in_event
+                if not same and dt[p] >= WRONG_TOL_S / 2:
+                    continue
+                cands.append((_slip_rank(interval), 0 if same else 1, abs(interval), float(dt[p]), p, s))
+    wrong: list[tuple[int, int]] = []
+    for cand in sorted(cands):
+        p, s = cand[4], cand[5]
+        if not s_used[s] and not p_used[p]:
+            s_used[s] = p_used[p] = True
+            wrong.append((p, s))
+    return wrong
+
+
 def match_notes(
     played: Notes, score: Notes, optional: np.ndarray | None = None, max_wrong_interval: int = 12
 ) -> NoteMatch:
@@ -211,42 +263,9 @@ def match_notes(
     arr = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
     ap, as_ = _drop_outlier_anchors(*_monotone_anchors(played.onset[arr[:, 0]], score.onset[arr[:, 1]]))
     predicted = map_time(score.onset, as_, ap)
-    # substitutions: unpaired notes of the same aligned event (else near the predicted time)
-    wrong: list[tuple[int, int]] = []
-    cells = sorted({(int(i), int(j)) for i, j in path})
-    by_score_event: dict[int, list[int]] = {}
-    for i, j in cells:
-        by_score_event.setdefault(j, []).append(i)
-    for j in range(n_se):
-        free_s = [s for s in s_of[j] if not s_used[s] and not optional[s]]
-        if not free_s:
-            continue
-        cand_p = [p for i in by_score_event.get(j, []) for p in p_of[i] if not p_used[p]]
-        for s in free_s:
-            near: list[int] = [
-                int(p)
-                for p in cand_p
-                if not p_used[p]
-                and 0 < abs(int(played.pitch[p]) - int(score.pitch[s])) <= max_wrong_interval
-                and abs(played.onset[p] - predicted[s]) < WRONG_TOL_S
-            ]
-            if not near:
-                near = [
-                    int(p)
-                    for p in np.flatnonzero(~p_used & (np.abs(played.onset - predicted[s]) < WRONG_TOL_S / 2))
-                    if 0 < abs(int(played.pitch[p]) - int(score.pitch[s])) <= max_wrong_interval
-                ]
-            if not near:
-                continue
-            p = min(
-                near,
-                key=lambda q: (
-                    abs(int(played.pitch[q]) - int(score.pitch[s])),
-                    abs(played.onset[q] - predicted[s]),
-                ),
-            )
-            s_used[s] = p_used[p] = True
-            wrong.append((int(p), int(s)))
+    wrong = _substitutions(
+        played, score, path, p_of, s_of, predicted, s_used, p_used, optional, max_wrong_interval
+    )
     missed = np.flatnonzero(~s_used & ~optional)
     extra = np.flatnonzero(~p_used)
     return NoteMatch(

@@ -208,3 +208,27 @@ def test_cli_prints_the_bar_table_and_names_wrong_notes(data, shared_dir: Path, 
     assert run.returncode == 0, run.stderr
     assert " bar  start s notes" in run.stdout
     assert "bar 4, beat " in run.stdout and " instead of " in run.stdout
+
+
+def _passage(shared_dir: Path, key: str) -> tuple[NotatedScore, Notes]:
+    from scorer.training.dataset import score_midi_path
+
+    p = shared_dir / "data" / "percepiano"
+    return load_score(score_midi_path(p, key)), _read(p / "performance_midi" / f"{key}.mid")
+
+
+def test_an_octave_slip_in_a_chord_that_lacks_a_note_pairs_with_its_own_note(shared_dir: Path) -> None:
+    """Schubert D935 no. 3, performer 2: bar 2's chord at 3.5-3.6 s already lacks its 56 (the performer's
+    own slip). Its 58 played an octave lower (46) is "58 -> 46 wrong", not "56 -> 46" (nearest pitch) plus a
+    false "58 missed"."""
+    score, perf = _passage(shared_dir, "Schubert_D935_no.3_4bars_2_46")
+    hit = np.flatnonzero((perf.pitch == 58) & (np.abs(perf.onset - 3.62) < 0.1))
+    assert hit.size == 1
+    pitch = perf.pitch.copy()
+    pitch[hit] = 46
+    before = assess(perf, score).note_errors
+    assert any(e.type == "missed" and e.bar == 2 and e.expected_pitch == 56 for e in before)
+    errors = assess(Notes(perf.onset, perf.offset, pitch, perf.velocity, []), score).note_errors
+    assert any(e.type == "wrong" and e.expected_pitch == 58 and e.played_pitch == 46 for e in errors)
+    assert not any(e.type == "missed" and e.expected_pitch == 58 for e in errors)
+    assert any(e.type == "missed" and e.bar == 2 and e.expected_pitch == 56 for e in errors)
