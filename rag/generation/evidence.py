@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from statistics import median
 
 from rag.generation.dimension_words import (
+    NOTE_WORDS,
     grade,
     plain_name,
     quality_by_goodness,
@@ -65,7 +66,9 @@ class Problem:
     def line(self) -> str:
         """One evidence line for a prompt: what, where, why, examples."""
         kind = f", in {self.passage_kind}" if self.passage_kind else ""
-        text = f"{self.name} at {self.where}{kind}: {self.what}; {self.reason}"
+        text = f"{self.name} at {self.where}{kind}: {self.what}"
+        if self.dimension in NOTE_WORDS:  # "bars 4–5: 9 wrong notes"; a perceptual reason ("… below the
+            text += f"; {self.reason}"  # reference") is scorer jargon the 1.5B model repeated as advice
         if self.examples:
             text += " (" + "; ".join(self.examples) + ")"
         return text
