@@ -84,7 +84,7 @@ def test_llm_judge_on_a_small_fixed_set(shared_dir):
     from rag.generation.grounding import LlmJudge, strict_support
     from rag.retrieval.config import DEFAULT_MODELS_DIR
 
-    gguf = DEFAULT_MODELS_DIR / "qwen2.5-coder-0.5b-instruct.gguf"
+    gguf = DEFAULT_MODELS_DIR.expanduser() / "qwen2.5-coder-0.5b-instruct.gguf"
     if not gguf.is_file():
         pytest.skip(f"no local model at {gguf} (run .ci/setup)")
     pairs = {p.id: p for p in load(shared_dir / "corpus" / "texts")}
