@@ -232,3 +232,20 @@ def test_an_octave_slip_in_a_chord_that_lacks_a_note_pairs_with_its_own_note(sha
     assert any(e.type == "wrong" and e.expected_pitch == 58 and e.played_pitch == 46 for e in errors)
     assert not any(e.type == "missed" and e.expected_pitch == 58 for e in errors)
     assert any(e.type == "missed" and e.bar == 2 and e.expected_pitch == 56 for e in errors)
+
+
+def test_one_slip_among_many_notes_is_listed_but_no_weak_spot(data) -> None:
+    """A single wrong note in the densest bar is in note_errors; the weak spots (what the feedback talks
+    about) need more evidence than one slip among 20+ notes. Two bars played a semitone off stay a spot."""
+    score, perf = data
+    clean = assess(perf, score)
+    dense = max(clean.bars, key=lambda b: b.expected)
+    assert dense.expected >= 20 and not dense.wrong
+    bars = _bar_of(score, clean, perf, np.arange(perf.pitch.size))
+    one = np.flatnonzero(bars == dense.bar)[len(np.flatnonzero(bars == dense.bar)) // 2]
+    pitch = perf.pitch.copy()
+    pitch[one] += 1
+    result = assess(Notes(perf.onset, perf.offset, pitch, perf.velocity, []), score)
+    slip = [e for e in result.note_errors if e.type == "wrong" and e.bar == dense.bar]
+    assert len(slip) == 1 and slip[0].played_pitch == slip[0].expected_pitch + 1  # type: ignore[operator]
+    assert not [s for s in note_spots(result.bars) if s.dimension == "wrong_notes"]
