@@ -249,3 +249,24 @@ def test_one_slip_among_many_notes_is_listed_but_no_weak_spot(data) -> None:
     slip = [e for e in result.note_errors if e.type == "wrong" and e.bar == dense.bar]
     assert len(slip) == 1 and slip[0].played_pitch == slip[0].expected_pitch + 1  # type: ignore[operator]
     assert not [s for s in note_spots(result.bars) if s.dimension == "wrong_notes"]
+
+
+def test_the_stumble_before_a_restart_is_not_reported_but_the_same_slip_elsewhere_is(data) -> None:
+    """Bar 5's second half played a semitone off and then a restart at bar 4: the stumble that made the
+    player stop is not listed as wrong notes of pass 1; the same slip in a take that plays on is."""
+    score, perf = data
+    clean = assess(perf, score)
+    starts = {b.bar: b.start_s for b in clean.bars}
+    mid5 = (starts[5] + starts[6]) / 2
+    slip = (perf.onset >= mid5) & (perf.onset < starts[6])
+    assert slip.sum() >= 3
+    pitch = np.where(slip, perf.pitch + 1, perf.pitch)
+    slipped = Notes(perf.onset, perf.offset, pitch, perf.velocity, [])
+    plays_on = assess(slipped, score)
+    assert len([e for e in plays_on.note_errors if e.type == "wrong" and e.bar == 5]) >= 3
+    first, second = _cut(slipped, 0, starts[6], 0), _cut(perf, starts[4], 99, starts[6] + 1.0)
+    played = _make(*(np.concatenate([x, y]) for x, y in zip(first, second, strict=True)))
+    result = assess(played, score)
+    assert result.restarts == 1
+    assert not [e for e in result.note_errors if e.pass_ == 1 and e.bar == 5 and e.type == "wrong"]
+    assert not [s for s in note_spots(result.bars) if s.dimension == "wrong_notes"]
