@@ -309,7 +309,15 @@ def quality_by_goodness(report: ScoreReport) -> list[DimensionScore]:
 
 
 def weakest_two(report: ScoreReport) -> list[str]:
-    return [d.name for d in quality_by_goodness(report)[:2]]
+    """The two quality dimensions the feedback talks about: those the scorer flagged as weak spots first (most
+    severe first: the spots judge against what this kind of passage needs), then the lowest by standing."""
+    quality = {d.name for d in report.dimensions if d.kind == "quality" and d.goodness is not None}
+    flagged: list[str] = []
+    for spot in sorted(report.weak_spots, key=lambda s: -s.severity):
+        if spot.dimension in quality and spot.dimension not in flagged:
+            flagged.append(spot.dimension)
+    rest = [d.name for d in quality_by_goodness(report) if d.name not in flagged]
+    return (flagged + rest)[:2]
 
 
 def strongest(report: ScoreReport) -> str | None:
