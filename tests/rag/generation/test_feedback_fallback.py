@@ -181,8 +181,10 @@ def test_require_support_falls_back_on_unsupported_citations(service, standin):
 def test_strategy_and_policy_follow_the_deployment(retriever):
     embedded = FeedbackService(feedback_config(retriever, llm_api_base=None), retriever).config
     served = FeedbackService(feedback_config(retriever, llm_api_base="http://vllm:8000/v1"), retriever).config
-    assert embedded.per_dimension and embedded.require_support
-    assert not served.per_dimension and not served.require_support
+    # embedded: the JSON-schema answer Cadenza cites itself (its grounding is reported, not a reason to discard
+    # it); a configured server: one free-text prompt
+    assert embedded.strategy == "structured" and embedded.structured and not embedded.require_support
+    assert served.strategy == "single" and not served.per_dimension and not served.require_support
 
 
 # --- passages and quotes chosen by what they say about the weak dimension ---------------------------
