@@ -167,11 +167,11 @@ def bar_starts(performance: Notes, score: NotatedScore, alignment: Alignment | N
     return out
 
 
-def _events(onset: np.ndarray) -> np.ndarray:
-    """Event number of every note (notes sorted by onset)."""
+def events(onset: np.ndarray, gap: float = EVENT_GAP_S) -> np.ndarray:
+    """Event number of every note (notes sorted by onset): a new event after a gap over ``gap``."""
     if onset.size == 0:
         return np.zeros(0, dtype=np.int64)
-    return np.concatenate([[0], np.cumsum(np.diff(onset) > EVENT_GAP_S)]).astype(np.int64)
+    return np.concatenate([[0], np.cumsum(np.diff(onset) > gap)]).astype(np.int64)
 
 
 def _event_vectors(pitch: np.ndarray, events: np.ndarray) -> np.ndarray:
@@ -187,7 +187,7 @@ def align(perf: Notes, score: Notes) -> Alignment:
     """Align a performance to its score (both sorted by onset, as `notes_from_midi` returns them)."""
     import librosa
 
-    pe, se = _events(perf.onset), _events(score.onset)
+    pe, se = events(perf.onset), events(score.onset)
     if pe.size == 0 or se.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Alignment(empty, empty, np.zeros(0), np.zeros(0))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scorer.inference.align import EVENT_GAP_S, MAX_DTW_CELLS, AlignmentTooLong
+from scorer.inference.align import MAX_DTW_CELLS, AlignmentTooLong, events
 from scorer.inference.features import Notes
 
 # similarity weights of a note's neighbours (see module docstring, step 2)
@@ -71,13 +71,6 @@ def map_time(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     out = np.interp(x, xp, fp)
     out = np.where(x < xp[0], fp[0] - (xp[0] - x) * slope, out)
     return np.where(x > xp[-1], fp[-1] + (x - xp[-1]) * slope, out)
-
-
-def events(onset: np.ndarray, gap: float = EVENT_GAP_S) -> np.ndarray:
-    """Event number of every note (notes sorted by onset): a new event after a gap over ``gap``."""
-    if onset.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.concatenate([[0], np.cumsum(np.diff(onset) > gap)]).astype(np.int64)
 
 
 def _vectors(pitch: np.ndarray, ev: np.ndarray) -> np.ndarray:
