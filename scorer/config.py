@@ -14,12 +14,14 @@ from typing import Literal
 @dataclass(frozen=True, kw_only=True)
 class NoteConfig:
     """Thresholds of the note-level assessment against a score (issue 17). The defaults are the settings'
-    defaults (``api.settings`` reads these constants); ``eval/bench_notes.py`` tunes them."""
+    defaults (``api.settings`` reads these constants); ``eval/bench_notes.py`` tunes them. Tempo and chord
+    thresholds: chosen on the benchmark's TUNE half (best F1 flagging <= 5% of untouched bars), reported on CHECK
+    in eval/results/notes_benchmark.md."""
 
-    rushed_ratio: float = 1.12  # bar tempo / the performer's smoothed tempo at or above: rushed
+    rushed_ratio: float = 1.14  # bar tempo / the performer's smoothed tempo at or above: rushed
     dragged_ratio: float = 0.88  # ... at or below: dragged (not in a pass's last bar: ritardando)
     tempo_smooth_bars: int = 5  # bars in the running median that is "the performer's own tempo"
-    uneven_chord_ms: float = 60.0  # median onset spread of a bar's notated chords above which: uneven
+    uneven_chord_ms: float = 50.0  # median onset spread of a bar's notated chords above which: uneven
     dynamics_margin: float = 4.0  # MIDI velocity: a softer-marked bar this close to a louder one is flagged
     extra_min_velocity: int = 12  # quieter played notes are never called extra (ghost notes, transcription)
     extra_min_duration_s: float = 0.03  # ... nor shorter ones
