@@ -31,6 +31,7 @@ from rag.generation.grounding import GroundingReport, ground
 from rag.generation.llm import Cancel, LLMClient, Message, check_cancel
 from rag.generation.prompt import chat_messages, dimension_messages, feedback_messages, prompt_wording
 from rag.generation.query import RetrievalQuery, condensed_question, feedback_queries
+from rag.generation.result import elapsed_ms, final_result
 from rag.generation.structured_feedback import structured_events
 from rag.retrieval.types import SearchHit
 from scorer.schema import ScoreReport
@@ -73,10 +74,6 @@ class _Draft:
     raw: str = ""
     text: str = ""
     filled: int = 0
-
-
-def _ms(since: float) -> float:
-    return round((time.perf_counter() - since) * 1000, 1)
 
 
 def _final(events: Iterable[FeedbackEvent]) -> FeedbackResult:
@@ -220,7 +217,7 @@ class FeedbackService:
         t = time.perf_counter()
         queries = feedback_queries(report, piece=piece, composer=composer)
         hits, dims = self.retrieve(queries)
-        latency = {"retrieval": _ms(t)}
+        latency = {"retrieval": elapsed_ms(t)}
         topics = {q.dimension: q.topic for q in queries if q.dimension and q.topic}
         # The per-dimension excerpts keep these sentences and the fallback quotes them: chosen once per request,
         # and only when one of the two needs them (the single prompt does not).
@@ -321,7 +318,7 @@ class FeedbackService:
         t = time.perf_counter()
         query = RetrievalQuery(None, condensed_question(question, history))
         hits, _ = self.retrieve([query])
-        latency = {"retrieval": _ms(t)}
+        latency = {"retrieval": elapsed_ms(t)}
         messages = chat_messages(
             question, history, hits, report, max_turns=self.config.feedback_history_turns
         )
@@ -353,7 +350,7 @@ class FeedbackService:
         t = time.perf_counter()
         draft, error = yield from self._ask(parts, hits, mode, cancel)
         check_cancel(cancel)
-        latency["llm"] = _ms(t)
+        latency["llm"] = elapsed_ms(t)
         checked, raw_checked = self._check_citations(draft, hits, latency)
         if checked is not None and not checked.citations:
             error = NO_CITATION
@@ -367,19 +364,17 @@ class FeedbackService:
         assert checked is not None
         if grounding is None:
             grounding = ground(checked, self.config.threshold)
-        latency["grounding"] = _ms(t)
-        latency["total"] = _ms(started)
+        latency["grounding"] = elapsed_ms(t)
+        latency["total"] = elapsed_ms(started)
         yield FeedbackEvent(
             type="done",
-            result=FeedbackResult(
-                text=checked.text,
-                generator="fallback" if error else "llm",
-                model=None if error else self.llm.model,
-                citations=checked.citations,
-                invalid_markers=checked.invalid_markers,
-                grounding_rate=None if grounding.rate is None else round(grounding.rate, 4),
+            result=final_result(
+                checked,
+                grounding,
+                answered=not error,
                 llm_error=error,
-                latency_ms=latency,
+                model=self.llm.model,
+                latency=latency,
                 trace=trace,
             ),
         )
@@ -455,7 +450,7 @@ class FeedbackService:
         t = time.perf_counter()
         checked = check_citations(strip_echoed_sources(draft.text, hits), hits)
         raw_checked = check_citations(strip_echoed_sources(draft.raw, hits), hits)
-        latency["citation_check"] = _ms(t)
+        latency["citation_check"] = elapsed_ms(t)
         return checked, raw_checked
 
     def _ground_llm_answer(

@@ -18,10 +18,11 @@ from rag.generation.citations import check_citations
 from rag.generation.errors import GenerationCancelled, LLMError
 from rag.generation.evidence import Evidence, build_evidence
 from rag.generation.fallback import cut_quote
-from rag.generation.feedback_types import FeedbackEvent, FeedbackResult, GenerationTrace
+from rag.generation.feedback_types import FeedbackEvent, GenerationTrace
 from rag.generation.grounding import ground
 from rag.generation.llm import Cancel, check_cancel
 from rag.generation.query import RetrievalQuery, problem_query, refine_query
+from rag.generation.result import elapsed_ms, final_result
 from rag.generation.structured import (
     STRUCTURED_MAX_TOKENS,
     PartScanner,
@@ -42,10 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 NOT_PARSED = "the LLM answer did not parse as the feedback JSON (twice)"
 ATTEMPTS = 2  # one retry of an answer that does not parse
-
-
-def _ms(since: float) -> float:
-    return round((time.perf_counter() - since) * 1000, 1)
 
 
 @dataclass(frozen=True)
@@ -135,7 +132,7 @@ def structured_events(
     evidence = build_evidence(report, piece=piece, composer=composer, level=level)
     t = time.perf_counter()
     sources = find_sources(service, evidence_queries(evidence, piece=piece, composer=composer))
-    latency = {"retrieval": _ms(t)}
+    latency = {"retrieval": elapsed_ms(t)}
     yield FeedbackEvent(type="start")
     t = time.perf_counter()
     n_problems = len(evidence.problems)
@@ -160,7 +157,7 @@ def structured_events(
                                 text and (part.kind, part.index) not in shown
                             ):  # a retry does not repeat a part
                                 shown.add((part.kind, part.index))
-                                first_ms = first_ms if first_ms is not None else _ms(started)
+                                first_ms = first_ms if first_ms is not None else elapsed_ms(started)
                                 yield FeedbackEvent(type="delta", text=text + "\n\n")
                     raw = scanner.buffer
                 else:
@@ -183,7 +180,7 @@ def structured_events(
             log.warning("structured answer %d did not parse: %r", attempt, (raw or "")[:200])
             error = NOT_PARSED
     check_cancel(cancel)
-    latency["llm"] = _ms(t)
+    latency["llm"] = elapsed_ms(t)
     if first_ms is not None:
         latency["first_part"] = first_ms
     yield from _finish(service, evidence, sources, raw, answer, error, latency, started)
@@ -204,7 +201,7 @@ def _finish(
     if answer is not None:
         text = "\n\n".join(render_answer(answer, evidence, sources.numbers))
         checked = check_citations(text, sources.hits)
-        latency["citation_check"] = _ms(t)
+        latency["citation_check"] = elapsed_ms(t)
         grounding = ground(checked, service.config.threshold)
         trace = GenerationTrace(
             raw_text=raw,
@@ -220,19 +217,17 @@ def _finish(
             trace = GenerationTrace(raw_text=raw)
         checked = check_citations(structured_fallback(evidence, sources), sources.hits)
         grounding = ground(checked, service.config.threshold)
-    latency["grounding"] = _ms(t)
-    latency["total"] = _ms(started)
+    latency["grounding"] = elapsed_ms(t)
+    latency["total"] = elapsed_ms(started)
     yield FeedbackEvent(
         type="done",
-        result=FeedbackResult(
-            text=checked.text,
-            generator="llm" if answer is not None else "fallback",
-            model=service.llm.model if answer is not None else None,
-            citations=checked.citations,
-            invalid_markers=checked.invalid_markers,
-            grounding_rate=None if grounding.rate is None else round(grounding.rate, 4),
-            llm_error=None if answer is not None else error,
-            latency_ms=latency,
+        result=final_result(
+            checked,
+            grounding,
+            answered=answer is not None,
+            llm_error=error,
+            model=service.llm.model,
+            latency=latency,
             trace=trace,
         ),
     )
