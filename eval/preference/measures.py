@@ -1,0 +1,198 @@
+"""Copying, citation coverage and grounding of the preference-test answers (eval/preference/generate.py
+output), per side: the issue-18 measures on the same 34 items the reviewer compares.
+
+Only the LLM's answers are measured (a fallback answer is Cadenza's quote, not the model's words). The
+model's own sentences are the answer less what Cadenza writes itself:
+- ``structured`` (main: one JSON answer that Cadenza renders): the problem heads ("Balance between the hands
+  at 0:50–0:56 (bars 21–23): …", rebuilt from the report with rag.generation.evidence/structured) and the
+  "Strength: " / "To refine: " labels; the strength, each step and reason, and the refinement are the model's;
+- ``per_dimension`` (fa153c5): eval.feedback_copying.model_sentences (its "Strength:" line and
+  "X is weak, especially at …:" heads are Cadenza's).
+Sentences of at least 8 words, markers removed (the rule of eval.feedback_copying).
+
+Measures:
+- copying, cited run: the longest token run a sentence shares with a passage it cites (every cited passage
+  of the answer when it cites none) over its length, ≥ 0.8 = copied (eval.feedback_measures.copied_share);
+- copying, corpus shingles: ≥ 80 % of the sentence's 8-word shingles occur anywhere in the corpus
+  (eval.feedback_copying, the measure behind the committed 84 of 87);
+- citation coverage: the model's advice sentences (eval.feedback_eval.advice_sentences; the strength line
+  left out, it is praise) that carry a marker, pooled over answers (and the same on the whole rendered text,
+  Cadenza's heads included);
+- grounding: the production MiniLM score stored with each answer (``grounding_rate``), and the stricter
+  check (rag.generation.grounding.strict_support, cheap signals, no LLM judge: what ``ground_strict`` runs by
+  default) on every (model sentence, cited passage) pair, the passage being the cited chunk's text.
+
+    python -m eval.preference.measures --items eval/feedback_profiles.jsonl \\
+        --items eval/preference/render_items.jsonl --side new=eval/preference/new.jsonl:structured \\
+        --side old=eval/preference/old.jsonl:per_dimension --home $CADENZA_HOME --out OUT.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from eval.feedback_copying import _HEAD, _STRENGTH, COPIED, N, corpus_shingles
+from eval.feedback_copying import copied_share as shingle_copied
+from eval.feedback_eval import advice_sentences
+from eval.feedback_measures import copied_share as run_copied
+from rag.generation.citations import parse_markers, split_sentences, strip_markers
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STRENGTH_LINE = re.compile(r"^Strength: .*$", re.MULTILINE)
+_LABEL = re.compile(r"^(Strength|To refine): ", re.MULTILINE)
+
+
+def _numbers(sentence: str) -> list[int]:
+    """The source numbers a sentence's markers cite."""
+    return sorted({n for m in parse_markers(sentence) for n in m.numbers})
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def structured_heads(item: dict) -> list[str]:
+    """Cadenza's what-and-where heads for this item's report, as main renders them."""
+    from rag.generation.evidence import build_evidence
+    from rag.generation.structured import problem_head
+    from scorer.schema import ScoreReport
+
+    report = ScoreReport.model_validate(item["report"])
+    evidence = build_evidence(
+        report, piece=item.get("piece"), composer=item.get("composer"), level=item.get("level")
+    )
+    return [problem_head(p) for p in evidence.problems]
+
+
+def own_text(text: str, item: dict, strategy: str) -> str:
+    """The answer less Cadenza's own words (markers kept, so coverage can read them)."""
+    if strategy == "per_dimension":
+        return "\n".join(per_dimension_sentences_raw(text))
+    for head in structured_heads(item):
+        text = text.replace(head, "")
+    return _LABEL.sub("", text)
+
+
+def per_dimension_sentences_raw(text: str) -> list[str]:  # _HEAD, _STRENGTH: its own lines
+    """fa153c5's model sentences with their markers (eval.feedback_copying strips them)."""
+    return [s for s in split_sentences(_HEAD.sub("", _STRENGTH.sub("", text))) if s.strip()]
+
+
+def model_sentences(own: str) -> list[str]:
+    """Sentences of at least N words, markers kept."""
+    return [s for s in split_sentences(own) if len(_WORD.findall(strip_markers(s).lower())) >= N]
+
+
+def chunk_texts(db: Path, chunk_ids: Sequence[str]) -> dict[str, str]:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        out = {}
+        for cid in set(chunk_ids):
+            row = con.execute("select text from chunks where chunk_id = ?", (cid,)).fetchone()
+            if row:
+                out[cid] = row[0]
+        return out
+    finally:
+        con.close()
+
+
+def measure(
+    answers: list[dict], items: dict[str, dict], strategy: str, db: Path, corpus: set[int]
+) -> dict[str, Any]:
+    from rag.generation.grounding import strict_support
+
+    llm = [a for a in answers if a.get("generator") == "llm"]
+    texts = chunk_texts(db, [c["chunk_id"] for a in llm for c in a.get("citations", [])])
+    rows = []
+    pairs: list[tuple[str, str]] = []
+    for a in llm:
+        by_n = {int(c["n"]): texts.get(c["chunk_id"], "") for c in a.get("citations", [])}
+        own = own_text(a["text"], items[a["id"]], strategy)
+        sentences = model_sentences(own)
+        run_shares, shingle_copies = [], 0
+        for s in sentences:
+            cited = [by_n[n] for n in _numbers(s) if n in by_n] or list(by_n.values())
+            run_shares.append(round(run_copied(strip_markers(s), cited), 3))
+            copied, _ = shingle_copied(strip_markers(s), corpus)
+            shingle_copies += copied
+            pairs += [(s, by_n[n]) for n in _numbers(s) if by_n.get(n)]
+        # the strength is praise, not advice: its line is left out of both coverage figures
+        advice_own = advice_sentences(own_text(_STRENGTH_LINE.sub("", a["text"]), items[a["id"]], strategy))
+        advice_all = advice_sentences(_STRENGTH_LINE.sub("", a["text"]))
+        rows.append(
+            {
+                "id": a["id"],
+                "sentences": len(sentences),
+                "copied_run": sum(x >= COPIED for x in run_shares),
+                "copied_shingles": shingle_copies,
+                "run_shares": run_shares,
+                "advice": len(advice_own),
+                "advice_cited": sum(bool(parse_markers(s)) for s in advice_own),
+                "advice_all": len(advice_all),
+                "advice_all_cited": sum(bool(parse_markers(s)) for s in advice_all),
+                "grounding_rate": a.get("grounding_rate"),
+                "wall_s": a.get("wall_s"),
+            }
+        )
+    verdicts = strict_support(pairs) if pairs else []
+    total = sum(r["sentences"] for r in rows)
+
+    def share(num: int, den: int) -> float | None:
+        return round(num / den, 3) if den else None
+
+    grounded = [r["grounding_rate"] for r in rows if r["grounding_rate"] is not None]
+    walls = sorted(r["wall_s"] for r in rows if r["wall_s"] is not None)
+    summary = {
+        "answers": len(answers),
+        "llm_answers": len(llm),
+        "fallback_answers": len(answers) - len(llm),
+        "model_sentences": total,
+        "copied_cited_run": sum(r["copied_run"] for r in rows),
+        "copied_cited_run_share": share(sum(r["copied_run"] for r in rows), total),
+        "copied_corpus_shingles": sum(r["copied_shingles"] for r in rows),
+        "copied_corpus_shingles_share": share(sum(r["copied_shingles"] for r in rows), total),
+        "advice_sentences": sum(r["advice"] for r in rows),
+        "advice_cited_share": share(sum(r["advice_cited"] for r in rows), sum(r["advice"] for r in rows)),
+        "advice_sentences_whole_text": sum(r["advice_all"] for r in rows),
+        "advice_cited_share_whole_text": share(
+            sum(r["advice_all_cited"] for r in rows), sum(r["advice_all"] for r in rows)
+        ),
+        "grounding_minilm_mean": round(sum(grounded) / len(grounded), 3) if grounded else None,
+        "strict_pairs": len(verdicts),
+        "strict_supported": sum(verdicts),
+        "strict_supported_share": share(sum(verdicts), len(verdicts)),
+        "wall_s_median": walls[len(walls) // 2] if walls else None,
+    }
+    return {"summary": summary, "rows": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=Path, action="append", required=True)
+    parser.add_argument("--side", action="append", required=True, help="NAME=ANSWERS.jsonl:STRATEGY")
+    parser.add_argument("--home", type=Path, required=True, help="CADENZA_HOME with the corpus database")
+    parser.add_argument("--corpus", type=Path, default=Path("../shared/corpus/texts"))
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    items = {r["id"]: r for path in args.items for r in _jsonl(path)}
+    corpus = corpus_shingles(p.read_text(encoding="utf-8") for p in sorted(args.corpus.glob("*.txt")))
+    out = {}
+    for spec in args.side:
+        name, rest = spec.split("=", 1)
+        path, strategy = rest.rsplit(":", 1)
+        result = measure(_jsonl(Path(path)), items, strategy, args.home / "cadenza.db", corpus)
+        out[name] = result
+        print(json.dumps({"side": name, **result["summary"]}))
+    if args.out:
+        args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
