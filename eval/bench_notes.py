@@ -107,6 +107,7 @@ class Case:
     seconds: float
     notes: Any = None  # what was assessed (kept to re-assess at other thresholds; not in the JSON)
     score: Any = None
+    midi_errors: list[dict[str, Any]] | None = None  # audio originals: the errors of the take's own MIDI
 
 
 def _report(result: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -116,7 +117,8 @@ def _report(result: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 class Notes_from:
-    """Where the played notes come from: the variant's MIDI, or a transcription of its render."""
+    """Where the played notes come from: the variant's MIDI, or a transcription of its render (with
+    basic-pitch, also the posteriors the assessment checks its claims against, as the service does)."""
 
     def __init__(self, source: str, condition: str, transcriber: str, threads: int) -> None:
         self.source, self.condition, self.transcriber_name, self.threads = (
@@ -126,11 +128,14 @@ class Notes_from:
             threads,
         )
         self._cached: Any = None
+        self._bp: Any = None
         self.midi_rules = False  # assess a transcription with the MIDI rules (transcribed=False)
+        self.evidence = transcriber == "basic-pitch"  # --no-evidence: the rules without posteriors
 
-    def __call__(self, midi_bytes: bytes, played_notes: Any) -> Any:
+    def __call__(self, midi_bytes: bytes, played_notes: Any) -> tuple[Any, Any]:
+        """(notes, posteriors or None)."""
         if self.source == "midi":
-            return played_notes
+            return played_notes, None
         from eval.bench_transcription import CACHE, VARIANTS, Cached, conditions
         from scorer.inference.render import cached_render
 
@@ -138,10 +143,35 @@ class Notes_from:
         audio = cached_render(midi_bytes, soundfont, CACHE.parent / "render")
         if effect is not None:
             audio = effect(audio)
+        if self.evidence and not self.midi_rules:
+            return self._with_evidence(audio, CACHE / "basic-pitch-evidence")
         if self._cached is None:
             self._cached = Cached(VARIANTS[self.transcriber_name], self.threads)
         notes, _, _ = self._cached(audio)
-        return notes
+        return notes, None
+
+    def _with_evidence(self, audio: np.ndarray, cache_dir: Path) -> tuple[Any, Any]:
+        """basic-pitch notes and posteriors, cached by audio hash (posteriors as float16)."""
+        import pickle
+
+        from scorer.inference.features import FEATURE_SR
+        from scorer.inference.note_evidence import Posteriorgram
+
+        key = hashlib.sha256(audio.tobytes()).hexdigest()[:24]
+        path = cache_dir / key[:2] / f"{key}.pkl"
+        if path.is_file():
+            notes, onset, note, times = pickle.loads(path.read_bytes())
+            return notes, Posteriorgram(onset.astype(np.float32), note.astype(np.float32), times)
+        if self._bp is None:
+            from scorer.inference.transcribe import Transcriber
+
+            self._bp = Transcriber(self.threads)
+        notes, ev = self._bp.transcribe_with_evidence(audio, FEATURE_SR)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(
+            pickle.dumps((notes, ev.onset.astype(np.float16), ev.note.astype(np.float16), ev.times))
+        )
+        return notes, ev
 
 
 def run_performance(
@@ -157,18 +187,49 @@ def run_performance(
     cases = []
     for kind in ("original", *kinds):
         played, truth = inject(ref, key, kind)
-        notes = notes_of(played.midi_bytes(), played.notes())
+        notes, evidence = notes_of(played.midi_bytes(), played.notes())
         start = time.perf_counter()
         # a transcription gets the assessment's audio rules, as the service applies them (unless --midi-rules)
         result = assess(
-            notes, score, config, transcribed=notes_of.source == "audio" and not notes_of.midi_rules
+            notes,
+            score,
+            config,
+            transcribed=notes_of.source == "audio" and not notes_of.midi_rules,
+            evidence=evidence,
         )
         seconds = time.perf_counter() - start
         errors, bars = _report(result)
-        cases.append(
-            Case(key, kind, truth, errors, bars, result.restarts, result.bars_covered, seconds, notes, score)
+        case = Case(
+            key, kind, truth, errors, bars, result.restarts, result.bars_covered, seconds, notes, score
         )
+        if kind == "original" and notes_of.source == "audio":
+            # what the take's own MIDI shows: an audio error it does not carry is the transcription's
+            case.midi_errors, _ = _report(assess(played.notes(), score, config))
+        cases.append(case)
     return cases
+
+
+def false_claims(perfs: list[list[Case]]) -> dict[str, Any]:
+    """Audio input: errors reported on the untouched originals that the same takes' MIDI does not carry
+    (same type and pitches within TOL_S): claims the transcription invented."""
+    reported = invented = with_invented = 0
+    by_type: Counter[str] = Counter()
+    for cs in perfs:
+        original = cs[0]
+        if original.midi_errors is None:
+            continue
+        same = _pair(original.errors, original.midi_errors, [[e["time_s"]] for e in original.midi_errors])
+        new = [e for i, e in enumerate(original.errors) if i not in same]
+        reported += len(original.errors)
+        invented += len(new)
+        with_invented += bool(new)
+        by_type.update(e["type"] for e in new)
+    return {
+        "reported": reported,
+        "invented": invented,
+        "takes_with_invented": with_invented,
+        "by_type": dict(by_type),
+    }
 
 
 # --- counting ------------------------------------------------------------------------------------
@@ -439,6 +500,7 @@ def summarise(
             "structure": structure(ps),
             "original_errors": dict(Counter(e["type"] for cs in ps for e in cs[0].errors)),
             "originals_with_errors": sum(bool(cs[0].errors) for cs in ps),
+            "false_claims": false_claims(ps),
         }
         if part == "all":
             out["examples"] = {k: v[:8] for k, v in tally.examples.items()}
@@ -481,6 +543,15 @@ def markdown(summary: dict[str, Any], label: str) -> str:
             f"- the untouched originals: {s['originals_with_errors']}/{s['n']} with reported errors, "
             f"{json.dumps(s['original_errors'])}; errors on both (performer's own, not counted): {json.dumps(s['own'])}",
             f"- false positives by variant: {json.dumps(s['fp_by_variant'])}",
+            *(
+                [
+                    f"- audio: errors on the untouched renders that their MIDI does not carry: "
+                    f"{fc['invented']} of {fc['reported']} reported, in {fc['takes_with_invented']}/{s['n']} takes "
+                    f"({json.dumps(fc['by_type'])})"
+                ]
+                if (fc := s.get("false_claims")) and fc["reported"] + fc["invented"]
+                else []
+            ),
             "",
         ]
     return "\n".join(lines)
@@ -577,6 +648,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="audio: assess the transcription as if it were MIDI (transcribed=False)",
     )
+    ap.add_argument(
+        "--no-evidence",
+        action="store_true",
+        help="audio: basic-pitch without its posteriors (the assessment's rules before note_evidence)",
+    )
     ap.add_argument("--percepiano", type=Path, default=PERCEPIANO)
     ap.add_argument("--timing", action="store_true", help="time a 5-minute recording with its score")
     ap.add_argument("--write-subset", action="store_true", help="(re)write the subset and its split")
@@ -625,18 +701,28 @@ def main(argv: list[str] | None = None) -> int:
     for cond in conditions:
         notes_of = Notes_from(args.input, cond, args.transcriber, args.threads)
         notes_of.midi_rules = args.midi_rules
+        notes_of.evidence = notes_of.evidence and not args.no_evidence
         perfs = []
         for i, key in enumerate(keys):
             perfs.append(run_performance(key, kinds, notes_of, args.percepiano, NoteConfig()))
             print(f"{cond} {i + 1}/{len(keys)} {key}", file=sys.stderr, flush=True)
-        label = f"input {args.input}" + (f", {cond}, {args.transcriber}" if args.input == "audio" else "")
+        label = f"input {args.input}" + (
+            f", {cond}, {args.transcriber}"
+            + (", claims checked on its posteriors" if notes_of.evidence else "")
+            if args.input == "audio"
+            else ""
+        )
         summary = summarise(perfs, split)
         print(markdown(summary, label))
         results[cond] = {
             "summary": summary,
             "cases": [
                 [
-                    {k: v for k, v in c.__dict__.items() if k not in ("truth", "notes", "score")}
+                    {
+                        k: v
+                        for k, v in c.__dict__.items()
+                        if k not in ("truth", "notes", "score", "midi_errors")
+                    }
                     | {"truth": c.truth.to_json()}
                     for c in cs
                 ]

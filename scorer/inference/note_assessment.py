@@ -34,8 +34,10 @@ Conservative by design (a false "wrong note" costs more trust than a missed one)
   call: a student who leaves out the left hand for a whole pass is not told so note by note.)
 - audio input (``transcribed=True``: notes from basic-pitch / transkun): a substitution is at most
   ``transcribed_wrong_interval`` semitones (a semitone or a tone slip: wider pairs are the transcriber's
-  octave and fifth confusions), a missed note counts only when its whole notated event is unheard, and an
-  extra note only when it is no overtone of a sounding note and at least as loud as the median note;
+  octave and fifth confusions); with the transcriber's posteriors (``evidence``, basic-pitch) every missed,
+  wrong and extra claim is checked where it names a pitch and a time (``note_evidence``); without them a
+  missed note counts only when its whole notated event is unheard, and an extra note only when it is no
+  overtone of a sounding note and at least as loud as the median note;
 - a pass that ends in a restart has no errors in its last bar before the jump (the stumble that made the
   player stop; the next pass plays those bars again);
 - parts of the score no pass covers produce nothing: missed notes exist only between a pass's first
@@ -51,13 +53,13 @@ import numpy as np
 from scorer.config import NoteConfig
 from scorer.inference.align import NotatedScore
 from scorer.inference.features import Notes
+from scorer.inference.note_evidence import OVERTONES, Posteriorgram, verify_claims
 from scorer.inference.note_match import NoteMatch, events, map_time, match_notes
 from scorer.inference.passes import PassSpan, segment_passes
 from scorer.inference.score_input import DYNAMIC_LEVELS
 from scorer.schema import BarReport, NoteError, ScorePass
 
 _MIDDLE_C = 60
-OVERTONES = np.array([7, 12, 19, 24, 28, 31, -12])  # a transcriber's ghost of a sounding note
 _NEIGHBOUR_S = 0.35  # a re-struck pitch within this of a notated note of that pitch is not extra
 # errors a further pass must explain away to be believed (see assess). Chosen on the TUNE half of
 # eval/sets/notes_split.json (restart / original / start_middle / mixed variants, 240 cases): the false
@@ -133,6 +135,7 @@ def _passes(
     lower: np.ndarray,
     config: NoteConfig,
     transcribed: bool,
+    evidence: Posteriorgram | None = None,
 ) -> list[PassResult]:
     """Match each pass and filter its errors."""
     results: list[PassResult] = []
@@ -155,17 +158,26 @@ def _passes(
         )
         missed = _filter_missed(g, snotes, lower, s_idx, config)
         extra = _filter_extra(g, perf, snotes, grace, orn, config)
-        if transcribed:
+        if transcribed and evidence is not None:
+            wrong, missed, extra = verify_claims(g, missed, extra, perf, snotes, evidence)
+            g = NoteMatch(g.pairs, wrong, g.missed, g.extra, g.anchor_perf_s, g.anchor_score_s)
+        elif transcribed:
             missed, extra = _transcription_filter(g, missed, extra, perf, snotes)
         results.append(PassResult(k, span, g, missed, extra))
     return results
 
 
 def assess(
-    played: Notes, score: NotatedScore, config: NoteConfig | None = None, *, transcribed: bool = False
+    played: Notes,
+    score: NotatedScore,
+    config: NoteConfig | None = None,
+    *,
+    transcribed: bool = False,
+    evidence: Posteriorgram | None = None,
 ) -> NoteAssessment:
     """Note errors, per-bar reports and passes of ``played`` against ``score`` (see the module docstring).
-    ``transcribed``: the notes come from an audio transcription (see "Audio input" above)."""
+    ``transcribed``: the notes come from an audio transcription (see "Audio input" above); ``evidence``:
+    that transcriber's posteriors, against which every claim is then checked (``note_evidence``)."""
     config = config or NoteConfig()
     perf, order = _sorted(played)
     snotes, grace, orn, lower = _score_view(score)
@@ -176,10 +188,10 @@ def assess(
     # wins only when its extra passes each remove more than PASS_COST errors (a replay of similar bars
     # otherwise reads as a pile of extra notes; an untouched take must not gain a false restart)
     spans = segment_passes(perf, snotes, config.jump_penalty)
-    results = _passes(spans, perf, snotes, grace, orn, lower, config, transcribed)
+    results = _passes(spans, perf, snotes, grace, orn, lower, config, transcribed, evidence)
     ready_spans = segment_passes(perf, snotes, config.jump_penalty / 2)
     if len(ready_spans) > len(spans):
-        ready = _passes(ready_spans, perf, snotes, grace, orn, lower, config, transcribed)
+        ready = _passes(ready_spans, perf, snotes, grace, orn, lower, config, transcribed, evidence)
         if _n_errors(ready) + PASS_COST * (len(ready) - len(results)) < _n_errors(results):
             results = ready
     results = [

@@ -16,6 +16,7 @@ from scorer.errors import ScorerConfigError
 from scorer.inference.align import AlignmentTooLong, NotatedScore, ScoreAlignment, align, bar_starts
 from scorer.inference.decode import Decoded, decode, probe
 from scorer.inference.features import FEATURE_SR, Notes
+from scorer.inference.note_evidence import Posteriorgram
 from scorer.inference.spots import Reference, find_spots
 from scorer.inference.windows import aggregate, centre_weights, window_spans
 from scorer.schema import BarReport, DimensionScore, NoteError, ScoreFollowing, ScoreReport, WindowScores
@@ -116,9 +117,15 @@ class Scorer:
         eval/results/notes_benchmark.md)."""
         return self.config.transcriber != "transkun"
 
-    def _transcribe(self, decoded: Decoded) -> Notes:
-        """Notes of an audio input for the note assessment (``_note_transcriber``)."""
-        return self._note_transcriber().transcribe(decoded.audio, FEATURE_SR)
+    def _transcribe(self, decoded: Decoded) -> tuple[Notes, Posteriorgram | None]:
+        """Notes of an audio input for the note assessment (``_note_transcriber``), and the posteriors they
+        were read from when the transcriber gives them (basic-pitch: the assessment checks its claims there)."""
+        from scorer.inference.transcribe import Transcriber
+
+        transcriber = self._note_transcriber()
+        if isinstance(transcriber, Transcriber):
+            return transcriber.transcribe_with_evidence(decoded.audio, FEATURE_SR)
+        return transcriber.transcribe(decoded.audio, FEATURE_SR), None
 
     def score_decoded(
         self,
@@ -136,10 +143,11 @@ class Scorer:
         spans = window_spans(decoded.duration_s)
         transcription = None
         aligned = None
+        evidence: Posteriorgram | None = None
         if score is not None:
             played = decoded.notes
             if played is None:  # audio: align its transcription (reused by the backend, not computed twice)
-                played = self._transcribe(decoded)
+                played, evidence = self._transcribe(decoded)
                 # the perceptual heads were trained on basic-pitch notes: they reuse only those
                 transcription = played if self.config.transcriber == "basic-pitch" else None
             try:
@@ -202,6 +210,7 @@ class Scorer:
                 score,
                 self.config.notes,
                 transcribed=decoded.notes is None and self._audio_rules(),
+                evidence=evidence,
             )
             note_errors, bar_reports = [], []
             if result.followed:

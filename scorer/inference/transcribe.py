@@ -18,6 +18,7 @@ import numpy as np
 
 from scorer.inference.features import Notes
 from scorer.inference.note_decoding import decode_notes
+from scorer.inference.note_evidence import Posteriorgram
 
 BP_SR = 22050  # basic-pitch's input rate
 # basic-pitch's defaults, except a shorter minimum note (fast passages have notes under 128 ms)
@@ -89,7 +90,12 @@ class Transcriber:
 
     def transcribe(self, audio: np.ndarray, sr: int = BP_SR) -> Notes:
         """Notes (seconds, MIDI pitch, velocity 1-127; no pedal) of a mono clip."""
+        return self.transcribe_with_evidence(audio, sr)[0]
+
+    def transcribe_with_evidence(self, audio: np.ndarray, sr: int = BP_SR) -> tuple[Notes, Posteriorgram]:
+        """The notes and the posteriors they were read from (the note assessment checks its claims there)."""
         from basic_pitch.constants import FFT_HOP
+        from basic_pitch.note_creation import model_frames_to_time
 
         if sr != BP_SR:
             from scorer.inference.resample import resample
@@ -107,4 +113,8 @@ class Transcriber:
         events = sorted(events, key=lambda e: (e[0], e[2]))
         arr = lambda i: np.asarray([e[i] for e in events], dtype=np.float64)  # noqa: E731
         velocity = np.clip(np.round(arr(3) * 127), 1, 127) if events else np.zeros(0)
-        return Notes(arr(0), arr(1), arr(2), velocity, [])
+        notes = Notes(arr(0), arr(1), arr(2), velocity, [])
+        times = model_frames_to_time(posteriors["note"].shape[0])
+        return notes, Posteriorgram(
+            posteriors["onset"], posteriors["note"], np.asarray(times, dtype=np.float64)
+        )
