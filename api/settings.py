@@ -196,7 +196,12 @@ class Settings(BaseSettings):
     )
     feedback_history_turns: int = Field(6, ge=0, description="Chat turns kept in the prompt.")
     grounding_threshold: float | None = Field(
-        None, description="Support score threshold; None = the calibrated value."
+        None, description="Support score threshold of the cosine check; None = the calibrated value."
+    )
+    grounding_check: Literal["strict", "cosine"] = Field(
+        "strict",
+        description="Does a cited passage support its sentence? strict: readable, anchored in the passage's words "
+        "and close in meaning (eval/results/grounding.md); cosine: the MiniLM cosine alone (topic overlap).",
     )
 
     # --- API ---------------------------------------------------------------------------------
@@ -357,6 +362,7 @@ class Settings(BaseSettings):
             feedback_require_support=self.feedback_require_support,
             feedback_history_turns=self.feedback_history_turns,
             grounding_threshold=self.grounding_threshold,
+            grounding_check=self.grounding_check,
             retrieval_mode="rerank" if self.reranker_model else "hybrid",
             top_k=self.top_k,
             rescore_model_candidates=self.rescore_model_candidates,

@@ -27,7 +27,7 @@ from rag.generation.fallback import (
     weak_head,
 )
 from rag.generation.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult, GenerationTrace
-from rag.generation.grounding import GroundingReport, ground
+from rag.generation.grounding import GroundingReport, check_grounding
 from rag.generation.llm import Cancel, LLMClient, Message, check_cancel
 from rag.generation.prompt import chat_messages, dimension_messages, feedback_messages, prompt_wording
 from rag.generation.query import RetrievalQuery, condensed_question, feedback_queries
@@ -363,7 +363,7 @@ class FeedbackService:
             checked, grounding = check_citations(fallback(), hits), None
         assert checked is not None
         if grounding is None:
-            grounding = ground(checked, self.config.threshold)
+            grounding = check_grounding(checked, self.config)
         latency["grounding"] = elapsed_ms(t)
         latency["total"] = elapsed_ms(started)
         yield FeedbackEvent(
@@ -462,11 +462,11 @@ class FeedbackService:
             return None, error
         grounding = None
         if error is None and self.config.require_support:
-            grounding = ground(checked, self.config.threshold)
+            grounding = check_grounding(checked, self.config)
             if not any(c.supported for c in checked.citations):
                 error = NO_SUPPORT
         if grounding is None and checked.citations:
-            grounding = ground(checked, self.config.threshold)
+            grounding = check_grounding(checked, self.config)
         return grounding, error
 
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from rag.generation.citations import CheckedText, strip_markers
-from rag.generation.config import GROUNDING_THRESHOLD
+from rag.generation.config import GROUNDING_THRESHOLD, GenerationConfig
 
 _WINDOW = 3
 _SPLIT = re.compile(r"(?<=[.!?;:])\s+")
@@ -348,6 +348,13 @@ def _strict(
         else:
             out.append(check.decide(s, judge.p_yes(sentence, passage)))
     return out, sigs
+
+
+def check_grounding(checked: CheckedText, config: GenerationConfig) -> GroundingReport:
+    """The support check the configuration names (``grounding_check``): sets ``supported`` on the citations."""
+    if config.grounding_check == "cosine":
+        return ground(checked, config.threshold)
+    return ground_strict(checked)
 
 
 def ground_strict(

@@ -19,7 +19,7 @@ from rag.generation.errors import GenerationCancelled, LLMError
 from rag.generation.evidence import Evidence, build_evidence
 from rag.generation.fallback import cut_quote
 from rag.generation.feedback_types import FeedbackEvent, GenerationTrace
-from rag.generation.grounding import ground
+from rag.generation.grounding import check_grounding
 from rag.generation.llm import Cancel, check_cancel
 from rag.generation.query import RetrievalQuery, problem_query, refine_query
 from rag.generation.result import elapsed_ms, final_result
@@ -202,7 +202,7 @@ def _finish(
         text = "\n\n".join(render_answer(answer, evidence, sources.numbers))
         checked = check_citations(text, sources.hits)
         latency["citation_check"] = elapsed_ms(t)
-        grounding = ground(checked, service.config.threshold)
+        grounding = check_grounding(checked, service.config)
         trace = GenerationTrace(
             raw_text=raw,
             raw_validity=checked.raw_validity,
@@ -216,7 +216,7 @@ def _finish(
         if raw is not None:
             trace = GenerationTrace(raw_text=raw)
         checked = check_citations(structured_fallback(evidence, sources), sources.hits)
-        grounding = ground(checked, service.config.threshold)
+        grounding = check_grounding(checked, service.config)
     latency["grounding"] = elapsed_ms(t)
     latency["total"] = elapsed_ms(started)
     yield FeedbackEvent(

@@ -4,6 +4,8 @@ text, prompt echoes, a quote cited to another book's passage) is rejected; faith
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from rag.generation.citations import check_citations
@@ -92,3 +94,21 @@ def test_ground_strict_marks_citations_like_ground(shared_dir):
     assert report.rate == 0.5
     assert all(c.support_score is not None for c in checked.citations)
     assert ground(check_citations(text, hits)).rate == 0.5  # the old API still works beside it
+
+
+def test_the_request_path_uses_the_strict_check_unless_configured_otherwise(shared_dir, tmp_path):
+    """``check_grounding`` (what the feedback service calls) follows ``grounding_check``: a copied fragment
+    with debris is unsupported under the default strict check and supported under the old cosine."""
+    from api.settings import Settings
+    from rag.generation.grounding import check_grounding
+
+    hits = standard_hits(shared_dir)
+    copied = " ".join(hits[0].text.split()[:14])
+    text = f"{copied} …{GARBLED[0]}"
+    config = Settings(home=tmp_path).generation_config()
+    assert config.grounding_check == "strict"
+    strict = check_citations(text, hits)
+    assert check_grounding(strict, config).rate == 0.0 and not strict.citations[0].supported
+    cosine = check_citations(text, hits)
+    assert check_grounding(cosine, dataclasses.replace(config, grounding_check="cosine")).rate == 1.0
+    assert cosine.citations[0].supported
