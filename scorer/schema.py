@@ -153,3 +153,11 @@ class ScoreReport(BaseModel):
         None, description="One per (score bar, pass) played; None without a score."
     )
     curves: Curves | None = Field(None, description="Tempo and loudness curves (with or without a score).")
+    compared_with: str | None = Field(
+        None,
+        description=(
+            "The id of the student's earlier take of the same piece (same owner; same score file, else same "
+            "piece name) whose overall scores the weak spots were compared with: a scale clearly worse since "
+            "then is weak sooner and its reason says 'than your earlier take'. None: no earlier take compared."
+        ),
+    )
