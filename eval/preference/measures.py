@@ -19,8 +19,9 @@ Measures:
   left out, it is praise) that carry a marker, pooled over answers (and the same on the whole rendered text,
   Cadenza's heads included);
 - grounding: the production MiniLM score stored with each answer (``grounding_rate``), and the stricter
-  check (rag.generation.grounding.strict_support, cheap signals, no LLM judge: what ``ground_strict`` runs by
-  default) on every (model sentence, cited passage) pair, the passage being the cited chunk's text.
+  check (rag.generation.grounding StrictCheck on its cheap signals, no LLM judge: what ``ground_strict`` runs
+  by default) on every (model sentence, cited passage) pair, the passage being the cited chunk's text, with
+  why each unsupported pair failed (garbled, under the content-overlap gate, under the cosine threshold).
 
     python -m eval.preference.measures --items eval/feedback_profiles.jsonl \\
         --items eval/preference/render_items.jsonl --side new=eval/preference/new.jsonl:structured \\
@@ -105,17 +106,19 @@ def chunk_texts(db: Path, chunk_ids: Sequence[str]) -> dict[str, str]:
 def measure(
     answers: list[dict], items: dict[str, dict], strategy: str, db: Path, corpus: set[int]
 ) -> dict[str, Any]:
-    from rag.generation.grounding import strict_support
+    from rag.generation.grounding import StrictCheck, signals
 
     llm = [a for a in answers if a.get("generator") == "llm"]
     texts = chunk_texts(db, [c["chunk_id"] for a in llm for c in a.get("citations", [])])
     rows = []
     pairs: list[tuple[str, str]] = []
+    spans: list[tuple[int, int]] = []  # each row's pairs
     for a in llm:
         by_n = {int(c["n"]): texts.get(c["chunk_id"], "") for c in a.get("citations", [])}
         own = own_text(a["text"], items[a["id"]], strategy)
         sentences = model_sentences(own)
         run_shares, shingle_copies = [], 0
+        first = len(pairs)
         for s in sentences:
             cited = [by_n[n] for n in _numbers(s) if n in by_n] or list(by_n.values())
             run_shares.append(round(run_copied(strip_markers(s), cited), 3))
@@ -123,6 +126,7 @@ def measure(
             shingle_copies += copied
             pairs += [(s, by_n[n]) for n in _numbers(s) if by_n.get(n)]
         # the strength is praise, not advice: its line is left out of both coverage figures
+        spans.append((first, len(pairs)))
         advice_own = advice_sentences(own_text(_STRENGTH_LINE.sub("", a["text"]), items[a["id"]], strategy))
         advice_all = advice_sentences(_STRENGTH_LINE.sub("", a["text"]))
         rows.append(
@@ -140,36 +144,57 @@ def measure(
                 "wall_s": a.get("wall_s"),
             }
         )
-    verdicts = strict_support(pairs) if pairs else []
-    total = sum(r["sentences"] for r in rows)
+    # strict_support without a judge, with the reason a pair fails kept (garbled, no anchor, low cosine)
+    check = StrictCheck()
+    sigs = signals(pairs) if pairs else []
+    verdicts = [check.decide(x) for x in sigs]
+    for row, (lo, hi) in zip(rows, spans, strict=True):
+        row["strict_pairs"], row["strict_supported"] = hi - lo, sum(verdicts[lo:hi])
+        part = sigs[lo:hi]
+        row["strict_fail_garble"] = sum(x.garble >= check.max_garble for x in part)
+        row["strict_fail_overlap"] = sum(
+            x.garble < check.max_garble and x.overlap < check.min_overlap for x in part
+        )
+        row["strict_fail_cosine"] = (
+            hi - lo - row["strict_supported"] - row["strict_fail_garble"] - row["strict_fail_overlap"]
+        )
+    return {"summary": summarise(rows, len(answers) - len(llm)), "rows": rows}
 
-    def share(num: int, den: int) -> float | None:
-        return round(num / den, 3) if den else None
 
+def _share(num: int, den: int) -> float | None:
+    return round(num / den, 3) if den else None
+
+
+def _sum(rows: Sequence[dict], key: str) -> int:
+    return sum(r[key] for r in rows)
+
+
+def summarise(rows: Sequence[dict], fallbacks: int = 0) -> dict[str, Any]:
+    """Pooled over the LLM answers' rows (``fallbacks``: answers left out because the fallback wrote them)."""
+    total = _sum(rows, "sentences")
     grounded = [r["grounding_rate"] for r in rows if r["grounding_rate"] is not None]
     walls = sorted(r["wall_s"] for r in rows if r["wall_s"] is not None)
-    summary = {
-        "answers": len(answers),
-        "llm_answers": len(llm),
-        "fallback_answers": len(answers) - len(llm),
+    return {
+        "llm_answers": len(rows),
+        "fallback_answers": fallbacks,
         "model_sentences": total,
-        "copied_cited_run": sum(r["copied_run"] for r in rows),
-        "copied_cited_run_share": share(sum(r["copied_run"] for r in rows), total),
-        "copied_corpus_shingles": sum(r["copied_shingles"] for r in rows),
-        "copied_corpus_shingles_share": share(sum(r["copied_shingles"] for r in rows), total),
-        "advice_sentences": sum(r["advice"] for r in rows),
-        "advice_cited_share": share(sum(r["advice_cited"] for r in rows), sum(r["advice"] for r in rows)),
-        "advice_sentences_whole_text": sum(r["advice_all"] for r in rows),
-        "advice_cited_share_whole_text": share(
-            sum(r["advice_all_cited"] for r in rows), sum(r["advice_all"] for r in rows)
-        ),
+        "copied_cited_run": _sum(rows, "copied_run"),
+        "copied_cited_run_share": _share(_sum(rows, "copied_run"), total),
+        "copied_corpus_shingles": _sum(rows, "copied_shingles"),
+        "copied_corpus_shingles_share": _share(_sum(rows, "copied_shingles"), total),
+        "advice_sentences": _sum(rows, "advice"),
+        "advice_cited_share": _share(_sum(rows, "advice_cited"), _sum(rows, "advice")),
+        "advice_sentences_whole_text": _sum(rows, "advice_all"),
+        "advice_cited_share_whole_text": _share(_sum(rows, "advice_all_cited"), _sum(rows, "advice_all")),
         "grounding_minilm_mean": round(sum(grounded) / len(grounded), 3) if grounded else None,
-        "strict_pairs": len(verdicts),
-        "strict_supported": sum(verdicts),
-        "strict_supported_share": share(sum(verdicts), len(verdicts)),
+        "strict_pairs": _sum(rows, "strict_pairs"),
+        "strict_supported": _sum(rows, "strict_supported"),
+        "strict_supported_share": _share(_sum(rows, "strict_supported"), _sum(rows, "strict_pairs")),
+        "strict_fail_garble": _sum(rows, "strict_fail_garble"),
+        "strict_fail_overlap": _sum(rows, "strict_fail_overlap"),
+        "strict_fail_cosine": _sum(rows, "strict_fail_cosine"),
         "wall_s_median": walls[len(walls) // 2] if walls else None,
     }
-    return {"summary": summary, "rows": rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,14 +206,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     items = {r["id"]: r for path in args.items for r in _jsonl(path)}
+    groups = {r["id"]: path.stem for path in args.items for r in _jsonl(path)}
     corpus = corpus_shingles(p.read_text(encoding="utf-8") for p in sorted(args.corpus.glob("*.txt")))
     out = {}
     for spec in args.side:
         name, rest = spec.split("=", 1)
         path, strategy = rest.rsplit(":", 1)
         result = measure(_jsonl(Path(path)), items, strategy, args.home / "cadenza.db", corpus)
+        for group in dict.fromkeys(groups.values()):  # the same figures per items file
+            rows = [r for r in result["rows"] if groups[r["id"]] == group]
+            result[f"summary_{group}"] = summarise(rows)
+            print(json.dumps({"side": name, "items": group, **result[f"summary_{group}"]}))
         out[name] = result
-        print(json.dumps({"side": name, **result["summary"]}))
+        print(json.dumps({"side": name, "items": "all", **result["summary"]}))
     if args.out:
         args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
