@@ -159,7 +159,7 @@ def _passes(
         missed = _filter_missed(g, snotes, lower, s_idx, config)
         extra = _filter_extra(g, perf, snotes, grace, orn, config)
         if transcribed and evidence is not None:
-            wrong, missed, extra = verify_claims(g, missed, extra, perf, snotes, evidence)
+            wrong, missed, extra = verify_claims(g, missed, extra, perf, snotes, evidence, s_idx)
             g = NoteMatch(g.pairs, wrong, g.missed, g.extra, g.anchor_perf_s, g.anchor_score_s)
         elif transcribed:
             missed, extra = _transcription_filter(g, missed, extra, perf, snotes)

@@ -44,6 +44,8 @@ EXTRA_ONSET = 0.7  # an extra note's onset posterior at least this
 OFF_TIME_S = 0.5  # a notated pitch struck this close to its place: off time, not extra
 SLIP_TOL_S = 0.12  # a missed note and a played slip this close: one wrong note
 SLIPS = (1, -1, 2, -2, 12, -12)  # semitones, most plausible first
+REGISTER_MIN_NOTES = 4  # an octave with fewer notated notes in the pass is not judged
+REGISTER_HEARD = 0.5  # ... and with fewer than this share heard, it is not carried by the recording
 OVERTONES = np.array([7, 12, 19, 24, 28, 31, -12])  # a transcriber's ghost of a sounding note
 
 
@@ -82,9 +84,12 @@ def verify_claims(
     perf: Notes,
     snotes: Notes,
     evidence: Posteriorgram,
+    pass_notes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(wrong [p, s] pairs, missed s, extra p) of one pass after checking ``match``'s substitutions and the
-    ``missed`` / ``extra`` candidates (already through the assessment's own filters) against ``evidence``."""
+    ``missed`` / ``extra`` candidates (already through the assessment's own filters) against ``evidence``;
+    ``pass_notes``: the pass's notated notes, whose heard share tells which registers the recording carries
+    (default: all)."""
     where = match.to_performance_time(snotes.onset)
     missed_kept = [int(s) for s in missed if evidence.absent(float(where[s]), int(snotes.pitch[s]))]
     wrong_kept: list[tuple[int, int]] = []
@@ -96,6 +101,9 @@ def verify_claims(
             struck_beside.append(int(p))
     extra_kept = [p for p in [*map(int, extra), *struck_beside] if _strong_extra(p, perf, evidence)]
     missed_kept = _without_octave_doublings(missed_kept, match, snotes)
+    missed_kept = _in_heard_registers(
+        missed_kept, match, snotes, np.arange(snotes.pitch.size) if pass_notes is None else pass_notes
+    )
     missed_kept, extra_kept = _without_off_time(missed_kept, extra_kept, perf, snotes, where)
     slips, missed_kept, extra_kept = _pair_slips(missed_kept, extra_kept, perf, snotes, where)
     wrong = np.asarray(wrong_kept + slips, dtype=np.int64).reshape(-1, 2)
@@ -124,6 +132,26 @@ def _without_octave_doublings(missed: list[int], match: NoteMatch, snotes: Notes
         if not partner.any():
             out.append(s)
     return out
+
+
+def _in_heard_registers(
+    missed: list[int], match: NoteMatch, snotes: Notes, pass_notes: np.ndarray
+) -> list[int]:
+    """Missed notes only in registers the recording carries: where fewer than half of an octave's notated
+    notes were heard (a phone's band cuts the bass; a transcriber deaf in one register), silence there is
+    the recording's, not the player's."""
+    if not missed:
+        return missed
+    heard = np.zeros(snotes.pitch.size, dtype=bool)
+    heard[match.pairs[:, 1]] = True
+    heard[match.wrong[:, 1]] = True
+    octave = snotes.pitch.astype(np.int64) // 12
+    deaf = set()
+    for o in np.unique(octave[pass_notes]):
+        in_octave = pass_notes[octave[pass_notes] == o]
+        if in_octave.size >= REGISTER_MIN_NOTES and heard[in_octave].mean() < REGISTER_HEARD:
+            deaf.add(int(o))
+    return [s for s in missed if int(octave[s]) not in deaf]
 
 
 def _without_off_time(
