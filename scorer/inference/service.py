@@ -81,6 +81,7 @@ class Scorer:
         score: NotatedScore | None = None,
         source_name: str | None = None,
         score_optional: bool = False,
+        earlier: np.ndarray | None = None,
     ) -> ScoreReport:
         path = Path(path)
         decoded = decode(
@@ -96,6 +97,7 @@ class Scorer:
             score=score,
             source_name=source_name or path.name,
             score_optional=score_optional,
+            earlier=earlier,
         )
 
     def _note_transcriber(self) -> NoteTranscriber:
@@ -135,11 +137,14 @@ class Scorer:
         score: NotatedScore | None = None,
         source_name: str | None = None,
         score_optional: bool = False,
+        earlier: np.ndarray | None = None,
     ) -> ScoreReport:
         """``bars`` (bar start times) or ``score`` (the notated score, aligned to find them) give weak spots
         bar numbers; explicit bar times win. A ``score`` also lets the backend judge timing stability against
         the notation (the embedded backend's score-aware timing head). ``score_optional``: a recording too
-        long to align with its score is scored without it (else AlignmentTooLong)."""
+        long to align with its score is scored without it (else AlignmentTooLong). ``earlier``: the overall
+        scores (DIMENSIONS order) of the student's earlier take of the same passage: a scale clearly worse since
+        then is a weak spot sooner, and its reason says so (``find_spots``)."""
         spans = window_spans(decoded.duration_s)
         transcription = None
         aligned = None
@@ -190,7 +195,14 @@ class Scorer:
             for i, (a, b) in enumerate(spans)
         ]
         weak, strong = find_spots(
-            spans, scores, overall, rmse, self.reference, top_n=self.config.top_n, bar_times=bars
+            spans,
+            scores,
+            overall,
+            rmse,
+            self.reference,
+            top_n=self.config.top_n,
+            bar_times=bars,
+            earlier=earlier,
         )
         following = (
             None
