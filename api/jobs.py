@@ -19,10 +19,12 @@ from typing import Any, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
 
 from api.components import Components
 from api.database import Database
 from api.db_models import Job, Performance
+from api.earlier_takes import EarlierTake, find_earlier_take
 from api.errors import EXPECTED_ERRORS, message_of
 from api.metrics import Metrics
 from api.settings import Settings
@@ -191,6 +193,7 @@ class JobWorker:
             source_name = performance.filename
             bars = list(performance.bar_times) if performance.bar_times else None
             score_file = self.settings.home / performance.score_path if performance.score_path else None
+            earlier = self._earlier_take(session, performance)
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(job_id, done), daemon=True)
         beat.start()
@@ -202,8 +205,15 @@ class JobWorker:
             score = load_score(score_file, name="the score") if score_file is not None else None
             # the score is optional here: a recording too long to align with it is scored without it
             report = self.components.scorer().score_path(
-                audio, bars=bars, score=score, source_name=source_name, score_optional=True
+                audio,
+                bars=bars,
+                score=score,
+                source_name=source_name,
+                score_optional=True,
+                earlier=earlier.scores if earlier is not None else None,
             )
+            if earlier is not None:
+                report.compared_with = earlier.performance_id
         except EXPECTED_ERRORS as err:
             error, outcome = message_of(err), "failed"
         except Exception as err:  # a bug or a broken file the scorer did not anticipate
@@ -214,6 +224,16 @@ class JobWorker:
         self.metrics.scoring_duration.labels(outcome=outcome).observe(time.perf_counter() - start)
         self.metrics.jobs.labels(outcome=outcome).inc()
         self._finish(job_id, report.model_dump(mode="json") if report is not None else None, error)
+
+    @staticmethod
+    def _earlier_take(session: Session, performance: Performance) -> EarlierTake | None:
+        """The student's earlier take of the same piece for the weak spots; a lookup that fails only loses
+        the comparison, never the scoring."""
+        try:
+            return find_earlier_take(session, performance)
+        except Exception:
+            log.warning("earlier take of performance %s not looked up", performance.id, exc_info=True)
+            return None
 
     def _finish(self, job_id: str, report: dict | None, error: str | None) -> None:
         for attempt in range(5):  # the database may be restarting right now
