@@ -105,6 +105,8 @@ class Judge:
     def report(
         self, midi: object, *, score_path: Path | None = None, name: str | None = None, expected: Any = None
     ) -> Any:
+        """``expected``: keyword arguments for the weak-spot rules (``find_spots``: ``expected=`` what is
+        expected of the passage, ``earlier=`` an earlier take's scores); None = the service's defaults."""
         """The ScoreReport of ``midi``; with a cache and a ``name``, a saved report gets its weak spots and
         strengths recomputed by the current rules from its saved window scores (what the service would give,
         up to the 4-decimal rounding of the saved scores) instead of rendering and scoring again."""
@@ -133,7 +135,7 @@ class Judge:
             self.rmse,
             self.scorer.reference,
             top_n=self.config.top_n,
-            expected=expected,
+            **(expected or {}),
         )
         notes = [s for s in report.weak_spots if s.dimension not in NAMES]  # note-level spots stay as scored
         weak = sorted(weak + notes, key=lambda s: (-s.severity, s.start_s, s.dimension))[: self.config.top_n]
@@ -279,9 +281,25 @@ def passage_expect(judge: Judge, shared: Path) -> Any:
     from scorer.inference.spots import passage_expectation
 
     def expect(p: Performance) -> Any:
-        return passage_expectation([clean_scores(judge, shared, q) for q in others_of(shared, p)])
+        return {
+            "expected": passage_expectation([clean_scores(judge, shared, q) for q in others_of(shared, p)])
+        }
 
     return expect
+
+
+def earlier_expect(judge: Judge, shared: Path) -> Any:
+    """Performance -> an "earlier take" to compare with: the clean render's scores of another human performer of
+    the passage (the first of ``others_of``), standing in for the student's own earlier take, which the data
+    does not have (another player differs more than a player's own takes do: false alarms are over-counted)."""
+
+    def expect(p: Performance) -> Any:
+        return {"earlier": clean_scores(judge, shared, others_of(shared, p, 1)[0])}
+
+    return expect
+
+
+EXPECTS = {"population": None, "passage": passage_expect, "earlier": earlier_expect}
 
 
 def build_reference(
@@ -341,7 +359,7 @@ def shuffled_spots(
     windows = np.array([[w.scores[n] for n in NAMES] for w in report.windows])[:, perm]
     overall = np.array([_score(report, n) for n in NAMES])[perm]
     spans = [(w.start_s, w.end_s) for w in report.windows]
-    weak, _ = find_spots(spans, windows, overall, rmse, reference, expected=expected)
+    weak, _ = find_spots(spans, windows, overall, rmse, reference, **(expected or {}))
     return weak_dims(type(report).model_construct(weak_spots=weak))
 
 
@@ -485,10 +503,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", choices=["render", "midi"], default="render")
     parser.add_argument(
         "--expect",
-        choices=["population", "passage"],
+        choices=list(EXPECTS),
         default="population",
-        help="what the weak-spot rules expect: PercePiano's population (the service's default) or the other "
-        "performers of the same passage",
+        help="what the weak-spot rules expect: PercePiano's population (the service's default), the other "
+        "performers of the same passage, or an earlier take (another performer's, as a stand-in)",
     )
     parser.add_argument(
         "--cached-only", action="store_true", help="reference: only performances already cached"
@@ -529,7 +547,8 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             print(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(FAULTS)}", file=sys.stderr)
             return 2
-        expect = passage_expect(judge, shared) if args.expect == "passage" else None
+        make = EXPECTS[args.expect]
+        expect = make(judge, shared) if make is not None else None
         rows = run_faults(judge, shared, perfs, faults, with_score=args.with_score, expect=expect)
         summary = summarise_faults(rows)
         print(faults_table(summary))
