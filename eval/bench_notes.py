@@ -288,13 +288,17 @@ def count_notes(cases: list[Case], tally: Tally) -> None:
     """Add one performance's variants (cases[0] is the original) to the tally."""
     original = cases[0]
     for case in cases[1:]:
-        own_times = [map_time(case.truth.time_map, e["time_s"]) for e in original.errors]
-        own = _pair(case.errors, original.errors, own_times)
+        # the original's own errors where they land in the variant: twice in a replayed stretch (a restart
+        # plays the performer's slip again), not at all where the variant cut it
+        own_errors, own_times = [], []
+        for e in original.errors:
+            for t in map_time(case.truth.time_map, e["time_s"]):
+                own_errors.append(e)
+                own_times.append([t])
+        own = _pair(case.errors, own_errors, own_times)
         truth = case.truth.errors
         # an injected error the original already carries there is not counted either way
-        clash = _pair(
-            truth, original.errors, [map_time(case.truth.time_map, e["time_s"]) for e in original.errors]
-        )
+        clash = _pair(truth, own_errors, own_times)
         counted = [t for j, t in enumerate(truth) if j not in clash]
         hits = _pair(case.errors, counted, [[t["time_s"]] for t in counted])
         for i, e in enumerate(case.errors):

@@ -90,3 +90,27 @@ def test_benchmark_runs_on_two_performances_with_midi_input(percepiano: Path, tm
 def test_unknown_kind_is_a_one_line_error(capsys) -> None:
     assert bench_notes.main(["--keys", KEYS[0], "--kinds", "wrong,bogus"]) == 2
     assert "unknown kind: bogus" in capsys.readouterr().err
+
+
+def test_a_performer_slip_in_a_replayed_stretch_is_their_own_both_times() -> None:
+    """A restart plays the bars before it again, with the performer's own slip in them: the variant reports
+    that slip twice, and both are the performer's, neither a false positive."""
+    from eval.note_faults import Truth
+
+    slip = {
+        "type": "missed",
+        "bar": 3,
+        "beat": 1.0,
+        "time_s": 5.0,
+        "expected_pitch": 60,
+        "played_pitch": None,
+    }
+    original = bench_notes.Case("k", "original", Truth("k", "original"), [slip], [], 0, [1, 4], 0.0)
+    # the variant replays 4-6 s after 6 s: original time t lands at t and at t + 2
+    replay = Truth("k", "restart", restarts=1, time_map=[[-1e9, 6.0, -1e9, 1.0], [4.0, 1e9, 6.0, 1.0]])
+    twice = [slip, {**slip, "time_s": 7.0}]
+    tally = bench_notes.Tally()
+    bench_notes.count_notes(
+        [original, bench_notes.Case("k", "restart", replay, twice, [], 1, [1, 4], 0.0)], tally
+    )
+    assert tally.own["missed"] == 2 and tally.fp["missed"] == 0
