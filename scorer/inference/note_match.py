@@ -135,10 +135,13 @@ def _drop_outlier_anchors(ap: np.ndarray, as_: np.ndarray) -> tuple[np.ndarray, 
         ref = float(np.median(slope))
         if ref <= 0:
             break
-        ratio = np.abs(np.log(np.maximum(slope, 1e-6) / ref))
-        off = ratio > np.log(OUTLIER_SLOPE)
+        log_ratio = np.log(np.maximum(slope, 1e-6) / ref)
+        off = np.abs(log_ratio) > np.log(OUTLIER_SLOPE)
+        # a slip is a spike: far too fast on one side and far too slow on the other; far too slow on both
+        # sides is the player taking time (a held chord, a bar played slower), not a slip
+        spike = np.sign(log_ratio[:-1]) != np.sign(log_ratio[1:])
         bad = np.zeros(a.size, dtype=bool)
-        bad[1:-1] = off[:-1] & off[1:]
+        bad[1:-1] = off[:-1] & off[1:] & spike
         if not bad.any():
             break
         idx = np.flatnonzero(keep)
