@@ -21,7 +21,8 @@ Measures:
 - grounding: the production MiniLM score stored with each answer (``grounding_rate``), and the stricter
   check (rag.generation.grounding StrictCheck on its cheap signals, no LLM judge: what ``ground_strict`` runs
   by default) on every (model sentence, cited passage) pair, the passage being the cited chunk's text, with
-  why each unsupported pair failed (garbled, under the content-overlap gate, under the cosine threshold).
+  why each unsupported pair failed (garbled, under the content-overlap gate, under the cosine threshold);
+  with ``--judge-gguf``, the LLM judge on a seeded sample of the pairs that pass the cheap gates.
 
     python -m eval.preference.measures --items eval/feedback_profiles.jsonl \\
         --items eval/preference/render_items.jsonl --side new=eval/preference/new.jsonl:structured \\
@@ -104,7 +105,13 @@ def chunk_texts(db: Path, chunk_ids: Sequence[str]) -> dict[str, str]:
 
 
 def measure(
-    answers: list[dict], items: dict[str, dict], strategy: str, db: Path, corpus: set[int]
+    answers: list[dict],
+    items: dict[str, dict],
+    strategy: str,
+    db: Path,
+    corpus: set[int],
+    judge: Any = None,
+    judge_sample: int = 0,
 ) -> dict[str, Any]:
     from rag.generation.grounding import StrictCheck, signals
 
@@ -158,7 +165,41 @@ def measure(
         row["strict_fail_cosine"] = (
             hi - lo - row["strict_supported"] - row["strict_fail_garble"] - row["strict_fail_overlap"]
         )
-    return {"summary": summarise(rows, len(answers) - len(llm)), "rows": rows}
+    out: dict[str, Any] = {"summary": summarise(rows, len(answers) - len(llm)), "rows": rows}
+    if judge is not None and judge_sample:
+        out["judge"] = judge_pairs(pairs, sigs, judge, judge_sample, check)
+    return out
+
+
+def judge_pairs(
+    pairs: Sequence[tuple[str, str]], sigs: Sequence[Any], judge: Any, n: int, check: Any
+) -> dict[str, Any]:
+    """``ground_strict`` with the LLM judge on a seeded sample of ``n`` pairs that pass the cheap gates (the
+    judge is never asked about the others: they are unsupported either way). Cost keeps it to a sample."""
+    import random
+
+    gated = [i for i, x in enumerate(sigs) if x.garble < check.max_garble and x.overlap >= check.min_overlap]
+    sample = sorted(random.Random(18).sample(gated, min(n, len(gated))))
+    rows = []
+    for i in sample:
+        p_yes = judge.p_yes(*pairs[i])
+        rows.append(
+            {
+                "pair": i,
+                "p_yes": round(p_yes, 3),
+                "judge": check.decide(sigs[i], p_yes),
+                "cosine_check": check.decide(sigs[i]),
+            }
+        )
+    return {
+        "pairs": len(pairs),
+        "pass_gates": len(gated),
+        "judged": len(rows),
+        "judge_supported": sum(r["judge"] for r in rows),
+        "cosine_supported_same_pairs": sum(r["cosine_check"] for r in rows),
+        "agree_with_cosine_check": sum(r["judge"] == r["cosine_check"] for r in rows),
+        "rows": rows,
+    }
 
 
 def _share(num: int, den: int) -> float | None:
@@ -204,7 +245,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, required=True, help="CADENZA_HOME with the corpus database")
     parser.add_argument("--corpus", type=Path, default=Path("../shared/corpus/texts"))
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--judge-gguf", type=Path, default=None, help="LLM judge (rag.generation.grounding)")
+    parser.add_argument("--judge-sample", type=int, default=12, help="pairs per side the judge sees")
+    parser.add_argument("--judge-threads", type=int, default=1)
     args = parser.parse_args(argv)
+    judge = None
+    if args.judge_gguf:
+        from rag.generation.grounding import LlmJudge
+
+        judge = LlmJudge(str(args.judge_gguf), n_threads=args.judge_threads)
     items = {r["id"]: r for path in args.items for r in _jsonl(path)}
     groups = {r["id"]: path.stem for path in args.items for r in _jsonl(path)}
     corpus = corpus_shingles(p.read_text(encoding="utf-8") for p in sorted(args.corpus.glob("*.txt")))
@@ -212,13 +261,19 @@ def main(argv: list[str] | None = None) -> int:
     for spec in args.side:
         name, rest = spec.split("=", 1)
         path, strategy = rest.rsplit(":", 1)
-        result = measure(_jsonl(Path(path)), items, strategy, args.home / "cadenza.db", corpus)
+        result = measure(
+            _jsonl(Path(path)), items, strategy, args.home / "cadenza.db", corpus, judge, args.judge_sample
+        )
         for group in dict.fromkeys(groups.values()):  # the same figures per items file
             rows = [r for r in result["rows"] if groups[r["id"]] == group]
             result[f"summary_{group}"] = summarise(rows)
             print(json.dumps({"side": name, "items": group, **result[f"summary_{group}"]}))
         out[name] = result
         print(json.dumps({"side": name, "items": "all", **result["summary"]}))
+        if "judge" in result:
+            print(
+                json.dumps({"side": name, "judge": {k: v for k, v in result["judge"].items() if k != "rows"}})
+            )
     if args.out:
         args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
