@@ -132,6 +132,20 @@ def start_api(settings: Settings) -> Iterator[Api]:
         )
 
 
+def start_module_api(
+    tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, database_url: str | None, **overrides: Any
+) -> Iterator[Api]:
+    """A service for one test module: its own home, the shared data, no practical rate limit."""
+    settings = Settings(
+        home=tmp_path_factory.mktemp("home"),
+        shared_dir=shared_dir,
+        database_url=database_url,
+        rate_limit_per_minute=10_000,
+        **overrides,
+    )
+    yield from start_api(settings)
+
+
 def files_under(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
 

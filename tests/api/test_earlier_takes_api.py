@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from api.db_models import Performance
-from api.settings import Settings
-from tests.api_support import Api, start_api
+from tests.api_support import Api, start_module_api
 
 VAR8 = "data/percepiano/{}/Beethoven_WoO80_var8_8bars_{}.mid"
 THEMA = "data/percepiano/{}/Beethoven_WoO80_thema_8bars_{}.mid"
@@ -25,13 +24,7 @@ THEMA = "data/percepiano/{}/Beethoven_WoO80_thema_8bars_{}.mid"
 def service(
     tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, module_database_url: str | None
 ) -> Iterator[Api]:
-    settings = Settings(
-        home=tmp_path_factory.mktemp("home"),
-        shared_dir=shared_dir,
-        database_url=module_database_url,
-        rate_limit_per_minute=10_000,
-    )
-    yield from start_api(settings)
+    yield from start_module_api(tmp_path_factory, shared_dir, module_database_url)
 
 
 def _file(api: Api, relative: str) -> tuple[str, bytes, str]:

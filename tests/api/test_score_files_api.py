@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import Settings
-from tests.api_support import Api, start_api, stored_uploads
+from tests.api_support import Api, start_module_api, stored_uploads
 
 REPO = Path(__file__).resolve().parents[2]
 BAD = REPO / "tests" / "data" / "bad_scores"
@@ -42,14 +41,9 @@ BAD_SCORES = _expected_statuses()
 def service(
     tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, module_database_url: str | None
 ) -> Iterator[Api]:
-    settings = Settings(
-        home=tmp_path_factory.mktemp("home"),
-        shared_dir=shared_dir,
-        database_url=module_database_url,
-        rate_limit_per_minute=10_000,
-        score_upload_max_bytes=SCORE_LIMIT,
+    yield from start_module_api(
+        tmp_path_factory, shared_dir, module_database_url, score_upload_max_bytes=SCORE_LIMIT
     )
-    yield from start_api(settings)
 
 
 def _midi_bytes(midi) -> bytes:  # type: ignore[no-untyped-def]
