@@ -39,7 +39,7 @@ _WHERE = re.compile(
 ECHO_SHARE = 0.6  # share of a sentence's word trigrams found in the prompt's wording that makes it an echo
 
 
-def _trigrams(text: str) -> set[tuple[str, ...]]:
+def word_trigrams(text: str) -> set[tuple[str, ...]]:
     words = _WORDS.findall(text.lower())
     return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
 
@@ -48,7 +48,7 @@ def is_echo(sentence: str, wording_trigrams: set[tuple[str, ...]]) -> bool:
     """Mostly the prompt's own words, with the time or marker changed: the 0.5B model rewrote the worked
     example ("At 0:50–0:56, play the scale slowly with a loose wrist …") or the situation line ("the student
     is at intermediate level") with the student's times."""
-    grams = _trigrams(_WHERE.sub("", strip_markers(sentence)))
+    grams = word_trigrams(_WHERE.sub("", strip_markers(sentence)))
     return len(grams) >= 2 and sum(g in wording_trigrams for g in grams) / len(grams) >= ECHO_SHARE
 
 
@@ -56,7 +56,7 @@ def drop_echoes(text: str, prompt_wording: str) -> str:
     """Sentences of ``text`` that occur in ``prompt_wording`` (case and spacing aside), or whose words mostly
     do (``is_echo``), are removed."""
     wording = _norm(prompt_wording)
-    grams = _trigrams(prompt_wording)
+    grams = word_trigrams(prompt_wording)
     kept = [
         s
         for s in split_sentences(text)

@@ -155,6 +155,25 @@ def test_scanner_hands_over_each_part_once_complete():
     assert parse_answer(scanner.buffer, 2) == ANSWER and parse_answer(text[:-5], 2) is None
 
 
+def test_the_worked_example_carried_into_another_problem_gives_way_to_cadenzas_own_words():
+    """The 1.5B model prescribed the example's thumb-under step for phrasing, timing and dynamics (blind
+    preference review, eval/results/preference.md): such a step is replaced by Cadenza's, which cites no book;
+    a step of the model's own keeps its citation."""
+    from rag.generation.evidence import Problem
+    from rag.generation.structured import render_problem
+
+    phrasing = Problem("space", "1:09–1:16 (bars 28–30)", "flat phrasing without breathing", "reason")
+    copied = {
+        "step": "Play bars 28–30 at half speed five times, passing the thumb under without turning your hand.",
+        "why": "Breathing at the ends of phrases lets the music speak, as the passage says.",
+    }
+    text = render_problem(phrasing, copied, 2)
+    assert "thumb" not in text and "listening only for" in text
+    assert text.count("[2]") == 1 and text.endswith("as the passage says [2].")
+    own = {**copied, "step": "Play bars 28–30 slowly, lifting the hand at the end of each phrase."}
+    assert render_problem(phrasing, own, 2).count("[2]") == 2
+
+
 # --- with a stand-in LLM server ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory, shared_dir, embedding_cache_dir):
