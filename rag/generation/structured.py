@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.generation.attribution import is_echo, word_trigrams
+from rag.generation.citations import split_sentences
 from rag.generation.evidence import Evidence, Problem
 from rag.generation.llm import Message
 from rag.generation.prompt import _neutralise, source_label, student_field
@@ -315,19 +316,23 @@ def render_problem(problem: Problem, item: dict[str, Any], n: int | None) -> str
     step or reason that rewrites the worked example (the 1.5B model carried its thumb-under step into
     phrasing, timing and dynamics problems: eval/results/preference.md) gives way to Cadenza's own."""
     mark = f" [{n}]" if n is not None else ""
-    step, why = _sentence(str(item.get("step", ""))), _sentence(str(item.get("why", "")))
+    step = _without_example(str(item.get("step", "")))
+    why = _without_example(str(item.get("why", "")))
     step_mark = why_mark = mark
-    if is_echo(step, _EXAMPLE_GRAMS):  # Cadenza's words cite no book
+    if not step:  # Cadenza's words cite no book
         step, step_mark = (
-            _sentence(f"practise that passage slowly, a few times, listening only for the {problem.name}"),
+            f"Practise that passage slowly, a few times, listening only for the {problem.name}.",
             "",
         )
-    if is_echo(why, _EXAMPLE_GRAMS):
-        why, why_mark = (
-            _sentence(f"one thing at a time, slowly, lets you hear and correct the {problem.what}"),
-            "",
-        )
+    if not why:
+        why, why_mark = f"One thing at a time, slowly, lets you hear and correct the {problem.what}.", ""
     return f"{problem_head(problem)} {step[:-1]}{step_mark}{step[-1]} {why[:-1]}{why_mark}{why[-1]}"
+
+
+def _without_example(text: str) -> str:
+    """The model's text less any sentence that rewrites the worked example ('' when nothing is left)."""
+    kept = [s for s in split_sentences(" ".join(text.split())) if not is_echo(s, _EXAMPLE_GRAMS)]
+    return _sentence(" ".join(kept)) if kept else ""
 
 
 def render_refine(value: str, n: int | None) -> str:

@@ -172,6 +172,10 @@ def test_the_worked_example_carried_into_another_problem_gives_way_to_cadenzas_o
     assert text.count("[2]") == 1 and text.endswith("as the passage says [2].")
     own = {**copied, "step": "Play bars 28–30 slowly, lifting the hand at the end of each phrase."}
     assert render_problem(phrasing, own, 2).count("[2]") == 2
+    # the example as one sentence of a longer step: that sentence goes, the model's own stays, cited
+    mixed = {**copied, "step": copied["step"] + " Listen for where each phrase ends and breathe there."}
+    text = render_problem(phrasing, mixed, 2)
+    assert "thumb" not in text and "Listen for where each phrase ends and breathe there [2]." in text
 
 
 # --- with a stand-in LLM server ------------------------------------------------------------------
