@@ -664,6 +664,12 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="JSON (summary + every case); the table goes to stdout"
     )
     args = ap.parse_args(argv)
+    # arguments first: a wrong one is an error whether or not the data is there
+    kinds = [k for k in args.kinds.split(",") if k]
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        print(f"unknown kind: {bad[0]} (one of {', '.join(KINDS)})", file=sys.stderr)
+        return 2
     if not args.percepiano.is_dir():
         print(f"PercePiano data not found: {args.percepiano}", file=sys.stderr)
         return 2
@@ -691,11 +697,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.out:
             args.out.write_text(json.dumps(t, indent=1))
         return 0
-    kinds = [k for k in args.kinds.split(",") if k]
-    bad = [k for k in kinds if k not in KINDS]
-    if bad:
-        print(f"unknown kind: {bad[0]} (one of {', '.join(KINDS)})", file=sys.stderr)
-        return 2
     keys = args.keys.split(",") if args.keys else load_keys(args.n)
     split = json.loads(SPLIT_FILE.read_text())
     from scorer.config import NoteConfig
