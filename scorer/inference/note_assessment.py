@@ -53,7 +53,7 @@ import numpy as np
 from scorer.config import NoteConfig
 from scorer.inference.align import NotatedScore
 from scorer.inference.features import Notes
-from scorer.inference.note_evidence import OVERTONES, Posteriorgram, verify_claims
+from scorer.inference.note_evidence import Posteriorgram, is_overtone, verify_claims
 from scorer.inference.note_match import NoteMatch, events, map_time, match_notes
 from scorer.inference.passes import PassSpan, segment_passes
 from scorer.inference.score_input import DYNAMIC_LEVELS
@@ -269,22 +269,12 @@ def _transcription_filter(
     when its whole notated event (every note at that onset) is unheard, and an extra note only when it is
     no overtone (octave, twelfth, double octave, fifth) of a note sounding then and is at least as loud as
     the transcription's median note."""
-    heard = np.zeros(snotes.pitch.size, dtype=bool)
-    heard[m.pairs[:, 1]] = True
-    heard[m.wrong[:, 1]] = True
     ev = events(snotes.onset, 1e-4)
     heard_event = np.zeros(int(ev[-1]) + 1 if ev.size else 0, dtype=bool)
-    np.logical_or.at(heard_event, ev, heard)
+    np.logical_or.at(heard_event, ev, m.heard(snotes.pitch.size))
     missed = missed[~heard_event[ev[missed]]] if missed.size else missed
     loud = float(np.median(perf.velocity)) if perf.velocity.size else 0.0
-    keep = []
-    for p in extra:
-        t, pitch = perf.onset[p], int(perf.pitch[p])
-        sounding = (perf.onset <= t + 0.05) & (perf.offset >= t) & (np.arange(perf.pitch.size) != p)
-        diffs = pitch - perf.pitch[sounding]
-        if np.isin(diffs, OVERTONES).any() or perf.velocity[p] < loud:
-            continue
-        keep.append(int(p))
+    keep = [int(p) for p in extra if not is_overtone(int(p), perf) and perf.velocity[p] >= loud]
     return missed, np.array(keep, dtype=np.int64)
 
 

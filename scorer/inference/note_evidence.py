@@ -34,7 +34,7 @@ import numpy as np
 
 from scorer.inference.align import events
 from scorer.inference.features import Notes
-from scorer.inference.note_match import NoteMatch
+from scorer.inference.note_match import PLAUSIBLE_SLIPS, NoteMatch
 
 MIDI_OFFSET = 21  # the posteriors' first key (A0)
 WINDOW_S = 0.07  # half-width around a claim's time in which the posteriors are read
@@ -43,7 +43,7 @@ WRONG_ABSENT = 0.4  # a substitution's notated pitch under this (onset): it was 
 EXTRA_ONSET = 0.7  # an extra note's onset posterior at least this
 OFF_TIME_S = 0.5  # a notated pitch struck this close to its place: off time, not extra
 SLIP_TOL_S = 0.12  # a missed note and a played slip this close: one wrong note
-SLIPS = (1, -1, 2, -2, 12, -12)  # semitones, most plausible first
+SLIPS = tuple(x for d in PLAUSIBLE_SLIPS for x in (d, -d))  # semitones, most plausible first
 REGISTER_MIN_NOTES = 4  # an octave with fewer notated notes in the pass is not judged
 REGISTER_HEARD = 0.5  # ... and with fewer than this share heard, it is not carried by the recording
 OVERTONES = np.array([7, 12, 19, 24, 28, 31, -12])  # a transcriber's ghost of a sounding note
@@ -110,12 +110,18 @@ def verify_claims(
     return wrong, _index(missed_kept), _index(extra_kept)
 
 
-def _strong_extra(p: int, perf: Notes, evidence: Posteriorgram) -> bool:
-    t, pitch = float(perf.onset[p]), int(perf.pitch[p])
+def is_overtone(p: int, perf: Notes) -> bool:
+    """Played note ``p`` sits at an overtone interval (``OVERTONES``) of another note sounding as it starts:
+    a transcriber's ghost of that note rather than a key the player struck."""
+    t = perf.onset[p]
     sounding = (perf.onset <= t + 0.05) & (perf.offset >= t) & (np.arange(perf.pitch.size) != p)
-    if np.isin(pitch - perf.pitch[sounding], OVERTONES).any():
+    return bool(np.isin(perf.pitch[p] - perf.pitch[sounding], OVERTONES).any())
+
+
+def _strong_extra(p: int, perf: Notes, evidence: Posteriorgram) -> bool:
+    if is_overtone(p, perf):
         return False
-    return evidence.peak("onset", t, pitch) >= EXTRA_ONSET
+    return evidence.peak("onset", float(perf.onset[p]), int(perf.pitch[p])) >= EXTRA_ONSET
 
 
 def _without_octave_doublings(missed: list[int], match: NoteMatch, snotes: Notes) -> list[int]:
@@ -142,9 +148,7 @@ def _in_heard_registers(
     the recording's, not the player's."""
     if not missed:
         return missed
-    heard = np.zeros(snotes.pitch.size, dtype=bool)
-    heard[match.pairs[:, 1]] = True
-    heard[match.wrong[:, 1]] = True
+    heard = match.heard(snotes.pitch.size)
     octave = snotes.pitch.astype(np.int64) // 12
     deaf = set()
     for o in np.unique(octave[pass_notes]):

@@ -59,6 +59,13 @@ class NoteMatch:
     def to_score_time(self, perf_s: np.ndarray) -> np.ndarray:
         return map_time(np.asarray(perf_s, dtype=np.float64), self.anchor_perf_s, self.anchor_score_s)
 
+    def heard(self, n_score: int) -> np.ndarray:
+        """Mask over the ``n_score`` score notes: played, right or as a substitution."""
+        mask = np.zeros(n_score, dtype=bool)
+        mask[self.pairs[:, 1]] = True
+        mask[self.wrong[:, 1]] = True
+        return mask
+
 
 def map_time(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     """Piecewise-linear map through (xp, fp) with linear extrapolation at the overall slope."""
