@@ -11,15 +11,8 @@ import pytest
 from rag.generation.feedback import NO_CITATION, FeedbackService
 from rag.generation.feedback_types import ChatTurn
 from rag.generation.query import condensed_question
-from tests._feedback_support import feedback_config, make_report, open_small_retriever
+from tests._feedback_support import feedback_config, make_report
 from tests._llm_standin import StandIn
-
-
-@pytest.fixture(scope="module")
-def retriever(tmp_path_factory, shared_dir, embedding_cache_dir):
-    r = open_small_retriever(tmp_path_factory.mktemp("feedback-home"), shared_dir, embedding_cache_dir)
-    yield r
-    r.close()
 
 
 @pytest.fixture()

@@ -9,17 +9,10 @@ import pytest
 
 from rag.generation.errors import FeedbackInputError
 from rag.job import FeedbackJob
-from tests._feedback_support import feedback_config, make_report, open_small_retriever
+from tests._feedback_support import feedback_config, make_report
 from tests._llm_standin import StandIn
 
 REPORT = make_report({"pedal_clarity": 0.30, "timing_stability": 0.36})
-
-
-@pytest.fixture(scope="module")
-def retriever(tmp_path_factory, shared_dir, embedding_cache_dir):
-    r = open_small_retriever(tmp_path_factory.mktemp("job-home"), shared_dir, embedding_cache_dir)
-    yield r
-    r.close()
 
 
 @pytest.fixture()

@@ -20,7 +20,7 @@ from rag.generation.structured import (
 )
 from rag.generation.structured_feedback import NOT_PARSED
 from scorer.schema import BarReport, NoteError, ScoreFollowing, Spot
-from tests._feedback_support import feedback_config, make_report, open_small_retriever
+from tests._feedback_support import feedback_config, make_report
 from tests._llm_standin import StandIn
 
 REPORT = make_report({"pedal_clarity": 0.30, "timing_stability": 0.36})
@@ -179,13 +179,6 @@ def test_the_worked_example_carried_into_another_problem_gives_way_to_cadenzas_o
 
 
 # --- with a stand-in LLM server ------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def retriever(tmp_path_factory, shared_dir, embedding_cache_dir):
-    r = open_small_retriever(tmp_path_factory.mktemp("structured-home"), shared_dir, embedding_cache_dir)
-    yield r
-    r.close()
-
-
 @pytest.fixture()
 def standin():
     server = StandIn()

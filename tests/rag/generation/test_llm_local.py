@@ -11,16 +11,9 @@ from rag.generation.errors import GenerationConfigError
 from rag.generation.feedback import FeedbackService
 from rag.generation.llm import LLMClient
 from rag.generation.local_llm import LocalLLMServer, gguf_path, verified_gguf
-from tests._feedback_support import feedback_config, make_report, open_small_retriever
+from tests._feedback_support import feedback_config, make_report
 
 pytestmark = pytest.mark.llm
-
-
-@pytest.fixture(scope="module")
-def retriever(tmp_path_factory, shared_dir, embedding_cache_dir):
-    r = open_small_retriever(tmp_path_factory.mktemp("llm-home"), shared_dir, embedding_cache_dir)
-    yield r
-    r.close()
 
 
 def test_gguf_is_the_recorded_one():

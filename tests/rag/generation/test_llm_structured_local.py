@@ -11,16 +11,9 @@ import pytest
 from api.settings import Settings
 from rag.generation.feedback import FeedbackService
 from rag.generation.local_llm import verified_gguf
-from tests._feedback_support import feedback_config, make_report, open_small_retriever
+from tests._feedback_support import feedback_config, make_report
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def retriever(tmp_path_factory, shared_dir, embedding_cache_dir):
-    r = open_small_retriever(tmp_path_factory.mktemp("llm-structured-home"), shared_dir, embedding_cache_dir)
-    yield r
-    r.close()
 
 
 def test_default_is_the_1_5b_model_with_the_structured_strategy():

@@ -16,7 +16,7 @@ import pytest
 from api.settings import REPO_ROOT, Settings
 from rag.generation.feedback import FeedbackService
 from rag.generation.llm import LLMClient
-from tests._feedback_support import feedback_config, make_report, open_small_retriever
+from tests._feedback_support import feedback_config, make_report
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 VLLM = REPO_ROOT / ".venv-vllm" / "bin" / "python"
@@ -92,13 +92,6 @@ def vllm_base(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def retriever(tmp_path_factory, shared_dir, embedding_cache_dir):
-    r = open_small_retriever(tmp_path_factory.mktemp("vllm-home"), shared_dir, embedding_cache_dir)
-    yield r
-    r.close()
 
 
 def _settings(base: str, tmp_path: Path, shared_dir: Path) -> Settings:
