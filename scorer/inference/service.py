@@ -17,6 +17,7 @@ from scorer.inference.align import AlignmentTooLong, NotatedScore, ScoreAlignmen
 from scorer.inference.decode import Decoded, decode, probe
 from scorer.inference.features import FEATURE_SR, Notes
 from scorer.inference.note_evidence import Posteriorgram
+from scorer.inference.signal_spots import merge_signal_spots, signal_spots
 from scorer.inference.spots import Reference, find_spots
 from scorer.inference.windows import aggregate, centre_weights, window_spans
 from scorer.schema import BarReport, DimensionScore, NoteError, ScoreFollowing, ScoreReport, WindowScores
@@ -112,6 +113,11 @@ class Scorer:
             self._notes_transcriber = load_transcriber(self.config.transcriber, self.config.threads)
         return self._notes_transcriber
 
+    def _owns_transcriber(self) -> bool:
+        """Does the backend transcribe with basic-pitch itself (the embedded one)? Then the service can make
+        those notes for it at no extra cost."""
+        return callable(getattr(self._backend, "transcriber", None))
+
     def _audio_rules(self) -> bool:
         """Assess a transcription with the audio rules (forgiving soft missed notes, overtones, wide
         substitutions)? Not with transkun: near-MIDI quality, its notes are judged like a MIDI file's
@@ -164,6 +170,10 @@ class Scorer:
             # only a followed score numbers bars: another piece's would number them at random
             if aligned is not None and not bars and aligned.usable:
                 bars = bar_starts(played, score, aligned.alignment) or None
+        elif decoded.notes is None and self.config.transcriber == "basic-pitch" and self._owns_transcriber():
+            # audio without a score: the backend's own basic-pitch notes, made here once with their posteriors
+            # (the measured weak spots read the posteriors; the backend reuses the notes)
+            transcription, evidence = self._transcribe(decoded)
         scores, unc, rmse = self._backend.predict_windows(
             decoded, spans, transcription=transcription, aligned=aligned
         )
@@ -212,10 +222,13 @@ class Scorer:
         note_errors: list[NoteError] | None = None
         bar_reports: list[BarReport] | None = None
         maps: list[tuple[np.ndarray, np.ndarray]] = []
+        spread: tuple[np.ndarray, np.ndarray] | None = None
+        top_voice: tuple[np.ndarray, np.ndarray] | None = None
         if score is not None and aligned is not None and following is not None:
             # note level (issue 17): wrong / missed / extra notes and bars, per pass through the score
             from scorer.inference.note_assessment import assess, covered_time_map
             from scorer.inference.note_spots import merge_spots, note_spots
+            from scorer.inference.signal_spots import notated_chord_spreads, notated_top_voice
 
             result = assess(
                 aligned.played,
@@ -232,6 +245,25 @@ class Scorer:
                 following.passes = result.passes
                 following.restarts = result.restarts
                 weak = merge_spots(weak, note_spots(result.bars), self.config.top_n)
+                spread = notated_chord_spreads(result, aligned.played, score)
+                if evidence is not None and decoded.notes is None:
+                    top_voice = notated_top_voice(result, score, evidence)
+        # measured evidence (issue 18): pedal blur, flat dynamics, balance, chords not together
+        weak = merge_signal_spots(
+            weak,
+            signal_spots(
+                spans,
+                notes=decoded.notes,
+                posteriors=evidence if decoded.notes is None else None,
+                audio=(decoded.audio, FEATURE_SR, transcription)
+                if decoded.notes is None and transcription is not None
+                else None,
+                chord_spread=spread,
+                top_voice=top_voice,
+                bar_reports=bar_reports,
+                bar_times=bars,
+            ),
+        )
         from scorer.inference.curves import curves
 
         curve = curves(decoded.audio, FEATURE_SR, score if maps else None, maps)

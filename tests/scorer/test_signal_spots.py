@@ -1,0 +1,211 @@
+"""Measured weak spots (scorer.inference.signal_spots, issue 18): the measures on constructed notes, and on a
+real PercePiano performance (Schubert D960 iii, a TUNE passage of eval/splits/feedback_measures_split.json)
+with one fault injected (eval.faults): its MIDI with the player's own pedalling, its fluidsynth render through
+basic-pitch, and the render through the scorer service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scorer.inference import signal_spots as sig
+from scorer.inference.features import FEATURE_SR, Notes
+from scorer.schema import Spot
+
+KEY = "Schubert_D960_mv3_8bars_4_06"
+SPANS = [(0.0, 8.0)]
+
+
+def _notes(onsets, pitches, *, length=0.3, velocity=64, pedal=()) -> Notes:
+    on = np.asarray(onsets, dtype=float)
+    vel = np.broadcast_to(np.asarray(velocity, dtype=float), on.shape).copy()
+    return Notes(on, on + length, np.asarray(pitches, dtype=float), vel, list(pedal))
+
+
+# ---------------------------------------------------------------- measures on constructed notes
+
+
+def test_a_scale_under_one_long_pedal_blurs_and_without_pedal_does_not() -> None:
+    scale = [60, 62, 64, 65, 67, 69, 71, 72] * 3
+    onsets = np.arange(len(scale)) * 0.5
+    dry = _notes(onsets, scale)
+    held = _notes(onsets, scale, pedal=[(0.0, 13.0)])
+    assert sig.blur_from_notes(dry) == 0.0
+    assert sig.blur_from_notes(held) >= sig.BLUR_MIDI
+    # a pedal changed with every note (legato pedalling of a melody) carries nothing a step away for long
+    changed = _notes(onsets, scale, pedal=[(t + 0.05, t + 0.5) for t in onsets])
+    assert sig.blur_from_notes(changed) < sig.BLUR_MIDI
+
+
+def test_one_harmony_under_the_pedal_is_not_blur() -> None:
+    arpeggio = [48, 55, 60, 64, 67, 72] * 4  # C major broken chord: nothing a step apart
+    onsets = np.arange(len(arpeggio)) * 0.25
+    assert sig.blur_from_notes(_notes(onsets, arpeggio, pedal=[(0.0, 7.0)])) == 0.0
+
+
+def test_velocity_spread_and_melody_margin() -> None:
+    onsets = np.repeat(np.arange(12) * 0.5, 3)
+    pitches = np.tile([48, 55, 72], 12)
+    rng = np.random.default_rng(0)
+    shaped = rng.integers(40, 90, onsets.size).astype(float)
+    assert (sig.velocity_spread(_notes(onsets, pitches, velocity=shaped)) or 0.0) > sig.FLAT_VELOCITY
+    assert sig.velocity_spread(_notes(onsets, pitches, velocity=64)) == 0.0
+    sung = np.tile([50.0, 50.0, 75.0], 12)  # melody on top, louder
+    buried = np.tile([90.0, 90.0, 45.0], 12)
+    found = sig.melody_margin(_notes(onsets, pitches, velocity=sung))
+    assert found is not None and found[0] == 25.0 and found[1] == 0
+    found = sig.melody_margin(_notes(onsets, pitches, velocity=buried))
+    assert found is not None and found[0] == -45.0 and found[1] == found[2] == 12
+    assert sig.melody_margin(_notes(onsets[:6], pitches[:6])) is None  # too few chords to say
+
+
+def test_chord_spreads_measures_notes_written_together() -> None:
+    played = _notes([0.0, 0.01, 0.5, 0.62, 1.0], [60, 64, 60, 64, 67])
+    score_onsets = np.array([0.0, 0.0, 0.5, 0.5, 1.0])
+    pairs = np.array([[0, 0], [1, 1], [2, 2], [3, 3], [4, 4]])
+    spreads, times = sig.chord_spreads(played, score_onsets, pairs)
+    assert np.allclose(spreads, [0.01, 0.12]) and np.allclose(times, [0.0, 0.5])
+
+
+def test_timing_measure_names_chords_apart_and_the_wander() -> None:
+    spreads = np.full(10, 0.09)
+    measure = sig.timing_measure(spreads, np.arange(10.0), None)
+    assert measure is not None and measure.dimension == "timing_stability"
+    assert "90 ms apart" in measure.reason and measure.severity >= sig.SEVERITY_AT_THRESHOLD
+    assert sig.timing_measure(np.full(10, 0.02), np.arange(10.0), None) is None
+
+
+def test_a_measured_spot_replaces_the_perceptual_one_of_its_dimension() -> None:
+    def spot(dim: str, severity: float, reason: str) -> Spot:
+        return Spot(dimension=dim, start_s=0, end_s=8, score=0.5, severity=severity, reason=reason)
+
+    perceptual = [spot("pedal_clarity", 0.4, "pedal clarity leans blurred"), spot("drama", 0.5, "x")]
+    measured = [spot("pedal_clarity", 0.8, sig.MEASURED + "notes ring")]
+    merged = sig.merge_signal_spots(perceptual, measured)
+    assert [s.dimension for s in merged] == ["pedal_clarity", "drama"]
+    assert sig.is_signal_spot(merged[0]) and not sig.is_signal_spot(merged[1])
+    assert sig.merge_signal_spots(perceptual, []) == sorted(perceptual, key=lambda s: -s.severity)
+
+
+# ---------------------------------------------------------------- a real performance, faulted
+
+
+@pytest.fixture(scope="module")
+def midi(shared_dir: Path):
+    from eval.faults import load_midi
+
+    return load_midi(shared_dir / "data" / "percepiano" / "performance_midi" / f"{KEY}.mid")
+
+
+def _faulted(midi, fault: str):
+    from eval.faults import inject
+    from eval.feedback_measures import _hash
+
+    return midi if fault == "clean" else inject(midi, fault, int(_hash(f"{KEY}|{fault}")[:8], 16))
+
+
+def _midi_spots(midi) -> dict[str, Spot]:
+    from scorer.inference.features import notes_from_midi
+
+    spots = sig.signal_spots(SPANS, notes=notes_from_midi(midi))
+    return {s.dimension: s for s in spots}
+
+
+def test_midi_with_its_own_pedalling_gets_no_measured_spot(midi) -> None:
+    from scorer.inference.features import notes_from_midi
+
+    assert len(notes_from_midi(midi).pedal) >= 3  # the player pedals
+    assert _midi_spots(midi) == {}
+
+
+@pytest.mark.parametrize(
+    ("fault", "dimension", "words"),
+    [
+        ("pedal_held", "pedal_clarity", "ring against new notes"),
+        ("flat_dynamics", "dynamic_range", "loudest and softest"),
+        ("left_hand_loud", "balance", "accompaniment is louder than the melody"),
+    ],
+)
+def test_midi_fault_is_measured(midi, fault: str, dimension: str, words: str) -> None:
+    spots = _midi_spots(_faulted(midi, fault))
+    assert list(spots) == [dimension]
+    assert words in spots[dimension].reason and spots[dimension].severity >= sig.SEVERITY_AT_THRESHOLD
+
+
+@pytest.fixture(scope="module")
+def heard(midi, tmp_path_factory: pytest.TempPathFactory):
+    """fault -> (render, basic-pitch notes, posteriors) for the clean take and two faults."""
+    from api.settings import Settings
+    from eval.faults import midi_bytes
+    from scorer.inference.render import render_midi_bytes
+    from scorer.inference.transcribe import Transcriber
+
+    soundfont = Settings(home=tmp_path_factory.mktemp("home")).soundfont
+    transcriber = Transcriber(1)
+    out = {}
+    for fault in ("clean", "pedal_held", "flat_dynamics"):
+        audio = render_midi_bytes(midi_bytes(_faulted(midi, fault)), soundfont, sr=FEATURE_SR)
+        notes, post = transcriber.transcribe_with_evidence(audio, FEATURE_SR)
+        out[fault] = (audio, notes, post)
+    return out
+
+
+def test_render_pedal_blur_and_flat_dynamics_are_measured_and_the_clean_render_is_not(heard) -> None:
+    found = {}
+    for fault, (audio, notes, post) in heard.items():
+        spots = sig.signal_spots(SPANS, posteriors=post, audio=(audio, FEATURE_SR, notes))
+        found[fault] = [s.dimension for s in spots]
+    assert found == {"clean": [], "pedal_held": ["pedal_clarity"], "flat_dynamics": ["dynamic_range"]}
+    clean = heard["clean"]
+    assert sig.blur_from_posteriors(clean[2]) < sig.BLUR_AUDIO
+    spread = sig.level_spread(sig.key_levels(clean[0], FEATURE_SR, clean[1]), clean[1])
+    assert spread is not None and spread >= sig.FLAT_LEVEL_DB
+
+
+@pytest.fixture(scope="module")
+def scorer(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    from api.settings import Settings
+    from scorer.inference.service import Scorer
+
+    return Scorer.load(Settings(home=tmp_path_factory.mktemp("home"), shared_dir=shared_dir).scorer_config())
+
+
+def _measured(report) -> list[Spot]:
+    return [s for s in report.weak_spots if sig.is_signal_spot(s)]
+
+
+def test_service_reports_the_measured_pedal_spot(heard, scorer) -> None:
+    from scorer.inference.decode import Decoded
+
+    audio = heard["pedal_held"][0]
+    report = scorer.score_decoded(Decoded(audio, len(audio) / FEATURE_SR, None, "audio"))
+    measured = _measured(report)
+    assert [s.dimension for s in measured] == ["pedal_clarity"]
+    assert report.weak_spots[0] == measured[0]  # direct evidence ranks first
+    assert sum(s.dimension == "pedal_clarity" for s in report.weak_spots) == 1
+
+
+def test_service_with_the_score_measures_chords_apart_and_a_buried_melody(
+    midi, scorer, shared_dir: Path
+) -> None:
+    """With the score: jittered onsets -> chord notes apart (timing, with bars); a loud left hand -> the melody
+    buried (balance); the clean render -> neither."""
+    from eval.faults import midi_bytes
+    from scorer.inference.align import load_score
+    from scorer.inference.decode import Decoded
+    from scorer.inference.render import render_midi_bytes
+
+    score = load_score(
+        shared_dir / "data" / "percepiano" / "score_midi" / "Schubert_D960_mv3_8bars_Score_06.mid"
+    )
+    found = {}
+    for fault in ("clean", "jitter", "left_hand_loud"):
+        audio = render_midi_bytes(midi_bytes(_faulted(midi, fault)), scorer.config.soundfont, sr=FEATURE_SR)
+        report = scorer.score_decoded(Decoded(audio, len(audio) / FEATURE_SR, None, "audio"), score=score)
+        found[fault] = {s.dimension: s for s in _measured(report)}
+    assert found["clean"] == {}
+    timing = found["jitter"]["timing_stability"]
+    assert "ms apart" in timing.reason and "from a steady local beat" in timing.reason and timing.bars
+    assert "melody is buried" in found["left_hand_loud"]["balance"].reason
