@@ -123,6 +123,7 @@ class Judge:
 
     def respot(self, report: Any, expected: Any = None) -> Any:
         from scorer.dimensions import NAMES
+        from scorer.inference.signal_spots import is_signal_spot, merge_signal_spots
         from scorer.inference.spots import find_spots
 
         windows = np.array([[w.scores[n] for n in NAMES] for w in report.windows])
@@ -137,6 +138,9 @@ class Judge:
             top_n=self.config.top_n,
             **(expected or {}),
         )
+        # measured spots (scorer.inference.signal_spots) need the signal: kept as scored, and they replace the
+        # perceptual spots of their dimension as in the service
+        weak = merge_signal_spots(weak, [s for s in report.weak_spots if is_signal_spot(s)])
         notes = [s for s in report.weak_spots if s.dimension not in NAMES]  # note-level spots stay as scored
         weak = sorted(weak + notes, key=lambda s: (-s.severity, s.start_s, s.dimension))[: self.config.top_n]
         return report.model_copy(update={"weak_spots": weak, "strengths": strong})
