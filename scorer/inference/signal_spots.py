@@ -389,8 +389,8 @@ def dynamics_measure(
         "dynamic_range",
         spread,
         _severity((FLAT_VELOCITY - spread) / FLAT_VELOCITY),
-        f"{MEASURED}almost no difference between your loudest and softest notes: most notes lie within "
-        f"{spread:.0f} of 127 velocity steps of each other",
+        f"{MEASURED}almost no difference between your loudest and softest notes: the middle 80% of your "
+        f"notes differ by only {spread:.0f} of 127 velocity steps",
         start,
         end,
     )
