@@ -39,6 +39,11 @@ class WindowScores(BaseModel):
     scores: dict[str, float]
 
 
+# A spot whose reason starts with this was measured from the notes or the sound (scorer.inference.signal_spots),
+# not judged by the perceptual model: its reason is evidence the student can check, so the feedback quotes it.
+MEASURED = "measured: "
+
+
 class Spot(BaseModel):
     """A weak spot or a strength: one dimension over one time range."""
 

@@ -25,7 +25,7 @@ from rag.generation.dimension_words import (
     words_for,
 )
 from scorer.dimensions import BY_NAME
-from scorer.schema import BarReport, NoteError, ScoreReport, Spot
+from scorer.schema import MEASURED, BarReport, NoteError, ScoreReport, Spot
 
 MAX_PROBLEMS = 2
 MAX_EXAMPLES = 3
@@ -69,6 +69,8 @@ class Problem:
         text = f"{self.name} at {self.where}{kind}: {self.what}"
         if self.dimension in NOTE_WORDS:  # "bars 4–5: 9 wrong notes"; a perceptual reason ("… below the
             text += f"; {self.reason}"  # reference") is scorer jargon the 1.5B model repeated as advice
+        elif self.reason.startswith(MEASURED):  # what was measured in the playing: evidence, in plain words
+            text += f"; {self.reason.removeprefix(MEASURED)}"
         if self.examples:
             text += " (" + "; ".join(self.examples) + ")"
         return text

@@ -37,13 +37,12 @@ import numpy as np
 
 from scorer.inference.features import Notes
 from scorer.inference.note_evidence import Posteriorgram
-from scorer.schema import BarReport, Spot
+from scorer.schema import MEASURED, BarReport, Spot
 
 if TYPE_CHECKING:
     from scorer.inference.align import NotatedScore
     from scorer.inference.note_assessment import NoteAssessment
 
-MEASURED = "measured: "
 STEP = 0.05  # s, time grid of the blur measure
 RECENT_S = 1.0  # struck within this: the present harmony; earlier and still sounding: carried over
 DECAY_S = 3.0  # MIDI: a note under the pedal is heard at most this long after its key is released

@@ -178,6 +178,23 @@ def test_the_worked_example_carried_into_another_problem_gives_way_to_cadenzas_o
     assert "thumb" not in text and "Listen for where each phrase ends and breathe there [2]." in text
 
 
+def test_a_measured_reason_reaches_the_prompt_and_a_perceptual_one_does_not():
+    """A measured spot's reason (scorer.inference.signal_spots) is evidence in plain words, so the prompt carries
+    it; a perceptual reason ("further than 90% of ...") is scorer jargon the small model repeated as advice."""
+    from rag.generation.evidence import Problem
+    from scorer.schema import MEASURED
+
+    measured = (
+        "in 68% of the time, notes struck over a second earlier still ring against new notes a step away"
+    )
+    pedal = Problem("pedal_clarity", "0:00–0:20", "blurred pedalling", MEASURED + measured)
+    assert pedal.line().endswith("; " + measured) and MEASURED not in pedal.line()
+    perceptual = Problem(
+        "pedal_clarity", "0:00–0:20", "blurred pedalling", "pedal clarity leans blurred: further"
+    )
+    assert "leans" not in perceptual.line()
+
+
 # --- with a stand-in LLM server ------------------------------------------------------------------
 @pytest.fixture()
 def standin():
