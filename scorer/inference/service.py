@@ -17,7 +17,7 @@ from scorer.inference.align import AlignmentTooLong, NotatedScore, ScoreAlignmen
 from scorer.inference.decode import Decoded, decode, probe
 from scorer.inference.features import FEATURE_SR, Notes
 from scorer.inference.note_evidence import Posteriorgram
-from scorer.inference.signal_spots import merge_signal_spots, signal_spots
+from scorer.inference.signal_spots import Evidence, merge_signal_spots, signal_spots
 from scorer.inference.spots import Reference, find_spots
 from scorer.inference.windows import aggregate, centre_weights, window_spans
 from scorer.schema import BarReport, DimensionScore, NoteError, ScoreFollowing, ScoreReport, WindowScores
@@ -263,6 +263,8 @@ class Scorer:
                 bar_reports=bar_reports,
                 bar_times=bars,
             ),
+            # a perceptual spot that an exact, clearly normal measure contradicts is dropped
+            Evidence(notes=decoded.notes, chord_spread=spread, bar_reports=bar_reports),
         )
         from scorer.inference.curves import curves
 

@@ -25,6 +25,13 @@ Without a score no audio measure of balance is used: the levels of the top trans
 under it did not separate clean from faulted renders on TUNE (basic-pitch misses the soft melody, 2-39% of its
 notes, or puts an overtone on top), so such a recording gets balance spots only from the perceptual model. Every reason starts with ``MEASURED`` (``is_signal_spot``): a
 report's spots can be told apart and re-merged when its perceptual spots are recomputed.
+
+The other way round (``Evidence``, ``contradicted``): where a measure is exact and clearly normal over a
+perceptual weak spot's time range (a MIDI input's velocity spread or pedal blur; with a followed score, chords
+together *and* onsets on a steady local beat), that spot is dropped: the model heard a problem the measurement
+says is not there. Audio dynamics and pedal blur are not exact enough for this (flat renders reach 2.3 dB, clean
+ones start at 1.7; pedal-held renders start at 0.10 blur), and balance is not judged (a melody clearly on top
+does not contradict "disproportioned": the melody may be too loud).
 """
 
 from __future__ import annotations
@@ -66,6 +73,12 @@ BEFORE_S = 0.04
 TOP_VOICE_MARGIN = -0.10  # audio with a score: clean >= -0.02, loud left hand <= -0.12 (flat -0.15 .. 0.06)
 TOP_VOICE_WINDOW_S = 0.06
 SEVERITY_AT_THRESHOLD = 0.6  # direct evidence ranks above a perceptual spot at its threshold (0.375)
+# "clearly normal": an exact measure this far on the clean side of its threshold contradicts the perceptual
+# model's weak spot of the same dimension over the same time (chosen on TUNE, eval/results/signal_spots.md)
+CLEAR_VELOCITY = 2 * FLAT_VELOCITY  # MIDI velocity spread: clean >= 21.6 (101 TUNE takes), flat 0
+CLEAR_BLUR_MIDI = BLUR_MIDI / 2  # MIDI pedal blur: clean 0-0.36, pedal held >= 0.48
+CLEAR_CHORD_MS = CHORD_SPREAD_MS / 2  # chord spread with a score: jittered >= 35 ms (MIDI and audio, TUNE)
+CLEAR_ONSET_MS = 25.0  # median bar onset deviation from the local beat: jittered >= 33 ms (TUNE)
 
 
 @dataclass(frozen=True)
@@ -523,10 +536,65 @@ def signal_spots(
     ]
 
 
-def merge_signal_spots(weak: Sequence[Spot], measured: Sequence[Spot]) -> list[Spot]:
+@dataclass(frozen=True)
+class Evidence:
+    """What Cadenza measured exactly enough to contradict the perceptual model: a MIDI input's own notes
+    (velocities and CC64 are exact), and with a followed score the notated chords' onset spreads (seconds,
+    performance times) and the bars (their onset deviation from the local beat)."""
+
+    notes: Notes | None = None
+    chord_spread: tuple[np.ndarray, np.ndarray] | None = None
+    bar_reports: Sequence[BarReport] | None = None
+
+
+def _steady(evidence: Evidence, start: float, end: float) -> bool:
+    """Chords together and onsets on a steady local beat between ``start`` and ``end``: both aspects of
+    "unstable timing" measured and clearly normal (chord spread alone says nothing of the beat)."""
+    if evidence.chord_spread is None or not evidence.bar_reports:
+        return False
+    spreads, times = evidence.chord_spread
+    here = spreads[(times >= start) & (times < end)]
+    devs = [
+        b.onset_dev_ms
+        for b in evidence.bar_reports
+        if b.onset_dev_ms is not None and b.start_s < end and b.end_s > start
+    ]
+    return (
+        here.size >= MIN_CHORDS
+        and len(devs) >= 2
+        and float(np.median(here)) * 1000 <= CLEAR_CHORD_MS
+        and float(np.median(devs)) <= CLEAR_ONSET_MS
+    )
+
+
+def contradicted(spot: Spot, evidence: Evidence) -> bool:
+    """Whether a perceptual weak spot is contradicted by a clearly normal measure over its own time range (a
+    quality spot always leans to the undesirable pole: little range, blurred, unstable). Balance is not
+    judged: a clearly singing melody would not contradict "disproportioned" (the melody may be too loud)."""
+    notes, a, b = evidence.notes, spot.start_s, spot.end_s
+    if spot.dimension == "dynamic_range" and notes is not None:
+        spread = velocity_spread(notes.window(a, b))
+        return spread is not None and spread >= CLEAR_VELOCITY
+    if spot.dimension == "pedal_clarity" and notes is not None:
+        return notes.window(a, b).onset.size >= MIN_NOTES and blur_from_notes(notes, a, b) <= CLEAR_BLUR_MIDI
+    if spot.dimension == "timing_stability":
+        return _steady(evidence, a, b)
+    return False
+
+
+def merge_signal_spots(
+    weak: Sequence[Spot], measured: Sequence[Spot], evidence: Evidence | None = None
+) -> list[Spot]:
     """The weak spots with the measured ones in: a measured spot replaces the perceptual spots of its
-    dimension (one problem, one spot, with the evidence), ranked by severity."""
+    dimension (one problem, one spot, with the evidence), and a perceptual spot that ``evidence`` contradicts
+    is dropped (the student is not told of a problem the measurement says is not there); ranked by severity."""
     dims = {s.dimension for s in measured}
-    merged = [s for s in weak if s.dimension not in dims and not is_signal_spot(s)] + list(measured)
+    merged = [
+        s
+        for s in weak
+        if s.dimension not in dims
+        and not is_signal_spot(s)
+        and not (evidence is not None and contradicted(s, evidence))
+    ] + list(measured)
     merged.sort(key=lambda s: (-s.severity, s.start_s, s.dimension))
     return merged

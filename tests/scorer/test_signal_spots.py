@@ -1,7 +1,8 @@
 """Measured weak spots (scorer.inference.signal_spots, issue 18): the measures on constructed notes, and on a
 real PercePiano performance (Schubert D960 iii, a TUNE passage of eval/splits/feedback_measures_split.json)
 with one fault injected (eval.faults): its MIDI with the player's own pedalling, its fluidsynth render through
-basic-pitch, and the render through the scorer service."""
+basic-pitch, and the render through the scorer service. A perceptual spot that a clearly normal exact measure
+contradicts is dropped (constructed evidence and the same performance's MIDI)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,62 @@ def test_a_measured_spot_replaces_the_perceptual_one_of_its_dimension() -> None:
     assert sig.merge_signal_spots(perceptual, []) == sorted(perceptual, key=lambda s: -s.severity)
 
 
+def _perceptual(dim: str, start: float = 0.0, end: float = 8.0) -> Spot:
+    return Spot(dimension=dim, start_s=start, end_s=end, score=0.5, severity=0.45, reason=f"{dim} leans x")
+
+
+def test_a_clearly_normal_midi_measure_drops_the_perceptual_spot_and_a_fault_keeps_it() -> None:
+    scale = [60, 62, 64, 65, 67, 69, 71, 72] * 3
+    onsets = np.arange(len(scale)) * 0.3
+    shaped = np.tile([40.0, 55, 70, 85, 95, 80, 60, 45], 3)  # velocity spread 45: clearly not flat
+    dry = sig.Evidence(notes=_notes(onsets, scale, velocity=shaped))
+    weak = [_perceptual("dynamic_range"), _perceptual("pedal_clarity"), _perceptual("balance")]
+    assert [s.dimension for s in sig.merge_signal_spots(weak, [], dry)] == ["balance"]
+    # all velocities equal and the pedal held: the measures agree with the model, nothing is dropped
+    held = sig.Evidence(notes=_notes(onsets, scale, velocity=64, pedal=[(0.0, 8.0)]))
+    assert sorted(s.dimension for s in sig.merge_signal_spots(weak, [], held)) == sorted(
+        s.dimension for s in weak
+    )
+    # between the threshold and "clearly normal" (spread 12: not flat, not clearly wide) the model is kept
+    narrow = _notes(onsets, scale, velocity=np.tile([58.0, 64, 70, 64], 6))
+    assert sig.FLAT_VELOCITY < (sig.velocity_spread(narrow) or 0) < sig.CLEAR_VELOCITY
+    assert not sig.contradicted(weak[0], sig.Evidence(notes=narrow))
+    # a spot over a stretch with too few notes to measure is kept
+    assert not sig.contradicted(_perceptual("dynamic_range", 20.0, 28.0), dry)
+
+
+def test_steady_chords_and_beat_drop_a_perceptual_timing_spot_only_with_both_measured() -> None:
+    from scorer.schema import BarReport
+
+    def bars(dev_ms: float) -> list[BarReport]:
+        return [
+            BarReport(
+                bar=i + 1,
+                start_s=2.0 * i,
+                end_s=2.0 * i + 2,
+                expected=8,
+                matched=8,
+                missed=0,
+                extra=0,
+                wrong=0,
+                onset_dev_ms=dev_ms,
+            )
+            for i in range(4)
+        ]
+
+    together = (np.full(10, 0.012), np.linspace(0.0, 7.5, 10))
+    timing = _perceptual("timing_stability")
+    assert sig.contradicted(timing, sig.Evidence(chord_spread=together, bar_reports=bars(9.0)))
+    assert not sig.contradicted(timing, sig.Evidence(chord_spread=together))  # the beat not measured
+    assert not sig.contradicted(timing, sig.Evidence(chord_spread=together, bar_reports=bars(45.0)))
+    apart = (np.full(10, 0.04), np.linspace(0.0, 7.5, 10))  # below the spot threshold, not clearly together
+    assert not sig.contradicted(timing, sig.Evidence(chord_spread=apart, bar_reports=bars(9.0)))
+    assert not sig.contradicted(
+        _perceptual("timing_stability", 30.0, 38.0),
+        sig.Evidence(chord_spread=together, bar_reports=bars(9.0)),
+    )
+
+
 # ---------------------------------------------------------------- a real performance, faulted
 
 
@@ -111,6 +168,20 @@ def _midi_spots(midi) -> dict[str, Spot]:
 
     spots = sig.signal_spots(SPANS, notes=notes_from_midi(midi))
     return {s.dimension: s for s in spots}
+
+
+def test_real_midi_dynamics_contradict_a_perceptual_little_range_spot_unless_flattened(midi) -> None:
+    """The player's own velocities (spread well over 16 steps) contradict "little range"; with every velocity
+    equal the measured spot replaces it instead, so the fault is still named."""
+    from scorer.inference.features import notes_from_midi
+
+    spot = _perceptual("dynamic_range")
+    played = notes_from_midi(midi)
+    assert (sig.velocity_spread(played) or 0) >= sig.CLEAR_VELOCITY
+    assert sig.merge_signal_spots([spot], [], sig.Evidence(notes=played)) == []
+    flat = notes_from_midi(_faulted(midi, "flat_dynamics"))
+    merged = sig.merge_signal_spots([spot], sig.signal_spots(SPANS, notes=flat), sig.Evidence(notes=flat))
+    assert [s.dimension for s in merged] == ["dynamic_range"] and sig.is_signal_spot(merged[0])
 
 
 def test_midi_with_its_own_pedalling_gets_no_measured_spot(midi) -> None:
