@@ -265,6 +265,7 @@ class Scorer:
             ),
             # a perceptual spot that an exact, clearly normal measure contradicts is dropped
             Evidence(notes=decoded.notes, chord_spread=spread, bar_reports=bar_reports),
+            top_n=self.config.top_n,
         )
         from scorer.inference.curves import curves
 

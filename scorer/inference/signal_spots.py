@@ -583,11 +583,12 @@ def contradicted(spot: Spot, evidence: Evidence) -> bool:
 
 
 def merge_signal_spots(
-    weak: Sequence[Spot], measured: Sequence[Spot], evidence: Evidence | None = None
+    weak: Sequence[Spot], measured: Sequence[Spot], evidence: Evidence | None = None, top_n: int | None = None
 ) -> list[Spot]:
     """The weak spots with the measured ones in: a measured spot replaces the perceptual spots of its
     dimension (one problem, one spot, with the evidence), and a perceptual spot that ``evidence`` contradicts
-    is dropped (the student is not told of a problem the measurement says is not there); ranked by severity."""
+    is dropped (the student is not told of a problem the measurement says is not there); ranked by severity and
+    cut to ``top_n`` like the other spot lists."""
     dims = {s.dimension for s in measured}
     merged = [
         s
@@ -597,4 +598,4 @@ def merge_signal_spots(
         and not (evidence is not None and contradicted(s, evidence))
     ] + list(measured)
     merged.sort(key=lambda s: (-s.severity, s.start_s, s.dimension))
-    return merged
+    return merged[:top_n]
