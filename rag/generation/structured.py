@@ -316,8 +316,8 @@ def render_problem(problem: Problem, item: dict[str, Any], n: int | None) -> str
     step or reason that rewrites the worked example (the 1.5B model carried its thumb-under step into
     phrasing, timing and dynamics problems: eval/results/preference.md) gives way to Cadenza's own."""
     mark = f" [{n}]" if n is not None else ""
-    step = _without_example(str(item.get("step", "")))
-    why = _without_example(str(item.get("why", "")))
+    step = _own_sentences(str(item.get("step", "")), problem)
+    why = _own_sentences(str(item.get("why", "")), problem)
     step_mark = why_mark = mark
     if not step:  # Cadenza's words cite no book
         step, step_mark = (
@@ -329,9 +329,25 @@ def render_problem(problem: Problem, item: dict[str, Any], n: int | None) -> str
     return f"{problem_head(problem)} {step[:-1]}{step_mark}{step[-1]} {why[:-1]}{why_mark}{why[-1]}"
 
 
-def _without_example(text: str) -> str:
-    """The model's text less any sentence that rewrites the worked example ('' when nothing is left)."""
-    kept = [s for s in split_sentences(" ".join(text.split())) if not is_echo(s, _EXAMPLE_GRAMS)]
+_BARS = re.compile(r"\bbars?\s+(\d+)(?:\s*(?:[–-]|to|and)\s*(\d+))?", re.IGNORECASE)
+
+
+def names_other_bars(sentence: str, bars: Sequence[int]) -> bool:
+    """Does ``sentence`` name a bar outside the problem's (a bar next to them is fine)? Without a score the
+    problem has no bars, so any bar it names is invented (the 1.5B model wrote the worked example's "bars
+    9–12" into feedback on a recording with no score)."""
+    named = [int(b) for m in _BARS.finditer(sentence) for b in m.groups() if b]
+    return bool(named) and (not bars or any(b < min(bars) - 1 or b > max(bars) + 1 for b in named))
+
+
+def _own_sentences(text: str, problem: Problem) -> str:
+    """The model's text less any sentence that rewrites the worked example or names bars the evidence does
+    not give ('' when nothing is left)."""
+    kept = [
+        s
+        for s in split_sentences(" ".join(text.split()))
+        if not is_echo(s, _EXAMPLE_GRAMS) and not names_other_bars(s, problem.bars)
+    ]
     return _sentence(" ".join(kept)) if kept else ""
 
 

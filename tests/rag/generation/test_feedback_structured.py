@@ -162,7 +162,9 @@ def test_the_worked_example_carried_into_another_problem_gives_way_to_cadenzas_o
     from rag.generation.evidence import Problem
     from rag.generation.structured import render_problem
 
-    phrasing = Problem("space", "1:09–1:16 (bars 28–30)", "flat phrasing without breathing", "reason")
+    phrasing = Problem(
+        "space", "1:09–1:16 (bars 28–30)", "flat phrasing without breathing", "reason", bars=(28, 29, 30)
+    )
     copied = {
         "step": "Play bars 28–30 at half speed five times, passing the thumb under without turning your hand.",
         "why": "Breathing at the ends of phrases lets the music speak, as the passage says.",
@@ -176,6 +178,31 @@ def test_the_worked_example_carried_into_another_problem_gives_way_to_cadenzas_o
     mixed = {**copied, "step": copied["step"] + " Listen for where each phrase ends and breathe there."}
     text = render_problem(phrasing, mixed, 2)
     assert "thumb" not in text and "Listen for where each phrase ends and breathe there [2]." in text
+
+
+def test_a_sentence_naming_bars_the_evidence_does_not_give_is_left_out():
+    """Seen on a MIDI take with no score: "Play the run in bars 9–15 at half speed five times" (the worked
+    example's bars). Without a score no bar may be named; with one, only the problem's bars (or a neighbour)."""
+    from rag.generation.evidence import Problem
+    from rag.generation.structured import names_other_bars, render_problem
+
+    assert names_other_bars("Play the run in bars 9–15 slowly.", ())
+    assert not names_other_bars("Play the run slowly, hands apart.", ())
+    assert not names_other_bars("Play bars 5 to 7 slowly.", (5, 6, 7)) and not names_other_bars(
+        "Start at bar 4.", (5, 6)
+    )
+    assert names_other_bars("Then bar 12 twice.", (5, 6, 7))
+    unscored = Problem("timbre_variety", "0:00–0:15", "monotonous even tone", "reason")
+    item = {
+        "step": "Shade bars 9–15 with two different touches. Listen for a new colour in each phrase.",
+        "why": "Colour keeps a repeated phrase alive.",
+    }
+    text = render_problem(unscored, item, 1)
+    assert "bars 9" not in text and "Listen for a new colour in each phrase [1]." in text
+    scored = Problem(
+        "timbre_variety", "0:20–0:31 (bars 9–15)", "monotonous even tone", "reason", bars=tuple(range(9, 16))
+    )
+    assert "Shade bars 9–15 with two different touches" in render_problem(scored, item, 1)
 
 
 def test_a_measured_reason_reaches_the_prompt_and_a_perceptual_one_does_not():
