@@ -401,8 +401,9 @@ def dynamics_measure(
         "dynamic_range",
         spread,
         _severity((FLAT_VELOCITY - spread) / FLAT_VELOCITY),
-        f"{MEASURED}almost no difference between your loudest and softest notes: the middle 80% of your "
-        f"notes differ by only {spread:.0f} of 127 velocity steps",
+        # plain words: "the middle 80% of your notes" was read by the 1.5B model as an instruction to play them
+        f"{MEASURED}almost no difference between your loud and soft notes: nearly all are within "
+        f"{spread:.0f} of the keyboard's 127 loudness steps of each other",
         start,
         end,
     )

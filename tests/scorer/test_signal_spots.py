@@ -195,7 +195,7 @@ def test_midi_with_its_own_pedalling_gets_no_measured_spot(midi) -> None:
     ("fault", "dimension", "words"),
     [
         ("pedal_held", "pedal_clarity", "ring against new notes"),
-        ("flat_dynamics", "dynamic_range", "loudest and softest"),
+        ("flat_dynamics", "dynamic_range", "loud and soft notes"),
         ("left_hand_loud", "balance", "accompaniment is louder than the melody"),
     ],
 )
