@@ -20,6 +20,7 @@ from typing import Any
 
 from rag.generation.attribution import is_echo, word_trigrams
 from rag.generation.citations import split_sentences
+from rag.generation.dimension_words import plain_name
 from rag.generation.evidence import Evidence, Problem
 from rag.generation.llm import Message
 from rag.generation.prompt import _neutralise, source_label, student_field
@@ -351,9 +352,16 @@ def _own_sentences(text: str, problem: Problem) -> str:
     return _sentence(" ".join(kept)) if kept else ""
 
 
-def render_refine(value: str, n: int | None) -> str:
+MIN_REFINE_WORDS = 5  # "Timing stability." (the 1.5B model's whole answer once) is a heading, not advice
+
+
+def render_refine(value: str, n: int | None, dimension: str | None = None) -> str:
+    """The one thing to refine; a bare heading gives way to Cadenza's own sentence, which cites no book."""
     mark = f" [{n}]" if n is not None else ""
     text = _sentence(value)
+    if len(text.split()) < MIN_REFINE_WORDS:
+        topic = plain_name(dimension) if dimension else "one thing at a time"
+        return f"To refine: choose one short passage and play it slowly, listening only for {topic}."
     return f"To refine: {text[:-1]}{mark}{text[-1]}"
 
 
@@ -362,7 +370,7 @@ def render_part(part: ScannedPart, evidence: Evidence, numbers: Sequence[int | N
     if part.kind == "strength" and isinstance(part.value, str):
         return render_strength(part.value)
     if part.kind == "refine" and isinstance(part.value, str):
-        return render_refine(part.value, numbers[0] if numbers else None)
+        return render_refine(part.value, numbers[0] if numbers else None, evidence.refine)
     if part.kind == "problem" and isinstance(part.value, dict) and part.index < len(evidence.problems):
         n = numbers[part.index] if part.index < len(numbers) else None
         return render_problem(evidence.problems[part.index], part.value, n)
@@ -378,5 +386,5 @@ def render_answer(answer: dict[str, Any], evidence: Evidence, numbers: Sequence[
                 render_problem(problem, answer["problems"][i], numbers[i] if i < len(numbers) else None)
             )
     else:
-        parts.append(render_refine(answer["refine"], numbers[0] if numbers else None))
+        parts.append(render_refine(answer["refine"], numbers[0] if numbers else None, evidence.refine))
     return parts

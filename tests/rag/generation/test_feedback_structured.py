@@ -205,6 +205,16 @@ def test_a_sentence_naming_bars_the_evidence_does_not_give_is_left_out():
     assert "Shade bars 9–15 with two different touches" in render_problem(scored, item, 1)
 
 
+def test_a_bare_heading_as_the_thing_to_refine_gives_way_to_cadenzas_sentence():
+    """Seen on a clean Schubert take: the whole refinement read "To refine: Timing stability [1]."."""
+    from rag.generation.structured import render_refine
+
+    bare = render_refine("Timing stability", 1, "timing_stability")
+    assert "[1]" not in bare and bare.startswith("To refine: choose one short passage")
+    advice = "Let the left hand keep the pulse while the right hand shapes the phrase."
+    assert render_refine(advice, 1, "timing_stability") == "To refine: " + advice[:-1] + " [1]."
+
+
 def test_a_measured_reason_reaches_the_prompt_and_a_perceptual_one_does_not():
     """A measured spot's reason (scorer.inference.signal_spots) is evidence in plain words, so the prompt carries
     it; a perceptual reason ("further than 90% of ...") is scorer jargon the small model repeated as advice."""
