@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from eval.faults import FAULT_DIMENSIONS, FAULT_DIRECTION, FAULTS, NEEDS_SCORE, inject, load_midi, midi_bytes
+from rag.generation.dimension_words import mentions
 
 SPLIT_FILE = Path(__file__).with_name("splits") / "feedback_measures_split.json"
 LABELS = "data/percepiano/labels/label_2round_mean_reg_19_with0_rm_highstd0.json"
@@ -183,11 +184,20 @@ def run_faults(
     *,
     with_score: bool = False,
     expect: Any = None,
+    writer: Any = None,
 ) -> list[dict]:
     """One row per (performance, fault). ``with_score``: every render is scored with its score MIDI (as a
     student who uploads the score); else only the faults that need it. ``expect``: performance -> the
-    expectation passed to the weak-spot rules (None: the population default)."""
+    expectation passed to the weak-spot rules (None: the population default). ``writer``: report -> the
+    feedback text (a FeedbackService's): the row then says whether the text names the fault, clean and faulted."""
     rows = []
+    texts: dict[str, str] = {}
+
+    def text_of(name: str, report: Any) -> str:
+        if name not in texts:
+            texts[name] = writer(report)
+        return texts[name]
+
     for p in perfs:
         midi = load_midi(p.midi(shared))
         score_path = p.score(shared)
@@ -222,13 +232,37 @@ def run_faults(
             for top, tag in ((None, "any"), (2, "top2")):
                 row[f"named_{tag}"] = bool(dims & set(weak_dims(bad, top)))
                 row[f"clean_named_{tag}"] = bool(dims & set(weak_dims(base, top)))
+            if writer is not None:  # the feedback the student reads: does it name the fault?
+                clean_name = f"{p.key}|clean" + ("|score" if use_score else "")
+                said, clean_said = text_of(f"{p.key}|{fault}", bad), text_of(clean_name, base)
+                row["text_named"] = any(mentions(said, d) for d in dims)
+                row["clean_text_named"] = any(mentions(clean_said, d) for d in dims)
+                row["text"], row["clean_text"] = said, clean_said
             if fault in FAULT_DIRECTION:
                 dim, sign = FAULT_DIRECTION[fault]
                 row["delta"] = round(_score(bad, dim) - _score(base, dim), 4)
                 row["moved"] = bool(np.sign(row["delta"]) == sign)
             rows.append(row)
-            print(json.dumps(row), file=sys.stderr, flush=True)
+            print(json.dumps({k: v for k, v in row.items() if "text" != k[-4:]}), file=sys.stderr, flush=True)
     return rows
+
+
+def feedback_writer(index_home: Path, shared: Path) -> tuple[Any, Any]:
+    """(report -> feedback text, close): the service's default generation over the index in ``index_home``."""
+    from api.settings import Settings
+    from rag.generation.feedback import FeedbackService
+    from rag.generation.local_llm import LocalLLMServer
+    from rag.retrieval.retriever import Retriever
+
+    settings = Settings(home=index_home, shared_dir=shared)
+    retriever = Retriever.open(settings.retrieval_config())
+    service = FeedbackService(settings.generation_config(), retriever)
+
+    def close() -> None:
+        LocalLLMServer.stop_shared()
+        retriever.close()
+
+    return (lambda report: service.generate(report).text), close
 
 
 def summarise_faults(rows: Sequence[dict]) -> dict[str, dict[str, Any]]:
@@ -244,6 +278,10 @@ def summarise_faults(rows: Sequence[dict]) -> dict[str, dict[str, Any]]:
             "clean_named_top2": sum(r["clean_named_top2"] for r in sel),
             "moved": f"{sum(moved)}/{len(moved)}" if moved else "n/a",
         }
+        texts = [r for r in sel if "text_named" in r]
+        if texts:
+            out[fault]["text_named"] = sum(r["text_named"] for r in texts)
+            out[fault]["clean_text_named"] = sum(r["clean_text_named"] for r in texts)
     return out
 
 
@@ -260,6 +298,16 @@ def faults_table(summary: dict[str, dict[str, Any]]) -> str:
             f"{s['named_top2']} ({100 * s['named_top2'] / n:.0f}%) | "
             f"{s['clean_named_top2']} ({100 * s['clean_named_top2'] / n:.0f}%) | {s['moved']} |"
         )
+    if any("text_named" in s for s in summary.values()):
+        lines += [
+            "",
+            "| fault | n | the feedback text names it | the clean render's text names it |",
+            "|---|---|---|---|",
+        ]
+        for fault, s in summary.items():
+            lines.append(
+                f"| {fault} | {s['n']} | {s.get('text_named', 0)} | {s.get('clean_text_named', 0)} |"
+            )
     return "\n".join(lines)
 
 
@@ -516,6 +564,14 @@ def main(argv: list[str] | None = None) -> int:
         "--cached-only", action="store_true", help="reference: only performances already cached"
     )
     parser.add_argument("--with-score", action="store_true", help="score every render with its score MIDI")
+    parser.add_argument(
+        "--text",
+        type=Path,
+        default=None,
+        metavar="INDEX_HOME",
+        help="faults: also write the feedback (the default LLM, retrieving from the index in INDEX_HOME) and "
+        "check that its text names the fault",
+    )
     parser.add_argument("--cache", type=Path, default=None, help="saved reports (see Judge.report)")
     parser.add_argument("--out", type=Path, default=None, help="JSON of every row and the summary")
     args = parser.parse_args(argv)
@@ -553,7 +609,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         make = EXPECTS[args.expect]
         expect = make(judge, shared) if make is not None else None
-        rows = run_faults(judge, shared, perfs, faults, with_score=args.with_score, expect=expect)
+        writer, close = feedback_writer(args.text, shared) if args.text else (None, None)
+        try:
+            rows = run_faults(
+                judge, shared, perfs, faults, with_score=args.with_score, expect=expect, writer=writer
+            )
+        finally:
+            if close is not None:
+                close()
         summary = summarise_faults(rows)
         print(faults_table(summary))
         result: dict[str, Any] = {

@@ -146,3 +146,21 @@ def test_copying_counts_sentences_that_are_mostly_one_run_of_the_cited_passage(t
     out = copying([{"text": f"{copied}\n{own}", "citations": [cite]}], tmp_path)
     assert (out["sentences"], out["copied"]) == (2, 1)
     assert out["shares"][0] == 1.0 and out["shares"][1] < 0.3
+
+
+def test_the_text_check_counts_feedback_that_names_the_fault_in_the_words_of_its_dimension() -> None:
+    """``faults --text``: a row says whether the feedback text names the fault's dimension (clean and faulted)."""
+    from eval.feedback_measures import faults_table, summarise_faults
+    from rag.generation.dimension_words import mentions
+
+    said = "Clean pedalling at 0:00–0:15: pedal blurs the harmonies. Change the pedal with the harmony [1]."
+    assert mentions(said, "pedal_clarity") and not mentions("Your timing was steady.", "pedal_clarity")
+    base = {"named_any": True, "clean_named_any": False, "named_top2": True, "clean_named_top2": False}
+    rows = [
+        base | {"fault": "pedal_held", "text_named": True, "clean_text_named": False},
+        base | {"fault": "pedal_held", "text_named": False, "clean_text_named": True},
+    ]
+    summary = summarise_faults(rows)
+    assert summary["pedal_held"]["text_named"] == 1 and summary["all"]["clean_text_named"] == 1
+    assert "| pedal_held | 2 | 1 | 1 |" in faults_table(summary)
+    assert "text" not in faults_table(summarise_faults([base | {"fault": "jitter"}]))
