@@ -235,8 +235,8 @@ def run_faults(
             if writer is not None:  # the feedback the student reads: does it name the fault?
                 clean_name = f"{p.key}|clean" + ("|score" if use_score else "")
                 said, clean_said = text_of(f"{p.key}|{fault}", bad), text_of(clean_name, base)
-                row["text_named"] = any(mentions(said, d) for d in dims)
-                row["clean_text_named"] = any(mentions(clean_said, d) for d in dims)
+                row["text_named"] = names_fault(said, dims)
+                row["clean_text_named"] = names_fault(clean_said, dims)
                 row["text"], row["clean_text"] = said, clean_said
             if fault in FAULT_DIRECTION:
                 dim, sign = FAULT_DIRECTION[fault]
@@ -245,6 +245,13 @@ def run_faults(
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if "text" != k[-4:]}), file=sys.stderr, flush=True)
     return rows
+
+
+def names_fault(text: str, dims: frozenset[str]) -> bool:
+    """Does the feedback name one of ``dims`` as something to work on? The strength paragraph is left out:
+    "your dynamic range was excellent" names the dimension, not a problem."""
+    advice = "\n".join(p for p in text.split("\n") if not p.lstrip().startswith("Strength:"))
+    return any(mentions(advice, d) for d in dims)
 
 
 def feedback_writer(index_home: Path, shared: Path) -> tuple[Any, Any]:
