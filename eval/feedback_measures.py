@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from eval.faults import FAULT_DIMENSIONS, FAULT_DIRECTION, FAULTS, NEEDS_SCORE, inject, load_midi, midi_bytes
-from rag.generation.dimension_words import mentions
+from rag.generation.dimension_words import plain_name
 
 SPLIT_FILE = Path(__file__).with_name("splits") / "feedback_measures_split.json"
 LABELS = "data/percepiano/labels/label_2round_mean_reg_19_with0_rm_highstd0.json"
@@ -248,10 +248,15 @@ def run_faults(
 
 
 def names_fault(text: str, dims: frozenset[str]) -> bool:
-    """Does the feedback name one of ``dims`` as something to work on? The strength paragraph is left out:
-    "your dynamic range was excellent" names the dimension, not a problem."""
-    advice = "\n".join(p for p in text.split("\n") if not p.lstrip().startswith("Strength:"))
-    return any(mentions(advice, d) for d in dims)
+    """Does the feedback take up one of ``dims`` as a problem or the thing to refine: a paragraph headed by
+    the dimension's name ("Clean pedalling at 0:10–0:18: …", "To refine: … dynamic range")? Mentions
+    elsewhere do not count: "dynamic" or "loud" turn up in advice on other problems, and the strength
+    paragraph names a dimension to praise it."""
+    heads = [
+        p.strip().split(":")[0] if not p.strip().startswith("To refine:") else p for p in text.split("\n")
+    ]
+    heads = [h for h in heads if h and not h.startswith("Strength")]
+    return any(plain_name(d).lower() in h.lower() for d in dims for h in heads)
 
 
 def feedback_writer(index_home: Path, shared: Path) -> tuple[Any, Any]:
