@@ -396,17 +396,25 @@ def dynamics_measure(
     if notes is None or spread is None or spread >= FLAT_VELOCITY:
         return None
     local = [velocity_spread(notes.window(a, b)) for a, b in spans]
-    start, end = _windows_over(spans, local, FLAT_VELOCITY, above=False)
-    return Measure(
-        "dynamic_range",
-        spread,
-        _severity((FLAT_VELOCITY - spread) / FLAT_VELOCITY),
-        # plain words: "the middle 80% of your notes" was read by the 1.5B model as an instruction to play them
-        f"{MEASURED}almost no difference between your loud and soft notes: nearly all are within "
-        f"{spread:.0f} of the keyboard's 127 loudness steps of each other",
-        start,
-        end,
+    # plain words: "the middle 80% of your notes" was read by the 1.5B model as an instruction to play them
+    reason = (
+        f"almost no difference between your loud and soft notes: nearly all are within {spread:.0f} of the "
+        "keyboard's 127 loudness steps of each other"
     )
+    return _flat(spans, spread, local, FLAT_VELOCITY, reason)
+
+
+def _flat(
+    spans: Sequence[tuple[float, float]],
+    spread: float,
+    local: Sequence[float | None],
+    threshold: float,
+    reason: str,
+) -> Measure:
+    """A flat-dynamics measure: ``spread`` under ``threshold``, over the windows whose own spread is too."""
+    start, end = _windows_over(spans, local, threshold, above=False)
+    severity = _severity((threshold - spread) / threshold)
+    return Measure("dynamic_range", spread, severity, MEASURED + reason, start, end)
 
 
 def _audio_dynamics(
@@ -419,16 +427,11 @@ def _audio_dynamics(
     if spread is None or spread >= FLAT_LEVEL_DB:
         return None
     local = [level_spread(levels, notes, (notes.onset >= a) & (notes.onset < b)) for a, b in spans]
-    start, end = _windows_over(spans, local, FLAT_LEVEL_DB, above=False)
-    return Measure(
-        "dynamic_range",
-        spread,
-        _severity((FLAT_LEVEL_DB - spread) / FLAT_LEVEL_DB),
-        f"{MEASURED}almost no change in loudness from note to note: three notes in four sound within "
-        f"{spread:.1f} dB of the same key's usual level",
-        start,
-        end,
+    reason = (
+        f"almost no change in loudness from note to note: three notes in four sound within {spread:.1f} dB "
+        "of the same key's usual level"
     )
+    return _flat(spans, spread, local, FLAT_LEVEL_DB, reason)
 
 
 def _audio_balance(margins: np.ndarray, times: np.ndarray) -> Measure | None:
