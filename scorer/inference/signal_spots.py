@@ -44,6 +44,7 @@ import numpy as np
 
 from scorer.inference.features import Notes
 from scorer.inference.note_evidence import Posteriorgram
+from scorer.inference.spots import bars_over
 from scorer.schema import MEASURED, BarReport, Spot
 
 if TYPE_CHECKING:
@@ -498,12 +499,6 @@ def timing_measure(
     )
 
 
-def _bars(bar_times: Sequence[float] | None, start: float, end: float) -> list[int] | None:
-    from scorer.inference.spots import _bars as bars_over
-
-    return bars_over(bar_times, start, end)
-
-
 def signal_spots(
     spans: Sequence[tuple[float, float]],
     *,
@@ -533,7 +528,7 @@ def signal_spots(
             score=round(m.value, 4),
             severity=round(m.severity, 3),
             reason=m.reason,
-            bars=_bars(bar_times, m.start_s, m.end_s),
+            bars=bars_over(bar_times, m.start_s, m.end_s),
         )
         for m in measures
         if m is not None

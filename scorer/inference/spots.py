@@ -148,7 +148,7 @@ def parse_bar_times(text: str | None, what: str = "bars") -> list[float] | None:
     return bars or None
 
 
-def _bars(bar_times: Sequence[float] | None, start: float, end: float) -> list[int] | None:
+def bars_over(bar_times: Sequence[float] | None, start: float, end: float) -> list[int] | None:
     """1-based numbers of the bars that overlap [start, end) (bar_times = bar start times)."""
     if not bar_times:
         return None
@@ -245,7 +245,7 @@ def find_spots(
                         score=float(scores[worst]),
                         severity=float(sev),
                         reason=why,
-                        bars=_bars(bar_times, spans[a][0], spans[b][1]),
+                        bars=bars_over(bar_times, spans[a][0], spans[b][1]),
                     )
                 )
             whole_good = 100.0 - _undesirable_pct(dim, reference.percentile(d, float(overall[d])))
@@ -259,7 +259,7 @@ def find_spots(
                         score=float(overall[d]),
                         severity=float(np.clip((whole_good - 50) / 50, 0, 1)),
                         reason=f"{dim.name.replace('_', ' ')} is {good_pole} (percentile {whole_good:.0f} among PercePiano performances)",
-                        bars=_bars(bar_times, spans[0][0], spans[-1][1]),
+                        bars=bars_over(bar_times, spans[0][0], spans[-1][1]),
                     )
                 )
         else:
@@ -278,7 +278,7 @@ def find_spots(
                             score=float(scores[mid]),
                             severity=CHARACTER_WEIGHT * float(np.clip(ext / Z_FULL, 0, 1)),
                             reason=f"character: very {pole} for {exp.source} (an extreme, not an error)",
-                            bars=_bars(bar_times, spans[a][0], spans[b][1]),
+                            bars=bars_over(bar_times, spans[a][0], spans[b][1]),
                         )
                     )
     weak.sort(key=lambda s: (-s.severity, s.start_s, s.dimension))
