@@ -76,10 +76,10 @@ def measures(midi: Any, audio: np.ndarray, sr: int, transcriber: Any, score: Any
             )
             if not result.followed:
                 continue
-            spreads, _ = sig.notated_chord_spreads(result, played, score)
+            spreads, _ = sig.notated_chord_spreads(result)
             out[f"chord_spread_ms_{tag}"] = float(np.median(spreads)) * 1000 if spreads.size else None
             if transcribed:
-                margins, _ = sig.notated_top_voice(result, score, post)
+                margins, _ = sig.notated_top_voice(result, post)
                 out["top_voice_margin"] = float(np.median(margins)) if margins.size else None
     return out
 

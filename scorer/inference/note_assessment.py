@@ -88,6 +88,9 @@ class NoteAssessment:
     followed: bool = False
     matched_share: float = 0.0
     details: list[PassResult] = field(default_factory=list)
+    # the orderings every pass's match indexes: played notes by (onset, pitch), score notes once per (pitch, onset)
+    performance: Notes | None = None
+    score_notes: Notes | None = None
 
 
 def _sorted(notes: Notes) -> tuple[Notes, np.ndarray]:
@@ -181,7 +184,7 @@ def assess(
     config = config or NoteConfig()
     perf, order = _sorted(played)
     snotes, grace, orn, lower = _score_view(score)
-    out = NoteAssessment()
+    out = NoteAssessment(performance=perf, score_notes=snotes)
     if perf.pitch.size == 0 or snotes.pitch.size == 0:
         return out
     # two segmentations: the cautious one (config.jump_penalty) and a readier one (half of it); the readier

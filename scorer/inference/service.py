@@ -245,9 +245,9 @@ class Scorer:
                 following.passes = result.passes
                 following.restarts = result.restarts
                 weak = merge_spots(weak, note_spots(result.bars), self.config.top_n)
-                spread = notated_chord_spreads(result, aligned.played, score)
+                spread = notated_chord_spreads(result)
                 if evidence is not None and decoded.notes is None:
-                    top_voice = notated_top_voice(result, score, evidence)
+                    top_voice = notated_top_voice(result, evidence)
         # measured evidence (issue 18): pedal blur, flat dynamics, balance, chords not together
         weak = merge_signal_spots(
             weak,

@@ -48,7 +48,6 @@ from scorer.inference.spots import bars_over
 from scorer.schema import MEASURED, BarReport, Spot
 
 if TYPE_CHECKING:
-    from scorer.inference.align import NotatedScore
     from scorer.inference.note_assessment import NoteAssessment
 
 STEP = 0.05  # s, time grid of the blur measure
@@ -294,33 +293,29 @@ def chord_spreads(
     return np.asarray(spreads), np.asarray(times)
 
 
-def notated_chord_spreads(
-    result: NoteAssessment, played: Notes, score: NotatedScore
-) -> tuple[np.ndarray, np.ndarray]:
-    """``chord_spreads`` over every pass of a note assessment (its pairs index the played notes and the score
-    notes in the assessment's own order)."""
-    from scorer.inference.note_assessment import _score_view, _sorted
-
-    ordered, _ = _sorted(played)
-    score_onsets = _score_view(score)[0].onset
-    parts = [chord_spreads(ordered, score_onsets, r.match.pairs) for r in result.details]
+def notated_chord_spreads(result: NoteAssessment) -> tuple[np.ndarray, np.ndarray]:
+    """``chord_spreads`` over every pass of a note assessment (its pairs index ``result.performance`` and
+    ``result.score_notes``)."""
+    if result.performance is None or result.score_notes is None:
+        return np.zeros(0), np.zeros(0)
+    onsets = result.score_notes.onset
+    parts = [chord_spreads(result.performance, onsets, r.match.pairs) for r in result.details]
     if not parts:
         return np.zeros(0), np.zeros(0)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def notated_top_voice(
-    result: NoteAssessment, score: NotatedScore, posteriors: Posteriorgram
-) -> tuple[np.ndarray, np.ndarray]:
+def notated_top_voice(result: NoteAssessment, posteriors: Posteriorgram) -> tuple[np.ndarray, np.ndarray]:
     """(margin, performance time) of each notated chord of two or more notes whose top note is at or above
     middle C: how much more clearly the transcriber hears the top note struck than the notes under it (its
     onset posterior minus their median, at the time the score-to-performance map puts the chord). A melody
     buried under the accompaniment is barely heard (clean renders: about 0, melody 30 steps softer and the
     accompaniment 40 louder: -0.3 to -0.6 on TUNE)."""
-    from scorer.inference.note_assessment import _score_view
-
-    notes = _score_view(score)[0]
-    margins, times = [], []
+    notes = result.score_notes
+    margins: list[float] = []
+    times: list[float] = []
+    if notes is None:
+        return np.zeros(0), np.zeros(0)
     for r in result.details:
         idx = np.arange(r.span.s_start, r.span.s_end)
         event = np.round(notes.onset[idx] * 1000).astype(np.int64)
