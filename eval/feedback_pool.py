@@ -21,6 +21,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from api.errors import InputError
+from eval.loaders import read_jsonl
+
 SETS = Path(__file__).with_name("sets")
 QUERIES = SETS / "feedback_queries.jsonl"
 JUDGEMENTS = SETS / "feedback_judgements.jsonl"
@@ -29,10 +32,6 @@ QRELS = SETS / "feedback_qrels.jsonl"
 SEED = 19
 
 Span = tuple[str, int, int]  # source, char_start, char_end
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _append_jsonl(path: Path, rows: Iterable[dict]) -> None:
@@ -159,7 +158,7 @@ def merge(grades: dict[str, int], passages: Sequence[dict], corpus: Path) -> tup
     keys = ("query_id", "source", "char_start", "char_end")
     _append_jsonl(JUDGEMENTS, ({k: p[k] for k in keys} | {"grade": grades[p["pid"]]} for p in passages))
     _append_jsonl(POOL, ({k: p[k] for k in keys} | {"systems": p["systems"]} for p in passages))
-    qrels = rebuild_qrels(_read_jsonl(QUERIES), _read_jsonl(JUDGEMENTS), corpus)
+    qrels = rebuild_qrels(read_jsonl(QUERIES), read_jsonl(JUDGEMENTS), corpus)
     QRELS.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in qrels), encoding="utf-8")
     return len(passages), len(qrels)
 
@@ -181,14 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "pool":
             candidates = new_candidates(
-                _read_jsonl(args.rankings), parse_systems(args.systems), judged_spans(_read_jsonl(JUDGEMENTS))
+                read_jsonl(args.rankings), parse_systems(args.systems), judged_spans(read_jsonl(JUDGEMENTS))
             )
-            n = write_pool(candidates, _read_jsonl(QUERIES), args.corpus, args.out, _titles(args.manifest))
+            n = write_pool(candidates, read_jsonl(QUERIES), args.corpus, args.out, _titles(args.manifest))
             print(f"{n} new passages to judge in {args.out / 'to_judge.txt'}")
         else:
-            added, n_queries = merge(read_grades(args.judged), _read_jsonl(args.passages), args.corpus)
+            added, n_queries = merge(read_grades(args.judged), read_jsonl(args.passages), args.corpus)
             print(f"{added} judgements added; {QRELS} has {n_queries} queries")
-    except (OSError, ValueError, KeyError) as exc:
+    except (InputError, OSError, ValueError, KeyError) as exc:
         print(f"feedback_pool: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -42,6 +42,11 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield n, obj
 
 
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Every object of a JSONL file, with ``_jsonl``'s errors (file and line) for anything malformed."""
+    return [obj for _, obj in _jsonl(path)]
+
+
 def _str_field(path: Path, n: int, obj: dict[str, Any], key: str, *, required: bool = True) -> str | None:
     value = obj.get(key)
     if value is None and not required:

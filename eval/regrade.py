@@ -12,7 +12,6 @@ judgements that a system has no ranking for counts as all zeros (it was not sear
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import defaultdict
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ import numpy as np
 
 from api.errors import InputError
 from eval.credit import RankedItem
-from eval.loaders import load_spans
+from eval.loaders import load_spans, read_jsonl
 from eval.metrics import all_metrics
 from eval.runner import credit
 from eval.split import load_split
@@ -34,8 +33,7 @@ def regrade(qrels: Path, rankings: Path, corpus: Path) -> dict[str, dict[str, di
     """system -> query_id -> metrics, for every query of ``qrels``."""
     evalset = load_spans(qrels, corpus)
     saved: dict[str, dict[str, list[RankedItem]]] = defaultdict(dict)
-    for line in rankings.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
+    for row in read_jsonl(rankings):
         saved[row["system"]][row["query_id"]] = [RankedItem(*item) for item in row["ranking"]]
     out: dict[str, dict[str, dict[str, float]]] = {}
     for system, by_query in saved.items():

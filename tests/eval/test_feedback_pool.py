@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from eval import feedback_pool as fp
+from eval.loaders import read_jsonl
 
 
 def test_systems_are_name_and_depth() -> None:
@@ -33,9 +34,9 @@ def test_only_unjudged_spans_of_the_named_systems_at_their_depth_are_pooled() ->
 
 def test_rebuilt_qrels_equal_the_committed_ones(shared_dir: Path) -> None:
     """The committed qrels are a function of the committed judgements (the merge step rewrites them)."""
-    queries = fp._read_jsonl(fp.QUERIES)
-    rebuilt = fp.rebuild_qrels(queries, fp._read_jsonl(fp.JUDGEMENTS), shared_dir / "corpus" / "texts")
-    assert rebuilt == fp._read_jsonl(fp.QRELS)
+    queries = read_jsonl(fp.QUERIES)
+    rebuilt = fp.rebuild_qrels(queries, read_jsonl(fp.JUDGEMENTS), shared_dir / "corpus" / "texts")
+    assert rebuilt == read_jsonl(fp.QRELS)
     assert all(r["grade"] in (1, 2) for q in rebuilt for r in q["relevant"])
 
 
