@@ -207,19 +207,18 @@ def run_faults(
             use_score = with_score or fault in NEEDS_SCORE
             if use_score and score_path is None:
                 continue
+            suffix = "|score" if use_score else ""
+            clean_name, fault_name = f"{p.key}|clean{suffix}", f"{p.key}|{fault}{suffix}"
             if use_score not in clean:
                 clean[use_score] = judge.report(
-                    midi,
-                    score_path=score_path if use_score else None,
-                    name=f"{p.key}|clean" + ("|score" if use_score else ""),
-                    expected=exp,
+                    midi, score_path=score_path if use_score else None, name=clean_name, expected=exp
                 )
             base = clean[use_score]
             seed = int(_hash(f"{p.key}|{fault}")[:8], 16)
             bad = judge.report(
                 inject(midi, fault, seed),
                 score_path=score_path if use_score else None,
-                name=f"{p.key}|{fault}" + ("|score" if use_score else ""),
+                name=fault_name,
                 expected=exp,
             )
             dims = FAULT_DIMENSIONS[fault]
@@ -233,8 +232,7 @@ def run_faults(
                 row[f"named_{tag}"] = bool(dims & set(weak_dims(bad, top)))
                 row[f"clean_named_{tag}"] = bool(dims & set(weak_dims(base, top)))
             if writer is not None:  # the feedback the student reads: does it name the fault?
-                clean_name = f"{p.key}|clean" + ("|score" if use_score else "")
-                said, clean_said = text_of(f"{p.key}|{fault}", bad), text_of(clean_name, base)
+                said, clean_said = text_of(fault_name, bad), text_of(clean_name, base)
                 row["text_named"] = names_fault(said, dims)
                 row["clean_text_named"] = names_fault(clean_said, dims)
                 row["text"], row["clean_text"] = said, clean_said
@@ -243,7 +241,11 @@ def run_faults(
                 row["delta"] = round(_score(bad, dim) - _score(base, dim), 4)
                 row["moved"] = bool(np.sign(row["delta"]) == sign)
             rows.append(row)
-            print(json.dumps({k: v for k, v in row.items() if "text" != k[-4:]}), file=sys.stderr, flush=True)
+            print(
+                json.dumps({k: v for k, v in row.items() if not k.endswith("text")}),
+                file=sys.stderr,
+                flush=True,
+            )
     return rows
 
 
