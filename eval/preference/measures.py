@@ -178,7 +178,7 @@ def judge_pairs(
     judge is never asked about the others: they are unsupported either way). Cost keeps it to a sample."""
     import random
 
-    gated = [i for i, x in enumerate(sigs) if x.garble < check.max_garble and x.overlap >= check.min_overlap]
+    gated = [i for i, x in enumerate(sigs) if check.passes_gates(x)]
     sample = sorted(random.Random(18).sample(gated, min(n, len(gated))))
     rows = []
     for i in sample:

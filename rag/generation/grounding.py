@@ -320,8 +320,12 @@ class StrictCheck:
     min_cosine: float = 0.66
     min_p_yes: float = 0.5
 
+    def passes_gates(self, s: Signals) -> bool:
+        """Readable and anchored: the cheap gates a pair must pass before the cosine or the judge is asked."""
+        return s.garble < self.max_garble and s.overlap >= self.min_overlap
+
     def decide(self, s: Signals, p_yes: float | None = None) -> bool:
-        if s.garble >= self.max_garble or s.overlap < self.min_overlap:
+        if not self.passes_gates(s):
             return False
         return p_yes >= self.min_p_yes if p_yes is not None else s.cosine >= self.min_cosine
 
@@ -343,7 +347,7 @@ def _strict(
     for (sentence, passage), s in zip(pairs, sigs, strict=True):
         if judge is None:
             out.append(check.decide(s))
-        elif s.garble >= check.max_garble or s.overlap < check.min_overlap:
+        elif not check.passes_gates(s):
             out.append(False)  # rejected by the cheap gates: the judge is not asked
         else:
             out.append(check.decide(s, judge.p_yes(sentence, passage)))
