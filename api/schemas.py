@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from corpus.urls import web_url_or_none
 from rag.retrieval.types import IndexReport
@@ -29,6 +29,18 @@ def _web_urls_only(citations: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _feedback_web_urls_only(feedback: dict[str, Any]) -> dict[str, Any]:
     citations = feedback.get("citations")
     return {**feedback, "citations": _web_urls_only(citations)} if isinstance(citations, list) else feedback
+
+
+class RequestModel(BaseModel):
+    """A request body or form. No text field may hold a NUL character: a Postgres text column cannot store
+    one, so it is refused here (422) rather than failing in the database (500)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text may not contain a NUL character")
+        return value
 
 
 StoredCitations = Annotated[list[dict[str, Any]], AfterValidator(_web_urls_only)]
@@ -97,7 +109,7 @@ class PerformanceList(BaseModel):
 # --- feedback ----------------------------------------------------------------------------------
 
 
-class FeedbackCreate(BaseModel):
+class FeedbackCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     performance_id: str | None = Field(None, max_length=64, description="A scored performance of the caller.")
@@ -131,13 +143,13 @@ class FeedbackList(BaseModel):
 # --- tutor sessions ----------------------------------------------------------------------------
 
 
-class SessionCreate(BaseModel):
+class SessionCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     performance_id: str | None = Field(None, max_length=64)
 
 
-class MessageCreate(BaseModel):
+class MessageCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     content: str = Field(min_length=1, max_length=4000)

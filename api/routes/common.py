@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, TypeVar
 
@@ -11,6 +12,9 @@ from api.auth import Principal
 from api.errors import NotFound
 
 T = TypeVar("T")
+# Every id the service hands out has this shape; anything else (a NUL, a long string) names nothing and
+# never reaches the database, where Postgres would refuse it with an error instead of "not found".
+_ID_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def new_id() -> str:
@@ -20,7 +24,7 @@ def new_id() -> str:
 def get_owned(session: Session, model: type[T], object_id: str, principal: Principal, what: str) -> T:
     """The object if the caller may see it. Another student's object is NotFound, not Forbidden:
     a student cannot even learn that the id exists."""
-    row = session.get(model, object_id) if len(object_id) <= 64 else None
+    row = session.get(model, object_id) if _ID_SHAPE.fullmatch(object_id) else None
     if row is None or (not principal.is_admin and getattr(row, "owner", None) != principal.key_id):
         raise NotFound(f"no {what} with id {object_id!r}")
     return row

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AdminDep, PrincipalDep, RetrieverDep, SettingsDep, StateDep
 from api.errors import InputError
 from api.routes.common import error_responses, multipart_body
-from api.schemas import DocumentIndexed, DocumentList
+from api.schemas import DocumentIndexed, DocumentList, RequestModel
 from api.uploads import receive_multipart
 from corpus.urls import check_web_url
 from rag.retrieval.types import FlaggedChunk, SearchHit
@@ -20,7 +20,7 @@ from rag.retrieval.types import FlaggedChunk, SearchHit
 router = APIRouter(tags=["documents"])
 
 
-class DocumentForm(BaseModel):
+class DocumentForm(RequestModel):
     """Metadata sent beside the document; the title defaults to the one found in the file."""
 
     model_config = ConfigDict(extra="ignore")

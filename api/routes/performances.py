@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
@@ -21,7 +21,14 @@ from api.db_models import Feedback, Job, Performance
 from api.deps import PrincipalDep, SessionDep, StateDep
 from api.errors import InputError, NotFound
 from api.routes.common import error_responses, get_owned, multipart_body, new_id
-from api.schemas import FeedbackList, FeedbackPublic, PerformanceCreated, PerformanceList, PerformancePublic
+from api.schemas import (
+    FeedbackList,
+    FeedbackPublic,
+    PerformanceCreated,
+    PerformanceList,
+    PerformancePublic,
+    RequestModel,
+)
 from api.settings import Settings
 from api.uploads import ReceivedFile, receive_multipart
 from scorer.inference.spots import parse_bar_times
@@ -30,7 +37,7 @@ log = logging.getLogger("cadenza.api")
 router = APIRouter(prefix="/v1/performances", tags=["performances"])
 
 
-class PerformanceForm(BaseModel):
+class PerformanceForm(RequestModel):
     """The text fields sent beside the recording."""
 
     model_config = ConfigDict(extra="ignore")

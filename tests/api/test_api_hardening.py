@@ -103,3 +103,50 @@ def test_recovery_log_names_the_interrupted_worker(
     state.db.dispose()
     messages = [r.getMessage() for r in caplog.records if "interrupted" in r.getMessage()]
     assert messages and all("nohost-elsewhere:1:dead" in m and "None" not in m for m in messages), messages
+
+
+@pytest.fixture()
+def bare_api_on_each_database(unit_settings: Settings, database_url: str | None) -> Iterator[Api]:
+    settings = unit_settings.model_copy(update={"database_url": database_url, "jobs_in_process": False})
+    yield from start_api(settings)
+
+
+def test_a_nul_character_in_an_id_or_a_text_is_a_client_error_on_every_database(
+    bare_api_on_each_database: Api,
+) -> None:
+    """Postgres refuses NUL in a text column: it reached the database as a 500 (CI's schemathesis run)."""
+    api = bare_api_on_each_database
+    client, student = api.client, api.student
+    created = client.post(
+        "/v1/performances",
+        files={"file": ("take.mid", _midi_bytes(), "audio/midi")},
+        data={"title": "Ballade"},
+        headers=student,
+    )
+    assert created.status_code == 202, created.text
+    tutor = client.post("/v1/sessions", json={}, headers=student)
+    assert tutor.status_code == 201, tutor.text
+    attempts = {
+        "feedback for a NUL id": client.post(
+            "/v1/feedback", json={"performance_id": "k3\x00b"}, headers=student
+        ),
+        "a performance by a NUL id": client.get("/v1/performances/ab%00cd", headers=student),
+        "a session by a NUL id": client.get("/v1/sessions/ab%00cd", headers=student),
+        "a session for a NUL performance id": client.post(
+            "/v1/sessions", json={"performance_id": "\x00"}, headers=student
+        ),
+        "a message with a NUL": client.post(
+            f"/v1/sessions/{tutor.json()['id']}/messages", json={"content": "why\x00"}, headers=student
+        ),
+        "a title with a NUL": client.post(
+            "/v1/performances",
+            files={"file": ("take.mid", _midi_bytes(), "audio/midi")},
+            data={"title": "Bal\x00lade"},
+            headers=student,
+        ),
+    }
+    for what, response in attempts.items():
+        assert response.status_code in (400, 404, 422), f"{what}: {response.status_code} {response.text}"
+        assert response.json()["error"]["message"], what
+    listed = client.get("/v1/performances", headers=student).json()["items"]
+    assert [p["title"] for p in listed] == ["Ballade"]  # the refused upload stored nothing
