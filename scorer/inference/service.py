@@ -125,15 +125,14 @@ class Scorer:
         eval/results/notes_benchmark.md)."""
         return self.config.transcriber != "transkun"
 
-    def _transcribe(self, decoded: Decoded) -> tuple[Notes, Posteriorgram | None]:
-        """Notes of an audio input for the note assessment (``_note_transcriber``), and the posteriors they
-        were read from when the transcriber gives them (basic-pitch: the assessment checks its claims there)."""
+    def _basic_pitch(self, decoded: Decoded) -> tuple[Notes, Posteriorgram]:
+        """basic-pitch's notes of an audio input and the posteriors they were read from (the embedded
+        backend's own transcriber when it has one, so the notes are made once)."""
         from scorer.inference.transcribe import Transcriber
 
-        transcriber = self._note_transcriber()
-        if isinstance(transcriber, Transcriber):
-            return transcriber.transcribe_with_evidence(decoded.audio, FEATURE_SR)
-        return transcriber.transcribe(decoded.audio, FEATURE_SR), None
+        own = getattr(self._backend, "transcriber", None)
+        transcriber = own() if callable(own) else Transcriber(self.config.threads)
+        return transcriber.transcribe_with_evidence(decoded.audio, FEATURE_SR)
 
     def score_decoded(
         self,
@@ -152,15 +151,20 @@ class Scorer:
         scores (DIMENSIONS order) of the student's earlier take of the same passage: a scale clearly worse since
         then is a weak spot sooner, and its reason says so (``find_spots``)."""
         spans = window_spans(decoded.duration_s)
-        transcription = None
-        aligned = None
+        # audio: basic-pitch's notes and posteriors, made once for everything that reads them
+        transcription: Notes | None = None
         evidence: Posteriorgram | None = None
+        basic_pitch_notes_path = score is not None and self.config.transcriber == "basic-pitch"
+        if decoded.notes is None and (self._owns_transcriber() or basic_pitch_notes_path):
+            # the embedded heads were trained on basic-pitch notes; the measured weak spots read its posteriors
+            transcription, evidence = self._basic_pitch(decoded)
+        aligned = None
         if score is not None:
             played = decoded.notes
-            if played is None:  # audio: align its transcription (reused by the backend, not computed twice)
-                played, evidence = self._transcribe(decoded)
-                # the perceptual heads were trained on basic-pitch notes: they reuse only those
-                transcription = played if self.config.transcriber == "basic-pitch" else None
+            if played is None and basic_pitch_notes_path:
+                played = transcription
+            if played is None:  # audio: the note path's own transcriber (config.transcriber)
+                played = self._note_transcriber().transcribe(decoded.audio, FEATURE_SR)
             try:
                 aligned = ScoreAlignment(score.notes, played, align(played, score.notes))
             except AlignmentTooLong:
@@ -170,10 +174,6 @@ class Scorer:
             # only a followed score numbers bars: another piece's would number them at random
             if aligned is not None and not bars and aligned.usable:
                 bars = bar_starts(played, score, aligned.alignment) or None
-        elif decoded.notes is None and self.config.transcriber == "basic-pitch" and self._owns_transcriber():
-            # audio without a score: the backend's own basic-pitch notes, made here once with their posteriors
-            # (the measured weak spots read the posteriors; the backend reuses the notes)
-            transcription, evidence = self._transcribe(decoded)
         scores, unc, rmse = self._backend.predict_windows(
             decoded, spans, transcription=transcription, aligned=aligned
         )
@@ -235,7 +235,7 @@ class Scorer:
                 score,
                 self.config.notes,
                 transcribed=decoded.notes is None and self._audio_rules(),
-                evidence=evidence,
+                evidence=evidence if self._audio_rules() else None,  # posteriors check basic-pitch's claims
             )
             note_errors, bar_reports = [], []
             if result.followed:

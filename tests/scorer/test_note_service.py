@@ -104,3 +104,50 @@ def test_config_transcriber_picks_the_note_path_transcriber_and_its_rules(scorer
     built = accurate._note_transcriber()
     assert isinstance(built, TranskunTranscriber) and accurate._note_transcriber() is built
     assert not accurate._audio_rules()
+
+
+@pytest.mark.needs_setup
+def test_accurate_transcriber_hears_nearly_every_wrong_note_and_keeps_the_measured_evidence(
+    scorer: Scorer, takes, score, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """transkun on the note path (bf16, a 16-s segment every 12 s): near-MIDI notes judged with the MIDI rules;
+    basic-pitch still runs once for the perceptual heads and the measured weak spots."""
+    pytest.importorskip("transkun", reason="installed by .ci/setup.d/45-transkun.sh")
+    from dataclasses import replace
+
+    from scorer.inference.render import RENDER_SR, render_midi_bytes
+
+    accurate = Scorer(replace(scorer.config, transcriber="transkun"), scorer._backend)
+    basic_pitch = scorer._backend.transcriber()  # type: ignore[attr-defined]
+    calls = {"with_posteriors": 0, "notes_only": 0}
+    for method, name in (("transcribe_with_evidence", "with_posteriors"), ("transcribe", "notes_only")):
+        original = getattr(basic_pitch, method)
+
+        def counted(*args, _original=original, _name=name, **kwargs):  # type: ignore[no-untyped-def]
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(basic_pitch, method, counted)
+    reports = {}
+    for name, midi in takes.items():
+        wav = tmp_path / f"{name}.wav"
+        sf.write(wav, render_midi_bytes(midi.read_bytes(), scorer.config.soundfont), RENDER_SR)
+        reports[name] = accurate.score_path(wav, score=score)
+    clean, shifted = reports["clean"].note_errors, reports["shifted"].note_errors
+    assert clean is not None and shifted is not None
+    wrong = [e for e in shifted if e.type == "wrong" and e.bar in (4, 5)]
+    assert len(wrong) >= 50  # of the 58 substitutions; basic-pitch finds about half
+    assert sum(e.played_pitch == (e.expected_pitch or 0) + 1 for e in wrong) >= 0.95 * len(wrong)
+    # A wrong-note claim on the untouched render is allowed only where the take's own MIDI carries a slip at
+    # that time with that pitch (the performer's, e.g. 86 for 87 in bar 6): transkun hears what was played.
+    own = scorer.score_path(takes["clean"], score=score).note_errors or []
+    invented = [
+        e
+        for e in clean
+        if e.type == "wrong"
+        and e.bar in (3, 4, 5, 6)
+        and not any(abs(m.time_s - e.time_s) < 0.15 and m.played_pitch == e.played_pitch for m in own)
+    ]
+    assert not invented
+    # basic-pitch ran once per take, with its posteriors (the measured weak spots read them; the heads its notes)
+    assert calls == {"with_posteriors": 2, "notes_only": 0}
