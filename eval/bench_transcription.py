@@ -48,6 +48,7 @@ class _Transcriber(Protocol):
 class Variant:
     name: str  # cache tag and report label
     make: Callable[[int], _Transcriber]
+    hop_s: float = 8.0  # transkun: a 16-s segment every hop_s (projects the time per segment onto 5 minutes)
 
 
 def _basic_pitch(threads: int) -> _Transcriber:
@@ -67,10 +68,15 @@ def _transkun(**kwargs: Any) -> Callable[[int], _Transcriber]:
 
 VARIANTS = {
     "basic-pitch": Variant("basic-pitch", _basic_pitch),
-    "transkun": Variant("transkun", _transkun()),
+    # transkun's own setting (16-s segments every 8 s) in float32, as measured before the levers below
+    "transkun": Variant("transkun", _transkun(bf16=False, hop_s=8.0)),
+    "transkun-bf16": Variant("transkun-bf16", _transkun(bf16=True, hop_s=8.0)),
+    # the service's setting (TranskunTranscriber's defaults where the CPU has bf16 units)
+    "transkun-bf16-hop12": Variant("transkun-bf16-hop12", _transkun(bf16=True, hop_s=12.0), hop_s=12.0),
+    "transkun-bf16-hop16": Variant("transkun-bf16-hop16", _transkun(bf16=True, hop_s=16.0), hop_s=16.0),
     # speed levers: int8 dynamic quantisation of the Linear layers; segments without overlap (half the work)
-    "transkun-int8": Variant("transkun-int8", _transkun(quantize=True)),
-    "transkun-hop16": Variant("transkun-hop16", _transkun(hop_s=16.0, segment_s=16.0)),
+    "transkun-int8": Variant("transkun-int8", _transkun(bf16=False, hop_s=8.0, quantize=True)),
+    "transkun-hop16": Variant("transkun-hop16", _transkun(bf16=False, hop_s=16.0), hop_s=16.0),
 }
 
 
@@ -257,7 +263,7 @@ def summarise(rows: list[dict[str, Any]], threads: int) -> list[dict[str, Any]]:
         }
         if variant.startswith("transkun"):
             # transkun pads and analyses fixed segments: project its time per segment onto 5 minutes
-            hop, seg = (16.0, 16.0) if variant == "transkun-hop16" else (8.0, 16.0)
+            hop, seg = VARIANTS[variant].hop_s, 16.0
             n_seg = sum(segments(r["duration_s"], hop, seg) for r in rs)
             row["projected_5min_s"] = sum(r["seconds"] for r in rs) / n_seg * segments(300.0, hop, seg)
             row["projected_5min_cpu_s"] = (
@@ -311,7 +317,7 @@ def speed(seconds: float, variants: list[str], threads: int, percepiano_dir: Pat
         t = os.times()
         cpu = t.user + t.system - cpu0
         if name.startswith("transkun"):
-            hop, seg = (16.0, 16.0) if name == "transkun-hop16" else (8.0, 16.0)
+            hop, seg = VARIANTS[name].hop_s, 16.0
             scale = segments(300.0, hop, seg) / segments(duration, hop, seg)
         else:
             scale = 300.0 / duration
