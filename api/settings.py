@@ -135,8 +135,8 @@ class Settings(BaseSettings):
     scorer_threads: int = Field(2, ge=1, description="Threads of the embedded backend's transcription model.")
     scorer_transcriber: Literal["basic-pitch", "transkun"] = Field(
         "basic-pitch",
-        description="Audio -> notes: basic-pitch (fast default) or transkun (piano-specific accurate mode, "
-        "slower than real time on 2 cores; eval/results/transcription.md).",
+        description="Audio -> notes for the note errors: basic-pitch (fast default) or transkun (piano-specific "
+        "accurate mode, ~7x the time on 2 cores; eval/results/transcription.md).",
     )
     muq_device: str = Field("cpu", description="torch device for the MuQ backend ('cuda' in production).")
     # note-level assessment against a score (issue 17); defaults: scorer.config.NoteConfig
