@@ -133,6 +133,8 @@ class Catalogue:
 
     # --- documents ----------------------------------------------------------------------------
     def document(self, document_id: str) -> DocumentRow | None:
+        if "\x00" in document_id:  # as in _by_id_or_slug
+            return None
         with self.session() as s:
             return s.get(DocumentRow, document_id)
 
@@ -183,6 +185,8 @@ class Catalogue:
     @staticmethod
     def _by_id_or_slug(s: Session, key: str) -> DocumentRow | None:
         """The document with id ``key``, else the one stored with slug ``key`` (slug 'qa-html' has id 'qa_html')."""
+        if "\x00" in key:  # names nothing, and Postgres would refuse the query rather than find nothing
+            return None
         row = s.get(DocumentRow, key)
         if row is not None:
             return row

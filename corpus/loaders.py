@@ -54,7 +54,8 @@ def strip_gutenberg(text: str) -> str:
 
 
 def _normalise_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    # NUL carries no text (a stray byte, or UTF-16 read as bytes) and a Postgres text column refuses it
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").lstrip("\ufeff")
 
 
 def _decode(data: bytes, filename: str) -> str:
@@ -143,7 +144,7 @@ def load_bytes(data: bytes, *, filename: str, content_type: str | None = None) -
         raise DocumentError(f"{filename}: no text found")
     return LoadedDocument(
         text=text,
-        title=(title or "").strip() or _title_from(text, filename),
+        title=(title or "").replace("\x00", "").strip() or _title_from(text, filename),
         filename=Path(filename).name,
         source_type=source_type,
         slug=None,

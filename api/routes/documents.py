@@ -176,6 +176,8 @@ def search(
     ] = None,
 ) -> list[SearchHit]:
     """Ranked passages, the same list `cadenza search --json` prints."""
+    if "\x00" in q or any("\x00" in item for item in filter or []):
+        raise InputError("the query and the filters may not contain a NUL character")
     filters: dict[str, str] = {}
     for item in filter or []:
         key, sep, value = item.partition("=")

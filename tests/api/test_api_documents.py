@@ -203,3 +203,25 @@ def _pdf_with_text(text: str) -> bytes:
         fig.savefig(buffer, format="pdf")
         plt.close(fig)
     return buffer.getvalue()
+
+
+def test_a_nul_character_is_dropped_from_a_document_and_refused_in_a_query_or_an_id(indexed: Api) -> None:
+    """Postgres refuses NUL in a text column: a document with a stray NUL byte, a NUL in a search or a
+    document id reached it as a 500 (a hostile probe of the CI's Postgres run)."""
+    client, admin = indexed.client, indexed.admin
+    text = (
+        b"Trill practice: begin the trill slowly from the upper\x00 note and let the wrist stay loose.\n" * 3
+    )
+    created = client.post("/v1/documents", headers=admin, files={"file": ("trill.txt", text, "text/plain")})
+    assert created.status_code == 201, created.text
+    document_id = created.json()["document_id"]
+    hits = client.get(
+        "/v1/search", headers=admin, params={"q": "begin the trill slowly upper note", "mode": "bm25", "k": 1}
+    ).json()
+    assert hits[0]["source"]["document_id"] == document_id and "\x00" not in hits[0]["text"]
+    assert "upper note" in hits[0]["text"]
+    for params in ({"q": "trill\x00"}, {"q": "trill", "filter": "author=a\x00b"}):
+        refused = client.get("/v1/search", headers=admin, params=params)
+        assert refused.status_code == 400 and "NUL" in refused.json()["error"]["message"], refused.text
+    assert client.delete("/v1/documents/tr%00ill", headers=admin).status_code == 404
+    assert client.delete(f"/v1/documents/{document_id}", headers=admin).status_code == 204
