@@ -41,7 +41,7 @@ class NoteTranscriber(Protocol):
 
 def load_transcriber(name: TranscriberName, threads: int = 1) -> NoteTranscriber:
     """The transcriber ``ScorerConfig.transcriber`` names: basic-pitch (fast, the default) or transkun
-    (piano-specific, far more accurate, several times slower: eval/results/transcription.md).
+    (piano-specific, far more accurate; ~20x basic-pitch's time on 2 cores: eval/results/transcription.md).
     The embedded perceptual heads were trained on basic-pitch notes and keep using ``Transcriber``."""
     if name == "transkun":
         from scorer.inference.transkun_transcriber import TranskunTranscriber
