@@ -57,26 +57,26 @@ def _basic_pitch(threads: int) -> _Transcriber:
     return Transcriber(threads)
 
 
-def _transkun(**kwargs: Any) -> Callable[[int], _Transcriber]:
+def _transkun(name: str, *, hop_s: float, **kwargs: Any) -> Variant:
     def make(threads: int) -> _Transcriber:
         from scorer.inference.transkun_transcriber import TranskunTranscriber
 
-        return TranskunTranscriber(threads, **kwargs)
+        return TranskunTranscriber(threads, hop_s=hop_s, **kwargs)
 
-    return make
+    return Variant(name, make, hop_s=hop_s)
 
 
 VARIANTS = {
     "basic-pitch": Variant("basic-pitch", _basic_pitch),
     # transkun's own setting (16-s segments every 8 s) in float32, as measured before the levers below
-    "transkun": Variant("transkun", _transkun(bf16=False, hop_s=8.0)),
-    "transkun-bf16": Variant("transkun-bf16", _transkun(bf16=True, hop_s=8.0)),
+    "transkun": _transkun("transkun", bf16=False, hop_s=8.0),
+    "transkun-bf16": _transkun("transkun-bf16", bf16=True, hop_s=8.0),
     # the service's setting (TranskunTranscriber's defaults where the CPU has bf16 units)
-    "transkun-bf16-hop12": Variant("transkun-bf16-hop12", _transkun(bf16=True, hop_s=12.0), hop_s=12.0),
-    "transkun-bf16-hop16": Variant("transkun-bf16-hop16", _transkun(bf16=True, hop_s=16.0), hop_s=16.0),
+    "transkun-bf16-hop12": _transkun("transkun-bf16-hop12", bf16=True, hop_s=12.0),
+    "transkun-bf16-hop16": _transkun("transkun-bf16-hop16", bf16=True, hop_s=16.0),
     # speed levers: int8 dynamic quantisation of the Linear layers; segments without overlap (half the work)
-    "transkun-int8": Variant("transkun-int8", _transkun(bf16=False, hop_s=8.0, quantize=True)),
-    "transkun-hop16": Variant("transkun-hop16", _transkun(bf16=False, hop_s=16.0), hop_s=16.0),
+    "transkun-int8": _transkun("transkun-int8", bf16=False, hop_s=8.0, quantize=True),
+    "transkun-hop16": _transkun("transkun-hop16", bf16=False, hop_s=16.0),
 }
 
 

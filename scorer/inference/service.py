@@ -23,7 +23,7 @@ from scorer.inference.windows import aggregate, centre_weights, window_spans
 from scorer.schema import BarReport, DimensionScore, NoteError, ScoreFollowing, ScoreReport, WindowScores
 
 if TYPE_CHECKING:
-    from scorer.inference.transcribe import NoteTranscriber
+    from scorer.inference.transcribe import NoteTranscriber, Transcriber
 
 log = logging.getLogger(__name__)
 REFERENCE_FILE = Path(__file__).resolve().parents[1] / "models" / "reference.json"
@@ -101,14 +101,20 @@ class Scorer:
             earlier=earlier,
         )
 
+    def _basic_pitch_transcriber(self) -> Transcriber:
+        """basic-pitch: the embedded backend's own when it has one (so its notes are made once), else a new one."""
+        from scorer.inference.transcribe import Transcriber
+
+        own = getattr(self._backend, "transcriber", None)
+        return own() if callable(own) else Transcriber(self.config.threads)
+
     def _note_transcriber(self) -> NoteTranscriber:
-        """The transcriber of the note path, as ``config.transcriber`` names it: basic-pitch (the embedded
-        backend's own when it has one, so its notes are made once) or transkun (loaded once, kept)."""
-        from scorer.inference.transcribe import Transcriber, load_transcriber
+        """The transcriber of the note path, as ``config.transcriber`` names it: basic-pitch
+        (``_basic_pitch_transcriber``) or transkun (loaded once, kept)."""
+        from scorer.inference.transcribe import load_transcriber
 
         if self.config.transcriber == "basic-pitch":
-            own = getattr(self._backend, "transcriber", None)
-            return own() if callable(own) else Transcriber(self.config.threads)
+            return self._basic_pitch_transcriber()
         if self._notes_transcriber is None:
             self._notes_transcriber = load_transcriber(self.config.transcriber, self.config.threads)
         return self._notes_transcriber
@@ -126,13 +132,8 @@ class Scorer:
         return self.config.transcriber != "transkun"
 
     def _basic_pitch(self, decoded: Decoded) -> tuple[Notes, Posteriorgram]:
-        """basic-pitch's notes of an audio input and the posteriors they were read from (the embedded
-        backend's own transcriber when it has one, so the notes are made once)."""
-        from scorer.inference.transcribe import Transcriber
-
-        own = getattr(self._backend, "transcriber", None)
-        transcriber = own() if callable(own) else Transcriber(self.config.threads)
-        return transcriber.transcribe_with_evidence(decoded.audio, FEATURE_SR)
+        """basic-pitch's notes of an audio input and the posteriors they were read from."""
+        return self._basic_pitch_transcriber().transcribe_with_evidence(decoded.audio, FEATURE_SR)
 
     def score_decoded(
         self,
@@ -235,7 +236,7 @@ class Scorer:
                 score,
                 self.config.notes,
                 transcribed=decoded.notes is None and self._audio_rules(),
-                evidence=evidence if self._audio_rules() else None,  # posteriors check basic-pitch's claims
+                evidence=evidence,  # read only under the audio rules: they check basic-pitch's claims
             )
             note_errors, bar_reports = [], []
             if result.followed:

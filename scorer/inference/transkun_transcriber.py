@@ -134,9 +134,10 @@ def sounding_span(
     if n == 0:
         return (0, len(y)) if len(y) and np.abs(y).max() > 0 else (0, 0)
     rms = np.sqrt(np.mean(np.square(y[: n * frame].reshape(n, frame), dtype=np.float64), axis=1))
-    loud = np.flatnonzero(rms > rms.max() * 10 ** (floor_db / 20)) if rms.max() > 0 else np.array([], int)
-    if loud.size == 0:
+    peak = float(rms.max())
+    if peak <= 0:
         return 0, 0
+    loud = np.flatnonzero(rms > peak * 10 ** (floor_db / 20))
     margin = int(margin_s * sr)
     return max(0, int(loud[0]) * frame - margin), min(len(y), (int(loud[-1]) + 1) * frame + margin)
 
