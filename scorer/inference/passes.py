@@ -5,7 +5,9 @@ Method: one dynamic programme over (performance event, score event), the event s
 ``note_match`` (substitution-tolerant), with moves: next score event (free), the same score event again
 (a spread chord, a re-struck note: small cost), skip up to ``MAX_SKIP`` score events (missed notes: a cost
 per event skipped), and a jump to any score event (``jump_penalty``). A performance may start anywhere in
-the score and end anywhere. The path's jumps split the performance into passes; each pass covers the score
+the score (anywhere but the beginning at ``START_SHARE`` of a jump: most takes start at the top, and in
+music whose first bars repeat a figure, a free start let an unrelated slip later in the take tip the path
+into starting a bar late) and end anywhere. The path's jumps split the performance into passes; each pass covers the score
 events between its first and last mapped event. Passes shorter than ``MIN_PASS_EVENTS`` events are folded
 into their neighbour (a jump there and back is a stray match, not practice).
 """
@@ -23,6 +25,7 @@ STAY_COST = 0.25
 SKIP_COST = 0.6  # per score event skipped inside a pass
 MAX_SKIP = 6
 MIN_PASS_EVENTS = 4
+START_SHARE = 0.25  # starting after the score's first event costs this share of a jump
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ def segment_passes(played: Notes, score: Notes, jump_penalty: float) -> list[Pas
     n_pe, n_se = int(pe[-1]) + 1, int(se[-1]) + 1
     cost = 1.0 - _vectors(played.pitch, pe) @ _vectors(score.pitch, se).T
     inf = np.inf
-    d = cost[0].copy()  # start anywhere
+    d = cost[0].copy()  # start anywhere, the top of the score a little more readily
+    d[1:] += START_SHARE * jump_penalty
     back = np.zeros((n_pe, n_se), dtype=np.int32)  # predecessor score event (jumps included)
     jumped = np.zeros((n_pe, n_se), dtype=bool)
     idx = np.arange(n_se)

@@ -54,3 +54,27 @@ def test_two_bars_skipped_is_a_new_pass_without_missed_notes(score: NotatedScore
     assert [(p.first_bar, p.last_bar) for p in result.passes] == [(1, 3), (6, 8)]
     assert result.restarts == 0 and result.note_errors == []
     assert {b.bar for b in result.bars} == {1, 2, 3, 6, 7, 8}
+
+
+def test_a_slip_later_in_the_take_does_not_move_its_start_in_a_repeating_opening(shared_dir: Path) -> None:
+    """D960's scherzo opens with a figure its second bar repeats. With a free start, one note left out at
+    1.27 s (bar 2) tipped the path into starting a bar late: the opening notes became extra, bar 2's
+    missed. A start after the score's first event now costs a share of a jump."""
+    import pretty_midi
+
+    from scorer.inference.features import notes_from_midi
+
+    pp = shared_dir / "data" / "percepiano"
+    score = load_score(pp / "score_midi" / "Schubert_D960_mv3_8bars_Score_05.mid")
+    perf = notes_from_midi(
+        pretty_midi.PrettyMIDI(str(pp / "performance_midi" / "Schubert_D960_mv3_8bars_1_05.mid"))
+    )
+    for leave_out in (None, (49, 1.27)):
+        keep = np.ones(perf.pitch.size, dtype=bool)
+        if leave_out:
+            keep &= ~((perf.pitch == leave_out[0]) & (np.abs(perf.onset - leave_out[1]) < 0.05))
+            assert (~keep).sum() == 1
+        take = Notes(perf.onset[keep], perf.offset[keep], perf.pitch[keep], perf.velocity[keep], [])
+        result = assess(take, score)
+        assert result.bars_covered is not None and result.bars_covered[0] == 1, leave_out
+        assert not [e for e in result.note_errors if e.type == "extra" and e.time_s < 0.5], leave_out
