@@ -16,7 +16,10 @@ within ``TOL_S`` with the same pitches (wrong: expected and played; missed: expe
 missed note reported in the injected one's bar within ``MISSED_TOL_S``: its time is interpolated); an
 error reported on the variant that the untouched original also gets (same type and pitches, its time
 mapped through the variant's time map) is the performer's own (or the detector's standing error) and is
-not counted either way; every other reported error is a false positive (in whichever variant it occurs).
+not counted either way; a reported wrong note whose one half (its missed or its extra note) is such an error
+of the original and whose other half an injected error is that injected error found (a wrong note is a
+missed and an extra note at one place); every other reported error is a false positive (in whichever
+variant it occurs).
 Bar accuracy: the share of true positives reported in the injected error's bar. Rushed / dragged: a bar
 flagged with the injected kind is a true positive; a bar flagged in a variant but not in the original is a
 false positive. The rushed / dragged thresholds are chosen on TUNE (grid over ``tempo_ratio``, the flag rule
@@ -264,6 +267,38 @@ def _pair(
     return out
 
 
+def _half_own_substitutions(
+    reported: list[dict[str, Any]],
+    hits: dict[int, int],
+    own: dict[int, int],
+    counted: list[dict[str, Any]],
+    own_errors: list[dict[str, Any]],
+    own_times: list[list[float]],
+) -> dict[int, int]:
+    """Reported wrong notes that are half the performer's own error and half an injected one (reported
+    index -> counted index). A wrong note is a missed and an extra note at one place, reported once (issue
+    17's contract): where the original already leaves out a note and the variant inserts one beside it, the
+    assessment rightly reports one substitution, which pairs with neither the injected extra note nor the
+    original's missed one. Its injected half is found; the other half is the performer's (likewise an
+    injected missed note beside the original's own extra note)."""
+    found = set(hits.values())
+    spare = [i for i, e in enumerate(reported) if e["type"] == "wrong" and i not in hits and i not in own]
+    out: dict[int, int] = {}
+    for i in spare:
+        e = reported[i]
+        missed_half = {**e, "type": "missed", "played_pitch": None}
+        extra_half = {**e, "type": "extra", "expected_pitch": None}
+        for mine, injected in ((missed_half, extra_half), (extra_half, missed_half)):
+            if not _pair([mine], own_errors, own_times):
+                continue
+            left = [j for j in range(len(counted)) if j not in found and j not in out.values()]
+            hit = _pair([injected], [counted[j] for j in left], [[counted[j]["time_s"]] for j in left])
+            if hit:
+                out[i] = left[hit[0]]
+                break
+    return out
+
+
 @dataclass
 class Tally:
     tp: Counter[str] = field(default_factory=Counter)
@@ -301,8 +336,14 @@ def count_notes(cases: list[Case], tally: Tally) -> None:
         clash = _pair(truth, own_errors, own_times)
         counted = [t for j, t in enumerate(truth) if j not in clash]
         hits = _pair(case.errors, counted, [[t["time_s"]] for t in counted])
+        halves = _half_own_substitutions(case.errors, hits, own, counted, own_errors, own_times)
         for i, e in enumerate(case.errors):
-            if i in hits:
+            if i in halves:
+                half = counted[halves[i]]
+                tally.tp[half["type"]] += 1
+                tally.right_bar[half["type"]] += int(e["bar"] == half["bar"])
+                tally.own["wrong_half"] += 1
+            elif i in hits:
                 t = counted[hits[i]]
                 tally.tp[t["type"]] += 1
                 tally.right_bar[t["type"]] += int(e["bar"] == t["bar"])
@@ -316,7 +357,7 @@ def count_notes(cases: list[Case], tally: Tally) -> None:
                 tally.fp[e["type"]] += 1
                 tally.fp_by_kind[case.kind] += 1
                 tally.examples[f"fp_{e['type']}"].append({"key": case.key, "kind": case.kind, "got": e})
-        found = set(hits.values())
+        found = set(hits.values()) | set(halves.values())
         for j, t in enumerate(counted):
             if j not in found:
                 tally.fn[t["type"]] += 1

@@ -114,3 +114,26 @@ def test_a_performer_slip_in_a_replayed_stretch_is_their_own_both_times() -> Non
         [original, bench_notes.Case("k", "restart", replay, twice, [], 1, [1, 4], 0.0)], tally
     )
     assert tally.own["missed"] == 2 and tally.fp["missed"] == 0
+
+
+def test_a_substitution_half_the_performers_own_counts_its_injected_half() -> None:
+    """The original leaves out a 60; the variant inserts a 66 beside it. The assessment reports one wrong
+    note, 60 -> 66 (a missed and an extra note at one place): the injected extra note is found, and the
+    missed half is the performer's own, not a false positive."""
+    from eval.note_faults import Truth
+
+    own = {"type": "missed", "bar": 3, "beat": 1.0, "time_s": 5.0, "expected_pitch": 60, "played_pitch": None}
+    inserted = {"type": "extra", "bar": 3, "time_s": 5.02, "expected_pitch": None, "played_pitch": 66}
+    reported = {**own, "type": "wrong", "time_s": 5.01, "played_pitch": 66}
+    original = bench_notes.Case("k", "original", Truth("k", "original"), [own], [], 0, [1, 4], 0.0)
+    variant = bench_notes.Case(
+        "k", "extra", Truth("k", "extra", errors=[inserted]), [reported], [], 0, [1, 4], 0.0
+    )
+    tally = bench_notes.Tally()
+    bench_notes.count_notes([original, variant], tally)
+    assert tally.tp["extra"] == 1 and tally.fn["extra"] == 0 and tally.fp["wrong"] == 0
+    # the same wrong note with no such slip in the original is a false substitution
+    clean = bench_notes.Case("k", "original", Truth("k", "original"), [], [], 0, [1, 4], 0.0)
+    tally = bench_notes.Tally()
+    bench_notes.count_notes([clean, variant], tally)
+    assert tally.tp["extra"] == 0 and tally.fn["extra"] == 1 and tally.fp["wrong"] == 1
