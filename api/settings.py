@@ -133,10 +133,18 @@ class Settings(BaseSettings):
     )
     scorer_top_n: int = Field(5, ge=1, description="Weak spots / strengths reported per recording.")
     scorer_threads: int = Field(2, ge=1, description="Threads of the embedded backend's transcription model.")
-    scorer_transcriber: Literal["basic-pitch", "transkun"] = Field(
+    scorer_transcriber: Literal["auto", "basic-pitch", "transkun"] = Field(
         "basic-pitch",
-        description="Audio -> notes for the note errors: basic-pitch (fast default) or transkun (piano-specific "
-        "accurate mode, ~7x the time on 2 cores; eval/results/transcription.md).",
+        description="Audio -> notes for the note errors: basic-pitch (fast default; with its posteriors it "
+        "invents fewer errors on clean renders), transkun (piano-specific accurate mode: note-error F1 0.93 "
+        "vs 0.63, ~0.2-0.3 s per second of audio on 2 cores), or auto: transkun for takes up to "
+        "scorer_accurate_max_s, basic-pitch for longer ones (eval/results/transcription.md).",
+    )
+    scorer_accurate_max_s: float = Field(
+        ScorerConfig.accurate_max_s,
+        gt=0,
+        description="auto transcriber: the longest take (seconds) transcribed with transkun; transkun needs "
+        "~0.2-0.3 s per second of audio on 2 cores.",
     )
     muq_device: str = Field("cpu", description="torch device for the MuQ backend ('cuda' in production).")
     # note-level assessment against a score (issue 17); defaults: scorer.config.NoteConfig
@@ -289,6 +297,7 @@ class Settings(BaseSettings):
             top_n=self.scorer_top_n,
             threads=self.scorer_threads,
             transcriber=self.scorer_transcriber,
+            accurate_max_s=self.scorer_accurate_max_s,
             notes=NoteConfig(
                 rushed_ratio=self.note_rushed_ratio,
                 dragged_ratio=self.note_dragged_ratio,

@@ -42,7 +42,10 @@ class ScorerConfig:
     second_soundfont: Path  # training only: the audio head also learns from these renders
     top_n: int  # weak spots / strengths reported per recording
     threads: int  # threads of the embedded backend's transcription model
-    transcriber: Literal["basic-pitch", "transkun"]  # audio -> notes (transkun: accurate mode)
+    # audio -> notes for the note errors: transkun (accurate) or basic-pitch (fast); auto: transkun for a take
+    # of at most ``accurate_max_s`` seconds, basic-pitch for a longer one (the analysis time goal)
+    transcriber: Literal["auto", "basic-pitch", "transkun"]
+    accurate_max_s: float = 120.0
     cache_dir: Path  # training and robustness: render / feature cache
     percepiano_dir: Path  # training and robustness: the PercePiano data
     notes: NoteConfig = field(default_factory=NoteConfig)  # note-level assessment thresholds

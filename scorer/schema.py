@@ -82,6 +82,11 @@ class ScoreFollowing(BaseModel):
     )
     passes: list[ScorePass] = Field(default_factory=list)
     restarts: int = Field(0, description="Jumps back in the score (restarts and played repeats).")
+    notes_from: Literal["midi", "basic-pitch", "transkun"] | None = Field(
+        None,
+        description="Where the played notes came from: the MIDI file, or the transcriber that heard the "
+        "audio (transkun, accurate, for takes up to the accurate-mode length; basic-pitch, fast, beyond).",
+    )
 
 
 # "pass" is a Python keyword: the field is pass_ with the JSON key "pass"; every dump uses the alias.

@@ -23,7 +23,7 @@ from scorer.inference.windows import aggregate, centre_weights, window_spans
 from scorer.schema import BarReport, DimensionScore, NoteError, ScoreFollowing, ScoreReport, WindowScores
 
 if TYPE_CHECKING:
-    from scorer.inference.transcribe import NoteTranscriber, Transcriber
+    from scorer.inference.transcribe import NoteTranscriber, Transcriber, TranscriberName
 
 log = logging.getLogger(__name__)
 REFERENCE_FILE = Path(__file__).resolve().parents[1] / "models" / "reference.json"
@@ -108,15 +108,25 @@ class Scorer:
         own = getattr(self._backend, "transcriber", None)
         return own() if callable(own) else Transcriber(self.config.threads)
 
-    def _note_transcriber(self) -> NoteTranscriber:
-        """The transcriber of the note path, as ``config.transcriber`` names it: basic-pitch
-        (``_basic_pitch_transcriber``) or transkun (loaded once, kept)."""
+    def notes_transcriber_for(self, duration_s: float) -> TranscriberName:
+        """Which transcriber makes the note path's notes of an audio take this long: ``config.transcriber``,
+        where ``auto`` is transkun (note-error F1 0.93 vs 0.63 on clean renders) for a take of at most
+        ``config.accurate_max_s`` seconds and basic-pitch for a longer one (transkun needs ~0.2-0.3 s per
+        second of audio on 2 cores: a 5-minute take would miss the 60-s analysis goal;
+        eval/results/transcription.md)."""
+        if self.config.transcriber == "auto":
+            return "transkun" if duration_s <= self.config.accurate_max_s else "basic-pitch"
+        return self.config.transcriber
+
+    def _note_transcriber(self, name: TranscriberName) -> NoteTranscriber:
+        """The note path's transcriber: basic-pitch (``_basic_pitch_transcriber``) or transkun (loaded once,
+        kept)."""
         from scorer.inference.transcribe import load_transcriber
 
-        if self.config.transcriber == "basic-pitch":
+        if name == "basic-pitch":
             return self._basic_pitch_transcriber()
         if self._notes_transcriber is None:
-            self._notes_transcriber = load_transcriber(self.config.transcriber, self.config.threads)
+            self._notes_transcriber = load_transcriber(name, self.config.threads)
         return self._notes_transcriber
 
     def _owns_transcriber(self) -> bool:
@@ -124,12 +134,13 @@ class Scorer:
         those notes for it at no extra cost."""
         return callable(getattr(self._backend, "transcriber", None))
 
-    def _audio_rules(self) -> bool:
+    @staticmethod
+    def _audio_rules(name: TranscriberName) -> bool:
         """Assess a transcription with the audio rules (forgiving soft missed notes, overtones, wide
         substitutions)? Not with transkun: near-MIDI quality, its notes are judged like a MIDI file's
         (note-error F1 0.94 with the MIDI rules vs 0.60 with the audio rules on 2 CHECK performances,
         eval/results/notes_benchmark.md)."""
-        return self.config.transcriber != "transkun"
+        return name != "transkun"
 
     def _basic_pitch(self, decoded: Decoded) -> tuple[Notes, Posteriorgram]:
         """basic-pitch's notes of an audio input and the posteriors they were read from."""
@@ -155,7 +166,8 @@ class Scorer:
         # audio: basic-pitch's notes and posteriors, made once for everything that reads them
         transcription: Notes | None = None
         evidence: Posteriorgram | None = None
-        basic_pitch_notes_path = score is not None and self.config.transcriber == "basic-pitch"
+        notes_from = self.notes_transcriber_for(decoded.duration_s)
+        basic_pitch_notes_path = score is not None and notes_from == "basic-pitch"
         if decoded.notes is None and (self._owns_transcriber() or basic_pitch_notes_path):
             # the embedded heads were trained on basic-pitch notes; the measured weak spots read its posteriors
             transcription, evidence = self._basic_pitch(decoded)
@@ -164,8 +176,8 @@ class Scorer:
             played = decoded.notes
             if played is None and basic_pitch_notes_path:
                 played = transcription
-            if played is None:  # audio: the note path's own transcriber (config.transcriber)
-                played = self._note_transcriber().transcribe(decoded.audio, FEATURE_SR)
+            if played is None:  # audio: the note path's own transcriber
+                played = self._note_transcriber(notes_from).transcribe(decoded.audio, FEATURE_SR)
             try:
                 aligned = ScoreAlignment(score.notes, played, align(played, score.notes))
             except AlignmentTooLong:
@@ -218,7 +230,11 @@ class Scorer:
         following = (
             None
             if aligned is None
-            else ScoreFollowing(matched_share=round(aligned.matched_share, 3), followed=aligned.usable)
+            else ScoreFollowing(
+                matched_share=round(aligned.matched_share, 3),
+                followed=aligned.usable,
+                notes_from="midi" if decoded.notes is not None else notes_from,
+            )
         )
         note_errors: list[NoteError] | None = None
         bar_reports: list[BarReport] | None = None
@@ -235,7 +251,7 @@ class Scorer:
                 aligned.played,
                 score,
                 self.config.notes,
-                transcribed=decoded.notes is None and self._audio_rules(),
+                transcribed=decoded.notes is None and self._audio_rules(notes_from),
                 evidence=evidence,  # read only under the audio rules: they check basic-pitch's claims
             )
             note_errors, bar_reports = [], []

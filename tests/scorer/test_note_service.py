@@ -71,6 +71,7 @@ def test_midi_report_names_wrong_notes_bars_curves_and_spots(scorer: Scorer, tak
     assert [b.bar for b in report.bars] == list(range(1, 9))
     following = report.score_following
     assert following is not None and following.bars_covered == [1, 8] and following.restarts == 0
+    assert following.notes_from == "midi"
     assert len(following.passes) == 1
     spot = next(s for s in report.weak_spots if s.dimension == "wrong_notes")
     assert spot.bars == [4, 5] and spot.reason.startswith("bars 4\u20135: ")
@@ -103,12 +104,21 @@ def test_config_transcriber_picks_the_note_path_transcriber_and_its_rules(scorer
     from scorer.inference.transkun_transcriber import TranskunTranscriber
 
     assert scorer.config.transcriber == "basic-pitch"
-    assert scorer._note_transcriber() is scorer._backend.transcriber()  # type: ignore[attr-defined]
-    assert isinstance(scorer._note_transcriber(), Transcriber) and scorer._audio_rules()
+    assert scorer.notes_transcriber_for(30.0) == scorer.notes_transcriber_for(600.0) == "basic-pitch"
+    assert scorer._note_transcriber("basic-pitch") is scorer._backend.transcriber()  # type: ignore[attr-defined]
+    assert isinstance(scorer._note_transcriber("basic-pitch"), Transcriber) and scorer._audio_rules(
+        "basic-pitch"
+    )
     accurate = Scorer(replace(scorer.config, transcriber="transkun"), scorer._backend)
-    built = accurate._note_transcriber()
-    assert isinstance(built, TranskunTranscriber) and accurate._note_transcriber() is built
-    assert not accurate._audio_rules()
+    assert accurate.notes_transcriber_for(600.0) == "transkun"
+    built = accurate._note_transcriber("transkun")
+    assert isinstance(built, TranskunTranscriber) and accurate._note_transcriber("transkun") is built
+    assert not accurate._audio_rules("transkun")
+    # auto: transkun up to accurate_max_s, basic-pitch beyond (the analysis time goal for long takes)
+    auto = Scorer(replace(scorer.config, transcriber="auto", accurate_max_s=120.0), scorer._backend)
+    assert (
+        auto.notes_transcriber_for(120.0) == "transkun" and auto.notes_transcriber_for(120.5) == "basic-pitch"
+    )
 
 
 @pytest.mark.needs_setup
