@@ -369,19 +369,22 @@ def count_notes(cases: list[Case], tally: Tally) -> None:
 
 def flags_at(bars: list[dict[str, Any]], rushed: float, dragged: float) -> set[tuple[int, int, str]]:
     """(bar, pass, flag) by note_assessment._tempo_flags' rule at other thresholds (no dragged in a pass's
-    last bar)."""
+    last bar or in its closing ritardando)."""
+    from scorer.inference.note_assessment import closing_ritardando
+
     out: set[tuple[int, int, str]] = set()
-    last = {}
+    passes: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for b in bars:
-        last[b["pass"]] = b["bar"]
-    for b in bars:
-        r = b.get("tempo_ratio")
-        if r is None:
-            continue
-        if r >= rushed:
-            out.add((b["bar"], b["pass"], "rushed"))
-        elif r <= dragged and b["bar"] != last[b["pass"]]:
-            out.add((b["bar"], b["pass"], "dragged"))
+        passes[b["pass"]].append(b)
+    for number, pass_bars in passes.items():
+        known = [b for b in pass_bars if b.get("tempo_ratio") is not None and b.get("tempo_bpm")]
+        rit = closing_ritardando([b["tempo_bpm"] for b in known]) if len(known) >= 3 else len(known) - 1
+        for n, b in enumerate(known):
+            r = b["tempo_ratio"]
+            if r >= rushed:
+                out.add((b["bar"], number, "rushed"))
+            elif r <= dragged and b is not pass_bars[-1] and n <= rit:
+                out.add((b["bar"], number, "dragged"))
     return out
 
 

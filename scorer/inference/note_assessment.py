@@ -512,6 +512,7 @@ def _tempo_flags(
     if len(known) < 3:
         return
     logs = np.log(np.array([tempos[i] for i in known], dtype=np.float64))
+    rit = closing_ritardando([tempos[i] for i in known])
     width = min(len(known), max(3, config.tempo_smooth_bars))
     for n, i in enumerate(known):
         # a running median of ``width`` bars, shifted inward at the ends so an edge bar still has a
@@ -523,8 +524,25 @@ def _tempo_flags(
         rep.tempo_ratio = round(ratio, 3)
         if ratio >= config.rushed_ratio:
             rep.flags.append("rushed")
-        elif ratio <= config.dragged_ratio and i != len(reports) - 1:
+        elif ratio <= config.dragged_ratio and i != len(reports) - 1 and n <= rit:
             rep.flags.append("dragged")
+
+
+RIT_MIN = 0.85  # a closing ritardando ends at most at this share of the tempo it starts from
+
+
+def closing_ritardando(tempos: list[float]) -> int:
+    """Index of the bar a pass's closing ritardando starts from: each bar after it slower than the one
+    before, to the end, by ``RIT_MIN`` or more in all, over at least two bars. The bars after it are never
+    "dragged". ``len(tempos) - 1`` when the pass ends without one
+    (its last bar is never dragged anyway: a fermata, a stop)."""
+    last = len(tempos) - 1
+    start = last
+    while start > 0 and tempos[start - 1] > tempos[start]:
+        start -= 1
+    if start < last - 1 and tempos[last] <= RIT_MIN * tempos[start]:
+        return start
+    return last
 
 
 def _dynamics_flags(

@@ -270,3 +270,27 @@ def test_the_stumble_before_a_restart_is_not_reported_but_the_same_slip_elsewher
     assert result.restarts == 1
     assert not [e for e in result.note_errors if e.pass_ == 1 and e.bar == 5 and e.type == "wrong"]
     assert not [s for s in note_spots(result.bars) if s.dimension == "wrong_notes"]
+
+
+def _tempo_warped(score: NotatedScore, factors: dict[int, float]) -> Notes:
+    """The score played at its notated tempo, bar b (0-based index) ``factors[b]`` times as long."""
+    s = score.notes
+    db = np.append(score.downbeats, score.bar_ends[-1])
+    lengths = np.diff(db) * np.array([factors.get(b, 1.0) for b in range(score.n_bars)])
+    starts = np.concatenate([[db[0]], db[0] + np.cumsum(lengths)])
+    b = score.bar_index(s.onset)
+    on = starts[b] + (s.onset - db[b]) * lengths[b] / np.diff(db)[b]
+    return Notes(on, on + 0.1, s.pitch, np.full(s.pitch.size, 64), [])
+
+
+def test_a_closing_ritardando_is_not_dragging_and_the_bars_before_it_are_not_rushed(data) -> None:
+    """The last three bars slow down step by step (a ritardando into the end): no bar is dragged, and the
+    bars before it, at the notated tempo, are not rushed either. A bar taken slower that the music then
+    leaves (bar 6 here) is still dragged."""
+    score, _ = data
+    n = score.n_bars
+    rit = {n - 3: 1 / 0.9, n - 2: 1 / 0.75, n - 1: 1 / 0.6}
+    result = assess(_tempo_warped(score, rit), score)
+    assert not [(b.bar, b.flags, b.tempo_ratio) for b in result.bars if {"dragged", "rushed"} & set(b.flags)]
+    dragged_then_rit = assess(_tempo_warped(score, {**rit, n - 3: 1.0, n - 4: 1.25}), score)
+    assert [b.bar for b in dragged_then_rit.bars if "dragged" in b.flags] == [n - 3]
