@@ -61,6 +61,9 @@ class NotatedScore:
     grace: np.ndarray | None = None  # per note
     ornament: np.ndarray | None = None  # per note: trill, mordent, turn ... (MusicXML)
     dynamics: tuple[str | None, ...] = ()  # per bar: the marking in effect (MusicXML)
+    # per bar: the notation asks for time there (a fermata, inside a rit./rall.) or for more speed (accel.)
+    notated_slower: tuple[bool, ...] = ()
+    notated_faster: tuple[bool, ...] = ()
     pickup_beats: float = 0.0  # beats missing from the first bar (a pickup's beats count from its end)
     end_s: float | None = None  # end of the last bar (default: the last note's end)
     repeats: tuple[tuple[float, float], ...] = ()  # notated repeat spans (score seconds)

@@ -19,7 +19,9 @@ configured jump penalty and at half of it; the readier segmentation wins when ea
 away more than ``PASS_COST`` errors); a jump back from a notated repeat's end to its start is the repeat
 played, not a restart. Tempo: ``tempo_ratio`` is the bar's tempo over a running median of
 ``tempo_smooth_bars`` bars (shifted inward at the ends), so a phrase-long rubato is not "rushing"; a pass's
-last bar is never "dragged" (ritardando, fermata, a stop).
+last bar and a closing ritardando (a slowing that lasts to the end) are never "dragged", nor are bars the
+notation asks to take time (a fermata, rit.: MusicXML), which also stay out of the reference; bars marked
+accel. are never "rushed".
 
 Conservative by design (a false "wrong note" costs more trust than a missed one):
 
@@ -493,7 +495,7 @@ def _bars(
                 flags=flags,
             )
         )
-    _tempo_flags(reports, tempos, config, last_bar_of_score=int(score.n_bars - 1), bar_idx=list(bars_here))
+    _tempo_flags(reports, tempos, config, score=score, bar_idx=list(bars_here))
     _dynamics_flags(reports, score, list(bars_here), config)
     return reports
 
@@ -503,28 +505,36 @@ def _tempo_flags(
     tempos: list[float | None],
     config: NoteConfig,
     *,
-    last_bar_of_score: int,
+    score: NotatedScore,
     bar_idx: list[int],
 ) -> None:
     """tempo_ratio against the performer's own running-median tempo; rushed / dragged flags. The pass's
-    last bar is never "dragged" (a final ritardando, a fermata, a stop)."""
+    last bar and its closing ritardando are never "dragged" (a fermata, a stop, a ritardando into the
+    end), nor is a bar whose notation asks for time (a fermata, rit.); a bar inside an accel. is never
+    "rushed"."""
+    slower = [bool(score.notated_slower[b]) if b < len(score.notated_slower) else False for b in bar_idx]
+    faster = [bool(score.notated_faster[b]) if b < len(score.notated_faster) else False for b in bar_idx]
     known = [i for i, t in enumerate(tempos) if t]
     if len(known) < 3:
         return
     logs = np.log(np.array([tempos[i] for i in known], dtype=np.float64))
     rit = closing_ritardando([tempos[i] for i in known])
-    width = min(len(known), max(3, config.tempo_smooth_bars))
+    # the performer's own tempo is read from the bars the notation leaves in tempo (all, when under 3)
+    ref_pos = [n for n, i in enumerate(known) if not (slower[i] or faster[i])]
+    ref_logs = logs[ref_pos] if len(ref_pos) >= 3 else logs
+    ref_at = np.searchsorted(ref_pos, np.arange(len(known))) if len(ref_pos) >= 3 else np.arange(len(known))
+    width = min(ref_logs.size, max(3, config.tempo_smooth_bars))
     for n, i in enumerate(known):
         # a running median of ``width`` bars, shifted inward at the ends so an edge bar still has a
         # reference of full width (one odd bar never moves the median much)
-        lo = min(max(0, n - width // 2), len(known) - width)
-        ref = float(np.median(logs[lo : lo + width]))
+        lo = min(max(0, int(ref_at[n]) - width // 2), ref_logs.size - width)
+        ref = float(np.median(ref_logs[lo : lo + width]))
         ratio = float(np.exp(logs[n] - ref))
         rep = reports[i]
         rep.tempo_ratio = round(ratio, 3)
-        if ratio >= config.rushed_ratio:
+        if ratio >= config.rushed_ratio and not faster[i]:
             rep.flags.append("rushed")
-        elif ratio <= config.dragged_ratio and i != len(reports) - 1 and n <= rit:
+        elif ratio <= config.dragged_ratio and i != len(reports) - 1 and n <= rit and not slower[i]:
             rep.flags.append("dragged")
 
 

@@ -139,6 +139,44 @@ def score_from_musicxml(data: bytes, name: str) -> NotatedScore:
     return _from_part(part, name)
 
 
+def _tempo_freedom(part: object, measures: list) -> tuple[tuple[bool, ...], tuple[bool, ...]]:  # type: ignore[type-arg]
+    """Per bar: does the notation ask for more time there (a fermata in the bar, or inside a rit./rall.
+    span), or for more speed (inside an accel.)? A gradual tempo direction lasts to its written end, else
+    to the next tempo direction (a tempo, a new tempo), else to the end of the piece."""
+    import partitura as pt
+
+    score = pt.score
+    fermatas = [f.start.t for f in part.iter_all(score.Fermata)]  # type: ignore[attr-defined]
+    directions = sorted(
+        part.iter_all(score.TempoDirection, include_subclasses=True),  # type: ignore[attr-defined]
+        key=lambda d: d.start.t,
+    )
+    spans: dict[str, list[tuple[float, float]]] = {"slower": [], "faster": []}
+    for k, d in enumerate(directions):
+        kind = (
+            "slower"
+            if isinstance(d, score.DecreasingTempoDirection)
+            else "faster"
+            if isinstance(d, score.IncreasingTempoDirection)
+            else None
+        )
+        if kind is None:
+            continue
+        later = [e.start.t for e in directions[k + 1 :] if e.start.t > d.start.t]
+        end = d.end.t if d.end is not None else (later[0] if later else float("inf"))
+        spans[kind].append((float(d.start.t), float(end)))
+
+    def inside(kind: str, m: object) -> bool:
+        a, b = float(m.start.t), float(m.end.t)  # type: ignore[attr-defined]
+        return any(lo < b and hi > a for lo, hi in spans[kind])
+
+    slower = tuple(
+        inside("slower", m) or any(m.start.t <= t < m.end.t for t in fermatas)  # type: ignore[attr-defined]
+        for m in measures
+    )
+    return slower, tuple(inside("faster", m) for m in measures)
+
+
 def _from_part(part: object, name: str) -> NotatedScore:
     import partitura as pt
 
@@ -179,6 +217,7 @@ def _from_part(part: object, name: str) -> NotatedScore:
     for m in measures:
         cur_marks = [txt for t, txt in marks if t < m.end.t]
         dynamics.append(cur_marks[-1] if cur_marks else None)
+    slower, faster = _tempo_freedom(part, measures)
     onset_q = np.asarray(qmap(np.array([n.start.t for n in notes_tied], dtype=float)), dtype=np.float64)
     offset_q = np.asarray(qmap(np.array([n.end_tied.t for n in notes_tied], dtype=float)), dtype=np.float64)
     pitch = np.array([int(n.midi_pitch) for n in notes_tied], dtype=np.int64)
@@ -213,6 +252,8 @@ def _from_part(part: object, name: str) -> NotatedScore:
         grace=grace[idx],
         ornament=ornament[idx],
         dynamics=tuple(dynamics),
+        notated_slower=slower,
+        notated_faster=faster,
         pickup_beats=pickup_beats,
         end_s=float(to_s(ends_q[-1:])[0]),
         repeats=repeats,

@@ -294,3 +294,54 @@ def test_a_closing_ritardando_is_not_dragging_and_the_bars_before_it_are_not_rus
     assert not [(b.bar, b.flags, b.tempo_ratio) for b in result.bars if {"dragged", "rushed"} & set(b.flags)]
     dragged_then_rit = assess(_tempo_warped(score, {**rit, n - 3: 1.0, n - 4: 1.25}), score)
     assert [b.bar for b in dragged_then_rit.bars if "dragged" in b.flags] == [n - 3]
+
+
+def _scale_score(tmp_path: Path, words: dict[int, str], fermata_bar: int | None) -> NotatedScore:
+    """An 8-bar MusicXML score of quarter notes; ``words``: a direction at the start of a bar (rit.,
+    accel., a tempo); a fermata on the last note of ``fermata_bar``."""
+    steps = "CDEFGAB"
+    bars = []
+    for n in range(1, 9):
+        head = (
+            "<attributes><divisions>1</divisions><time><beats>4</beats><beat-type>4</beat-type></time>"
+            "<clef><sign>G</sign><line>2</line></clef></attributes>"
+            if n == 1
+            else ""
+        )
+        if n in words:
+            head += f"<direction><direction-type><words>{words[n]}</words></direction-type></direction>"
+        notes = "".join(
+            f"<note><pitch><step>{steps[(n + k) % 7]}</step><octave>5</octave></pitch><duration>1</duration>"
+            f"<type>quarter</type>{'<notations><fermata/></notations>' if n == fermata_bar and k == 3 else ''}</note>"
+            for k in range(4)
+        )
+        bars.append(f'<measure number="{n}">{head}{notes}</measure>')
+    path = tmp_path / f"scale_{len(words)}_{fermata_bar}.musicxml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><score-partwise version="4.0"><part-list>'
+        '<score-part id="P1"><part-name>Piano</part-name></score-part></part-list>'
+        f'<part id="P1">{"".join(bars)}</part></score-partwise>'
+    )
+    return load_score(path)
+
+
+def test_a_fermata_a_ritardando_and_an_accelerando_in_the_score_are_not_tempo_faults(tmp_path: Path) -> None:
+    """MusicXML asks for time (a fermata in bar 4, rit. in bars 6-7, then a tempo) and for speed (accel. in
+    bar 2, a tempo in bar 3): played so, no bar is rushed or dragged. The same playing against the bare
+    score flags those bars."""
+    marked = _scale_score(tmp_path, {2: "accel.", 3: "a tempo", 6: "rit.", 8: "a tempo"}, fermata_bar=4)
+    bare = _scale_score(tmp_path, {}, fermata_bar=None)
+    assert marked.notated_slower == (False, False, False, True, False, True, True, False)
+    assert marked.notated_faster == (False, True, False, False, False, False, False, False)
+    played = {1: 0.75, 3: 1.4, 5: 1.25, 6: 1.45}  # 0-based bar index: times as long as notated
+    flags = {
+        name: [
+            (b.bar, f)
+            for b in assess(_tempo_warped(s, played), s).bars
+            for f in b.flags
+            if f in ("rushed", "dragged")
+        ]
+        for name, s in (("marked", marked), ("bare", bare))
+    }
+    assert flags["marked"] == []
+    assert {(2, "rushed"), (4, "dragged"), (7, "dragged")} <= set(flags["bare"])
