@@ -518,7 +518,7 @@ def _tempo_flags(
     if len(known) < 3:
         return
     logs = np.log(np.array([tempos[i] for i in known], dtype=np.float64))
-    rit = closing_ritardando([tempos[i] for i in known])
+    rit = closing_ritardando([float(tempos[i] or 0.0) for i in known])
     # the performer's own tempo is read from the bars the notation leaves in tempo (all, when under 3)
     ref_pos = [n for n, i in enumerate(known) if not (slower[i] or faster[i])]
     ref_logs = logs[ref_pos] if len(ref_pos) >= 3 else logs

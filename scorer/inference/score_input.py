@@ -23,6 +23,7 @@ import io
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -139,16 +140,16 @@ def score_from_musicxml(data: bytes, name: str) -> NotatedScore:
     return _from_part(part, name)
 
 
-def _tempo_freedom(part: object, measures: list) -> tuple[tuple[bool, ...], tuple[bool, ...]]:  # type: ignore[type-arg]
+def _tempo_freedom(part: Any, measures: list[Any]) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
     """Per bar: does the notation ask for more time there (a fermata in the bar, or inside a rit./rall.
     span), or for more speed (inside an accel.)? A gradual tempo direction lasts to its written end, else
     to the next tempo direction (a tempo, a new tempo), else to the end of the piece."""
     import partitura as pt
 
     score = pt.score
-    fermatas = [f.start.t for f in part.iter_all(score.Fermata)]  # type: ignore[attr-defined]
+    fermatas = [f.start.t for f in part.iter_all(score.Fermata)]
     directions = sorted(
-        part.iter_all(score.TempoDirection, include_subclasses=True),  # type: ignore[attr-defined]
+        part.iter_all(score.TempoDirection, include_subclasses=True),
         key=lambda d: d.start.t,
     )
     spans: dict[str, list[tuple[float, float]]] = {"slower": [], "faster": []}
@@ -166,14 +167,11 @@ def _tempo_freedom(part: object, measures: list) -> tuple[tuple[bool, ...], tupl
         end = d.end.t if d.end is not None else (later[0] if later else float("inf"))
         spans[kind].append((float(d.start.t), float(end)))
 
-    def inside(kind: str, m: object) -> bool:
-        a, b = float(m.start.t), float(m.end.t)  # type: ignore[attr-defined]
+    def inside(kind: str, m: Any) -> bool:
+        a, b = float(m.start.t), float(m.end.t)
         return any(lo < b and hi > a for lo, hi in spans[kind])
 
-    slower = tuple(
-        inside("slower", m) or any(m.start.t <= t < m.end.t for t in fermatas)  # type: ignore[attr-defined]
-        for m in measures
-    )
+    slower = tuple(inside("slower", m) or any(m.start.t <= t < m.end.t for t in fermatas) for m in measures)
     return slower, tuple(inside("faster", m) for m in measures)
 
 
