@@ -519,16 +519,19 @@ def _tempo_flags(
         return
     logs = np.log(np.array([tempos[i] for i in known], dtype=np.float64))
     rit = closing_ritardando([float(tempos[i] or 0.0) for i in known])
-    # the performer's own tempo is read from the bars the notation leaves in tempo (all, when under 3)
-    ref_pos = [n for n, i in enumerate(known) if not (slower[i] or faster[i])]
-    ref_logs = logs[ref_pos] if len(ref_pos) >= 3 else logs
-    ref_at = np.searchsorted(ref_pos, np.arange(len(known))) if len(ref_pos) >= 3 else np.arange(len(known))
-    width = min(ref_logs.size, max(3, config.tempo_smooth_bars))
+    section = [score.tempo_sections[b] if b < len(score.tempo_sections) else 0 for b in bar_idx]
+    in_tempo = [n for n, i in enumerate(known) if not (slower[i] or faster[i])]
     for n, i in enumerate(known):
-        # a running median of ``width`` bars, shifted inward at the ends so an edge bar still has a
-        # reference of full width (one odd bar never moves the median much)
-        lo = min(max(0, int(ref_at[n]) - width // 2), ref_logs.size - width)
-        ref = float(np.median(ref_logs[lo : lo + width]))
+        # the performer's own tempo: a running median of ``width`` bars the notation leaves in tempo, in
+        # this bar's notated tempo section (a short section is its own reference: a new tempo for a bar or
+        # two has nothing else to be judged against), shifted inward at the ends so an edge bar still has
+        # a reference of full width (one odd bar never moves it much)
+        ref_pos = [m for m in in_tempo if section[known[m]] == section[i]]
+        ref_pos = ref_pos or (in_tempo if len(in_tempo) >= 3 else list(range(len(known))))
+        width = min(len(ref_pos), max(3, config.tempo_smooth_bars))
+        at = int(np.searchsorted(ref_pos, n))
+        lo = min(max(0, at - width // 2), len(ref_pos) - width)
+        ref = float(np.median(logs[ref_pos[lo : lo + width]]))
         ratio = float(np.exp(logs[n] - ref))
         rep = reports[i]
         rep.tempo_ratio = round(ratio, 3)

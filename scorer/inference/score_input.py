@@ -140,39 +140,75 @@ def score_from_musicxml(data: bytes, name: str) -> NotatedScore:
     return _from_part(part, name)
 
 
-def _tempo_freedom(part: Any, measures: list[Any]) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
-    """Per bar: does the notation ask for more time there (a fermata in the bar, or inside a rit./rall.
-    span), or for more speed (inside an accel.)? A gradual tempo direction lasts to its written end, else
-    to the next tempo direction (a tempo, a new tempo), else to the end of the piece."""
+def _tempo_marks(
+    part: Any, measures: list[Any]
+) -> tuple[tuple[bool, ...], tuple[bool, ...], tuple[int, ...]]:
+    """Per bar, from the tempo markings: may the player take time here (a fermata in the bar, or inside a
+    rit./rall. span), push on (inside an accel.), and which tempo section is it in (a new one from each
+    tempo word or metronome mark after the start, e.g. "Più mosso"; "a tempo" / "Tempo I" go back to the
+    previous one unless they end a rit./accel.). A gradual direction lasts to its written end, else to the
+    next tempo direction, else to the end of the piece; a bar with a change of tempo inside it may do both."""
     import partitura as pt
 
     score = pt.score
     fermatas = [f.start.t for f in part.iter_all(score.Fermata)]
     directions = sorted(
-        part.iter_all(score.TempoDirection, include_subclasses=True),
+        [
+            *part.iter_all(score.TempoDirection, include_subclasses=True),
+            *part.iter_all(score.Tempo),
+        ],
         key=lambda d: d.start.t,
     )
     spans: dict[str, list[tuple[float, float]]] = {"slower": [], "faster": []}
+    changes: list[tuple[float, int]] = []  # (time, section in effect from then)
+    section, earlier, gradual = 0, [0], False
+    first_t = float(measures[0].start.t)
     for k, d in enumerate(directions):
-        kind = (
+        t = float(d.start.t)
+        gradual_kind = (
             "slower"
             if isinstance(d, score.DecreasingTempoDirection)
             else "faster"
             if isinstance(d, score.IncreasingTempoDirection)
             else None
         )
-        if kind is None:
-            continue
-        later = [e.start.t for e in directions[k + 1 :] if e.start.t > d.start.t]
-        end = d.end.t if d.end is not None else (later[0] if later else float("inf"))
-        spans[kind].append((float(d.start.t), float(end)))
+        if gradual_kind is not None:
+            later = [float(e.start.t) for e in directions[k + 1 :] if e.start.t > d.start.t]
+            end = (
+                float(d.end.t)
+                if getattr(d, "end", None) is not None
+                else (later[0] if later else float("inf"))
+            )
+            spans[gradual_kind].append((t, end))
+            gradual = True
+        elif isinstance(d, score.ResetTempoDirection):
+            if not gradual and len(earlier) > 1:
+                section = earlier.pop()
+                changes.append((t, section))
+            gradual = False
+        elif t > first_t:  # a new tempo (word or metronome mark)
+            earlier.append(section)
+            section = max(c for _, c in [(0.0, 0), *changes]) + 1
+            changes.append((t, section))
+            gradual = False
 
     def inside(kind: str, m: Any) -> bool:
         a, b = float(m.start.t), float(m.end.t)
         return any(lo < b and hi > a for lo, hi in spans[kind])
 
-    slower = tuple(inside("slower", m) or any(m.start.t <= t < m.end.t for t in fermatas) for m in measures)
-    return slower, tuple(inside("faster", m) for m in measures)
+    def changed_inside(m: Any) -> bool:
+        return any(float(m.start.t) < t < float(m.end.t) for t, _ in changes)
+
+    def section_of(m: Any) -> int:
+        now = [c for t, c in changes if t <= float(m.start.t)]
+        return now[-1] if now else 0
+
+    slower = tuple(
+        inside("slower", m) or changed_inside(m) or any(m.start.t <= t < m.end.t for t in fermatas)
+        for m in measures
+    )
+    faster = tuple(inside("faster", m) or changed_inside(m) for m in measures)
+    return slower, faster, tuple(section_of(m) for m in measures)
 
 
 def _from_part(part: object, name: str) -> NotatedScore:
@@ -215,7 +251,7 @@ def _from_part(part: object, name: str) -> NotatedScore:
     for m in measures:
         cur_marks = [txt for t, txt in marks if t < m.end.t]
         dynamics.append(cur_marks[-1] if cur_marks else None)
-    slower, faster = _tempo_freedom(part, measures)
+    slower, faster, sections = _tempo_marks(part, measures)
     onset_q = np.asarray(qmap(np.array([n.start.t for n in notes_tied], dtype=float)), dtype=np.float64)
     offset_q = np.asarray(qmap(np.array([n.end_tied.t for n in notes_tied], dtype=float)), dtype=np.float64)
     pitch = np.array([int(n.midi_pitch) for n in notes_tied], dtype=np.int64)
@@ -252,6 +288,7 @@ def _from_part(part: object, name: str) -> NotatedScore:
         dynamics=tuple(dynamics),
         notated_slower=slower,
         notated_faster=faster,
+        tempo_sections=sections,
         pickup_beats=pickup_beats,
         end_s=float(to_s(ends_q[-1:])[0]),
         repeats=repeats,

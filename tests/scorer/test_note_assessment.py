@@ -345,3 +345,23 @@ def test_a_fermata_a_ritardando_and_an_accelerando_in_the_score_are_not_tempo_fa
     }
     assert flags["marked"] == []
     assert {(2, "rushed"), (4, "dragged"), (7, "dragged")} <= set(flags["bare"])
+
+
+def test_a_new_tempo_in_the_score_is_the_players_new_reference(tmp_path: Path) -> None:
+    """ "Più mosso" at bar 5 and "Tempo I" at bar 7, played so (bars 5-6 a third quicker): not rushed, and the
+    bars around the change are not dragged; against the bare score bars 5-6 are rushed."""
+    marked = _scale_score(tmp_path, {5: "Più mosso", 7: "Tempo I"}, fermata_bar=None)
+    bare = _scale_score(tmp_path, {}, fermata_bar=None)
+    assert marked.tempo_sections == (0, 0, 0, 0, 1, 1, 0, 0)
+    played = {4: 0.75, 5: 0.75}
+    flags = {
+        name: [
+            (b.bar, f)
+            for b in assess(_tempo_warped(s, played), s).bars
+            for f in b.flags
+            if f in ("rushed", "dragged")
+        ]
+        for name, s in (("marked", marked), ("bare", bare))
+    }
+    assert flags["marked"] == []
+    assert {(5, "rushed"), (6, "rushed")} <= set(flags["bare"])
