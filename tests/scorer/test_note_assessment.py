@@ -325,6 +325,12 @@ def _scale_score(tmp_path: Path, words: dict[int, str], fermata_bar: int | None)
     return load_score(path)
 
 
+def _tempo_flags_of(score: NotatedScore, played: dict[int, float]) -> list[tuple[int, str]]:
+    """(bar, rushed | dragged) of the score played with bars ``played`` times as long (``_tempo_warped``)."""
+    bars = assess(_tempo_warped(score, played), score).bars
+    return [(b.bar, f) for b in bars for f in b.flags if f in ("rushed", "dragged")]
+
+
 def test_a_fermata_a_ritardando_and_an_accelerando_in_the_score_are_not_tempo_faults(tmp_path: Path) -> None:
     """MusicXML asks for time (a fermata in bar 4, rit. in bars 6-7, then a tempo) and for speed (accel. in
     bar 2, a tempo in bar 3): played so, no bar is rushed or dragged. The same playing against the bare
@@ -334,34 +340,18 @@ def test_a_fermata_a_ritardando_and_an_accelerando_in_the_score_are_not_tempo_fa
     assert marked.notated_slower == (False, False, False, True, False, True, True, False)
     assert marked.notated_faster == (False, True, False, False, False, False, False, False)
     played = {1: 0.75, 3: 1.4, 5: 1.25, 6: 1.45}  # 0-based bar index: times as long as notated
-    flags = {
-        name: [
-            (b.bar, f)
-            for b in assess(_tempo_warped(s, played), s).bars
-            for f in b.flags
-            if f in ("rushed", "dragged")
-        ]
-        for name, s in (("marked", marked), ("bare", bare))
-    }
+    flags = {name: _tempo_flags_of(s, played) for name, s in (("marked", marked), ("bare", bare))}
     assert flags["marked"] == []
     assert {(2, "rushed"), (4, "dragged"), (7, "dragged")} <= set(flags["bare"])
 
 
 def test_a_new_tempo_in_the_score_is_the_players_new_reference(tmp_path: Path) -> None:
-    """ "Più mosso" at bar 5 and "Tempo I" at bar 7, played so (bars 5-6 a third quicker): not rushed, and the
-    bars around the change are not dragged; against the bare score bars 5-6 are rushed."""
+    """A "Più mosso" at bar 5 and "Tempo I" at bar 7, played so (bars 5-6 a third quicker): not rushed, and
+    the bars around the change are not dragged; against the bare score bars 5-6 are rushed."""
     marked = _scale_score(tmp_path, {5: "Più mosso", 7: "Tempo I"}, fermata_bar=None)
     bare = _scale_score(tmp_path, {}, fermata_bar=None)
     assert marked.tempo_sections == (0, 0, 0, 0, 1, 1, 0, 0)
     played = {4: 0.75, 5: 0.75}
-    flags = {
-        name: [
-            (b.bar, f)
-            for b in assess(_tempo_warped(s, played), s).bars
-            for f in b.flags
-            if f in ("rushed", "dragged")
-        ]
-        for name, s in (("marked", marked), ("bare", bare))
-    }
+    flags = {name: _tempo_flags_of(s, played) for name, s in (("marked", marked), ("bare", bare))}
     assert flags["marked"] == []
     assert {(5, "rushed"), (6, "rushed")} <= set(flags["bare"])
