@@ -134,6 +134,7 @@ class Notes_from:
         self._bp: Any = None
         self.midi_rules = False  # assess a transcription with the MIDI rules (transcribed=False)
         self.evidence = transcriber == "basic-pitch"  # --no-evidence: the rules without posteriors
+        self.evidence_for_midi_rules = True  # --no-evidence with --midi-rules: transkun's misses unconfirmed
 
     def __call__(self, midi_bytes: bytes, played_notes: Any) -> tuple[Any, Any]:
         """(notes, posteriors or None)."""
@@ -151,6 +152,9 @@ class Notes_from:
         if self._cached is None:
             self._cached = Cached(VARIANTS[self.transcriber_name], self.threads)
         notes, _, _ = self._cached(audio)
+        if self.midi_rules and self.evidence_for_midi_rules:
+            # as the service: basic-pitch's posteriors of the same audio confirm transkun's missed notes
+            return notes, self._with_evidence(audio, CACHE / "basic-pitch-evidence")[1]
         return notes, None
 
     def _with_evidence(self, audio: np.ndarray, cache_dir: Path) -> tuple[Any, Any]:
@@ -711,7 +715,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-evidence",
         action="store_true",
-        help="audio: basic-pitch without its posteriors (the assessment's rules before note_evidence)",
+        help="audio: basic-pitch without its posteriors (the assessment's rules before note_evidence); with "
+        "--midi-rules, transkun's missed notes unconfirmed by basic-pitch's posteriors",
     )
     ap.add_argument("--percepiano", type=Path, default=PERCEPIANO)
     ap.add_argument("--timing", action="store_true", help="time a 5-minute recording with its score")
@@ -765,6 +770,7 @@ def main(argv: list[str] | None = None) -> int:
         notes_of = Notes_from(args.input, cond, args.transcriber, args.threads)
         notes_of.midi_rules = args.midi_rules
         notes_of.evidence = notes_of.evidence and not args.no_evidence
+        notes_of.evidence_for_midi_rules = not args.no_evidence
         perfs = []
         for i, key in enumerate(keys):
             perfs.append(run_performance(key, kinds, notes_of, args.percepiano, NoteConfig()))

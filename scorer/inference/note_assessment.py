@@ -55,7 +55,7 @@ import numpy as np
 from scorer.config import NoteConfig
 from scorer.inference.align import NotatedScore
 from scorer.inference.features import Notes
-from scorer.inference.note_evidence import Posteriorgram, is_overtone, verify_claims
+from scorer.inference.note_evidence import Posteriorgram, confirm_missed, is_overtone, verify_claims
 from scorer.inference.note_match import NoteMatch, events, map_time, match_notes
 from scorer.inference.passes import PassSpan, segment_passes
 from scorer.inference.score_input import DYNAMIC_LEVELS
@@ -168,6 +168,8 @@ def _passes(
             g = NoteMatch(g.pairs, wrong, g.missed, g.extra, g.anchor_perf_s, g.anchor_score_s)
         elif transcribed:
             missed, extra = _transcription_filter(g, missed, extra, perf, snotes)
+        elif evidence is not None:  # a near-MIDI transcription: a second ear confirms its missed notes
+            missed = confirm_missed(g, missed, snotes, evidence)
         results.append(PassResult(k, span, g, missed, extra))
     return results
 
@@ -182,7 +184,10 @@ def assess(
 ) -> NoteAssessment:
     """Note errors, per-bar reports and passes of ``played`` against ``score`` (see the module docstring).
     ``transcribed``: the notes come from an audio transcription (see "Audio input" above); ``evidence``:
-    that transcriber's posteriors, against which every claim is then checked (``note_evidence``)."""
+    that transcriber's posteriors, against which every claim is then checked (``note_evidence``). With
+    ``transcribed=False`` and ``evidence``: a near-MIDI transcription (transkun's) judged with the MIDI
+    rules, and basic-pitch's posteriors of the same audio, which confirm each missed note
+    (``note_evidence.confirm_missed``)."""
     config = config or NoteConfig()
     perf, order = _sorted(played)
     snotes, grace, orn, lower = _score_view(score)

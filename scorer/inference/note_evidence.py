@@ -110,6 +110,21 @@ def verify_claims(
     return wrong, _index(missed_kept), _index(extra_kept)
 
 
+def confirm_missed(
+    match: NoteMatch, missed: np.ndarray, snotes: Notes, evidence: Posteriorgram
+) -> np.ndarray:
+    """Missed notes (score indices) of a near-MIDI transcription (transkun, judged with the MIDI rules) that
+    a second ear, basic-pitch's posteriors of the same audio, confirms: no onset of the pitch (under
+    ``ABSENT``) within ``WINDOW_S`` of where the time map puts it. transkun's own misses are very soft, short
+    notes; basic-pitch often hears them struck. The onset alone is read: the pitch may still ring from an
+    earlier stroke. (Substitutions are not checked this way: basic-pitch's onsets bleed into the keys a
+    semitone away, so an injected slip "sounds" at its notated pitch; eval/results/transcription.md.)"""
+    where = match.to_performance_time(snotes.onset)
+    return _index(
+        [int(s) for s in missed if evidence.peak("onset", float(where[s]), int(snotes.pitch[s])) < ABSENT]
+    )
+
+
 def is_overtone(p: int, perf: Notes) -> bool:
     """Played note ``p`` sits at an overtone interval (``OVERTONES``) of another note sounding as it starts:
     a transcriber's ghost of that note rather than a key the player struck."""

@@ -252,7 +252,8 @@ class Scorer:
                 score,
                 self.config.notes,
                 transcribed=decoded.notes is None and self._audio_rules(notes_from),
-                evidence=evidence,  # read only under the audio rules: they check basic-pitch's claims
+                # basic-pitch's posteriors: they check its own claims (audio rules) or transkun's missed notes
+                evidence=evidence,
             )
             note_errors, bar_reports = [], []
             if result.followed:

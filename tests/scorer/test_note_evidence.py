@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from scorer.inference.features import Notes
-from scorer.inference.note_evidence import EXTRA_ONSET, Posteriorgram, verify_claims
+from scorer.inference.note_evidence import EXTRA_ONSET, Posteriorgram, confirm_missed, verify_claims
 from scorer.inference.note_match import NoteMatch
 
 FPS = 100.0
@@ -56,6 +56,17 @@ def test_posteriors_decide_missed_wrong_and_extra_claims() -> None:
     # 64 sounds (posteriors) -> not missed; 72 played 0.3 s late -> off time, neither missed nor extra
     assert missed.tolist() == []
     assert extra.tolist() == [3]
+
+
+def test_a_second_ear_confirms_a_near_midi_transcriptions_missed_notes_by_their_onsets() -> None:
+    """transkun's missed notes (judged like MIDI) stay only where basic-pitch hears no stroke of the pitch:
+    a soft note struck at its place is not missed; a pitch struck only well before its place is."""
+    score = _notes((0.5, 60), (1.0, 64), (2.0, 67))
+    ev = _posteriors()
+    _sound(ev, 1.0, 64, onset=0.45, note=0.4)  # a soft stroke transkun lost
+    _sound(ev, 1.6, 67, onset=0.9)  # 67 struck 0.4 s early, no stroke at its place
+    m = _match(missed=[0, 1, 2])
+    assert confirm_missed(m, m.missed, score, ev).tolist() == [0, 2]
 
 
 def test_a_substitution_whose_notated_pitch_sounds_is_an_extra_note_and_a_weak_one_nothing() -> None:
