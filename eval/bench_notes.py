@@ -152,7 +152,7 @@ class Notes_from:
         if self._cached is None:
             self._cached = Cached(VARIANTS[self.transcriber_name], self.threads)
         notes, _, _ = self._cached(audio)
-        if self.midi_rules and self.evidence_for_midi_rules:
+        if self.midi_rules and self.evidence_for_midi_rules and self.transcriber_name.startswith("transkun"):
             # as the service: basic-pitch's posteriors of the same audio confirm transkun's missed notes
             return notes, self._with_evidence(audio, CACHE / "basic-pitch-evidence")[1]
         return notes, None
@@ -286,6 +286,7 @@ def _half_own_substitutions(
     original's missed one. Its injected half is found; the other half is the performer's (likewise an
     injected missed note beside the original's own extra note)."""
     found = set(hits.values())
+    own_used = set(own.values())  # each of the original's errors explains one report
     spare = [i for i, e in enumerate(reported) if e["type"] == "wrong" and i not in hits and i not in own]
     out: dict[int, int] = {}
     for i in spare:
@@ -293,12 +294,15 @@ def _half_own_substitutions(
         missed_half = {**e, "type": "missed", "played_pitch": None}
         extra_half = {**e, "type": "extra", "expected_pitch": None}
         for mine, injected in ((missed_half, extra_half), (extra_half, missed_half)):
-            if not _pair([mine], own_errors, own_times):
+            free = [k for k in range(len(own_errors)) if k not in own_used]
+            mine_hit = _pair([mine], [own_errors[k] for k in free], [own_times[k] for k in free])
+            if not mine_hit:
                 continue
             left = [j for j in range(len(counted)) if j not in found and j not in out.values()]
             hit = _pair([injected], [counted[j] for j in left], [[counted[j]["time_s"]] for j in left])
             if hit:
                 out[i] = left[hit[0]]
+                own_used.add(free[mine_hit[0]])
                 break
     return out
 

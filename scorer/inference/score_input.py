@@ -140,57 +140,90 @@ def score_from_musicxml(data: bytes, name: str) -> NotatedScore:
     return _from_part(part, name)
 
 
+# tempo words that set a new tempo (partitura also reads expressive words such as "espressivo" or "ten." as
+# constant tempo directions: those change nothing here)
+TEMPO_WORDS = (
+    "grave", "largo", "larghetto", "lento", "adagio", "andante", "andantino", "moderato", "allegretto",
+    "allegro", "vivace", "vivo", "presto", "prestissimo", "mosso", "moto", "doppio", "istesso",
+)  # fmt: skip
+FIRST_TEMPO_WORDS = ("tempo i", "tempo 1", "tempo primo", "primo tempo", "1o tempo", "tempo 1o")
+
+
+def _direction_text(d: Any) -> str:
+    return str(getattr(d, "text", "") or "").strip().lower()
+
+
 def _tempo_marks(
     part: Any, measures: list[Any]
 ) -> tuple[tuple[bool, ...], tuple[bool, ...], tuple[int, ...]]:
-    """Per bar, from the tempo markings: may the player take time here (a fermata in the bar, or inside a
-    rit./rall. span), push on (inside an accel.), and which tempo section is it in (a new one from each
-    tempo word or metronome mark after the start, e.g. "Più mosso"; "a tempo" / "Tempo I" go back to the
-    previous one unless they end a rit./accel.). A gradual direction lasts to its written end, else to the
-    next tempo direction, else to the end of the piece; a bar with a change of tempo inside it may do both."""
+    """Per bar, from the tempo markings: may the player take time here (a fermata in the bar or on its
+    closing barline, or inside a rit./rall. span), push on (inside an accel.; not "rubato"), and which tempo
+    section is it in: a new one from each tempo word (``TEMPO_WORDS``) or changed metronome mark after the
+    start; "Tempo I" goes back to the first; "a tempo" ends an open rit./accel., else goes back to the tempo
+    before the last change. A gradual direction lasts to its written end, else to the next tempo direction,
+    else to the end of the piece; a bar with a change of tempo inside it may do both."""
     import partitura as pt
 
     score = pt.score
-    fermatas = [f.start.t for f in part.iter_all(score.Fermata)]
-    directions = sorted(
-        [
-            *part.iter_all(score.TempoDirection, include_subclasses=True),
-            *part.iter_all(score.Tempo),
-        ],
-        key=lambda d: d.start.t,
-    )
+    first_t = float(measures[0].start.t)
+    # one event per (time, kind, text): a score with several parts repeats its directions
+    seen: dict[tuple[float, str, str], Any] = {}
+    for d in part.iter_all(score.TempoDirection, include_subclasses=True):
+        seen.setdefault((float(d.start.t), type(d).__name__, _direction_text(d)), d)
+    directions = sorted(seen.values(), key=lambda d: float(d.start.t))
+    word_times = {float(d.start.t) for d in directions}
+    metronome = sorted(part.iter_all(score.Tempo), key=lambda m: float(m.start.t))
     spans: dict[str, list[tuple[float, float]]] = {"slower": [], "faster": []}
     changes: list[tuple[float, int]] = []  # (time, section in effect from then)
-    section, earlier, gradual = 0, [0], False
-    first_t = float(measures[0].start.t)
-    for k, d in enumerate(directions):
-        t = float(d.start.t)
-        gradual_kind = (
+    events: list[tuple[float, str, Any]] = [(float(d.start.t), "direction", d) for d in directions]
+    bpm_now = float(metronome[0].bpm) if metronome else None
+    for m in metronome:
+        t, bpm = float(m.start.t), float(m.bpm)
+        # a metronome mark beside a tempo word is that word's; a restated one changes nothing
+        if t > first_t and t not in word_times and bpm_now and abs(bpm / bpm_now - 1) > 0.02:
+            events.append((t, "metronome", m))
+        bpm_now = bpm
+    events.sort(key=lambda e: e[0])
+    section, earlier, n_sections = 0, [0], 1
+
+    def new_section(t: float) -> None:
+        nonlocal section, n_sections
+        earlier.append(section)
+        section, n_sections = n_sections, n_sections + 1
+        changes.append((t, section))
+
+    for k, (t, kind, d) in enumerate(events):
+        if kind == "metronome":
+            new_section(t)
+            continue
+        text = _direction_text(d)
+        gradual = (
             "slower"
             if isinstance(d, score.DecreasingTempoDirection)
             else "faster"
-            if isinstance(d, score.IncreasingTempoDirection)
+            if isinstance(d, score.IncreasingTempoDirection) and "rubato" not in text
             else None
         )
-        if gradual_kind is not None:
-            later = [float(e.start.t) for e in directions[k + 1 :] if e.start.t > d.start.t]
+        if gradual is not None:
+            later = [u for u, _, _ in events[k + 1 :] if u > t]
+            written_end = float(d.end.t) if getattr(d, "end", None) is not None else None
             end = (
-                float(d.end.t)
-                if getattr(d, "end", None) is not None
+                written_end
+                if written_end is not None and written_end > t
                 else (later[0] if later else float("inf"))
             )
-            spans[gradual_kind].append((t, end))
-            gradual = True
+            spans[gradual].append((t, end))
         elif isinstance(d, score.ResetTempoDirection):
-            if not gradual and len(earlier) > 1:
+            open_span = any(lo < t <= hi for lo, hi in spans["slower"] + spans["faster"])
+            if any(w in text for w in FIRST_TEMPO_WORDS):
+                if section != 0:
+                    section = 0
+                    changes.append((t, 0))
+            elif not open_span and len(earlier) > 1:
                 section = earlier.pop()
                 changes.append((t, section))
-            gradual = False
-        elif t > first_t:  # a new tempo (word or metronome mark)
-            earlier.append(section)
-            section = max(c for _, c in [(0.0, 0), *changes]) + 1
-            changes.append((t, section))
-            gradual = False
+        elif t > first_t and any(w in text for w in TEMPO_WORDS):
+            new_section(t)
 
     def inside(kind: str, m: Any) -> bool:
         a, b = float(m.start.t), float(m.end.t)
@@ -203,10 +236,17 @@ def _tempo_marks(
         now = [c for t, c in changes if t <= float(m.start.t)]
         return now[-1] if now else 0
 
-    slower = tuple(
-        inside("slower", m) or changed_inside(m) or any(m.start.t <= t < m.end.t for t in fermatas)
-        for m in measures
-    )
+    def fermata_in(m: Any) -> bool:
+        a, b = float(m.start.t), float(m.end.t)
+        for f in part.iter_all(score.Fermata):
+            t = float(f.start.t)
+            on_note = isinstance(getattr(f, "ref", None), score.Note)
+            # a fermata on a barline sits at the end of the bar it closes
+            if (a <= t < b) if on_note else (a < t <= b):
+                return True
+        return False
+
+    slower = tuple(inside("slower", m) or changed_inside(m) or fermata_in(m) for m in measures)
     faster = tuple(inside("faster", m) or changed_inside(m) for m in measures)
     return slower, faster, tuple(section_of(m) for m in measures)
 

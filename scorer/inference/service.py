@@ -168,8 +168,9 @@ class Scorer:
         evidence: Posteriorgram | None = None
         notes_from = self.notes_transcriber_for(decoded.duration_s)
         basic_pitch_notes_path = score is not None and notes_from == "basic-pitch"
-        if decoded.notes is None and (self._owns_transcriber() or basic_pitch_notes_path):
-            # the embedded heads were trained on basic-pitch notes; the measured weak spots read its posteriors
+        if decoded.notes is None and (self._owns_transcriber() or score is not None):
+            # the embedded heads were trained on basic-pitch notes; the measured weak spots read its
+            # posteriors; with a score they check the note path's claims, whichever transcriber made them
             transcription, evidence = self._basic_pitch(decoded)
         aligned = None
         if score is not None:

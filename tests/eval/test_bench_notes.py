@@ -132,6 +132,14 @@ def test_a_substitution_half_the_performers_own_counts_its_injected_half() -> No
     tally = bench_notes.Tally()
     bench_notes.count_notes([original, variant], tally)
     assert tally.tp["extra"] == 1 and tally.fn["extra"] == 0 and tally.fp["wrong"] == 0
+    # the original's one slip explains one report: beside the same missed note reported again, the
+    # substitution is not half of it a second time
+    again = bench_notes.Case(
+        "k", "extra", Truth("k", "extra", errors=[inserted]), [own, reported], [], 0, [1, 4], 0.0
+    )
+    tally = bench_notes.Tally()
+    bench_notes.count_notes([original, again], tally)
+    assert tally.own["missed"] == 1 and tally.tp["extra"] == 0 and tally.fp["wrong"] == 1
     # the same wrong note with no such slip in the original is a false substitution
     clean = bench_notes.Case("k", "original", Truth("k", "original"), [], [], 0, [1, 4], 0.0)
     tally = bench_notes.Tally()

@@ -296,9 +296,12 @@ def test_a_closing_ritardando_is_not_dragging_and_the_bars_before_it_are_not_rus
     assert [b.bar for b in dragged_then_rit.bars if "dragged" in b.flags] == [n - 3]
 
 
-def _scale_score(tmp_path: Path, words: dict[int, str], fermata_bar: int | None) -> NotatedScore:
+def _scale_score(
+    tmp_path: Path, words: dict[int, str], fermata_bar: int | None, barline_fermata: int | None = None
+) -> NotatedScore:
     """An 8-bar MusicXML score of quarter notes; ``words``: a direction at the start of a bar (rit.,
-    accel., a tempo); a fermata on the last note of ``fermata_bar``."""
+    accel., a tempo); a fermata on the last note of ``fermata_bar``, one on the barline closing
+    ``barline_fermata``."""
     steps = "CDEFGAB"
     bars = []
     for n in range(1, 9):
@@ -315,8 +318,10 @@ def _scale_score(tmp_path: Path, words: dict[int, str], fermata_bar: int | None)
             f"<type>quarter</type>{'<notations><fermata/></notations>' if n == fermata_bar and k == 3 else ''}</note>"
             for k in range(4)
         )
+        if n == barline_fermata:
+            notes += '<barline location="right"><fermata/></barline>'
         bars.append(f'<measure number="{n}">{head}{notes}</measure>')
-    path = tmp_path / f"scale_{len(words)}_{fermata_bar}.musicxml"
+    path = tmp_path / f"scale_{abs(hash((tuple(words.items()), fermata_bar, barline_fermata)))}.musicxml"
     path.write_text(
         '<?xml version="1.0" encoding="UTF-8"?><score-partwise version="4.0"><part-list>'
         '<score-part id="P1"><part-name>Piano</part-name></score-part></part-list>'
@@ -355,3 +360,30 @@ def test_a_new_tempo_in_the_score_is_the_players_new_reference(tmp_path: Path) -
     flags = {name: _tempo_flags_of(s, played) for name, s in (("marked", marked), ("bare", bare))}
     assert flags["marked"] == []
     assert {(5, "rushed"), (6, "rushed")} <= set(flags["bare"])
+
+
+@pytest.mark.parametrize(
+    ("words", "barline_fermata", "slower", "sections"),
+    [
+        # Tempo I goes back to the first tempo even after a rit.
+        (
+            {3: "Meno mosso", 5: "rit.", 6: "Tempo I"},
+            None,
+            (0, 0, 0, 0, 1, 0, 0, 0),
+            (0, 0, 1, 1, 1, 0, 0, 0),
+        ),
+        # "a tempo" ends the open rit. and stays in the current tempo
+        ({3: "Più mosso", 5: "rit.", 6: "a tempo"}, None, (0, 0, 0, 0, 1, 0, 0, 0), (0, 0, 1, 1, 1, 1, 1, 1)),
+        # expressive words are no tempo; rubato is no accelerando
+        ({3: "espressivo", 5: "rubato", 6: "ten."}, None, (0,) * 8, (0,) * 8),
+        # a fermata on the barline closing bar 4 belongs to bar 4
+        ({}, 4, (0, 0, 0, 1, 0, 0, 0, 0), (0,) * 8),
+    ],
+)
+def test_tempo_markings_read_as_a_player_would(
+    tmp_path: Path, words: dict[int, str], barline_fermata: int | None, slower: tuple, sections: tuple
+) -> None:
+    score = _scale_score(tmp_path, words, fermata_bar=None, barline_fermata=barline_fermata)
+    assert score.notated_slower == tuple(bool(x) for x in slower)
+    assert score.notated_faster == (False,) * 8
+    assert score.tempo_sections == sections
