@@ -60,6 +60,7 @@ def test_heat_map_seeks_to_a_bar_and_lists_the_wrong_notes(tmp_path: Path, share
         report["seek"]["level"] >= 2 and abs(report["seek"]["player_s"] - report["seek"]["bar_start_s"]) < 0.3
     )
     assert report["render_note"]  # a MIDI upload plays the server's render
+    assert report["bars_summary"].startswith("bars 1–8 played") and "heard by" not in report["bars_summary"]
     assert report["without_score"] == {"bars": False, "notes": False, "tempo": True, "cells": 0}
     wrong = [line for line in report["note_errors"] if "instead of" in line]
     assert wrong and all(re.search(r"bar \d+, beat [\d.]+: [A-G]#?\d instead of [A-G]#?\d", w) for w in wrong)

@@ -237,7 +237,9 @@ function showBars(report, duration) {
     const flagged = layout.cells.filter((c) => c.level > 0).length;
     const restarts = following.restarts ? `, ${following.restarts} restart${following.restarts > 1 ? "s" : ""}` : "";
     const covered = following.bars_covered ? `bars ${following.bars_covered[0]}–${following.bars_covered[1]} played` : `${layout.columns.length} bars played`;
-    $("bars-summary").textContent = `${covered}${layout.manyPasses ? ` in ${layout.rows.length} passes` : ""}${restarts}; ${flagged} of ${layout.cells.length} with a problem.`;
+    // audio: say which transcriber heard the notes (the accurate one misses fewer errors)
+    const heardBy = { transkun: " Notes heard by transkun (accurate mode).", "basic-pitch": " Notes heard by basic-pitch (fast mode)." }[following.notes_from] || "";
+    $("bars-summary").textContent = `${covered}${layout.manyPasses ? ` in ${layout.rows.length} passes` : ""}${restarts}; ${flagged} of ${layout.cells.length} with a problem.${heardBy}`;
   }
   const errors = Array.isArray(report.note_errors) ? report.note_errors : null;
   $("notes-section").hidden = errors === null;
