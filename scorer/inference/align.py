@@ -64,9 +64,8 @@ class NotatedScore:
     # per bar: the notation asks for time there (a fermata, inside a rit./rall.) or for more speed (accel.)
     notated_slower: tuple[bool, ...] = ()
     notated_faster: tuple[bool, ...] = ()
-    tempo_sections: tuple[
-        int, ...
-    ] = ()  # per bar: which notated tempo it is played in (a new one per change)
+    # per bar: which notated tempo it is played in (a new one from each change of tempo)
+    tempo_sections: tuple[int, ...] = ()
     pickup_beats: float = 0.0  # beats missing from the first bar (a pickup's beats count from its end)
     end_s: float | None = None  # end of the last bar (default: the last note's end)
     repeats: tuple[tuple[float, float], ...] = ()  # notated repeat spans (score seconds)

@@ -49,6 +49,7 @@ Conservative by design (a false "wrong note" costs more trust than a missed one)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -67,6 +68,7 @@ _NEIGHBOUR_S = 0.35  # a re-struck pitch within this of a notated note of that p
 # eval/sets/notes_split.json (restart / original / start_middle / mixed variants, 240 cases): the false
 # restarts there saved 3 errors, the true ones 4-6 (eval/results/note_alignment.md)
 PASS_COST = 3.5
+T = TypeVar("T")
 
 
 @dataclass
@@ -517,14 +519,16 @@ def _tempo_flags(
     last bar and its closing ritardando are never "dragged" (a fermata, a stop, a ritardando into the
     end), nor is a bar whose notation asks for time (a fermata, rit.); a bar inside an accel. is never
     "rushed"."""
-    slower = [bool(score.notated_slower[b]) if b < len(score.notated_slower) else False for b in bar_idx]
-    faster = [bool(score.notated_faster[b]) if b < len(score.notated_faster) else False for b in bar_idx]
     known = [i for i, t in enumerate(tempos) if t]
     if len(known) < 3:
         return
-    logs = np.log(np.array([tempos[i] for i in known], dtype=np.float64))
-    rit = closing_ritardando([float(tempos[i] or 0.0) for i in known])
-    section = [score.tempo_sections[b] if b < len(score.tempo_sections) else 0 for b in bar_idx]
+    known_tempos = [float(t) for t in tempos if t]
+    logs = np.log(np.array(known_tempos, dtype=np.float64))
+    rit = closing_ritardando(known_tempos)
+    # per report, from the score's per-bar markings (a MIDI score has none)
+    slower = [_per_bar(score.notated_slower, b, False) for b in bar_idx]
+    faster = [_per_bar(score.notated_faster, b, False) for b in bar_idx]
+    section = [_per_bar(score.tempo_sections, b, 0) for b in bar_idx]
     in_tempo = [n for n, i in enumerate(known) if not (slower[i] or faster[i])]
     for n, i in enumerate(known):
         # the performer's own tempo: a running median of ``width`` bars the notation leaves in tempo, in
@@ -546,14 +550,18 @@ def _tempo_flags(
             rep.flags.append("dragged")
 
 
+def _per_bar(values: tuple[T, ...], bar: int, default: T) -> T:
+    return values[bar] if bar < len(values) else default
+
+
 RIT_MIN = 0.85  # a closing ritardando ends at most at this share of the tempo it starts from
 
 
 def closing_ritardando(tempos: list[float]) -> int:
     """Index of the bar a pass's closing ritardando starts from: each bar after it slower than the one
     before, to the end, by ``RIT_MIN`` or more in all, over at least two bars. The bars after it are never
-    "dragged". ``len(tempos) - 1`` when the pass ends without one
-    (its last bar is never dragged anyway: a fermata, a stop)."""
+    "dragged". ``len(tempos) - 1`` when the pass ends without one (its last bar is never dragged anyway: a
+    fermata, a stop)."""
     last = len(tempos) - 1
     start = last
     while start > 0 and tempos[start - 1] > tempos[start]:

@@ -236,15 +236,15 @@ def _tempo_marks(
         now = [c for t, c in changes if t <= float(m.start.t)]
         return now[-1] if now else 0
 
+    # (time, on a note?) of each fermata; one on a barline sits at the end of the bar it closes
+    fermatas = [
+        (float(f.start.t), isinstance(getattr(f, "ref", None), score.Note))
+        for f in part.iter_all(score.Fermata)
+    ]
+
     def fermata_in(m: Any) -> bool:
         a, b = float(m.start.t), float(m.end.t)
-        for f in part.iter_all(score.Fermata):
-            t = float(f.start.t)
-            on_note = isinstance(getattr(f, "ref", None), score.Note)
-            # a fermata on a barline sits at the end of the bar it closes
-            if (a <= t < b) if on_note else (a < t <= b):
-                return True
-        return False
+        return any((a <= t < b) if on_note else (a < t <= b) for t, on_note in fermatas)
 
     slower = tuple(inside("slower", m) or changed_inside(m) or fermata_in(m) for m in measures)
     faster = tuple(inside("faster", m) or changed_inside(m) for m in measures)
