@@ -84,7 +84,7 @@ def run_one(service: FeedbackService, profile: dict[str, Any]) -> dict[str, Any]
     model_sentences = []
     if answer:
         model_sentences = [answer["strength"]] + [
-            s for p in answer.get("problems", []) for s in (p["step"], p["why"])
+            s for p in answer.get("problems", []) for s in (p["step"], p["advice"])
         ]
         if answer.get("refine"):
             model_sentences.append(answer["refine"])

@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                     for c in result.citations
                 ],
                 "wall_s": round(time.perf_counter() - t, 1),
+                # the model's answer before rendering and the citation gate (checkouts without a trace: None)
+                "raw": getattr(getattr(result, "trace", None), "raw_text", None),
             }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()

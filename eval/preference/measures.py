@@ -5,7 +5,9 @@ Only the LLM's answers are measured (a fallback answer is Cadenza's quote, not t
 model's own sentences are the answer less what Cadenza writes itself:
 - ``structured`` (main: one JSON answer that Cadenza renders): the problem heads ("Balance between the hands
   at 0:50–0:56 (bars 21–23): …", rebuilt from the report with rag.generation.evidence/structured) and the
-  "Strength: " / "To refine: " labels; the strength, each step and reason, and the refinement are the model's;
+  "Strength: " / "To refine: " labels, and since the citation gate the book's words Cadenza quotes where the
+  passage supported neither the model's step nor its advice ('Hofmann writes: "…" [1].', counted as
+  ``book_quotes``); the strength, each step and advice, and the refinement are the model's;
 - ``per_dimension`` (fa153c5): eval.feedback_copying.model_sentences (its "Strength:" line and
   "X is weak, especially at …:" heads are Cadenza's).
 Sentences of at least 8 words, markers removed (the rule of eval.feedback_copying).
@@ -76,9 +78,11 @@ def own_text(text: str, item: dict, strategy: str) -> str:
     """The answer less Cadenza's own words (markers kept, so coverage can read them)."""
     if strategy == "per_dimension":
         return "\n".join(per_dimension_sentences_raw(text))
+    from rag.generation.structured import QUOTE_SENTENCE
+
     for head in structured_heads(item):
         text = text.replace(head, "")
-    return _LABEL.sub("", text)
+    return _LABEL.sub("", QUOTE_SENTENCE.sub("", text))
 
 
 def per_dimension_sentences_raw(text: str) -> list[str]:  # _HEAD, _STRENGTH: its own lines
@@ -149,6 +153,7 @@ def measure(
                 "advice_all_cited": sum(bool(parse_markers(s)) for s in advice_all),
                 "grounding_rate": a.get("grounding_rate"),
                 "wall_s": a.get("wall_s"),
+                "book_quotes": _book_quotes(a["text"]) if strategy == "structured" else 0,
             }
         )
     # strict_support without a judge, with the reason a pair fails kept (garbled, no anchor, low cosine)
@@ -169,6 +174,13 @@ def measure(
     if judge is not None and judge_sample:
         out["judge"] = judge_pairs(pairs, sigs, judge, judge_sample, check)
     return out
+
+
+def _book_quotes(text: str) -> int:
+    """Reasons (or refinements) the passage did not support, given as the book's own words by Cadenza."""
+    from rag.generation.structured import QUOTE_SENTENCE
+
+    return len(QUOTE_SENTENCE.findall(text))
 
 
 def judge_pairs(
@@ -234,6 +246,7 @@ def summarise(rows: Sequence[dict], fallbacks: int = 0) -> dict[str, Any]:
         "strict_fail_garble": _sum(rows, "strict_fail_garble"),
         "strict_fail_overlap": _sum(rows, "strict_fail_overlap"),
         "strict_fail_cosine": _sum(rows, "strict_fail_cosine"),
+        "book_quotes": sum(r.get("book_quotes", 0) for r in rows),
         "wall_s_median": walls[len(walls) // 2] if walls else None,
     }
 

@@ -354,6 +354,14 @@ def _strict(
     return out, sigs
 
 
+def supports(pairs: Sequence[tuple[str, str]], config: GenerationConfig) -> list[bool]:
+    """The configured check (``grounding_check``) on (sentence, passage) pairs: what decides, before a
+    sentence is cited, whether its passage supports it (structured feedback cites only those)."""
+    if config.grounding_check == "cosine":
+        return [score >= config.threshold for score in support_scores(pairs)]
+    return strict_support(pairs)
+
+
 def check_grounding(checked: CheckedText, config: GenerationConfig) -> GroundingReport:
     """The support check the configuration names (``grounding_check``): sets ``supported`` on the citations."""
     if config.grounding_check == "cosine":

@@ -19,13 +19,15 @@ from rag.generation.errors import GenerationCancelled, LLMError
 from rag.generation.evidence import Evidence, build_evidence
 from rag.generation.fallback import cut_quote
 from rag.generation.feedback_types import FeedbackEvent, GenerationTrace
-from rag.generation.grounding import check_grounding
+from rag.generation.grounding import check_grounding, supports
 from rag.generation.llm import Cancel, check_cancel
 from rag.generation.query import RetrievalQuery, problem_query, refine_query
 from rag.generation.result import elapsed_ms, final_result
 from rag.generation.structured import (
     STRUCTURED_MAX_TOKENS,
+    CitedPassage,
     PartScanner,
+    SupportCheck,
     feedback_schema,
     parse_answer,
     problem_head,
@@ -59,6 +61,15 @@ class Sources:
         n = self.numbers[i] if i < len(self.numbers) else None
         return (self.hits[n - 1] if n else None), (self.focus[i] if i < len(self.focus) else None)
 
+    def passages(self) -> list[CitedPassage | None]:
+        """Each problem's (or the refinement's) passage as the renderer cites it."""
+        out: list[CitedPassage | None] = []
+        for i, n in enumerate(self.numbers):
+            hit, focus = self.slot(i)
+            author = (hit.source.author or hit.source.title) if hit is not None else ""
+            out.append(CitedPassage(n, hit.text, author, focus) if hit is not None and n else None)
+        return out
+
 
 def evidence_queries(evidence: Evidence, *, piece: str | None, composer: str | None) -> list[RetrievalQuery]:
     if evidence.problems:
@@ -90,6 +101,11 @@ def find_sources(service: FeedbackService, queries: Sequence[RetrievalQuery]) ->
         sentence, _ = service.retriever.best_sentences(query.topic or query.text, [pick.text])[0]
         focus.append(sentence or None)
     return Sources(hits, numbers, focus)
+
+
+def _support_check(service: FeedbackService) -> SupportCheck:
+    """The service's grounding check, asked before a sentence is cited."""
+    return lambda pairs: supports(pairs, service.config)
 
 
 def structured_fallback(evidence: Evidence, sources: Sources) -> str:
@@ -144,6 +160,7 @@ def structured_events(
         messages = structured_messages(evidence, [h for h, _ in slots], [f for _, f in slots])
         rf = response_format(feedback_schema(n_problems), service.config.response_format_style)
         shown: set[tuple[str, int]] = set()
+        passages, check = sources.passages(), _support_check(service)
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 if mode == "stream":
@@ -152,7 +169,7 @@ def structured_events(
                         messages, max_tokens=STRUCTURED_MAX_TOKENS, cancel=cancel, response_format=rf
                     ):
                         for part in scanner.feed(delta):
-                            text = render_part(part, evidence, sources.numbers)
+                            text = render_part(part, evidence, passages, check)
                             if (
                                 text and (part.kind, part.index) not in shown
                             ):  # a retry does not repeat a part
@@ -199,7 +216,7 @@ def _finish(
     t = time.perf_counter()
     trace = GenerationTrace()
     if answer is not None:
-        text = "\n\n".join(render_answer(answer, evidence, sources.numbers))
+        text = "\n\n".join(render_answer(answer, evidence, sources.passages(), _support_check(service)))
         checked = check_citations(text, sources.hits)
         latency["citation_check"] = elapsed_ms(t)
         grounding = check_grounding(checked, service.config)

@@ -35,9 +35,11 @@ def _db(tmp_path: Path) -> Path:
 def test_own_text_drops_cadenzas_heads_and_labels():
     item = _item()
     head = structured_heads(item)[0]
-    text = f"Strength: Your tone was warm and full all through.\n\n{head} Practise it slowly [1]."
+    quote = 'Karl Wilson Gehrkens writes: "_i.e._, subdue the accompaniment so that the melody may stand out." [1].'
+    text = f"Strength: Your tone was warm and full all through.\n\n{head} Practise it slowly [1]. {quote}"
     own = own_text(text, item, "structured")
-    assert head not in own and "Strength:" not in own
+    assert head not in own and "Strength:" not in own and "writes:" not in own  # the quote is Cadenza's
+    assert "Practise it slowly [1]." in own
     assert "Your tone was warm" in own and "Practise it slowly [1]." in own
 
 

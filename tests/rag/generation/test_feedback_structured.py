@@ -13,6 +13,7 @@ from rag.generation.evidence import build_evidence, note_error_text, pitch_name
 from rag.generation.feedback import FeedbackService
 from rag.generation.query import problem_query
 from rag.generation.structured import (
+    CitedPassage,
     PartScanner,
     feedback_schema,
     parse_answer,
@@ -20,23 +21,22 @@ from rag.generation.structured import (
 )
 from rag.generation.structured_feedback import NOT_PARSED
 from scorer.schema import BarReport, NoteError, ScoreFollowing, Spot
-from tests._feedback_support import feedback_config, make_report
+from tests._feedback_support import corpus_hit, feedback_config, make_report
 from tests._llm_standin import StandIn
 
 REPORT = make_report({"pedal_clarity": 0.30, "timing_stability": 0.36})
 ANSWER = {
     "strength": "Your depth of tone was full and warm throughout.",
     "problems": [
-        {
-            "step": "Play bars 5 to 7 slowly and lift the pedal as each new chord sounds.",
-            "why": "A fresh pedal on each harmony keeps the chords from blurring.",
-        },
-        {
-            "step": "Count aloud with a metronome at a slower tempo through bars 9 to 11.",
-            "why": "A steady count stops you hurrying through the hard bars.",
-        },
+        {"step": "Play bars 5 to 7 slowly and lift the pedal as each new chord sounds."},
+        {"step": "Count aloud with a metronome at a slower tempo through bars 9 to 11."},
     ],
 }
+
+
+# rendering tests without a support check: the passage's text does not matter there
+PASSAGE_1 = CitedPassage(1, "Hold the pulse steady.", "A. Teacher", "Hold the pulse steady.")
+PASSAGE_2 = CitedPassage(2, "Let each phrase breathe.", "A. Teacher", "Let each phrase breathe.")
 
 
 def wrong_note_report():
@@ -158,7 +158,7 @@ def test_scanner_hands_over_each_part_once_complete():
 def test_the_worked_example_carried_into_another_problem_gives_way_to_cadenzas_own_words():
     """The 1.5B model prescribed the example's thumb-under step for phrasing, timing and dynamics (blind
     preference review, eval/results/preference.md): such a step is replaced by Cadenza's, which cites no book;
-    a step of the model's own keeps its citation."""
+    a step of the model's own keeps its citation. The book's own words follow, quoted and cited."""
     from rag.generation.evidence import Problem
     from rag.generation.structured import render_problem
 
@@ -166,17 +166,16 @@ def test_the_worked_example_carried_into_another_problem_gives_way_to_cadenzas_o
         "space", "1:09–1:16 (bars 28–30)", "flat phrasing without breathing", "reason", bars=(28, 29, 30)
     )
     copied = {
-        "step": "Play bars 28–30 at half speed five times, passing the thumb under without turning your hand.",
-        "why": "Breathing at the ends of phrases lets the music speak, as the passage says.",
+        "step": "Take bars 28–30 slowly with a loose wrist, passing your thumb under while the hand stays still."
     }
-    text = render_problem(phrasing, copied, 2)
-    assert "thumb" not in text and "listening only for" in text
-    assert text.count("[2]") == 1 and text.endswith("as the passage says [2].")
-    own = {**copied, "step": "Play bars 28–30 slowly, lifting the hand at the end of each phrase."}
-    assert render_problem(phrasing, own, 2).count("[2]") == 2
+    text = render_problem(phrasing, copied, PASSAGE_2)  # no check given: every sentence counts as supported
+    assert "thumb" not in text and "listening only for the sense of space." in text
+    assert text.count("[2]") == 1 and text.endswith('A. Teacher writes: "Let each phrase breathe." [2].')
+    own = {"step": "Play bars 28–30 slowly, lifting the hand at the end of each phrase."}
+    assert render_problem(phrasing, own, PASSAGE_2).count("[2]") == 2
     # the example as one sentence of a longer step: that sentence goes, the model's own stays, cited
     mixed = {**copied, "step": copied["step"] + " Listen for where each phrase ends and breathe there."}
-    text = render_problem(phrasing, mixed, 2)
+    text = render_problem(phrasing, mixed, PASSAGE_2)
     assert "thumb" not in text and "Listen for where each phrase ends and breathe there [2]." in text
 
 
@@ -193,26 +192,67 @@ def test_a_sentence_naming_bars_the_evidence_does_not_give_is_left_out():
     )
     assert names_other_bars("Then bar 12 twice.", (5, 6, 7))
     unscored = Problem("timbre_variety", "0:00–0:15", "monotonous even tone", "reason")
-    item = {
-        "step": "Shade bars 9–15 with two different touches. Listen for a new colour in each phrase.",
-        "why": "Colour keeps a repeated phrase alive.",
-    }
-    text = render_problem(unscored, item, 1)
+    item = {"step": "Shade bars 9–15 with two different touches. Listen for a new colour in each phrase."}
+    text = render_problem(unscored, item, PASSAGE_1)
     assert "bars 9" not in text and "Listen for a new colour in each phrase [1]." in text
     scored = Problem(
         "timbre_variety", "0:20–0:31 (bars 9–15)", "monotonous even tone", "reason", bars=tuple(range(9, 16))
     )
-    assert "Shade bars 9–15 with two different touches" in render_problem(scored, item, 1)
+    assert "Shade bars 9–15 with two different touches" in render_problem(scored, item, PASSAGE_1)
+
+
+def test_only_sentences_the_passage_supports_are_cited(shared_dir, tmp_path):
+    """The citation is checked before it is given (the configured strict check, real MiniLM, a real Hofmann
+    passage): a step sentence that does what the passage advises is cited; one of the model's own routine
+    stays, uncited; the book's own words follow, quoted and cited."""
+    from rag.generation.config import GenerationConfig
+    from rag.generation.evidence import Problem
+    from rag.generation.grounding import supports
+    from rag.generation.structured import QUOTE_SENTENCE, render_problem
+
+    hit = corpus_hit(shared_dir, "hofmann_piano_playing_questions_answered", "_About Using the Pedal_")
+    focus = "Beware of too frequent and--above all--of long-continued use of the pedal."
+    passage = CitedPassage(1, hit.text, "Josef Hofmann", focus)
+    pedal = Problem("pedal_clarity", "0:10–0:18 (bars 5–7)", "pedal blurs the harmonies", "r", bars=(5, 6, 7))
+    check = lambda pairs: supports(pairs, GenerationConfig(home=tmp_path))  # noqa: E731
+    faithful = "In bars 5–7 beware of long, continued pedal: it is the enemy of clarity, so use it sparingly."
+    routine = "Then play bars 5–7 at half speed five times, counting aloud."
+
+    text = render_problem(pedal, {"step": f"{faithful} {routine}"}, passage, check)
+    assert "use it sparingly [1]. Then play" in text and "counting aloud. Josef Hofmann" in text
+    quote = QUOTE_SENTENCE.search(text)
+    assert quote and quote.group(0).strip().startswith('Josef Hofmann writes: "Beware of too')
+    assert text.count("[1]") == 2  # the faithful sentence and the quote
+
+
+def test_a_step_that_already_carries_the_quote_is_not_followed_by_it():
+    """Seen with the 1.5B model: a step copied from the passage, then the same words quoted again."""
+    from rag.generation.evidence import Problem
+    from rag.generation.structured import render_problem
+
+    timing = Problem("timing_stability", "0:15–0:30 (bars 4–8)", "unsteady rhythm", "r", bars=(4, 5, 6, 7, 8))
+    focus = (
+        "The metronome may well be used as a controlling device first, to find the average speed of a piece."
+    )
+    passage = CitedPassage(2, focus, "Josef Hofmann", focus)
+    copied = render_problem(timing, {"step": focus.replace("a piece", "bars 4–8")}, passage)
+    assert "writes:" not in copied and copied.endswith("bars 4–8 [2].")
+    own = render_problem(timing, {"step": "Find your average speed in bars 4–8 with a metronome."}, passage)
+    assert own.endswith('Josef Hofmann writes: "' + focus + '" [2].')
 
 
 def test_a_bare_heading_as_the_thing_to_refine_gives_way_to_cadenzas_sentence():
     """Seen on a clean Schubert take: the whole refinement read "To refine: Timing stability [1]."."""
     from rag.generation.structured import render_refine
 
-    bare = render_refine("Timing stability", 1, "timing_stability")
-    assert "[1]" not in bare and bare.startswith("To refine: choose one short passage")
+    bare = render_refine("Timing stability", PASSAGE_1, "timing_stability")
+    own, book = bare.split(" A. Teacher writes: ")
+    assert (
+        "[1]" not in own and own.startswith("To refine: Choose one short passage") and book.endswith("[1].")
+    )
     advice = "Let the left hand keep the pulse while the right hand shapes the phrase."
-    assert render_refine(advice, 1, "timing_stability") == "To refine: " + advice[:-1] + " [1]."
+    assert render_refine(advice, PASSAGE_1, "timing_stability") == "To refine: " + advice[:-1] + " [1]."
+    assert render_refine(advice, None, "timing_stability") == "To refine: " + advice
 
 
 def test_a_measured_reason_reaches_the_prompt_and_a_perceptual_one_does_not():
