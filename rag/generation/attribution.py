@@ -39,9 +39,13 @@ _WHERE = re.compile(
 ECHO_SHARE = 0.6  # share of a sentence's word trigrams found in the prompt's wording that makes it an echo
 
 
-def word_trigrams(text: str) -> set[tuple[str, ...]]:
+def word_ngrams(text: str, n: int) -> set[tuple[str, ...]]:
     words = _WORDS.findall(text.lower())
-    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def word_trigrams(text: str) -> set[tuple[str, ...]]:
+    return word_ngrams(text, 3)
 
 
 def is_echo(sentence: str, wording_trigrams: set[tuple[str, ...]]) -> bool:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rag.generation.attribution import is_echo, word_trigrams
+from rag.generation.attribution import is_echo, word_ngrams, word_trigrams
 from rag.generation.citations import split_sentences
 from rag.generation.dimension_words import plain_name
 from rag.generation.evidence import Evidence, Problem
@@ -111,9 +111,16 @@ _EXAMPLE_ASSISTANT = json.dumps(
 
 
 # the worked example's own wording: a step or reason made mostly of it is the example, not advice for this student
-_EXAMPLE_GRAMS = word_trigrams(
-    " ".join(str(v) for p in json.loads(_EXAMPLE_ASSISTANT)["problems"] for v in p.values())
+_EXAMPLE_WORDING = " ".join(
+    [
+        *(str(v) for p in json.loads(_EXAMPLE_ASSISTANT)["problems"] for v in p.values()),
+        _EXAMPLE_USER.split("<source>")[1].split("</source>")[0],  # the example's passage
+    ]
 )
+_EXAMPLE_GRAMS = word_trigrams(_EXAMPLE_WORDING)
+# five words in a row from the example ("under without turning the hand", "only when every note sounds") carry its
+# advice into a clause about something else: the 1.5B model prescribed thumb-under for pedalling (round 3)
+_EXAMPLE_RUNS = word_ngrams(_EXAMPLE_WORDING, 5)
 
 
 def trimmed_passage(text: str, focus: str | None, limit: int = PASSAGE_CHARS) -> str:
@@ -392,14 +399,20 @@ def names_other_bars(sentence: str, bars: Sequence[int]) -> bool:
 
 
 def _own_sentences(text: str, problem: Problem) -> str:
-    """The model's text less any sentence that rewrites the worked example or names bars the evidence does
-    not give ('' when nothing is left)."""
-    kept = [
-        s
-        for s in split_sentences(" ".join(text.split()))
-        if not is_echo(s, _EXAMPLE_GRAMS) and not names_other_bars(s, problem.bars)
-    ]
+    """The model's text less any sentence that names bars the evidence does not give and any clause (between
+    semicolons) that rewrites the worked example ('' when nothing is left)."""
+    kept = []
+    for sentence in split_sentences(" ".join(text.split())):
+        if names_other_bars(sentence, problem.bars):
+            continue
+        clauses = [c for c in re.split(r"\s*;\s*", sentence) if c.strip(" .") and not _echoes_example(c)]
+        if clauses:
+            kept.append(_sentence("; ".join(clauses)))
     return _sentence(" ".join(kept)) if kept else ""
+
+
+def _echoes_example(clause: str) -> bool:
+    return is_echo(clause, _EXAMPLE_GRAMS) or bool(word_ngrams(clause, 5) & _EXAMPLE_RUNS)
 
 
 MIN_REFINE_WORDS = 5  # "Timing stability." (the 1.5B model's whole answer once) is a heading, not advice

@@ -177,6 +177,18 @@ def test_the_worked_example_carried_into_another_problem_gives_way_to_cadenzas_o
     mixed = {**copied, "step": copied["step"] + " Listen for where each phrase ends and breathe there."}
     text = render_problem(phrasing, mixed, PASSAGE_2)
     assert "thumb" not in text and "Listen for where each phrase ends and breathe there [2]." in text
+    # the example carried as a clause (round 3: thumb-under prescribed for pedalling): that clause goes
+    clause = {
+        "step": "Lift the hand at each phrase end in bars 28–30; speed it up only when every note sounds even."
+    }
+    text = render_problem(phrasing, clause, PASSAGE_2)
+    assert "Lift the hand at each phrase end in bars 28–30 [2]." in text and "every note" not in text
+    pedal = {
+        "step": "Keep your wrist loose and pass your thumb under without turning the hand in bars 28–30."
+    }
+    assert "thumb" not in render_problem(phrasing, pedal, PASSAGE_2)
+    own_loose = {"step": "Play the chords in bars 28–30 with a loose wrist, breathing at each phrase end."}
+    assert "with a loose wrist, breathing" in render_problem(phrasing, own_loose, PASSAGE_2)
 
 
 def test_a_sentence_naming_bars_the_evidence_does_not_give_is_left_out():
