@@ -27,8 +27,9 @@ from api.settings import Settings  # noqa: E402
 from rag.generation.dimension_words import mentions  # noqa: E402
 from rag.generation.evidence import build_evidence  # noqa: E402
 from rag.generation.feedback import FeedbackService  # noqa: E402
+from rag.generation.llm import LLMClient  # noqa: E402
 from rag.generation.local_llm import LocalLLMServer  # noqa: E402
-from rag.generation.structured import structured_messages  # noqa: E402
+from rag.generation.structured import structured_messages, warm_up_messages  # noqa: E402
 from rag.generation.structured_feedback import evidence_queries, find_sources  # noqa: E402
 from scorer.schema import ScoreReport  # noqa: E402
 
@@ -83,9 +84,7 @@ def run_one(service: FeedbackService, profile: dict[str, Any]) -> dict[str, Any]
     )
     model_sentences = []
     if answer:
-        model_sentences = [answer["strength"]] + [
-            s for p in answer.get("problems", []) for s in (p["step"], p["advice"])
-        ]
+        model_sentences = [answer["strength"]] + [p["step"] for p in answer.get("problems", [])]
         if answer.get("refine"):
             model_sentences.append(answer["refine"])
     out_tokens = len((result.trace.raw_text or "").split()) * 1.4  # rough: ~1.4 tokens per word of JSON text
@@ -103,7 +102,7 @@ def run_one(service: FeedbackService, profile: dict[str, Any]) -> dict[str, Any]
         "invalid_markers": len(result.invalid_markers),
         "problems_named_in_model_words": (
             sum(
-                any(mentions(s, d) for s in model_sentences[1 + 2 * i : 3 + 2 * i])
+                mentions(model_sentences[1 + i], d) if 1 + i < len(model_sentences) else False
                 for i, d in enumerate(named)
             )
             if answer
@@ -125,6 +124,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--warm-up",
+        action="store_true",
+        help="Warm each model's server (start + the prompt's fixed part, as `cadenza feedback` does while it "
+        "scores) before the first profile; its time is printed, not counted in the first profile's.",
+    )
     args = parser.parse_args()
     wanted = args.profiles.split(",")
     profiles = [p for p in map(json.loads, PROFILES.read_text().splitlines()) if p["id"] in wanted]
@@ -143,8 +148,17 @@ def main() -> None:
                 feedback_strategy="structured",
             )
             service = FeedbackService(config, retriever)
+            if args.warm_up:
+                t = time.perf_counter()
+                LLMClient(config).warm_up(warm_up_messages())
+                print(json.dumps({"model_setting": model, "warm_up_s": round(time.perf_counter() - t, 1)}))
             for profile in profiles:
-                row = {"model_setting": model, "threads": args.threads, "load_avg": os.getloadavg()[0]}
+                row = {
+                    "model_setting": model,
+                    "threads": args.threads,
+                    "warm_up": args.warm_up,
+                    "load_avg": os.getloadavg()[0],
+                }
                 row.update(run_one(service, profile))
                 rows.append(row)
                 print(json.dumps({k: v for k, v in row.items() if k not in ("text", "raw")}), flush=True)

@@ -7,6 +7,7 @@ it opens (and on a first run indexes) the corpus, and the API loads neither unti
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from rag.generation.config import GenerationConfig
 from rag.generation.errors import FeedbackInputError
 from rag.generation.feedback import FeedbackService
 from rag.generation.feedback_types import ChatTurn, FeedbackEvent, FeedbackResult
-from rag.generation.llm import Cancel, model_name
+from rag.generation.llm import Cancel, LLMClient, model_name
+from rag.generation.structured import warm_up_messages
 from scorer.schema import ScoreReport
 
 if TYPE_CHECKING:
@@ -76,6 +78,18 @@ class FeedbackJob:
         """Open the retriever now (a first run indexes the corpus) rather than within the first request."""
         _ = self.service
         return self
+
+    def warm_up(self) -> threading.Thread | None:
+        """Start the embedded LLM and have it evaluate the prompt's fixed part in the background, while the
+        recording is scored and the corpus opened, so that the answer waits for neither (None: nothing to warm,
+        a configured server or an LLM given to the job)."""
+        if self._llm is not None or not self.config.embedded or not self.config.structured:
+            return None
+        thread = threading.Thread(
+            target=LLMClient(self.config).warm_up, args=(warm_up_messages(),), name="llm-warm-up", daemon=True
+        )
+        thread.start()
+        return thread
 
     @property
     def model(self) -> str:
@@ -155,6 +169,7 @@ class FeedbackJob:
             raise FeedbackInputError("give a recording or a scorer report")
         started = time.perf_counter()
         latency: dict[str, float] = {}
+        self.warm_up()
         if recording is not None:
             report = self.score(recording, score=score)
             latency["scoring"] = _ms(started)

@@ -99,6 +99,17 @@ class LLMClient:
         except Exception as err:  # noqa: BLE001 - every provider error becomes one of ours
             raise _wrap(err) from err
 
+    def warm_up(self, messages: Sequence[Message]) -> None:
+        """Have the embedded server load its model and evaluate ``messages`` (one token answered): llama.cpp
+        keeps the last prompt's evaluation, so a request that starts with them skips that work. Never raises:
+        a server that cannot start fails again, with its message, when feedback asks it."""
+        if not self.config.embedded:
+            return  # a configured server is warmed by whoever runs it
+        try:
+            self._call(messages, stream=False, max_tokens=1)
+        except Exception as err:  # noqa: BLE001 - a warm-up is best effort
+            log.warning("LLM warm-up failed: %s", getattr(err, "message", err))
+
     def complete(
         self,
         messages: Sequence[Message],

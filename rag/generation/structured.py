@@ -178,12 +178,19 @@ def structured_messages(
                 f"To refine: {evidence.refine.replace('_', ' ')}\n[1] {source_label(hits[0])}\n"
                 f"<source>\n{passage}\n</source>"
             )
-    return [
-        {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": _EXAMPLE_USER},
-        {"role": "assistant", "content": _EXAMPLE_ASSISTANT},
-        {"role": "user", "content": "\n".join(lines)},
-    ]
+    return [*_FIXED, {"role": "user", "content": "\n".join(lines)}]
+
+
+_FIXED: list[Message] = [
+    {"role": "system", "content": SYSTEM},
+    {"role": "user", "content": _EXAMPLE_USER},
+    {"role": "assistant", "content": _EXAMPLE_ASSISTANT},
+]
+
+
+def warm_up_messages() -> list[Message]:
+    """The fixed part of every structured prompt, and the start of its last message ("EVIDENCE")."""
+    return [*_FIXED, {"role": "user", "content": "EVIDENCE"}]
 
 
 # --- parsing the stream ---------------------------------------------------------------------------

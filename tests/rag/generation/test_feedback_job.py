@@ -43,6 +43,18 @@ def _job(retriever, standin, opened: list, scorer=None) -> FeedbackJob:
     return FeedbackJob(config, provide, scorer=scorer)
 
 
+def test_nothing_to_warm_up_for_a_configured_server_or_a_given_llm(retriever, standin):
+    """The warm-up is for the embedded llama.cpp server only (a configured one is warmed by whoever runs it)."""
+    from rag.generation.llm import LLMClient
+
+    assert _job(retriever, standin, []).warm_up() is None
+    embedded = feedback_config(retriever)
+    assert (
+        embedded.embedded
+        and FeedbackJob(embedded, lambda: retriever, llm=LLMClient(embedded)).warm_up() is None
+    )
+
+
 def test_run_from_a_report_gives_the_cli_contract(retriever, standin):
     opened: list = []
     job = _job(retriever, standin, opened)

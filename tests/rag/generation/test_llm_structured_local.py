@@ -42,3 +42,21 @@ def test_local_model_answers_the_schema_and_gets_cited(retriever, streamed):
     assert [c.n for c in result.citations] == [1, 2] and not result.invalid_markers
     if streamed:
         assert len(deltas) == 3 and "".join(deltas).strip() == result.text
+
+
+def test_warm_up_starts_the_server_so_the_first_answer_need_not(retriever):
+    """What `cadenza feedback` does while it scores: the embedded server starts and evaluates the prompt's fixed
+    part in the background (its effect on the first answer's time: eval/results/feedback_model.md)."""
+    from rag.generation.local_llm import LocalLLMServer
+    from rag.job import FeedbackJob
+
+    config = feedback_config(retriever, llm_timeout_s=900, llm_temperature=0.0)
+    LocalLLMServer.stop_shared()  # cold, as a fresh process is
+    job = FeedbackJob(config, lambda: retriever)
+    thread = job.warm_up()
+    assert thread is not None
+    thread.join(timeout=900)
+    server = LocalLLMServer._instance
+    assert not thread.is_alive() and server is not None and server.alive()
+    result = job.generate(make_report({"timbre_depth": 0.3}))
+    assert result.generator == "llm" and LocalLLMServer._instance is server  # the warmed server answered
