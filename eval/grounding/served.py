@@ -26,6 +26,7 @@ import hashlib
 import json
 import random
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,27 +55,32 @@ def _chunk_text(db: Path, chunk_id: str) -> str:
 def step_pairs(answer: dict[str, Any], item: dict[str, Any]) -> list[dict[str, Any]]:
     """The model's step (and refinement) sentences of one structured answer, each with its problem's
     citation and whether the gate cited it."""
-    from eval.preference.measures import structured_heads
-    from rag.generation.structured import QUOTE_SENTENCE
+    from eval.preference.measures import quotes, structured_heads
 
     citations = {int(c["n"]): c for c in answer.get("citations", [])}
+    quoted = quotes(list(citations.values()))
     heads = structured_heads(item)
-    out = []
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for part in answer["text"].split("\n\n")[1:]:  # the strength line is praise, not cited
         numbers = {n for m in parse_markers(part) for n in m.numbers}
         if len(numbers) != 1 or next(iter(numbers)) not in citations:
             continue  # no passage for this problem
         citation = citations[next(iter(numbers))]
-        own = QUOTE_SENTENCE.sub("", part).removeprefix("To refine: ")
+        own = quoted.sub("", part).removeprefix("To refine: ")
         for head in heads:
             own = own.replace(head, "")
         for sentence in split_sentences(own.strip()):
             plain = strip_markers(sentence).strip()
             if len(plain.split()) < MIN_WORDS or plain.startswith((CADENZA_STEP, CADENZA_REFINE)):
                 continue
+            key = f"{answer['id']}|{plain}"
+            if key in seen:  # the same sentence under another problem: another pair
+                key = f"{answer['id']}|{citation['chunk_id']}|{plain}"
+            seen.add(key)
             out.append(
                 {
-                    "id": "s" + hashlib.sha256(f"{answer['id']}|{plain}".encode()).hexdigest()[:10],
+                    "id": "s" + hashlib.sha256(key.encode()).hexdigest()[:10],
                     "answer": answer["id"],
                     "sentence": plain,
                     "cited": bool(parse_markers(sentence)),
@@ -129,6 +135,9 @@ def score(args: argparse.Namespace) -> int:
     pairs = {p["id"]: p for p in _jsonl(args.dir / "pairs.jsonl")}
     labels = {r["id"]: bool(r["supported"]) for r in _jsonl(args.dir / "labels.jsonl")}
     ids = sorted(set(pairs) & set(labels))
+    if not ids:
+        print("no labelled pairs", file=sys.stderr)
+        return 2
     gate = [pairs[i]["cited"] for i in ids]
     label = [labels[i] for i in ids]
     out = agreement(gate, label)
@@ -141,6 +150,8 @@ def score(args: argparse.Namespace) -> int:
             if b[key] is not None:
                 boots[key].append(b[key])
     for key, values in boots.items():
+        if not values:
+            continue
         values.sort()
         out[f"{key}_ci95"] = [values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1]]
     out["unlabelled"] = len(pairs) - len(ids)

@@ -5,9 +5,9 @@ Only the LLM's answers are measured (a fallback answer is Cadenza's quote, not t
 model's own sentences are the answer less what Cadenza writes itself:
 - ``structured`` (main: one JSON answer that Cadenza renders): the problem heads ("Balance between the hands
   at 0:50–0:56 (bars 21–23): …", rebuilt from the report with rag.generation.evidence/structured) and the
-  "Strength: " / "To refine: " labels, and since the citation gate the book's words Cadenza quotes where the
-  passage supported neither the model's step nor its advice ('Hofmann writes: "…" [1].', counted as
-  ``book_quotes``); the strength, each step and advice, and the refinement are the model's;
+  "Strength: " / "To refine: " labels, and since the citation gate the book's words Cadenza quotes after a
+  step ('Josef Hofmann writes: "…" [1].', counted as ``book_quotes``); the strength, each step and the
+  refinement are the model's;
 - ``per_dimension`` (fa153c5): eval.feedback_copying.model_sentences (its "Strength:" line and
   "X is weak, especially at …:" heads are Cadenza's).
 Sentences of at least 8 words, markers removed (the rule of eval.feedback_copying).
@@ -74,15 +74,24 @@ def structured_heads(item: dict) -> list[str]:
     return [problem_head(p) for p in evidence.problems]
 
 
-def own_text(text: str, item: dict, strategy: str) -> str:
-    """The answer less Cadenza's own words (markers kept, so coverage can read them)."""
+def own_text(text: str, item: dict, strategy: str, citations: Sequence[dict] = ()) -> str:
+    """The answer less Cadenza's own words (markers kept, so coverage can read them); ``citations`` (the
+    answer's) name the authors of Cadenza's quotes."""
     if strategy == "per_dimension":
         return "\n".join(per_dimension_sentences_raw(text))
-    from rag.generation.structured import QUOTE_SENTENCE
-
     for head in structured_heads(item):
         text = text.replace(head, "")
-    return _LABEL.sub("", QUOTE_SENTENCE.sub("", text))
+    return _LABEL.sub("", quotes(citations).sub("", text))
+
+
+def quotes(citations: Sequence[dict]) -> re.Pattern[str]:
+    """Cadenza's quote sentences of an answer, by the authors of its citations."""
+    from rag.generation.structured import quote_pattern, quoted_author
+
+    names = [c.get("author") or c.get("title") or "" for c in citations]
+    return quote_pattern(
+        names + [quoted_author(a) for a in names]
+    )  # runs before quoted_author used the full name
 
 
 def per_dimension_sentences_raw(text: str) -> list[str]:  # _HEAD, _STRENGTH: its own lines
@@ -126,7 +135,8 @@ def measure(
     spans: list[tuple[int, int]] = []  # each row's pairs
     for a in llm:
         by_n = {int(c["n"]): texts.get(c["chunk_id"], "") for c in a.get("citations", [])}
-        own = own_text(a["text"], items[a["id"]], strategy)
+        cites = a.get("citations", [])
+        own = own_text(a["text"], items[a["id"]], strategy, cites)
         sentences = model_sentences(own)
         run_shares, shingle_copies = [], 0
         first = len(pairs)
@@ -138,7 +148,9 @@ def measure(
             pairs += [(s, by_n[n]) for n in _numbers(s) if by_n.get(n)]
         # the strength is praise, not advice: its line is left out of both coverage figures
         spans.append((first, len(pairs)))
-        advice_own = advice_sentences(own_text(_STRENGTH_LINE.sub("", a["text"]), items[a["id"]], strategy))
+        advice_own = advice_sentences(
+            own_text(_STRENGTH_LINE.sub("", a["text"]), items[a["id"]], strategy, cites)
+        )
         advice_all = advice_sentences(_STRENGTH_LINE.sub("", a["text"]))
         rows.append(
             {
@@ -153,7 +165,7 @@ def measure(
                 "advice_all_cited": sum(bool(parse_markers(s)) for s in advice_all),
                 "grounding_rate": a.get("grounding_rate"),
                 "wall_s": a.get("wall_s"),
-                "book_quotes": _book_quotes(a["text"]) if strategy == "structured" else 0,
+                "book_quotes": _book_quotes(a) if strategy == "structured" else 0,
             }
         )
     # strict_support without a judge, with the reason a pair fails kept (garbled, no anchor, low cosine)
@@ -176,11 +188,9 @@ def measure(
     return out
 
 
-def _book_quotes(text: str) -> int:
-    """Reasons (or refinements) the passage did not support, given as the book's own words by Cadenza."""
-    from rag.generation.structured import QUOTE_SENTENCE
-
-    return len(QUOTE_SENTENCE.findall(text))
+def _book_quotes(answer: dict) -> int:
+    """The book's own words Cadenza quotes after a step or refinement (left out where the step carries them)."""
+    return len(quotes(answer.get("citations", [])).findall(answer["text"]))
 
 
 def judge_pairs(

@@ -85,7 +85,8 @@ def parse_markers(text: str) -> list[Marker]:
 # A stop after these ("op. 37", "No. 2", "J. S. Bach", "Oscar Bie (tr."), or before a lower-case word,
 # ends no sentence: split there, a citation at the real end would leave the first half uncited.
 _ABBREVIATION = re.compile(
-    r"(?:\b(?:op|no|nos|vol|pp?|cf|ch|fig|ex|mr|mrs|dr|st|tr|trans|transl|comp|ed|eds|viz|vs|e\.g|i\.e)|\b[A-Z])\.$",
+    r"(?:\b(?:op|no|nos|vol|pp?|cf|ch|fig|ex|mr|mrs|dr|st|tr|trans|transl|comp|ed|eds|viz|vs|approx|ca|e\.g|i\.e)"
+    r"|\b[A-Z])\.$",
     re.IGNORECASE,
 )
 

@@ -332,36 +332,62 @@ def render_strength(value: str) -> str:
 @dataclass(frozen=True)
 class CitedPassage:
     """The passage found for one problem (or for the refinement): its source number, the chunk's text (what
-    the citation points to and what support is judged against), who wrote it and its sentence closest to the
-    problem (what is quoted when the model's reason is not supported)."""
+    the citation points to and what support is judged against), who wrote it (as the quote names them) and its
+    sentence closest to the problem (what Cadenza quotes after the model's step)."""
 
     n: int
     text: str
     author: str
     focus: str | None = None
 
+    @property
+    def quoted(self) -> str:
+        return self.focus or self.text
+
 
 # (sentence, passage) pairs → supported? (``grounding.supports`` with the service's configuration)
 SupportCheck = Callable[[Sequence[tuple[str, str]]], list[bool]]
 
 
+def quoted_author(author: str) -> str:
+    """The name a quote gives: 'Friedrich Wieck (tr. Mary P. Nichols)' → 'Friedrich Wieck'."""
+    return author.split(" (")[0].strip()
+
+
 def quote_sentence(passage: CitedPassage) -> str:
-    """The book's own words, Cadenza's frame: 'Matthay writes: "…" [2].'"""
-    return f'{passage.author} writes: "{cut_quote(passage.focus or passage.text)}" [{passage.n}].'
+    """The book's own words, Cadenza's frame: 'Tobias Matthay writes: "…" [2].' (the quote holds no double
+    quote: cut_quote makes them single)."""
+    return f'{passage.author} writes: "{cut_quote(passage.quoted)}" [{passage.n}].'
 
 
-QUOTE_SENTENCE = re.compile(r'[^.!?"]*\bwrites: "[^"]*" \[\d+\]\.')  # quote_sentence's frame, for measures
+def quote_pattern(authors: Sequence[str]) -> re.Pattern[str]:
+    """Cadenza's quote sentences for these authors (as ``quoted_author`` names them), for measures that count
+    the model's words apart from Cadenza's. Only at a sentence start, so the model's own "as Hofmann writes:
+    …" is not taken for one."""
+    names = "|".join(re.escape(a) for a in sorted(set(authors), key=len, reverse=True) if a)
+    return re.compile(rf'(?:(?<=[.!?] )|^)(?:{names or "(?!)"}) writes: "[^"]*" \[\d+\]\.', re.MULTILINE)
 
 
 def _cited(sentence: str, n: int) -> str:
     return f"{sentence[:-1]} [{n}]{sentence[-1]}"
 
 
+def _cite_supported(text: str, passage: CitedPassage, check: SupportCheck | None) -> tuple[str, bool]:
+    """``text`` with [n] after each sentence the passage supports, and whether any was."""
+    sentences = split_sentences(text)
+    verdicts = _verdicts(sentences, passage, check)
+    cited = " ".join(_cited(s, passage.n) if ok else s for s, ok in zip(sentences, verdicts, strict=True))
+    return cited, any(verdicts)
+
+
 def _verdicts(sentences: Sequence[str], passage: CitedPassage, check: SupportCheck | None) -> list[bool]:
-    """Which of ``sentences`` the passage supports ('' never; all, when no check is given)."""
+    """Which of ``sentences`` the passage supports ('' never; all, when no check is given: rendering tests)."""
     asked = [(s, passage.text) for s in sentences if s]
-    answers = iter(check(asked) if check is not None and asked else [True] * len(asked))
-    return [bool(s) and next(answers) for s in sentences]
+    answers = check(asked) if check is not None and asked else [True] * len(asked)
+    if len(answers) != len(asked):
+        raise ValueError(f"the support check answered {len(answers)} of {len(asked)} sentences")
+    verdicts = iter(answers)
+    return [bool(s) and next(verdicts) for s in sentences]
 
 
 def render_problem(
@@ -370,21 +396,24 @@ def render_problem(
     passage: CitedPassage | None,
     check: SupportCheck | None = None,
 ) -> str:
-    """What and where (Cadenza's), the model's step, cited when ``check`` finds that the passage supports it,
-    then the book's own words, quoted and cited. A step that rewrites the worked example (the 1.5B model
-    carried its thumb-under step into phrasing, timing and dynamics problems: eval/results/preference.md) or
-    names bars the evidence does not give gives way to Cadenza's own, uncited."""
-    step = _own_sentences(str(item.get("step", "")), problem)
+    """What and where (Cadenza's), the model's step, each sentence cited when ``check`` finds that the
+    passage supports it, then the book's own words, quoted and cited (left out when a supported step already
+    carries them). A step that rewrites the worked example (the 1.5B model carried its thumb-under step into
+    phrasing, timing and dynamics problems: eval/results/preference.md) or names bars the evidence does not
+    give gives way to Cadenza's own, uncited."""
+    step = _own_sentences(_string(item.get("step")), problem)
     if passage is None:
         return f"{problem_head(problem)} {step or _cadenza_step(problem)}"
     if not step:
         return f"{problem_head(problem)} {_cadenza_step(problem)} {quote_sentence(passage)}"
-    sentences = split_sentences(step)  # sentence by sentence: each is cited only if the passage supports it
-    verdicts = _verdicts(sentences, passage, check)
-    cited = " ".join(_cited(s, passage.n) if ok else s for s, ok in zip(sentences, verdicts, strict=True))
-    if any(verdicts) and copied_share(step, passage.focus or "") >= QUOTED_ALREADY:
+    cited, supported = _cite_supported(step, passage, check)
+    if supported and copied_share(step, passage.quoted) >= QUOTED_ALREADY:
         return f"{problem_head(problem)} {cited}"  # the step already carries the quote's words
     return f"{problem_head(problem)} {cited} {quote_sentence(passage)}"
+
+
+def _string(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 QUOTED_ALREADY = 0.5  # share of a step's words in runs of the quoted sentence: the quote would repeat it
@@ -431,14 +460,17 @@ def render_refine(
     dimension: str | None = None,
     check: SupportCheck | None = None,
 ) -> str:
-    """The one thing to refine, cited when its passage supports it; otherwise uncited and followed by the
-    book's own words. A bare heading gives way to Cadenza's own sentence, which cites no book."""
+    """The one thing to refine, each sentence cited when its passage supports it, then the book's own words;
+    a bare heading gives way to Cadenza's own sentence, which cites no book."""
     text = _sentence(value)
     if len(text.split()) < MIN_REFINE_WORDS:
         topic = plain_name(dimension) if dimension else "one thing at a time"
         text = f"Choose one short passage and play it slowly, listening only for {topic}."
-    elif passage is not None and _verdicts([text], passage, check)[0]:
-        return f"To refine: {_cited(text, passage.n)}"
+    elif passage is not None:
+        cited, supported = _cite_supported(text, passage, check)
+        if supported and copied_share(text, passage.quoted) >= QUOTED_ALREADY:
+            return f"To refine: {cited}"
+        text = cited
     quote = f" {quote_sentence(passage)}" if passage is not None else ""
     return f"To refine: {text}{quote}"
 

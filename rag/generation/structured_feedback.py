@@ -31,6 +31,7 @@ from rag.generation.structured import (
     feedback_schema,
     parse_answer,
     problem_head,
+    quoted_author,
     render_answer,
     render_part,
     response_format,
@@ -66,7 +67,7 @@ class Sources:
         out: list[CitedPassage | None] = []
         for i, n in enumerate(self.numbers):
             hit, focus = self.slot(i)
-            author = (hit.source.author or hit.source.title) if hit is not None else ""
+            author = quoted_author(hit.source.author or hit.source.title) if hit is not None else ""
             out.append(CitedPassage(n, hit.text, author, focus) if hit is not None and n else None)
         return out
 

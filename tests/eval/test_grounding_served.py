@@ -33,10 +33,15 @@ def test_step_sentences_come_with_their_passage_and_whether_they_were_cited():
             first, {"step": "Lift the hand at the end of each phrase in those bars."}, passages[0], check
         ),
         render_problem(second, {"step": "Count four beats aloud. Then play it twice."}, passages[1], check),
-        render_problem(second, {"step": "ok"}, passages[1], check),  # Cadenza's own step stands in
+        render_problem(second, {"step": ""}, passages[1], check),  # Cadenza's own step stands in
     ]
     citations = [
-        {"n": n, "chunk_id": f"book:000{n}", "passage": {"slug": "book", "char_start": 0, "char_end": 9}}
+        {
+            "n": n,
+            "chunk_id": f"book:000{n}",
+            "author": "A. Teacher",
+            "passage": {"slug": "book", "char_start": 0, "char_end": 9},
+        }
         for n in (1, 2)
     ]
     answer = {
@@ -51,6 +56,7 @@ def test_step_sentences_come_with_their_passage_and_whether_they_were_cited():
         ("Then play it twice.", False, "book:0002"),
     ]
     assert len({p["id"] for p in pairs}) == 3 and all("writes:" not in p["sentence"] for p in pairs)
+    assert "listening only for" in parts[2]  # Cadenza's stand-in step was there, and is not a pair
 
 
 def test_agreement_counts_the_gate_against_the_labels():
@@ -60,3 +66,11 @@ def test_agreement_counts_the_gate_against_the_labels():
     assert (out["tp"], out["fp"], out["fn"], out["tn"]) == (2, 1, 1, 1)
     assert out["cited_supported_share"] == 0.667 and out["uncited_supported_share"] == 0.5
     assert out["accuracy"] == 0.6
+
+
+def test_scoring_without_labels_is_a_clear_exit(tmp_path):
+    from eval.grounding.served import main
+
+    (tmp_path / "pairs.jsonl").write_text('{"id": "s1", "cited": true}\n', encoding="utf-8")
+    (tmp_path / "labels.jsonl").write_text("", encoding="utf-8")
+    assert main(["score", "--dir", str(tmp_path)]) == 2

@@ -37,10 +37,16 @@ def test_own_text_drops_cadenzas_heads_and_labels():
     head = structured_heads(item)[0]
     quote = 'Karl Wilson Gehrkens writes: "_i.e._, subdue the accompaniment so that the melody may stand out." [1].'
     text = f"Strength: Your tone was warm and full all through.\n\n{head} Practise it slowly [1]. {quote}"
-    own = own_text(text, item, "structured")
+    own = own_text(text, item, "structured", [{"n": 1, "author": "Karl Wilson Gehrkens"}])
     assert head not in own and "Strength:" not in own and "writes:" not in own  # the quote is Cadenza's
     assert "Practise it slowly [1]." in own
-    assert "Your tone was warm" in own and "Practise it slowly [1]." in own
+    assert "Your tone was warm" in own
+    model_quoting = (
+        'As Karl Wilson Gehrkens writes: "subdue the accompaniment" [1].'  # the model's, not Cadenza's
+    )
+    assert model_quoting in own_text(
+        f"{head} {model_quoting}", item, "structured", [{"author": "Karl Wilson Gehrkens"}]
+    )
 
 
 def test_copied_and_uncited_sentences_are_counted(tmp_path):

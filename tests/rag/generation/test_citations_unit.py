@@ -88,6 +88,10 @@ def test_sentences_split_at_stops_but_not_after_abbreviations() -> None:
         "Next.",
     ]
     assert split_sentences("- first item\n- second item") == ["- first item", "- second item"]
+    assert split_sentences("Play bars 5–7 at approx. 60 to the minute. Then faster.") == [
+        "Play bars 5–7 at approx. 60 to the minute.",
+        "Then faster.",
+    ]
 
 
 def test_strip_markers_leaves_clean_prose() -> None:

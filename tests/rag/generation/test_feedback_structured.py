@@ -220,7 +220,7 @@ def test_only_sentences_the_passage_supports_are_cited(shared_dir, tmp_path):
     from rag.generation.config import GenerationConfig
     from rag.generation.evidence import Problem
     from rag.generation.grounding import supports
-    from rag.generation.structured import QUOTE_SENTENCE, render_problem
+    from rag.generation.structured import quote_pattern, render_problem
 
     hit = corpus_hit(shared_dir, "hofmann_piano_playing_questions_answered", "_About Using the Pedal_")
     focus = "Beware of too frequent and--above all--of long-continued use of the pedal."
@@ -232,7 +232,7 @@ def test_only_sentences_the_passage_supports_are_cited(shared_dir, tmp_path):
 
     text = render_problem(pedal, {"step": f"{faithful} {routine}"}, passage, check)
     assert "use it sparingly [1]. Then play" in text and "counting aloud. Josef Hofmann" in text
-    quote = QUOTE_SENTENCE.search(text)
+    quote = quote_pattern(["Josef Hofmann"]).search(text)
     assert quote and quote.group(0).strip().startswith('Josef Hofmann writes: "Beware of too')
     assert text.count("[1]") == 2  # the faithful sentence and the quote
 
@@ -263,8 +263,12 @@ def test_a_bare_heading_as_the_thing_to_refine_gives_way_to_cadenzas_sentence():
         "[1]" not in own and own.startswith("To refine: Choose one short passage") and book.endswith("[1].")
     )
     advice = "Let the left hand keep the pulse while the right hand shapes the phrase."
-    assert render_refine(advice, PASSAGE_1, "timing_stability") == "To refine: " + advice[:-1] + " [1]."
+    cited = render_refine(advice, PASSAGE_1, "timing_stability")
+    assert cited == f'To refine: {advice[:-1]} [1]. A. Teacher writes: "Hold the pulse steady." [1].'
     assert render_refine(advice, None, "timing_stability") == "To refine: " + advice
+    # a refinement of two sentences: each is cited on its own (no check given here: both count as supported)
+    two = render_refine("Keep the left hand soft. Then shape the right hand's phrase.", PASSAGE_1)
+    assert two.startswith("To refine: Keep the left hand soft [1]. Then shape the right hand's phrase [1].")
 
 
 def test_a_measured_reason_reaches_the_prompt_and_a_perceptual_one_does_not():
