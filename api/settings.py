@@ -182,6 +182,11 @@ class Settings(BaseSettings):
     local_llm_ctx: int = Field(4096, ge=512, description="Context window of the local llama.cpp server.")
     local_llm_threads: int | None = Field(None, ge=1, description="llama.cpp threads; None = its default.")
     local_llm_start_timeout_s: float = Field(120.0, gt=0)
+    local_llm_warm_up: bool = Field(
+        True,
+        description="The feedback job starts the embedded server and has it read the prompt's fixed part while "
+        "it scores the recording (off: the first answer pays both).",
+    )
     local_llm_model: Literal["qwen2.5-coder-1.5b-instruct", "qwen2.5-coder-0.5b-instruct"] = Field(
         "qwen2.5-coder-1.5b-instruct",
         description="Embedded model (GGUF assembled by .ci/setup.d/21-llm-1.5b.sh or 20-llm.sh); responses name "
@@ -365,6 +370,7 @@ class Settings(BaseSettings):
             local_llm_ctx=self.local_llm_ctx,
             local_llm_threads=self.local_llm_threads,
             local_llm_start_timeout_s=self.local_llm_start_timeout_s,
+            local_llm_warm_up=self.local_llm_warm_up,
             local_llm_model=self.local_llm_model,
             llm_response_format=self.llm_response_format,
             feedback_strategy=self.feedback_strategy,

@@ -23,7 +23,6 @@ from rag.generation.structured import warm_up_messages
 from scorer.schema import ScoreReport
 
 if TYPE_CHECKING:
-    from rag.generation.llm import LLMClient
     from rag.retrieval.retriever import Retriever
     from scorer.inference.align import NotatedScore
     from scorer.inference.service import Scorer
@@ -83,7 +82,8 @@ class FeedbackJob:
         """Start the embedded LLM and have it evaluate the prompt's fixed part in the background, while the
         recording is scored and the corpus opened, so that the answer waits for neither (None: nothing to warm,
         a configured server or an LLM given to the job)."""
-        if self._llm is not None or not self.config.embedded or not self.config.structured:
+        config = self.config
+        if self._llm is not None or not (config.embedded and config.structured and config.local_llm_warm_up):
             return None
         thread = threading.Thread(
             target=LLMClient(self.config).warm_up, args=(warm_up_messages(),), name="llm-warm-up", daemon=True

@@ -36,6 +36,7 @@ class GenerationConfig:
     local_llm_ctx: int = 4096
     local_llm_threads: int | None = None
     local_llm_start_timeout_s: float = 120.0
+    local_llm_warm_up: bool = True  # FeedbackJob.run warms the embedded server while it scores
     # the embedded model's name: picks its GGUF in models_dir and is the model string responses report
     local_llm_model: str = "qwen2.5-coder-1.5b-instruct"
     # how a JSON schema reaches the server: llama-cpp-python's server reads {"type": "json_object", "schema": …};

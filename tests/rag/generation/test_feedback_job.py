@@ -3,6 +3,7 @@ score → retrieve → generate → check over components given as providers, wi
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,8 @@ def test_nothing_to_warm_up_for_a_configured_server_or_a_given_llm(retriever, st
         embedded.embedded
         and FeedbackJob(embedded, lambda: retriever, llm=LLMClient(embedded)).warm_up() is None
     )
+    off = dataclasses.replace(embedded, local_llm_warm_up=False)  # CADENZA_LOCAL_LLM_WARM_UP=false
+    assert FeedbackJob(off, lambda: retriever).warm_up() is None
 
 
 def test_run_from_a_report_gives_the_cli_contract(retriever, standin):
