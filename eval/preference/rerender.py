@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         report = ScoreReport.model_validate(item["report"])
         evidence = build_evidence(report, piece=item.get("piece"), composer=item.get("composer"))
         served = _flat(answer["text"])
-        for problem, raw in zip(evidence.problems, json.loads(answer["raw"]).get("problems", []), strict=False):
+        for problem, raw in zip(
+            evidence.problems, json.loads(answer["raw"]).get("problems", []), strict=False
+        ):
             steps += 1
             now = _own_sentences(str(raw.get("step", "")), problem)
             if now and _flat(now) in served:
