@@ -25,31 +25,18 @@ import argparse
 import hashlib
 import json
 import random
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from eval.grounding.agreement import kappa
+from eval.loaders import read_jsonl
 from rag.generation.citations import parse_markers, split_sentences, strip_markers
 
 SEED = 18
 MIN_WORDS = 4
 CADENZA_STEP = "Practise that passage slowly, a few times, listening only for"
 CADENZA_REFINE = "Choose one short passage and play it slowly"
-
-
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-
-
-def _chunk_text(db: Path, chunk_id: str) -> str:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        row = con.execute("select text from chunks where chunk_id = ?", (chunk_id,)).fetchone()
-        return row[0] if row else ""
-    finally:
-        con.close()
 
 
 def step_pairs(answer: dict[str, Any], item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -92,8 +79,8 @@ def step_pairs(answer: dict[str, Any], item: dict[str, Any]) -> list[dict[str, A
 
 
 def build(args: argparse.Namespace) -> int:
-    items = {r["id"]: r for path in args.items for r in _jsonl(path)}
-    answers = [a for a in _jsonl(args.answers) if a.get("generator") == "llm"]
+    items = {r["id"]: r for path in args.items for r in read_jsonl(path)}
+    answers = [a for a in read_jsonl(args.answers) if a.get("generator") == "llm"]
     pairs = [p for a in answers for p in step_pairs(a, items[a["id"]])]
     args.out.mkdir(parents=True, exist_ok=True)
     with (args.out / "pairs.jsonl").open("w", encoding="utf-8") as f:
@@ -101,10 +88,12 @@ def build(args: argparse.Namespace) -> int:
             f.write(json.dumps(p, ensure_ascii=False) + "\n")
     order = sorted(pairs, key=lambda p: p["id"])
     random.Random(SEED).shuffle(order)
-    db = args.home / "cadenza.db"
+    from eval.preference.measures import chunk_texts
+
+    texts = chunk_texts(args.home / "cadenza.db", [p["chunk_id"] for p in pairs])
     lines = ["# Labelling sheet (follow eval/grounding/INSTRUCTIONS.md)", ""]
     for p in order:
-        passage = " ".join(_chunk_text(db, p["chunk_id"]).split())
+        passage = " ".join(texts.get(p["chunk_id"], "").split())
         lines += [f"## {p['id']}", "", f"**Sentence:** {p['sentence']}", "", f"**Passage:** {passage}", ""]
     args.sheet.write_text("\n".join(lines), encoding="utf-8")
     print(f"{len(pairs)} pairs ({sum(p['cited'] for p in pairs)} cited) from {len(answers)} answers")
@@ -132,8 +121,8 @@ def agreement(gate: list[bool], label: list[bool]) -> dict[str, Any]:
 
 
 def score(args: argparse.Namespace) -> int:
-    pairs = {p["id"]: p for p in _jsonl(args.dir / "pairs.jsonl")}
-    labels = {r["id"]: bool(r["supported"]) for r in _jsonl(args.dir / "labels.jsonl")}
+    pairs = {p["id"]: p for p in read_jsonl(args.dir / "pairs.jsonl")}
+    labels = {r["id"]: bool(r["supported"]) for r in read_jsonl(args.dir / "labels.jsonl")}
     ids = sorted(set(pairs) & set(labels))
     if not ids:
         print("no labelled pairs", file=sys.stderr)

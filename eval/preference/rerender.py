@@ -12,14 +12,11 @@ import argparse
 import json
 from pathlib import Path
 
+from eval.loaders import read_jsonl
 from rag.generation.citations import strip_markers
 from rag.generation.evidence import build_evidence
 from rag.generation.structured import _own_sentences
 from scorer.schema import ScoreReport
-
-
-def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
 def _flat(text: str) -> str:
@@ -31,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("answers", type=Path)
     parser.add_argument("--items", type=Path, action="append", required=True)
     args = parser.parse_args(argv)
-    items = {r["id"]: r for path in args.items for r in _jsonl(path)}
+    items = {r["id"]: r for path in args.items for r in read_jsonl(path)}
     steps = changed = emptied = 0
-    for answer in _jsonl(args.answers):
+    for answer in read_jsonl(args.answers):
         if not answer.get("raw"):
             continue
         item = items[answer["id"]]

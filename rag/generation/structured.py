@@ -406,10 +406,16 @@ def render_problem(
         return f"{problem_head(problem)} {step or _cadenza_step(problem)}"
     if not step:
         return f"{problem_head(problem)} {_cadenza_step(problem)} {quote_sentence(passage)}"
-    cited, supported = _cite_supported(step, passage, check)
-    if supported and copied_share(step, passage.quoted) >= QUOTED_ALREADY:
-        return f"{problem_head(problem)} {cited}"  # the step already carries the quote's words
-    return f"{problem_head(problem)} {cited} {quote_sentence(passage)}"
+    return f"{problem_head(problem)} {_with_the_book(step, passage, check)}"
+
+
+def _with_the_book(text: str, passage: CitedPassage, check: SupportCheck | None) -> str:
+    """The model's ``text``, each sentence cited when the passage supports it, then the book's own words,
+    unless the supported text already carries them."""
+    cited, supported = _cite_supported(text, passage, check)
+    if supported and copied_share(text, passage.quoted) >= QUOTED_ALREADY:
+        return cited
+    return f"{cited} {quote_sentence(passage)}"
 
 
 def _string(value: Any) -> str:
@@ -463,14 +469,11 @@ def render_refine(
     """The one thing to refine, each sentence cited when its passage supports it, then the book's own words;
     a bare heading gives way to Cadenza's own sentence, which cites no book."""
     text = _sentence(value)
+    if len(text.split()) >= MIN_REFINE_WORDS and passage is not None:
+        return f"To refine: {_with_the_book(text, passage, check)}"
     if len(text.split()) < MIN_REFINE_WORDS:
         topic = plain_name(dimension) if dimension else "one thing at a time"
         text = f"Choose one short passage and play it slowly, listening only for {topic}."
-    elif passage is not None:
-        cited, supported = _cite_supported(text, passage, check)
-        if supported and copied_share(text, passage.quoted) >= QUOTED_ALREADY:
-            return f"To refine: {cited}"
-        text = cited
     quote = f" {quote_sentence(passage)}" if passage is not None else ""
     return f"To refine: {text}{quote}"
 

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from rag.generation.citations import check_citations
@@ -62,6 +63,7 @@ class Sources:
         n = self.numbers[i] if i < len(self.numbers) else None
         return (self.hits[n - 1] if n else None), (self.focus[i] if i < len(self.focus) else None)
 
+    @cached_property
     def passages(self) -> list[CitedPassage | None]:
         """Each problem's (or the refinement's) passage as the renderer cites it."""
         out: list[CitedPassage | None] = []
@@ -161,7 +163,7 @@ def structured_events(
         messages = structured_messages(evidence, [h for h, _ in slots], [f for _, f in slots])
         rf = response_format(feedback_schema(n_problems), service.config.response_format_style)
         shown: set[tuple[str, int]] = set()
-        passages, check = sources.passages(), _support_check(service)
+        passages, check = sources.passages, _support_check(service)
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 if mode == "stream":
@@ -217,7 +219,7 @@ def _finish(
     t = time.perf_counter()
     trace = GenerationTrace()
     if answer is not None:
-        text = "\n\n".join(render_answer(answer, evidence, sources.passages(), _support_check(service)))
+        text = "\n\n".join(render_answer(answer, evidence, sources.passages, _support_check(service)))
         checked = check_citations(text, sources.hits)
         latency["citation_check"] = elapsed_ms(t)
         grounding = check_grounding(checked, service.config)
