@@ -3,6 +3,7 @@ the figures their thresholds were chosen from (TUNE) and the robustness checks (
 
     python -m eval.bench_signal_spots --part tune -n 21                        # one player per passage, 4 faults
     python -m eval.bench_signal_spots --part tune -n 80 --per-passage 4 --faults clean   # more clean takes
+    python -m eval.bench_signal_spots --part tune -n 80 --per-passage 4 --faults clean,jitter  # timing, no score
     python -m eval.bench_signal_spots --part tune -n 21 --faults clean,pedal_held,flat_dynamics \\
         --soundfont /usr/share/sounds/sf2/TimGM6mb.sf2                         # another piano sound
     python -m eval.bench_signal_spots --part tune -n 21 --reverb 1.5 ...     # + a 1.5 s room
@@ -38,6 +39,8 @@ THRESHOLDS: dict[str, tuple[float, bool]] = {
     "top_voice_margin": (sig.TOP_VOICE_MARGIN, False),
     "chord_spread_ms_midi": (sig.CHORD_SPREAD_MS, True),
     "chord_spread_ms_audio": (sig.CHORD_SPREAD_MS, True),
+    "unordered_midi": (sig.UNORDERED_MIDI, True),
+    "unordered_audio": (sig.UNORDERED_AUDIO, True),
 }
 
 
@@ -69,6 +72,13 @@ def measures(midi: Any, audio: np.ndarray, sr: int, transcriber: Any, score: Any
         "level_spread_db": sig.level_spread(sig.key_levels(audio, sr, heard), heard),
         "melody_margin": None if margin is None else margin[0],
     }
+    # timing without a score
+    for name, played, band in (
+        ("unordered_midi", notes, sig.MIDI_BAND),
+        ("unordered_audio", heard, sig.AUDIO_BAND),
+    ):
+        found = sig.unordered_near_misses(played, band)
+        out[name] = None if found is None else found[0]
     if score is not None:
         for tag, played, transcribed in (("midi", notes, False), ("audio", heard, True)):
             result = assess(

@@ -17,9 +17,12 @@ the notes and the sound, each with a threshold chosen on the TUNE passages only 
 - **balance** (``balance``): MIDI: the top note of each chord (the melody, at or above middle C) against the
   notes under it, in velocity steps; the median over chords. Audio with a followed score: how clearly
   basic-pitch hears each notated chord's top note struck against the notes under it (onset posteriors).
-- **unsteady timing** (``timing_stability``, with a followed score): how far apart the notes of one notated
+- **unsteady timing** (``timing_stability``), with a followed score: how far apart the notes of one notated
   chord start (played onsets of a score event's notes), the median over chords, with the bars' onset
-  deviation from the local tempo in the reason.
+  deviation from the local tempo in the reason. Without one (MIDI, or basic-pitch's notes of an audio
+  input): notes a chord's width apart in pitch that start 30-80 ms apart (audio: 40-90) in no steady
+  order, per pair struck together (``unordered_near_misses``). A pianist who rolls chords or plays the
+  melody ahead does it the same way each time; unsteady hands miss in either direction.
 
 Without a score no audio measure of balance is used: the levels of the top transcribed note against the notes
 under it did not separate clean from faulted renders on TUNE (basic-pitch misses the soft melody, 2-39% of its
@@ -79,6 +82,15 @@ CLEAR_VELOCITY = 2 * FLAT_VELOCITY  # MIDI velocity spread: clean >= 21.6 (101 T
 CLEAR_BLUR_MIDI = BLUR_MIDI / 2  # MIDI pedal blur: clean 0-0.36, pedal held >= 0.48
 CLEAR_CHORD_MS = CHORD_SPREAD_MS / 2  # chord spread with a score: jittered >= 35 ms (MIDI and audio, TUNE)
 CLEAR_ONSET_MS = 25.0  # median bar onset deviation from the local beat: jittered >= 33 ms (TUNE)
+# timing without a score: note pairs a chord's width apart in pitch that start together or nearly.
+# (together under, near miss up to) in s: basic-pitch's 11.6-ms frames and the later attack it hears in soft
+# notes push a chord's natural 20-30 ms spread past 30 ms, so its band starts later (chosen on TUNE)
+MIDI_BAND = (0.03, 0.08)
+AUDIO_BAND = (0.04, 0.09)
+MIN_PAIRS = 16  # fewer together + apart pairs: no measure
+OVERTONE_STEPS = frozenset({12, 19, 24, 28, 31, 34, 36})  # a transcriber's overtones start with their note
+UNORDERED_MIDI = 0.5  # unordered near misses per pair together: clean 3/80, jittered 80/80 (TUNE)
+UNORDERED_AUDIO = 0.4  # basic-pitch notes: clean 5/80, jittered 76/80; other faults' renders 5/63 (TUNE)
 
 
 @dataclass(frozen=True)
@@ -196,6 +208,43 @@ def chords(onset: np.ndarray) -> list[np.ndarray]:
         else:
             groups.append([int(i)])
     return [np.asarray(g) for g in groups]
+
+
+def _near_pairs(notes: Notes, within_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """(onset gap, does the later note lie higher?) of every pair of notes that start less than ``within_s``
+    apart, at least 3 semitones apart in pitch (not a trill or a scale) and not an overtone's interval."""
+    order = np.argsort(notes.onset, kind="stable")
+    onset, pitch = notes.onset[order], notes.pitch[order].astype(np.int64)
+    gaps: list[np.ndarray] = []
+    rising: list[np.ndarray] = []
+    for k in range(1, onset.size):  # the k-th next note; gaps grow with k, so stop once none is close
+        gap = onset[k:] - onset[:-k]
+        if not np.any(gap < within_s):
+            break
+        step = pitch[k:] - pitch[:-k]
+        size = np.abs(step)
+        keep = (gap < within_s) & (size >= 3) & ~np.isin(size, list(OVERTONE_STEPS))
+        gaps.append(gap[keep])
+        rising.append(step[keep] > 0)
+    if not gaps:
+        return np.zeros(0), np.zeros(0, dtype=bool)
+    return np.concatenate(gaps), np.concatenate(rising)
+
+
+def unordered_near_misses(
+    notes: Notes, band: tuple[float, float] = MIDI_BAND
+) -> tuple[float, int, int] | None:
+    """(unordered near misses per pair struck together, pairs apart, pairs together) of ``_near_pairs``:
+    a pair is together under ``band[0]``, a near miss from there to ``band[1]``. A deliberate roll or a
+    melody played ahead goes one way, so only twice the rarer direction of the near misses counts (random
+    misses go either way). None with fewer than ``MIN_PAIRS`` pairs."""
+    gaps, rising = _near_pairs(notes, band[1])
+    together = int(np.sum(gaps < band[0]))
+    apart = gaps >= band[0]
+    if together + int(apart.sum()) < MIN_PAIRS:
+        return None
+    unordered = 2 * min(int(np.sum(apart & rising)), int(np.sum(apart & ~rising)))
+    return unordered / max(together, 1), int(apart.sum()), together
 
 
 def melody_margin(notes: Notes) -> tuple[float, int, int] | None:
@@ -494,6 +543,36 @@ def timing_measure(
     )
 
 
+def unordered_timing_measure(
+    spans: Sequence[tuple[float, float]], notes: Notes | None, heard: Notes | None
+) -> Measure | None:
+    """Timing without a score: ``unordered_near_misses`` of a MIDI input's notes or, failing those, of
+    basic-pitch's notes of an audio input (coarser onsets: its own band and threshold, chosen on TUNE)."""
+    if notes is not None:
+        played, band, threshold = notes, MIDI_BAND, UNORDERED_MIDI
+    elif heard is not None:
+        played, band, threshold = heard, AUDIO_BAND, UNORDERED_AUDIO
+    else:
+        return None
+    found = unordered_near_misses(played, band)
+    if found is None or found[0] < threshold:
+        return None
+    value, apart, together = found
+    local = [(m[0] if (m := unordered_near_misses(played.window(a, b), band)) else None) for a, b in spans]
+    start, end = _windows_over(spans, local, threshold, above=True)
+    return Measure(
+        "timing_stability",
+        value,
+        _severity((value - threshold) / threshold),
+        f"{MEASURED}notes that belong together (chords, both hands) often start "
+        f"{band[0] * 1000:.0f}-{band[1] * 1000:.0f} ms apart, and in no steady order: {apart} such near "
+        f"misses against {together} pairs struck together. A deliberate roll goes the same way each time; "
+        "these come early or late at random. Practise slowly, placing each chord as one",
+        start,
+        end,
+    )
+
+
 def signal_spots(
     spans: Sequence[tuple[float, float]],
     *,
@@ -513,7 +592,9 @@ def signal_spots(
         pedal_measure(spans, notes, posteriors),
         dynamics_measure(spans, notes, audio),
         balance_measure(spans, notes, top_voice),
-        timing_measure(*chord_spread, bar_reports) if chord_spread is not None else None,
+        timing_measure(*chord_spread, bar_reports)
+        if chord_spread is not None
+        else unordered_timing_measure(spans, notes, None if audio is None else audio[2]),
     ]
     return [
         Spot(

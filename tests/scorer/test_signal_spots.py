@@ -78,6 +78,50 @@ def test_timing_measure_names_chords_apart_and_the_wander() -> None:
     assert sig.timing_measure(np.full(10, 0.02), np.arange(10.0), None) is None
 
 
+def _chords(shift) -> Notes:
+    """20 three-note chords (C-E-G over a bass C, a chord's width apart), 0.5 s apart; ``shift(i, j)`` moves
+    the j-th note of the i-th chord (seconds)."""
+    onsets, pitches = [], []
+    for i in range(20):
+        for j, pitch in enumerate((48, 60, 64, 67)):
+            onsets.append(i * 0.5 + shift(i, j))
+            pitches.append(pitch)
+    return _notes(onsets, pitches)
+
+
+def test_chords_struck_together_or_rolled_one_way_are_steady_and_random_near_misses_are_not() -> None:
+    """Without a score: the same chords struck together, rolled bottom to top 40 ms a note (a deliberate
+    spread, always the same way), and each note 30-70 ms early or late at random (unsteady hands)."""
+    rng = np.random.default_rng(7)
+    misses = rng.choice([-1.0, 1.0], size=(20, 4)) * rng.uniform(0.03, 0.07, size=(20, 4)) / 2
+    together = sig.unordered_near_misses(_chords(lambda i, j: 0.0))
+    rolled = sig.unordered_near_misses(_chords(lambda i, j: 0.04 * j))
+    unsteady = sig.unordered_near_misses(_chords(lambda i, j: misses[i, j]))
+    assert (
+        together is not None and together[0] == 0.0 and together[2] == 20 * 4
+    )  # C3-C4 and C3-G4 (an octave, a twelfth) left out
+    assert rolled is not None and rolled[0] == 0.0 and rolled[1] > 0  # apart, but one way
+    assert unsteady is not None and unsteady[0] >= sig.UNORDERED_MIDI
+    measure = sig.unordered_timing_measure(SPANS, _chords(lambda i, j: misses[i, j]), None)
+    assert measure is not None and measure.dimension == "timing_stability"
+    assert "no steady order" in measure.reason and measure.severity >= sig.SEVERITY_AT_THRESHOLD
+    assert sig.unordered_timing_measure(SPANS, _chords(lambda i, j: 0.04 * j), None) is None
+    assert "30-80 ms apart" in measure.reason
+    # an audio input's basic-pitch notes: the same reading with its own band (coarser onsets) and threshold
+    heard = sig.unordered_timing_measure(SPANS, None, _chords(lambda i, j: misses[i, j]))
+    assert heard is not None and "40-90 ms apart" in heard.reason
+    assert sig.unordered_timing_measure(SPANS, None, None) is None
+
+
+def test_near_misses_leave_out_steps_overtones_and_too_few_pairs() -> None:
+    # a trill (1 semitone) and octaves 50 ms apart are neither chords nor misses; 5 chords are too few to say
+    trill = _notes(np.arange(40) * 0.05, [60, 61] * 20)
+    octaves = _notes(np.arange(40) * 0.05, [48, 60] * 20)
+    assert sig.unordered_near_misses(trill) is None and sig.unordered_near_misses(octaves) is None
+    few = _notes([0.0, 0.05, 1.0, 1.04, 2.0, 2.06], [60, 64, 64, 60, 60, 67])
+    assert sig.unordered_near_misses(few) is None
+
+
 def test_a_measured_spot_replaces_the_perceptual_one_of_its_dimension() -> None:
     def spot(dim: str, severity: float, reason: str) -> Spot:
         return Spot(dimension=dim, start_s=0, end_s=8, score=0.5, severity=severity, reason=reason)
@@ -197,6 +241,7 @@ def test_midi_with_its_own_pedalling_gets_no_measured_spot(midi) -> None:
         ("pedal_held", "pedal_clarity", "ring against new notes"),
         ("flat_dynamics", "dynamic_range", "loud and soft notes"),
         ("left_hand_loud", "balance", "accompaniment is louder than the melody"),
+        ("jitter", "timing_stability", "in no steady order"),
     ],
 )
 def test_midi_fault_is_measured(midi, fault: str, dimension: str, words: str) -> None:
@@ -256,6 +301,24 @@ def test_service_reports_the_measured_pedal_spot(heard, scorer) -> None:
     assert [s.dimension for s in measured] == ["pedal_clarity"]
     assert report.weak_spots[0] == measured[0]  # direct evidence ranks first
     assert sum(s.dimension == "pedal_clarity" for s in report.weak_spots) == 1
+
+
+def test_service_without_a_score_measures_unsteady_chords_in_a_jittered_render(midi, scorer) -> None:
+    """An audio upload without a score: jittered onsets -> the measured timing spot from basic-pitch's notes
+    (near misses in no steady order); the clean render's report has no measured timing spot."""
+    from eval.faults import midi_bytes
+    from scorer.inference.decode import Decoded
+    from scorer.inference.render import render_midi_bytes
+
+    found = {}
+    for fault in ("clean", "jitter"):
+        audio = render_midi_bytes(midi_bytes(_faulted(midi, fault)), scorer.config.soundfont, sr=FEATURE_SR)
+        report = scorer.score_decoded(Decoded(audio, len(audio) / FEATURE_SR, None, "audio"))
+        found[fault] = {s.dimension: s for s in _measured(report)}
+    assert "timing_stability" not in found["clean"]
+    timing = found["jitter"]["timing_stability"]
+    assert "40-90 ms apart" in timing.reason and "no steady order" in timing.reason
+    assert timing.severity >= sig.SEVERITY_AT_THRESHOLD
 
 
 def test_service_with_the_score_measures_chords_apart_and_a_buried_melody(
