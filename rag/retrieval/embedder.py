@@ -131,17 +131,23 @@ class SentenceTransformerEmbedder:
         # Queries repeat (queries_from_report draws on a fixed vocabulary): keep their vectors.
         self._query_cache = QueryCache()
 
+    # The fast tokenizer keeps its padding and truncation settings in shared state: a call here (no padding)
+    # during another thread's encode (padded batch) left that batch's rows of unequal length (the soak's
+    # document 500). So every use of the tokenizer holds the model's lock; a short one, like a query, goes
+    # before the next document batch (a search truncates its query with it).
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        encoded = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+        with self._lock.query():
+            encoded = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
     def truncate(self, text: str, max_tokens: int) -> str:
-        ids = self._tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"]
-        if len(ids) <= max_tokens:
-            return text
-        return self._tokenizer.decode(ids[:max_tokens])
+        with self._lock.query():
+            ids = self._tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"]
+            if len(ids) <= max_tokens:
+                return text
+            return self._tokenizer.decode(ids[:max_tokens])
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         """One forward pass per batch, each under the lock, so a query waits for one batch at most and not for

@@ -100,3 +100,36 @@ def test_a_search_does_not_wait_for_a_document_being_embedded(
         assert still_embedding, "the document finished before the searches: the test proves nothing"
     finally:
         retriever.close()
+
+
+def test_counting_tokens_beside_a_batch_being_embedded_does_not_break_the_batch() -> None:
+    """The soak's 500 (document indexing, "expected sequence of length 18 at dim 1 (got 17)"): the fast
+    tokenizer keeps its padding and truncation settings in shared state, so a chunker counting tokens (no
+    padding) while another thread embeds a padded batch left the batch's rows of unequal length. Counting
+    and truncating now hold the model's lock like an encode does."""
+    embedder = SentenceTransformerEmbedder(MINILM_PACKAGE, batch_size=BATCH)
+    rng = np.random.default_rng(0)
+    words = "practise the passage slowly with a quiet hand listening to every tone and pedal".split()
+    texts = [" ".join(rng.choice(words, size=int(n))) for n in rng.integers(3, 40, size=64)]
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def count() -> None:  # a chunker at work: counting and cutting, a little else between calls
+        try:
+            while not stop.is_set():
+                embedder.count_tokens(texts[:4])
+                embedder.truncate(texts[0], 5)
+                time.sleep(0.001)
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        for _ in range(30):
+            vectors = embedder.encode_documents(texts)
+            assert vectors.shape == (len(texts), embedder.dimension)
+    finally:
+        stop.set()
+        counter.join()
+    assert not errors, errors[0]
