@@ -4,6 +4,7 @@ the figures their thresholds were chosen from (TUNE) and the robustness checks (
     python -m eval.bench_signal_spots --part tune -n 21                        # one player per passage, 4 faults
     python -m eval.bench_signal_spots --part tune -n 80 --per-passage 4 --faults clean   # more clean takes
     python -m eval.bench_signal_spots --part tune -n 80 --per-passage 4 --faults clean,jitter  # timing, no score
+    python -m eval.bench_signal_spots --part tune -n 80 --per-passage 4 --faults clean,pedal_held  # pedal
     python -m eval.bench_signal_spots --part tune -n 21 --faults clean,pedal_held,flat_dynamics \\
         --soundfont /usr/share/sounds/sf2/TimGM6mb.sf2                         # another piano sound
     python -m eval.bench_signal_spots --part tune -n 21 --reverb 1.5 ...     # + a 1.5 s room
@@ -33,6 +34,7 @@ FAULTS = ("clean", "pedal_held", "flat_dynamics", "left_hand_loud", "jitter")
 THRESHOLDS: dict[str, tuple[float, bool]] = {
     "blur_midi": (sig.BLUR_MIDI, True),
     "blur_audio": (sig.BLUR_AUDIO, True),
+    "crowded_audio": (sig.CROWDED_AUDIO, True),
     "velocity_spread": (sig.FLAT_VELOCITY, False),
     "level_spread_db": (sig.FLAT_LEVEL_DB, False),
     "melody_margin": (sig.BALANCE_VELOCITY, False),
@@ -68,6 +70,7 @@ def measures(midi: Any, audio: np.ndarray, sr: int, transcriber: Any, score: Any
     out: dict[str, float | None] = {
         "blur_midi": sig.blur_from_notes(notes),
         "blur_audio": sig.blur_from_posteriors(post),
+        "crowded_audio": sig.crowding_from_posteriors(post),
         "velocity_spread": sig.velocity_spread(notes),
         "level_spread_db": sig.level_spread(sig.key_levels(audio, sr, heard), heard),
         "melody_margin": None if margin is None else margin[0],

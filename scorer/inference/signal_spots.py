@@ -9,7 +9,9 @@ the notes and the sound, each with a threshold chosen on the TUNE passages only 
   ``RECENT_S`` earlier (and not struck again) still rings while a note a step away (1-2 semitones) has just
   been struck: old harmony sounding into new. MIDI input: the file's own notes, their sound carried past the
   key release while the sustain pedal (CC64) is down, for at most ``DECAY_S``. Audio: basic-pitch's note
-  posteriors (a pitch still sounding above ``SOUNDING``) and onset posteriors (struck above ``STRUCK``).
+  posteriors (a pitch still sounding above ``SOUNDING``) and onset posteriors (struck above ``STRUCK``);
+  where that finds no blur, the share of the time in which five or more pitch classes sound at once
+  (harmonies piled up a third or more apart, which a step clash does not see).
 - **flat dynamics** (``dynamic_range``): MIDI: the spread of the key velocities (10th to 90th percentile).
   Audio: how much the same key's loudness changes from one stroke to the next (the level each transcribed
   note adds at its key's constant-Q bin, against that key's median): the instrument's own sound differs by
@@ -66,6 +68,8 @@ MIN_REPEATS = 8
 # thresholds (TUNE passages of eval/splits/feedback_measures_split.json; eval/results/signal_spots.md)
 BLUR_MIDI = 0.45  # share of sounding time with a carried-over clash: clean <= 0.36, pedal held >= 0.48
 BLUR_AUDIO = 0.24  # clean <= 0.23 (101 TUNE renders), pedal held 0.10-0.53
+CROWDED_PITCH_CLASSES = 5  # more than a seventh chord's 4: more than one harmony sounds
+CROWDED_AUDIO = 0.3  # share of sounding time that crowded: clean <= 0.25 (97 TUNE renders, and in a room)
 FLAT_VELOCITY = 8.0  # velocity spread (p90 - p10) below this: flat (clean >= 21, all-equal 0)
 BALANCE_VELOCITY = -10.0  # melody minus accompaniment, median over chords (clean >= 0, loud left hand <= -45)
 CHORD_SPREAD_MS = 55.0  # median onset spread of a notated chord (clean <= 46, jittered >= 35)
@@ -181,6 +185,22 @@ def blur_from_posteriors(post: Posteriorgram, start: float = 0.0, end: float | N
         recent[t] = t - last <= k
     sel = (times >= start) & (times < (times[-1] + 1 if end is None else end))
     return _clash_share(sounding[sel], recent[sel] & sounding[sel])
+
+
+def crowding_from_posteriors(post: Posteriorgram, start: float = 0.0, end: float | None = None) -> float:
+    """Share of the sounding time (basic-pitch's note posteriors) in which ``CROWDED_PITCH_CLASSES`` or more
+    pitch classes sound at once: harmonies piling up under a held pedal even where no old note lies a step
+    from a new one (broken chords a third apart), which ``blur_from_posteriors`` cannot see."""
+    times = post.times
+    sel = (times >= start) & (times < (times[-1] + 1 if end is None else end))
+    sounding = np.asarray(post.note, dtype=np.float32)[sel] > SOUNDING
+    frames = sounding.any(axis=1)
+    if not frames.any():
+        return 0.0
+    classes = np.zeros((sounding.shape[0], 12), dtype=bool)
+    for pc in range(12):
+        classes[:, pc] = sounding[:, pc::12].any(axis=1)  # key 0 is A0; any fixed offset names the same sets
+    return float(np.mean(classes[frames].sum(axis=1) >= CROWDED_PITCH_CLASSES))
 
 
 def _longest_pedal(notes: Notes) -> float:
@@ -412,6 +432,8 @@ def pedal_measure(
         held = f"; the pedal stays down up to {longest:.0f} s without a change" if longest >= 4 else ""
     elif posteriors is not None:
         value, threshold = blur_from_posteriors(posteriors), BLUR_AUDIO
+        if value < threshold:
+            return _crowded_measure(spans, posteriors)
         local = [blur_from_posteriors(posteriors, a, b) for a, b in spans]
         held = ""
     else:
@@ -425,6 +447,24 @@ def pedal_measure(
         _severity((value - threshold) / threshold),
         f"{MEASURED}in {value:.0%} of the time, notes struck over a second earlier still ring against new "
         f"notes a step away: the harmonies blur into each other{held}. Change the pedal with the harmony",
+        start,
+        end,
+    )
+
+
+def _crowded_measure(spans: Sequence[tuple[float, float]], posteriors: Posteriorgram) -> Measure | None:
+    """Audio: the pedal spot from ``crowding_from_posteriors`` when the step clashes do not show it."""
+    crowded = crowding_from_posteriors(posteriors)
+    if crowded < CROWDED_AUDIO:
+        return None
+    local = [crowding_from_posteriors(posteriors, a, b) for a, b in spans]
+    start, end = _windows_over(spans, local, CROWDED_AUDIO, above=True)
+    return Measure(
+        "pedal_clarity",
+        crowded,
+        _severity((crowded - CROWDED_AUDIO) / CROWDED_AUDIO),
+        f"{MEASURED}in {crowded:.0%} of the time, {CROWDED_PITCH_CLASSES} or more different notes of the "
+        "scale ring at once: more than one harmony sounds together. Change the pedal with the harmony",
         start,
         end,
     )

@@ -46,6 +46,41 @@ def test_one_harmony_under_the_pedal_is_not_blur() -> None:
     assert sig.blur_from_notes(_notes(onsets, arpeggio, pedal=[(0.0, 7.0)])) == 0.0
 
 
+def _posteriors(chords: list[tuple[int, ...]], seconds: float = 2.0, ring: bool = False, struck: float = 0.9):
+    """basic-pitch-like posteriors of ``chords`` (MIDI pitches) played one after another, ``seconds`` each,
+    every note struck at its chord's start (onset posterior ``struck``); ``ring``: every note keeps sounding
+    to the end (a held pedal)."""
+    from scorer.inference.note_evidence import Posteriorgram
+
+    rate = 50
+    frames = int(len(chords) * seconds * rate)
+    onset = np.zeros((frames, 88), dtype=np.float32)
+    note = np.zeros((frames, 88), dtype=np.float32)
+    for i, chord in enumerate(chords):
+        a, b = int(i * seconds * rate), int((i + 1) * seconds * rate)
+        for pitch in chord:
+            onset[a, pitch - 21] = struck
+            note[a : frames if ring else b, pitch - 21] = 0.8
+    return Posteriorgram(onset, note, np.arange(frames) / rate)
+
+
+def test_harmonies_piling_up_under_a_held_pedal_are_crowded_and_one_at_a_time_are_not() -> None:
+    """C major, A minor, F major, G major a third apart (no old note a step from a new one at the change
+    from C to A minor): played cleanly, at most 4 pitch classes sound; held, they pile up to 7."""
+    chords = [(48, 52, 55, 60), (45, 48, 52, 57), (41, 45, 48, 53), (43, 47, 50, 55)]
+    clean, held = _posteriors(chords), _posteriors(chords, ring=True)
+    assert sig.crowding_from_posteriors(clean) == 0.0
+    assert sig.crowding_from_posteriors(held) >= sig.CROWDED_AUDIO
+    assert sig.crowding_from_posteriors(held, 0.0, 2.0) == 0.0  # the first chord alone is one harmony
+    assert sig.pedal_measure([(0.0, 8.0)], None, clean) is None
+    # onsets heard too faintly for the step-clash measure (no blur): the crowding still names the pedal
+    faint = _posteriors(chords, ring=True, struck=0.3)
+    assert sig.blur_from_posteriors(faint) == 0.0
+    measure = sig.pedal_measure([(0.0, 4.0), (4.0, 8.0)], None, faint)
+    assert measure is not None and measure.dimension == "pedal_clarity" and "ring at once" in measure.reason
+    assert (measure.start_s, measure.end_s) == (4.0, 8.0)  # the piling up is in the second half
+
+
 def test_velocity_spread_and_melody_margin() -> None:
     onsets = np.repeat(np.arange(12) * 0.5, 3)
     pitches = np.tile([48, 55, 72], 12)
