@@ -440,15 +440,14 @@ def pedal_measure(
         return None
     if value < threshold:
         return None
-    start, end = _windows_over(spans, local, threshold, above=True)
-    return Measure(
+    return _past(
         "pedal_clarity",
+        spans,
         value,
-        _severity((value - threshold) / threshold),
-        f"{MEASURED}in {value:.0%} of the time, notes struck over a second earlier still ring against new "
-        f"notes a step away: the harmonies blur into each other{held}. Change the pedal with the harmony",
-        start,
-        end,
+        local,
+        threshold,
+        f"in {value:.0%} of the time, notes struck over a second earlier still ring against new notes a step "
+        f"away: the harmonies blur into each other{held}. Change the pedal with the harmony",
     )
 
 
@@ -457,17 +456,32 @@ def _crowded_measure(spans: Sequence[tuple[float, float]], posteriors: Posterior
     crowded = crowding_from_posteriors(posteriors)
     if crowded < CROWDED_AUDIO:
         return None
-    local = [crowding_from_posteriors(posteriors, a, b) for a, b in spans]
-    start, end = _windows_over(spans, local, CROWDED_AUDIO, above=True)
-    return Measure(
+    return _past(
         "pedal_clarity",
+        spans,
         crowded,
-        _severity((crowded - CROWDED_AUDIO) / CROWDED_AUDIO),
-        f"{MEASURED}in {crowded:.0%} of the time, {CROWDED_PITCH_CLASSES} or more different notes of the "
-        "scale ring at once: more than one harmony sounds together. Change the pedal with the harmony",
-        start,
-        end,
+        [crowding_from_posteriors(posteriors, a, b) for a, b in spans],
+        CROWDED_AUDIO,
+        f"in {crowded:.0%} of the time, {CROWDED_PITCH_CLASSES} or more different notes of the scale ring at "
+        "once: more than one harmony sounds together. Change the pedal with the harmony",
     )
+
+
+def _past(
+    dimension: str,
+    spans: Sequence[tuple[float, float]],
+    value: float,
+    local: Sequence[float | None],
+    threshold: float,
+    reason: str,
+    *,
+    above: bool = True,
+) -> Measure:
+    """A measure past ``threshold`` (``above``: higher is worse, else lower), over the windows whose own
+    value is past it too; severity from how far past, as a share of the threshold."""
+    start, end = _windows_over(spans, local, threshold, above=above)
+    excess = (value - threshold) if above else (threshold - value)
+    return Measure(dimension, value, _severity(excess / abs(threshold)), MEASURED + reason, start, end)
 
 
 def dynamics_measure(
@@ -486,20 +500,7 @@ def dynamics_measure(
         f"almost no difference between your loud and soft notes: nearly all are within {spread:.0f} of the "
         "keyboard's 127 loudness steps of each other"
     )
-    return _flat(spans, spread, local, FLAT_VELOCITY, reason)
-
-
-def _flat(
-    spans: Sequence[tuple[float, float]],
-    spread: float,
-    local: Sequence[float | None],
-    threshold: float,
-    reason: str,
-) -> Measure:
-    """A flat-dynamics measure: ``spread`` under ``threshold``, over the windows whose own spread is too."""
-    start, end = _windows_over(spans, local, threshold, above=False)
-    severity = _severity((threshold - spread) / threshold)
-    return Measure("dynamic_range", spread, severity, MEASURED + reason, start, end)
+    return _past("dynamic_range", spans, spread, local, FLAT_VELOCITY, reason, above=False)
 
 
 def _audio_dynamics(
@@ -516,7 +517,7 @@ def _audio_dynamics(
         f"almost no change in loudness from note to note: three notes in four sound within {spread:.1f} dB "
         "of the same key's usual level"
     )
-    return _flat(spans, spread, local, FLAT_LEVEL_DB, reason)
+    return _past("dynamic_range", spans, spread, local, FLAT_LEVEL_DB, reason, above=False)
 
 
 def _audio_balance(margins: np.ndarray, times: np.ndarray) -> Measure | None:
@@ -599,17 +600,16 @@ def unordered_timing_measure(
         return None
     value, apart, together = found
     local = [(m[0] if (m := unordered_near_misses(played.window(a, b), band)) else None) for a, b in spans]
-    start, end = _windows_over(spans, local, threshold, above=True)
-    return Measure(
+    return _past(
         "timing_stability",
+        spans,
         value,
-        _severity((value - threshold) / threshold),
-        f"{MEASURED}notes that belong together (chords, both hands) often start "
+        local,
+        threshold,
+        "notes that belong together (chords, both hands) often start "
         f"{band[0] * 1000:.0f}-{band[1] * 1000:.0f} ms apart, and in no steady order: {apart} such near "
         f"misses against {together} pairs struck together. A deliberate roll goes the same way each time; "
         "these come early or late at random. Practise slowly, placing each chord as one",
-        start,
-        end,
     )
 
 
