@@ -133,14 +133,18 @@ class SentenceTransformerEmbedder:
 
     # The fast tokenizer keeps its padding and truncation settings in shared state: a call here (no padding)
     # during another thread's encode (padded batch) left that batch's rows of unequal length (the soak's
-    # document 500). So every use of the tokenizer holds the model's lock; a short one, like a query, goes
-    # before the next document batch (a search truncates its query with it).
+    # document 500). So every use of the tokenizer holds the model's lock, a batch's worth of texts at a
+    # time (a book's spans counted at once would keep a search waiting), going before document batches.
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        if not texts:
-            return []
-        with self._lock.query():
-            encoded = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
-        return [len(ids) for ids in encoded]
+        items = list(texts)
+        counts: list[int] = []
+        for start in range(0, len(items), self._batch_size):
+            with self._lock.query():
+                encoded = self._tokenizer(
+                    items[start : start + self._batch_size], add_special_tokens=False, truncation=False
+                )["input_ids"]
+            counts += [len(ids) for ids in encoded]
+        return counts
 
     def truncate(self, text: str, max_tokens: int) -> str:
         with self._lock.query():

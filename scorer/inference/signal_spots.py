@@ -92,6 +92,7 @@ CLEAR_ONSET_MS = 25.0  # median bar onset deviation from the local beat: jittere
 MIDI_BAND = (0.03, 0.08)
 AUDIO_BAND = (0.04, 0.09)
 MIN_PAIRS = 16  # fewer together + apart pairs: no measure
+MIN_TOGETHER = 4  # fewer pairs struck together: nothing to call "together", no measure (TUNE: no take lost)
 OVERTONE_STEPS = frozenset({12, 19, 24, 28, 31, 34, 36})  # a transcriber's overtones start with their note
 UNORDERED_MIDI = 0.5  # unordered near misses per pair together: clean 3/80, jittered 80/80 (TUNE)
 UNORDERED_AUDIO = 0.4  # basic-pitch notes: clean 5/80, jittered 76/80; other faults' renders 5/63 (TUNE)
@@ -192,6 +193,8 @@ def crowding_from_posteriors(post: Posteriorgram, start: float = 0.0, end: float
     pitch classes sound at once: harmonies piling up under a held pedal even where no old note lies a step
     from a new one (broken chords a third apart), which ``blur_from_posteriors`` cannot see."""
     times = post.times
+    if times.size == 0:
+        return 0.0
     sel = (times >= start) & (times < (times[-1] + 1 if end is None else end))
     sounding = np.asarray(post.note, dtype=np.float32)[sel] > SOUNDING
     frames = sounding.any(axis=1)
@@ -257,11 +260,14 @@ def unordered_near_misses(
     """(unordered near misses per pair struck together, pairs apart, pairs together) of ``_near_pairs``:
     a pair is together under ``band[0]``, a near miss from there to ``band[1]``. A deliberate roll or a
     melody played ahead goes one way, so only twice the rarer direction of the near misses counts (random
-    misses go either way). None with fewer than ``MIN_PAIRS`` pairs."""
+    misses go either way). None with fewer than ``MIN_PAIRS`` pairs or ``MIN_TOGETHER`` together.
+
+    Not told apart without a score: a polyrhythm (3 against 4) or tremolos and broken chords whose notes
+    fall 30-80 ms apart in both directions read as unsteady hands."""
     gaps, rising = _near_pairs(notes, band[1])
     together = int(np.sum(gaps < band[0]))
     apart = gaps >= band[0]
-    if together + int(apart.sum()) < MIN_PAIRS:
+    if together + int(apart.sum()) < MIN_PAIRS or together < MIN_TOGETHER:
         return None
     unordered = 2 * min(int(np.sum(apart & rising)), int(np.sum(apart & ~rising)))
     return unordered / max(together, 1), int(apart.sum()), together
@@ -462,8 +468,8 @@ def _crowded_measure(spans: Sequence[tuple[float, float]], posteriors: Posterior
         crowded,
         [crowding_from_posteriors(posteriors, a, b) for a, b in spans],
         CROWDED_AUDIO,
-        f"in {crowded:.0%} of the time, {CROWDED_PITCH_CLASSES} or more different notes of the scale ring at "
-        "once: more than one harmony sounds together. Change the pedal with the harmony",
+        f"in {crowded:.0%} of the time, {CROWDED_PITCH_CLASSES} or more different note names (each octave "
+        "counted once) ring together: more than one harmony sounds at once. Change the pedal with the harmony",
     )
 
 
@@ -606,10 +612,10 @@ def unordered_timing_measure(
         value,
         local,
         threshold,
-        "notes that belong together (chords, both hands) often start "
-        f"{band[0] * 1000:.0f}-{band[1] * 1000:.0f} ms apart, and in no steady order: {apart} such near "
-        f"misses against {together} pairs struck together. A deliberate roll goes the same way each time; "
-        "these come early or late at random. Practise slowly, placing each chord as one",
+        "notes that belong together (chords, both hands) often start a few hundredths of a second apart "
+        f"({band[0] * 1000:.0f}-{band[1] * 1000:.0f} ms), and in no steady order: {apart} such near misses "
+        f"between two notes against {together} that land together. A deliberate roll goes the same way each "
+        "time; these come early or late at random. Practise slowly, placing each chord as one",
     )
 
 
