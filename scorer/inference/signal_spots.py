@@ -184,8 +184,13 @@ def blur_from_posteriors(post: Posteriorgram, start: float = 0.0, end: float | N
     for t in range(struck.shape[0]):
         last[struck[t]] = t
         recent[t] = t - last <= k
-    sel = (times >= start) & (times < (times[-1] + 1 if end is None else end))
+    sel = _frames_between(times, start, end)
     return _clash_share(sounding[sel], recent[sel] & sounding[sel])
+
+
+def _frames_between(times: np.ndarray, start: float, end: float | None) -> np.ndarray:
+    """Mask of the posterior frames from ``start`` to ``end`` (None: to the last frame)."""
+    return (times >= start) & (times < (times[-1] + 1 if end is None else end))
 
 
 def crowding_from_posteriors(post: Posteriorgram, start: float = 0.0, end: float | None = None) -> float:
@@ -195,8 +200,7 @@ def crowding_from_posteriors(post: Posteriorgram, start: float = 0.0, end: float
     times = post.times
     if times.size == 0:
         return 0.0
-    sel = (times >= start) & (times < (times[-1] + 1 if end is None else end))
-    sounding = np.asarray(post.note, dtype=np.float32)[sel] > SOUNDING
+    sounding = np.asarray(post.note, dtype=np.float32)[_frames_between(times, start, end)] > SOUNDING
     frames = sounding.any(axis=1)
     if not frames.any():
         return 0.0
@@ -270,7 +274,7 @@ def unordered_near_misses(
     if together + int(apart.sum()) < MIN_PAIRS or together < MIN_TOGETHER:
         return None
     unordered = 2 * min(int(np.sum(apart & rising)), int(np.sum(apart & ~rising)))
-    return unordered / max(together, 1), int(apart.sum()), together
+    return unordered / together, int(apart.sum()), together
 
 
 def melody_margin(notes: Notes) -> tuple[float, int, int] | None:
