@@ -51,8 +51,10 @@ class Components:
         self._scorer: Scorer | None = None
         self._retriever: Retriever | None = None
         self._feedback: FeedbackJob | None = None
+        self._warm_up_asked = False
+        self._llm_warming: threading.Thread | None = None
         # One lock per component: loading the scorer must not block a search.
-        self._locks = {name: threading.Lock() for name in ("scorer", "retriever", "feedback")}
+        self._locks = {name: threading.Lock() for name in ("scorer", "retriever", "feedback", "warm_up")}
 
     def scorer(self) -> Scorer:
         if self._scorer is None:
@@ -78,6 +80,34 @@ class Components:
                     self._feedback = self.feedback_factory(self)
         return self._feedback
 
+    def warm_up_feedback(self) -> threading.Thread | None:
+        """Ready what feedback needs in the background, once per process (the service calls it as it starts):
+        the retriever opened and the embedded LLM started with the prompt's fixed part read, so that the first
+        feedback request pays neither (``local_llm_warm_up``). Returns the LLM's warm-up thread (None: nothing
+        to warm there, e.g. a configured LLM server)."""
+        with self._locks["warm_up"]:
+            if self._warm_up_asked or not self.settings.local_llm_warm_up:
+                return self._llm_warming
+            from rag.job import start_llm_warm_up
+
+            self._warm_up_asked = True
+            threading.Thread(
+                target=self._open_retriever_quietly, name="retriever-warm-up", daemon=True
+            ).start()
+            self._llm_warming = start_llm_warm_up(self.settings.generation_config())
+        return self._llm_warming
+
+    def _open_retriever_quietly(self) -> None:
+        try:
+            self.retriever()
+        except Exception:  # noqa: BLE001 - best effort: the request that needs it opens it again and says why
+            log.warning("opening the retriever ahead of feedback failed", exc_info=True)
+
+    @property
+    def llm_warming(self) -> threading.Thread | None:
+        """The warm-up thread once started (None before, or when there was nothing to warm)."""
+        return self._llm_warming
+
     def loaded(self) -> dict[str, bool]:
         return {
             "scorer": self._scorer is not None,
@@ -91,7 +121,7 @@ class Components:
         if self._retriever is not None:
             self._retriever.close()
             self._retriever = None
-        if self._feedback is not None:
-            LocalLLMServer.stop_shared()  # the feedback job may have started it
+        if self._feedback is not None or self._llm_warming is not None:
+            LocalLLMServer.stop_shared()  # the feedback job or the warm-up may have started it
         self._feedback = None
         self._scorer = None

@@ -185,7 +185,8 @@ class Settings(BaseSettings):
     local_llm_warm_up: bool = Field(
         True,
         description="The feedback job starts the embedded server and has it read the prompt's fixed part while "
-        "it scores the recording (off: the first answer pays both).",
+        "it scores the recording; the REST service does that and opens the retriever in the background as it "
+        "starts (off: the first answer pays both).",
     )
     local_llm_model: Literal["qwen2.5-coder-1.5b-instruct", "qwen2.5-coder-0.5b-instruct"] = Field(
         "qwen2.5-coder-1.5b-instruct",

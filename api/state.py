@@ -59,6 +59,9 @@ class AppState:
             self.worker.start()
         else:
             log.info("job worker not started here (jobs_in_process=False): a separate worker scores")
+        # In the background: /healthz answers at once, and the web page's first feedback (asked as soon as its
+        # upload is scored, seconds later) finds the model loaded instead of paying ~25 s for it.
+        self.components.warm_up_feedback()
         self.started = True
 
     def shutdown(self) -> None:

@@ -32,6 +32,19 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
 
 
+def start_llm_warm_up(config: GenerationConfig) -> threading.Thread | None:
+    """Start the embedded llama.cpp server in a background thread and have it evaluate the structured prompt's
+    fixed part (llama.cpp keeps it for the next request). None when there is nothing to warm: a configured
+    server (warmed by whoever runs it), another strategy, or ``local_llm_warm_up`` off."""
+    if not (config.embedded and config.structured and config.local_llm_warm_up):
+        return None
+    thread = threading.Thread(
+        target=LLMClient(config).warm_up, args=(warm_up_messages(),), name="llm-warm-up", daemon=True
+    )
+    thread.start()
+    return thread
+
+
 @dataclass(frozen=True)
 class FeedbackOutcome:
     """A whole job's output: what `cadenza feedback --json` prints (``performance``, ``feedback``, ``latency_ms``)."""
@@ -82,14 +95,7 @@ class FeedbackJob:
         """Start the embedded LLM and have it evaluate the prompt's fixed part in the background, while the
         recording is scored and the corpus opened, so that the answer waits for neither (None: nothing to warm,
         a configured server or an LLM given to the job)."""
-        config = self.config
-        if self._llm is not None or not (config.embedded and config.structured and config.local_llm_warm_up):
-            return None
-        thread = threading.Thread(
-            target=LLMClient(self.config).warm_up, args=(warm_up_messages(),), name="llm-warm-up", daemon=True
-        )
-        thread.start()
-        return thread
+        return None if self._llm is not None else start_llm_warm_up(self.config)
 
     @property
     def model(self) -> str:

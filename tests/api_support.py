@@ -110,11 +110,18 @@ class Api:
             return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
+# WARM_UP_OFF: the in-process API tests do not ask the embedded LLM for feedback (their LLM is the stand-in or
+# none), so the start-up's warm-up would only load a model and the corpus index beside every test;
+# tests/api/test_api_llm_warm_up.py runs it with the default.
+
+
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
 def start_api(settings: Settings) -> Iterator[Api]:
+    if "local_llm_warm_up" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"local_llm_warm_up": False})  # WARM_UP_OFF unless a test asks
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         state = app.state.cadenza

@@ -35,6 +35,7 @@ def api_settings(
         database_url=database_url,
         rate_limit_per_minute=10_000,
         embedding_cache_dir=embedding_cache_dir,
+        local_llm_warm_up=False,  # WARM_UP_OFF (tests/api_support.py); also for its `cadenza serve` subprocesses
     )
 
 

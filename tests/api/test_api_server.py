@@ -40,6 +40,7 @@ class Server:
             "CADENZA_SHARED_DIR": str(settings.shared_dir),
             "CADENZA_EMBEDDING_CACHE_DIR": str(settings.resolved_embedding_cache_dir),
             "CADENZA_RATE_LIMIT_PER_MINUTE": "10000",
+            "CADENZA_LOCAL_LLM_WARM_UP": str(settings.local_llm_warm_up).lower(),
             "HF_HUB_OFFLINE": "1",
         }
         if settings.database_url:
