@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from rag.generation.citations import split_sentences
 from rag.generation.dimension_words import (
     DIMENSION_WORDS,
     grade,
@@ -40,6 +41,41 @@ def best_quote(passage: str, topic: str, max_words: int = QUOTE_WORDS) -> str:
 
     best = max(sentences, key=lambda s: (overlap(s), -sentences.index(s)))
     return cut_quote(best, max_words)
+
+
+_CONTINUES = (";", ":", ",")  # a quote that stops on one of these stops inside its sentence
+
+
+def whole_sentence(passage: str, clause: str, max_words: int = QUOTE_WORDS) -> str:
+    """What to quote of ``passage`` around ``clause`` (the retriever's sentence units also end at ';' and ':',
+    so its closest "sentence" may be half of one): the whole sentence around it when it fits in ``max_words``,
+    else the clause; "…" wherever the quote starts or stops inside its sentence, so that a quote never reads
+    as a whole sentence when it is not. Never widened back past a colon: what precedes one is a lead-in or
+    a heading ("_Never Play with a Metronome_: You may use …")."""
+    flat, clause = " ".join(passage.split()), " ".join(clause.split())
+    at = flat.find(clause) if clause else -1
+    if at < 0:
+        return clause
+    first, last, offset = at, at + len(clause), 0
+    for sentence in (" ".join(s.split()) for s in split_sentences(passage)):  # line breaks end sentences
+        start = flat.find(sentence, offset)
+        if start < 0:
+            continue
+        end = offset = start + len(sentence)
+        if start <= at < end or start < at + len(clause) <= end:
+            first, last = min(first, start), max(last, end)
+    colon = flat.rfind(": ", first, at)
+    first = colon + 2 if colon >= 0 else first
+    whole = flat[first:last]
+    quote, lead = (whole, "") if len(whole.split()) <= max_words else (clause, "… " if first < at else "")
+    if quote.endswith(_CONTINUES) or (quote is clause and last > at + len(clause)):
+        return f"{lead}{quote.rstrip(''.join(_CONTINUES) + ' ')} …"
+    return lead + quote
+
+
+def quote_of(passage: str, sentence: str | None) -> str:
+    """The quote of ``passage`` around its chosen ``sentence`` (the whole passage, cut, without one)."""
+    return cut_quote(whole_sentence(passage, sentence) if sentence else passage)
 
 
 def cut_quote(sentence: str, max_words: int = QUOTE_WORDS) -> str:
@@ -88,7 +124,7 @@ def advice_clause(hit: SearchHit, n: int, name: str, sentence: str | None = None
     one weak dimension, quoting ``sentence`` (cut to the quote length), else the one sharing most topic words."""
     author = hit.source.author or hit.source.title
     quote = (
-        cut_quote(sentence)
+        quote_of(hit.text, sentence)
         if sentence
         else best_quote(hit.text, DIMENSION_WORDS[name].topic if name in DIMENSION_WORDS else name)
     )

@@ -5,7 +5,8 @@ The answer: ``{"strength": str, "problems": [{"step": str}, …], "refine": str}
 item per problem of the evidence (in order) and ``refine`` only when there is none. What and where come from
 the evidence, written by Cadenza (a small model misread "0:00–0:19" as a quantity); the model writes the
 strength and, for each problem, a practice step that follows its one passage; the reason is the book's own
-words, quoted by Cadenza from the passage's sentence closest to the problem (the 1.5B model's own reasons were
+words, quoted by Cadenza from the passage's sentence closest to the problem (whole, or its clause marked with
+"…": ``fallback.whole_sentence``; the 1.5B model's own reasons were
 mostly guessed causes its passage did not give: eval/results/preference.md).
 
 Citations are checked before they are given: the model's step is cited [n] only when its passage supports it
@@ -28,7 +29,7 @@ from rag.generation.attribution import is_echo, word_ngrams, word_trigrams
 from rag.generation.citations import split_sentences
 from rag.generation.dimension_words import plain_name
 from rag.generation.evidence import Evidence, Problem
-from rag.generation.fallback import cut_quote
+from rag.generation.fallback import quote_of
 from rag.generation.grounding import copied_share
 from rag.generation.llm import Message
 from rag.generation.prompt import _neutralise, source_label, student_field
@@ -357,7 +358,7 @@ def quoted_author(author: str) -> str:
 def quote_sentence(passage: CitedPassage) -> str:
     """The book's own words, Cadenza's frame: 'Tobias Matthay writes: "…" [2].' (the quote holds no double
     quote: cut_quote makes them single)."""
-    return f'{passage.author} writes: "{cut_quote(passage.quoted)}" [{passage.n}].'
+    return f'{passage.author} writes: "{quote_of(passage.text, passage.focus)}" [{passage.n}].'
 
 
 def quote_pattern(authors: Sequence[str]) -> re.Pattern[str]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rag.generation.citations import check_citations
 from rag.generation.errors import GenerationCancelled, LLMError
 from rag.generation.evidence import Evidence, build_evidence
-from rag.generation.fallback import cut_quote
+from rag.generation.fallback import quote_of
 from rag.generation.feedback_types import FeedbackEvent, GenerationTrace
 from rag.generation.grounding import check_grounding, supports
 from rag.generation.llm import Cancel, check_cancel
@@ -122,15 +122,14 @@ def structured_fallback(evidence: Evidence, sources: Sources) -> str:
         line = problem_head(problem)
         if hit is not None:
             author = hit.source.author or hit.source.title
-            quote = cut_quote(sentence or hit.text)
-            line += f' From {author}: "{quote}" [{sources.numbers[i]}].'
+            line += f' From {author}: "{quote_of(hit.text, sentence)}" [{sources.numbers[i]}].'
         lines.append(line)
     if not evidence.problems and evidence.refine:
         hit, sentence = sources.slot(0)
         line = f"To refine: {evidence.refine.replace('_', ' ')}."
         if hit is not None:
             author = hit.source.author or hit.source.title
-            line += f' From {author}: "{cut_quote(sentence or hit.text)}" [{sources.numbers[0]}].'
+            line += f' From {author}: "{quote_of(hit.text, sentence)}" [{sources.numbers[0]}].'
         lines.append(line)
     if evidence.problems and not sources.hits:
         lines.append("No pedagogy passages were found for these problems, so no cited advice can be given.")
