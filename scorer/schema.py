@@ -71,7 +71,8 @@ class ScoreFollowing(BaseModel):
     """How the recording followed the score given with it."""
 
     matched_share: float = Field(
-        description="Share of the played (or transcribed) notes paired with a score note, 0-1."
+        description="Share of the played (or transcribed) notes paired with a score note (right, or as the "
+        "wrong note in its place), over every pass through the score, 0-1."
     )
     followed: bool = Field(
         description="Enough notes paired for the score to be used: bar numbers from it, and "

@@ -207,6 +207,95 @@ def _substitutions(
     return wrong
 
 
+def _same_key_matching(p_times: np.ndarray, s_times: np.ndarray) -> list[tuple[int, int]]:
+    """The most pairs between one key's played onsets and its notated onsets (mapped to performance time),
+    both sorted, in order (a key cannot be struck out of order) and each within ``NEAR_TOL_S``; among
+    those, the least total time difference. Indices into the two arrays."""
+    n, m = p_times.size, s_times.size
+    # best[i][j] = (pairs, -total difference) using the first i played and the first j notated onsets
+    best = [[(0, 0.0)] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            options = [best[i - 1][j], best[i][j - 1]]
+            dt = abs(float(p_times[i - 1] - s_times[j - 1]))
+            if dt < NEAR_TOL_S:
+                k, cost = best[i - 1][j - 1]
+                options.append((k + 1, cost - dt))
+            best[i][j] = max(options)
+    out: list[tuple[int, int]] = []
+    i, j = n, m
+    while i and j:
+        if best[i][j] == best[i - 1][j]:
+            i -= 1
+        elif best[i][j] == best[i][j - 1]:
+            j -= 1
+        else:
+            out.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+    return out[::-1]
+
+
+SAME_KEY_SPAN_S = 1.5  # how far around a key's unpaired notes its pairs may be re-made
+
+
+def _repair_same_key_order(
+    played: Notes,
+    score: Notes,
+    pairs: list[tuple[int, int]],
+    predicted: np.ndarray,
+    s_used: np.ndarray,
+    p_used: np.ndarray,
+) -> list[tuple[int, int]]:
+    """Re-pair one key's notes in order where that leaves fewer of them unpaired. A chord rolled or spread
+    (each note its own event) beside the same key in the next chord lets the path pair a played note with
+    the later notated one, so the notated note before it reads as missed and the played note after as
+    extra; in order, within ``NEAR_TOL_S`` of the time map each, all of them pair. Only a key with an
+    unpaired notated and an unpaired played note near each other is looked at, only a re-pairing that
+    pairs more of its notes is taken, and a notated note with an unpaired slip (a semitone, a tone, an
+    octave) beside it is left to the substitutions (``s_used``/``p_used`` updated in place)."""
+    by_pair = {int(s): int(p) for p, s in pairs}
+
+    def slip_partner(s: int) -> bool:  # an unpaired note a plausible slip away, where s should sound
+        near = np.flatnonzero(~p_used & (np.abs(played.onset - predicted[s]) < WRONG_TOL_S / 2))
+        return any(abs(int(played.pitch[p]) - int(score.pitch[s])) in PLAUSIBLE_SLIPS for p in near)
+
+    for key in np.intersect1d(played.pitch[~p_used], score.pitch[~s_used]):
+        loose_p = np.flatnonzero(~p_used & (played.pitch == key))
+        # a notated note with a slip beside it is a wrong note (step 4), not a note to pair elsewhere
+        held = {int(s) for s in np.flatnonzero(~s_used & (score.pitch == key)) if slip_partner(int(s))}
+        loose_s = np.array(
+            [s for s in np.flatnonzero(~s_used & (score.pitch == key)) if int(s) not in held], dtype=np.int64
+        )
+        if loose_s.size == 0:
+            continue
+        times = np.concatenate([played.onset[loose_p], predicted[loose_s]])
+        lo, hi = float(times.min()) - SAME_KEY_SPAN_S, float(times.max()) + SAME_KEY_SPAN_S
+        ps = np.flatnonzero((played.pitch == key) & (played.onset >= lo) & (played.onset <= hi))
+        ss = np.flatnonzero((score.pitch == key) & (predicted >= lo) & (predicted <= hi))
+        ps = ps[np.argsort(played.onset[ps], kind="stable")]
+        ss = ss[np.argsort(predicted[ss], kind="stable")]
+        # notes of this key paired outside the window keep their pairs: only pairs inside it are re-made
+        in_window = set(map(int, ps))
+        inside = {s: by_pair[s] for s in map(int, ss) if by_pair.get(s) in in_window}
+        free_p = np.array([p for p in map(int, ps) if not p_used[p] or p in inside.values()], dtype=np.int64)
+        free_s = np.array(
+            [s for s in map(int, ss) if (not s_used[s] and s not in held) or s in inside], dtype=np.int64
+        )
+        if free_p.size == 0 or free_s.size == 0:
+            continue
+        matching = _same_key_matching(played.onset[free_p], predicted[free_s])
+        if len(matching) <= len(inside):
+            continue
+        for s, p in inside.items():
+            p_used[p] = s_used[s] = False
+            del by_pair[s]
+        for a, b in matching:
+            p, s = int(free_p[a]), int(free_s[b])
+            p_used[p] = s_used[s] = True
+            by_pair[s] = p
+    return [(p, s) for s, p in by_pair.items()]
+
+
 def match_notes(
     played: Notes, score: Notes, optional: np.ndarray | None = None, max_wrong_interval: int = 12
 ) -> NoteMatch:
@@ -266,6 +355,8 @@ def match_notes(
     arr = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
     ap, as_ = _drop_outlier_anchors(*_monotone_anchors(played.onset[arr[:, 0]], score.onset[arr[:, 1]]))
     predicted = map_time(score.onset, as_, ap)
+    pairs = _repair_same_key_order(played, score, pairs, predicted, s_used, p_used)
+    arr = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
     wrong = _substitutions(
         played, score, path, p_of, s_of, predicted, s_used, p_used, optional, max_wrong_interval
     )

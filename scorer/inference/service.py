@@ -260,6 +260,9 @@ class Scorer:
             if result.followed:
                 note_errors, bar_reports = result.note_errors, result.bars
                 maps = covered_time_map(result)
+                # per pass: the first-stage alignment is one monotone pass, so a take played twice through
+                # (a repeat, a restart) would read as half matched
+                following.matched_share = result.matched_share
                 following.bars_covered = result.bars_covered
                 following.passes = result.passes
                 following.restarts = result.restarts

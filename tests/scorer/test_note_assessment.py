@@ -387,3 +387,43 @@ def test_tempo_markings_read_as_a_player_would(
     assert score.notated_slower == tuple(bool(x) for x in slower)
     assert score.notated_faster == (False,) * 8
     assert score.tempo_sections == sections
+
+
+def _rolled(n: Notes, step_s: float = 0.04, together_s: float = 0.03) -> Notes:
+    """Every chord (notes starting within ``together_s`` of its first) rolled upwards, ``step_s`` apart."""
+    on, off = n.onset.copy(), n.offset.copy()
+    i = 0
+    while i < on.size:
+        j = i
+        while j + 1 < on.size and n.onset[j + 1] - n.onset[i] <= together_s:
+            j += 1
+        chord = np.arange(i, j + 1)
+        for k, q in enumerate(chord[np.argsort(n.pitch[chord], kind="stable")]):
+            on[q] = n.onset[i] + step_s * k
+            off[q] = max(off[q], on[q] + 0.05)
+        i = j + 1
+    return _make(on, off, n.pitch, n.velocity)
+
+
+@pytest.mark.parametrize(
+    "take, piece",
+    [
+        ("Schubert_D935_no.3_4bars_12_1", "Schubert_D935_no.3_4bars_Score_1"),
+        ("Beethoven_WoO80_var8_8bars_11_6", "Beethoven_WoO80_var8_8bars_Score_6"),
+    ],
+)
+def test_rolled_chords_are_not_missed_notes(shared_dir: Path, take: str, piece: str) -> None:
+    """A chord rolled beside the same key in the next chord let the path pair the key with the later notated
+    note: the earlier one read as missed and the later stroke as extra (probe, 2026-12-07: each of these
+    takes gained two missed notes before one key's notes were re-paired in order)."""
+    p = shared_dir / "data" / "percepiano"
+    score = load_score(p / "score_midi" / f"{piece}.mid")
+    played = _read(p / "performance_midi" / f"{take}.mid")
+
+    def claims(notes: Notes) -> Counter:
+        return Counter(
+            (e.type, e.bar, e.expected_pitch, e.played_pitch) for e in assess(notes, score).note_errors
+        )
+
+    new = claims(_rolled(played)) - claims(played)
+    assert not [k for k in new if k[0] == "missed"], new

@@ -158,3 +158,28 @@ def test_accurate_transcriber_hears_nearly_every_wrong_note_and_keeps_the_measur
     assert not invented
     # basic-pitch ran once per take, with its posteriors (the measured weak spots read them; the heads its notes)
     assert calls == {"with_posteriors": 2, "notes_only": 0}
+
+
+def test_a_take_played_through_twice_is_two_passes_all_matched(
+    scorer: Scorer, takes, score, tmp_path: Path
+) -> None:
+    """The played share counts every pass: the first-stage alignment follows one pass only, so a take played
+    twice through (a repeat, a second go) read as half matched (probe, 2026-12-07: 0.45-0.50)."""
+    import pretty_midi
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        midi = pretty_midi.PrettyMIDI(str(takes["clean"]))
+    gap = midi.get_end_time() + 1.0
+    for inst in midi.instruments:
+        inst.notes += [pretty_midi.Note(n.velocity, n.pitch, n.start + gap, n.end + gap) for n in inst.notes]
+        inst.control_changes += [
+            pretty_midi.ControlChange(c.number, c.value, c.time + gap) for c in inst.control_changes
+        ]
+    twice = tmp_path / "twice.mid"
+    midi.write(str(twice))
+    once = scorer.score_path(takes["clean"], score=score).score_following
+    following = scorer.score_path(twice, score=score).score_following
+    assert once is not None and following is not None and following.followed
+    assert [(p.first_bar, p.last_bar) for p in following.passes or []] == [(1, 8), (1, 8)]
+    assert following.matched_share > 0.9 and abs(following.matched_share - once.matched_share) < 0.02
