@@ -8,6 +8,7 @@ Each Postgres test gets a database of its own, dropped afterwards.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -151,6 +152,20 @@ def start_module_api(
         **overrides,
     )
     yield from start_api(settings)
+
+
+def wait_scored(
+    api: Api, performance_id: str, headers: dict[str, str] | None = None, timeout_s: float = 600
+) -> dict:
+    """Poll a performance until its scoring job ends; it must have ended done. Returns the performance."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = api.client.get(f"/v1/performances/{performance_id}", headers=headers or api.student).json()
+        if body["status"] in ("done", "failed"):
+            assert body["status"] == "done", body
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"performance {performance_id} not scored in {timeout_s} s")
 
 
 def files_under(path: Path) -> list[Path]:

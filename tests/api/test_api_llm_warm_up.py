@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from api.settings import Settings
-from tests.api_support import Api, start_api, upload_book
+from tests.api_support import Api, start_api, upload_book, wait_scored
 
 RECORDING = "data/percepiano/performance_midi/Beethoven_WoO80_var8_8bars_2_6.mid"
 
@@ -24,15 +24,7 @@ def _scored(api: Api) -> str:
         "/v1/performances", headers=api.student, files={"file": (path.name, path.read_bytes(), "audio/midi")}
     )
     assert response.status_code == 202, response.text
-    performance_id = response.json()["id"]
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        body = api.client.get(f"/v1/performances/{performance_id}", headers=api.student).json()
-        if body["status"] in ("done", "failed"):
-            assert body["status"] == "done", body
-            return performance_id
-        time.sleep(0.2)
-    raise AssertionError("not scored in 600 s")
+    return str(wait_scored(api, response.json()["id"])["id"])
 
 
 def _wait_for(condition, timeout_s: float = 120) -> bool:  # type: ignore[no-untyped-def]

@@ -6,7 +6,6 @@ Real scorer, real PercePiano MIDI, SQLite and Postgres."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from api.db_models import Performance
-from tests.api_support import Api, start_module_api
+from tests.api_support import Api, start_module_api, wait_scored
 
 VAR8 = "data/percepiano/{}/Beethoven_WoO80_var8_8bars_{}.mid"
 THEMA = "data/percepiano/{}/Beethoven_WoO80_thema_8bars_{}.mid"
@@ -47,18 +46,7 @@ def _take(
     data = {"piece": piece} if piece is not None else {}
     response = api.client.post("/v1/performances", headers=headers, files=files, data=data)
     assert response.status_code == 202, response.text
-    return _wait_done(api, headers, response.json()["id"])
-
-
-def _wait_done(api: Api, headers: dict[str, str], performance_id: str, timeout_s: float = 600) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        body = api.client.get(f"/v1/performances/{performance_id}", headers=headers).json()
-        if body["status"] in ("done", "failed"):
-            assert body["status"] == "done", body
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"performance {performance_id} not scored in {timeout_s} s")
+    return wait_scored(api, response.json()["id"], headers)
 
 
 def test_same_owner_same_score_is_compared_other_owner_and_other_score_are_not(service: Api) -> None:

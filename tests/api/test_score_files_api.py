@@ -8,14 +8,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.api_support import Api, start_module_api, stored_uploads
+from tests.api_support import Api, start_module_api, stored_uploads, wait_scored
 
 REPO = Path(__file__).resolve().parents[2]
 BAD = REPO / "tests" / "data" / "bad_scores"
@@ -82,17 +81,6 @@ def post(api: Api, recording: tuple[str, bytes, str], score: tuple[str, bytes, s
     )
 
 
-def wait_done(api: Api, performance_id: str, timeout_s: float = 600) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        body = api.client.get(f"/v1/performances/{performance_id}", headers=api.student).json()
-        if body["status"] in ("done", "failed"):
-            assert body["status"] == "done", body
-            return body
-        time.sleep(0.3)
-    raise AssertionError(f"performance {performance_id} not scored in {timeout_s} s")
-
-
 def _state(api: Api) -> tuple[int, int, list[Path]]:
     return api.count("performances"), api.count("jobs"), stored_uploads(api.settings)
 
@@ -155,7 +143,7 @@ def test_percepiano_midi_with_its_score_midi_names_the_wrong_notes_and_plays_bac
     score = (shared_dir / SCORE).read_bytes()
     response = post(service, ("take.mid", performance, "audio/midi"), ("score.mid", score, "audio/midi"))
     assert response.status_code == 202, response.text
-    body = wait_done(service, response.json()["id"])
+    body = wait_scored(service, response.json()["id"])
     report = body["report"]
     _check_note_report(report)
     wrong = [e for e in report["note_errors"] if e["type"] == "wrong"]
@@ -207,7 +195,7 @@ def test_a_hand_written_musicxml_score_and_the_same_as_mxl(service: Api, tmp_pat
             service, ("minuet.mid", played.read_bytes(), "audio/midi"), (name, data, "application/xml")
         )
         assert response.status_code == 202, response.text
-        body = wait_done(service, response.json()["id"])
+        body = wait_scored(service, response.json()["id"])
         assert body["score_filename"] == name
         _check_note_report(body["report"])
         reports.append(body)
