@@ -137,9 +137,16 @@ class Notes_from:
         self.evidence_for_midi_rules = True  # --no-evidence with --midi-rules: transkun's misses unconfirmed
 
     def __call__(self, midi_bytes: bytes, played_notes: Any) -> tuple[Any, Any]:
-        """(notes, posteriors or None)."""
+        """(notes, posteriors or None); a transcription less the notes it "heard" in silence, as the service."""
         if self.source == "midi":
             return played_notes, None
+        from scorer.inference.features import FEATURE_SR
+        from scorer.inference.levels import audible
+
+        notes, evidence, audio = self._transcribed(midi_bytes)
+        return audible(notes, audio, FEATURE_SR), evidence
+
+    def _transcribed(self, midi_bytes: bytes) -> tuple[Any, Any, np.ndarray]:
         from eval.bench_transcription import CACHE, VARIANTS, Cached, conditions
         from scorer.inference.render import cached_render
 
@@ -148,14 +155,14 @@ class Notes_from:
         if effect is not None:
             audio = effect(audio)
         if self.evidence and not self.midi_rules:
-            return self._with_evidence(audio, CACHE / "basic-pitch-evidence")
+            return (*self._with_evidence(audio, CACHE / "basic-pitch-evidence"), audio)
         if self._cached is None:
             self._cached = Cached(VARIANTS[self.transcriber_name], self.threads)
         notes, _, _ = self._cached(audio)
         if self.midi_rules and self.evidence_for_midi_rules and self.transcriber_name.startswith("transkun"):
             # as the service: basic-pitch's posteriors of the same audio confirm transkun's missed notes
-            return notes, self._with_evidence(audio, CACHE / "basic-pitch-evidence")[1]
-        return notes, None
+            return notes, self._with_evidence(audio, CACHE / "basic-pitch-evidence")[1], audio
+        return notes, None, audio
 
     def _with_evidence(self, audio: np.ndarray, cache_dir: Path) -> tuple[Any, Any]:
         """basic-pitch notes and posteriors, cached by audio hash (posteriors as float16)."""

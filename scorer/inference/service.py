@@ -16,6 +16,7 @@ from scorer.errors import ScorerConfigError
 from scorer.inference.align import AlignmentTooLong, NotatedScore, ScoreAlignment, align, bar_starts
 from scorer.inference.decode import Decoded, decode, probe
 from scorer.inference.features import FEATURE_SR, Notes
+from scorer.inference.levels import audible
 from scorer.inference.note_evidence import Posteriorgram
 from scorer.inference.signal_spots import Evidence, merge_signal_spots, signal_spots
 from scorer.inference.spots import Reference, find_spots
@@ -179,6 +180,8 @@ class Scorer:
                 played = transcription
             if played is None:  # audio: the note path's own transcriber
                 played = self._note_transcriber(notes_from).transcribe(decoded.audio, FEATURE_SR)
+            if decoded.notes is None:  # notes "heard" in a render's tail or the noise floor follow no score
+                played = audible(played, decoded.audio, FEATURE_SR)
             try:
                 aligned = ScoreAlignment(score.notes, played, align(played, score.notes))
             except AlignmentTooLong:

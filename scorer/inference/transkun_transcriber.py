@@ -28,6 +28,7 @@ import numpy as np
 
 from scorer.errors import ScorerConfigError
 from scorer.inference.features import Notes
+from scorer.inference.levels import FRAME_S, frame_rms
 
 TRANSKUN_SR = 44100
 # transkun's own setting analyses 16-s segments every 8 s (each sample twice). A 4-s overlap costs 35% less
@@ -129,11 +130,10 @@ def sounding_span(
 ) -> tuple[int, int]:
     """The samples from the first to the last 50-ms frame within ``floor_db`` of the loudest frame, with a
     margin; (0, 0) for a silent clip."""
-    frame = max(1, sr // 20)
-    n = len(y) // frame
-    if n == 0:
+    frame = max(1, int(round(sr * FRAME_S)))
+    rms = frame_rms(y, sr)
+    if rms.size == 0:
         return (0, len(y)) if len(y) and np.abs(y).max() > 0 else (0, 0)
-    rms = np.sqrt(np.mean(np.square(y[: n * frame].reshape(n, frame), dtype=np.float64), axis=1))
     peak = float(rms.max())
     if peak <= 0:
         return 0, 0

@@ -183,3 +183,23 @@ def test_a_take_played_through_twice_is_two_passes_all_matched(
     assert once is not None and following is not None and following.followed
     assert [(p.first_bar, p.last_bar) for p in following.passes or []] == [(1, 8), (1, 8)]
     assert following.matched_share > 0.9 and abs(following.matched_share - once.matched_share) < 0.02
+
+
+def test_a_quiet_renders_tail_is_no_second_pass(scorer: Scorer, shared_dir: Path, tmp_path: Path) -> None:
+    """TimGM6mb renders Schubert D960 ii (player 0) quietly and leaves ~20 s of tail at -93 dBFS, in which
+    basic-pitch "heard" a dozen notes: the note path followed them as a second pass through bars 14-17, with a
+    restart and four missed notes the take's MIDI does not have (probe, 2026-12-07). Notes that sound at no
+    audible level are dropped before they meet the score."""
+    from scorer.inference.render import RENDER_SR, render_midi_bytes
+
+    p = shared_dir / "data" / "percepiano"
+    midi = (p / "performance_midi" / "Schubert_D960_mv2_16bars_0_01.mid").read_bytes()
+    wav = tmp_path / "timgm6mb.wav"
+    sf.write(wav, render_midi_bytes(midi, Path("/usr/share/sounds/sf2/TimGM6mb.sf2")), RENDER_SR)
+    report = scorer.score_path(
+        wav, score=load_score(p / "score_midi" / "Schubert_D960_mv2_16bars_Score_01.mid")
+    )
+    following = report.score_following
+    assert following is not None and following.followed
+    assert following.restarts == 0 and len(following.passes or []) == 1
+    assert not [e for e in report.note_errors or [] if e.type == "missed" and e.bar >= 14]
