@@ -448,7 +448,7 @@ def _bars(
     extra_score_t = np.clip(m.to_score_time(perf.onset[r.extra]), snotes.onset[sp.s_start], None)
     extra_bar = score.bar_index(extra_score_t) if r.extra.size else np.zeros(0, dtype=np.int64)
     reports: list[BarReport] = []
-    tempos: list[float | None] = []
+    paces: list[float | None] = []  # per bar (see _tempo_flags), None where not measured
     pass_start = float(perf.onset[sp.p_start])
     pass_end = float(perf.offset[sp.p_start : sp.p_end].max())
     for b in bars_here:
@@ -468,7 +468,10 @@ def _bars(
             and s1 <= m.anchor_score_s[-1] + (s1 - s0) * 0.34
         )
         tempo = score.beats_in_bar(b) / (t1 - t0) * 60.0 if covered and t1 > t0 else None
-        tempos.append(tempo)
+        # rushing and dragging compare pace, score seconds per second played: unlike beats per minute it
+        # does not jump where the beat's unit changes (2/2 to 2/4); a pickup's one or two notes give no pace
+        pickup = b == 0 and score.pickup_beats > 0
+        paces.append((s1 - s0) / (t1 - t0) if tempo and not pickup else None)
         devs = dev[(ev_bar == b) & np.isfinite(dev)] if n_ev else np.zeros(0)
         spreads = ev_spread[(ev_bar == b) & np.isfinite(ev_spread)] if n_ev else np.zeros(0)
         played_idx = np.concatenate(
@@ -502,29 +505,30 @@ def _bars(
                 flags=flags,
             )
         )
-    _tempo_flags(reports, tempos, config, score=score, bar_idx=list(bars_here))
+    _tempo_flags(reports, paces, config, score=score, bar_idx=list(bars_here))
     _dynamics_flags(reports, score, list(bars_here), config)
     return reports
 
 
 def _tempo_flags(
     reports: list[BarReport],
-    tempos: list[float | None],
+    paces: list[float | None],
     config: NoteConfig,
     *,
     score: NotatedScore,
     bar_idx: list[int],
 ) -> None:
-    """tempo_ratio against the performer's own running-median tempo; rushed / dragged flags. The pass's
+    """tempo_ratio, the bar's pace (score seconds per second played) against the performer's own
+    running-median pace; rushed / dragged flags. The pass's
     last bar and its closing ritardando are never "dragged" (a fermata, a stop, a ritardando into the
     end), nor is a bar whose notation asks for time (a fermata, rit.); a bar inside an accel. is never
     "rushed"."""
-    known = [i for i, t in enumerate(tempos) if t]
+    known = [i for i, t in enumerate(paces) if t]
     if len(known) < 3:
         return
-    known_tempos = [float(t) for t in tempos if t]
-    logs = np.log(np.array(known_tempos, dtype=np.float64))
-    rit = closing_ritardando(known_tempos)
+    known_paces = [float(t) for t in paces if t]
+    logs = np.log(np.array(known_paces, dtype=np.float64))
+    rit = closing_ritardando(known_paces)
     # per report, from the score's per-bar markings (a MIDI score has none)
     slower = [_per_bar(score.notated_slower, b, False) for b in bar_idx]
     faster = [_per_bar(score.notated_faster, b, False) for b in bar_idx]

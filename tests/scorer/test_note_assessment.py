@@ -427,3 +427,48 @@ def test_rolled_chords_are_not_missed_notes(shared_dir: Path, take: str, piece: 
 
     new = claims(_rolled(played)) - claims(played)
     assert not [k for k in new if k[0] == "missed"], new
+
+
+def _metred_score(
+    tmp_path: Path, bars: list[tuple[int, int, int]], name: str, pickup: bool = False
+) -> NotatedScore:
+    """A MusicXML score of quarter notes; ``bars``: (beats, beat type, quarter notes) per bar, the time
+    signature written where it changes; ``pickup``: the first bar an implicit (anacrusis) bar."""
+    steps, measures, previous = "CDEFGAB", [], None
+    for n, (beats, beat_type, quarters) in enumerate(bars):
+        head = (
+            "<attributes><divisions>1</divisions><clef><sign>G</sign><line>2</line></clef></attributes>"
+            if n == 0
+            else ""
+        )
+        if (beats, beat_type) != previous:
+            head += f"<attributes><time><beats>{beats}</beats><beat-type>{beat_type}</beat-type></time></attributes>"
+            previous = (beats, beat_type)
+        notes = "".join(
+            f"<note><pitch><step>{steps[(n + k) % 7]}</step><octave>5</octave></pitch><duration>1</duration>"
+            "<type>quarter</type></note>"
+            for k in range(quarters)
+        )
+        implicit = ' implicit="yes"' if pickup and n == 0 else ""
+        measures.append(f'<measure number="{n if pickup else n + 1}"{implicit}>{head}{notes}</measure>')
+    path = tmp_path / f"{name}.musicxml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><score-partwise version="4.0"><part-list>'
+        '<score-part id="P1"><part-name>Piano</part-name></score-part></part-list>'
+        f'<part id="P1">{"".join(measures)}</part></score-partwise>'
+    )
+    return load_score(path)
+
+
+def test_a_change_of_beat_unit_and_a_pickup_are_no_tempo_faults(tmp_path: Path) -> None:
+    """Rushing and dragging compare pace, not beats per minute: 2/2 then 2/4 at one steady quarter pulse is
+    in time (per beat the 2/2 bars read half as fast: the probe of 2026-12-07 saw them dragged at 0.47), and
+    a pickup's one note, taken a little slowly, is no dragged bar. A bar really played slower still is."""
+    cut = _metred_score(tmp_path, [(2, 2, 4)] * 4 + [(2, 4, 2)] * 6, "cut_time")
+    ratios = [b.tempo_ratio for b in assess(_tempo_warped(cut, {}), cut).bars if b.tempo_ratio]
+    assert len(ratios) >= 8 and ratios == pytest.approx([1.0] * len(ratios), abs=0.02)
+    assert _tempo_flags_of(cut, {}) == []
+    assert _tempo_flags_of(cut, {6: 1.4}) == [(7, "dragged")]
+    upbeat = _metred_score(tmp_path, [(4, 4, 1)] + [(4, 4, 4)] * 6, "upbeat", pickup=True)
+    assert upbeat.pickup_beats == 3 and int(upbeat.numbers[0]) == 0
+    assert _tempo_flags_of(upbeat, {0: 1.6}) == []
