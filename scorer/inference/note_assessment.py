@@ -57,7 +57,8 @@ from scorer.config import NoteConfig
 from scorer.inference.align import NotatedScore
 from scorer.inference.features import Notes
 from scorer.inference.note_evidence import Posteriorgram, confirm_missed, is_overtone, verify_claims
-from scorer.inference.note_match import NoteMatch, events, map_time, match_notes
+from scorer.inference.note_match import NEAR_TOL_S, NoteMatch, events, map_time, match_notes
+from scorer.inference.ornaments import ornament_strokes
 from scorer.inference.passes import PassSpan, segment_passes
 from scorer.inference.score_input import DYNAMIC_LEVELS
 from scorer.schema import BarReport, NoteError, ScorePass
@@ -129,6 +130,46 @@ def _score_view(score: NotatedScore) -> tuple[Notes, np.ndarray, np.ndarray, np.
     return notes, grace[idx], orn[idx], lower
 
 
+def _match_without_ornaments(
+    p_idx: np.ndarray,
+    s_idx: np.ndarray,
+    perf: Notes,
+    snotes: Notes,
+    grace: np.ndarray,
+    orn: np.ndarray,
+    widest: int,
+) -> tuple[np.ndarray, NoteMatch]:
+    """One pass's match, with the strokes of the ornaments the score marks (``orn``) left out: the
+    pass is matched again without them. A stroke that turns out to be a notated note (a trill resolving to
+    its neighbour) comes back: one of its key, near where a notated note left unmatched should sound."""
+
+    def match(p: np.ndarray) -> NoteMatch:
+        return match_notes(
+            _subset(perf, p), _subset(snotes, s_idx), optional=grace[s_idx], max_wrong_interval=widest
+        )
+
+    m = match(p_idx)
+    if not orn[s_idx].any():
+        return p_idx, m
+    strokes = ornament_strokes(m, _subset(perf, p_idx), _subset(snotes, s_idx), orn[s_idx])
+    if strokes.size == 0:
+        return p_idx, m
+    removed, kept = p_idx[strokes], np.delete(p_idx, strokes)
+    m = match(kept)
+    due = m.to_performance_time(snotes.onset[s_idx[m.missed]])
+    back = [
+        int(r)
+        for r in removed
+        if np.any(
+            (snotes.pitch[s_idx[m.missed]] == perf.pitch[r]) & (np.abs(due - perf.onset[r]) < NEAR_TOL_S)
+        )
+    ]
+    if back:
+        kept = np.sort(np.concatenate([kept, np.array(back, dtype=np.int64)]))
+        m = match(kept)
+    return kept, m
+
+
 def _n_errors(results: list[PassResult]) -> int:
     return sum(len(r.match.wrong) + len(r.missed) + len(r.extra) for r in results)
 
@@ -147,13 +188,10 @@ def _passes(
     """Match each pass and filter its errors."""
     results: list[PassResult] = []
     for k, span in enumerate(spans, start=1):
-        p_idx = np.arange(span.p_start, span.p_end)
         s_idx = np.arange(span.s_start, span.s_end)
-        m = match_notes(
-            _subset(perf, p_idx),
-            _subset(snotes, s_idx),
-            optional=grace[s_idx],
-            max_wrong_interval=config.transcribed_wrong_interval if transcribed else 12,
+        widest = config.transcribed_wrong_interval if transcribed else 12
+        p_idx, m = _match_without_ornaments(
+            np.arange(span.p_start, span.p_end), s_idx, perf, snotes, grace, orn, widest
         )
         g = NoteMatch(
             np.column_stack([p_idx[m.pairs[:, 0]], s_idx[m.pairs[:, 1]]]).astype(np.int64),

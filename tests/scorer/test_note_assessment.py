@@ -472,3 +472,48 @@ def test_a_change_of_beat_unit_and_a_pickup_are_no_tempo_faults(tmp_path: Path) 
     upbeat = _metred_score(tmp_path, [(4, 4, 1)] + [(4, 4, 4)] * 6, "upbeat", pickup=True)
     assert upbeat.pickup_beats == 3 and int(upbeat.numbers[0]) == 0
     assert _tempo_flags_of(upbeat, {0: 1.6}) == []
+
+
+def test_a_trill_played_out_is_no_error_and_bends_no_bar(shared_dir: Path) -> None:
+    """Beethoven WoO 80 theme, player 1: the long A-flat of the bar-6 chord marked with a trill and played
+    as one, alternating with A to the player's own key release (~8 strokes a second, past the next downbeat).
+    Its strokes paired with the notes after it that share their keys and bent the time map: missed and extra
+    notes and a rushed and a dragged bar that the untouched take does not have (probe, 2026-12-07). The
+    strokes are now left out of the match; nothing is added to the untouched take's report."""
+    import dataclasses
+
+    p = shared_dir / "data" / "percepiano"
+    score = load_score(p / "score_midi" / "Beethoven_WoO80_thema_8bars_Score_1.mid")
+    played = _read(p / "performance_midi" / "Beethoven_WoO80_thema_8bars_1_1.mid")
+    untouched = assess(played, score)
+    pairs = untouched.details[0].match.pairs
+    p_note = int(np.flatnonzero((played.pitch == 68) & (np.abs(played.onset - 12.53) < 0.02))[0])
+    s_note = int(pairs[pairs[:, 0] == p_note, 1][0])
+    view = untouched.score_notes
+    assert view is not None
+    orn = np.zeros(score.notes.pitch.size, dtype=bool)
+    orn[
+        (score.notes.pitch == view.pitch[s_note]) & (np.abs(score.notes.onset - view.onset[s_note]) < 1e-6)
+    ] = True
+    trilled = dataclasses.replace(score, ornament=orn)
+    strokes = np.arange(played.onset[p_note] + 0.125, played.offset[p_note] - 0.05, 0.125)
+    keys = np.where(np.arange(strokes.size) % 2 == 0, 69, 68)
+    offset = played.offset.copy()
+    offset[p_note] = played.onset[p_note] + 0.11
+    with_trill = _make(
+        np.concatenate([played.onset, strokes]),
+        np.concatenate([offset, strokes + 0.11]),
+        np.concatenate([played.pitch, keys]),
+        np.concatenate([played.velocity, np.full(strokes.size, 60)]),
+    )
+    assert strokes.size >= 10
+
+    def claims(result) -> Counter:  # type: ignore[no-untyped-def]
+        return Counter((e.type, e.bar, e.expected_pitch, e.played_pitch) for e in result.note_errors)
+
+    def tempo_flags(result) -> set:  # type: ignore[no-untyped-def]
+        return {(b.bar, f) for b in result.bars for f in b.flags if f in ("rushed", "dragged")}
+
+    result = assess(with_trill, trilled)
+    assert not claims(result) - claims(untouched)
+    assert not tempo_flags(result) - tempo_flags(untouched)
