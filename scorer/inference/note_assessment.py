@@ -48,7 +48,7 @@ Conservative by design (a false "wrong note" costs more trust than a missed one)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import numpy as np
@@ -69,6 +69,7 @@ _NEIGHBOUR_S = 0.35  # a re-struck pitch within this of a notated note of that p
 # eval/sets/notes_split.json (restart / original / start_middle / mixed variants, 240 cases): the false
 # restarts there saved 3 errors, the true ones 4-6 (eval/results/note_alignment.md)
 PASS_COST = 3.5
+MIN_PASS_NOTES = 4  # a boundary never leaves a pass fewer notes than this
 T = TypeVar("T")
 
 
@@ -170,6 +171,64 @@ def _match_without_ornaments(
     return kept, m
 
 
+BOUNDARY_SHIFT = 3  # notes a boundary between two passes may move, to where it leaves fewest errors
+
+
+def _settle_boundaries(
+    results: list[PassResult],
+    perf: Notes,
+    snotes: Notes,
+    grace: np.ndarray,
+    orn: np.ndarray,
+    lower: np.ndarray,
+    config: NoteConfig,
+    transcribed: bool,
+    evidence: Posteriorgram | None,
+) -> list[PassResult]:
+    """Move each boundary between two passes by up to ``BOUNDARY_SHIFT`` notes where that leaves fewer errors
+    in the two. Where a pass jumps back to music like the bar it left (a repeat's first bar and the bar after
+    its end), the segmentation can hand the next pass's first note to the pass before as a wrong note, and
+    report it missed in the pass it belongs to (probe, 2026-12-07)."""
+    out = list(results)
+    for i in range(len(out) - 1):
+        a, b = out[i], out[i + 1]
+        if a.span.p_end != b.span.p_start or not _errors_near(a, b, perf, snotes):
+            continue
+        best, best_errors = (a, b), _n_errors([a, b])
+        for shift in range(-BOUNDARY_SHIFT, BOUNDARY_SHIFT + 1):
+            cut = a.span.p_end + shift
+            if shift == 0 or cut - a.span.p_start < MIN_PASS_NOTES or b.span.p_end - cut < MIN_PASS_NOTES:
+                continue
+            spans = [
+                PassSpan(a.span.p_start, cut, a.span.s_start, a.span.s_end),
+                PassSpan(cut, b.span.p_end, b.span.s_start, b.span.s_end),
+            ]
+            pair = _passes(spans, perf, snotes, grace, orn, lower, config, transcribed, evidence)
+            if _n_errors(pair) < best_errors:
+                best = (replace(pair[0], number=a.number), replace(pair[1], number=b.number))
+                best_errors = _n_errors(pair)
+        out[i], out[i + 1] = best
+    return out
+
+
+def _errors_near(a: PassResult, b: PassResult, perf: Notes, snotes: Notes) -> bool:
+    """Does either pass claim an error within ``BOUNDARY_SHIFT`` notes of the boundary between them? (Else
+    moving it cannot help, and each try costs two matches.)"""
+    lo = float(perf.onset[max(a.span.p_start, a.span.p_end - BOUNDARY_SHIFT)])
+    hi = float(perf.onset[min(b.span.p_end, b.span.p_start + BOUNDARY_SHIFT) - 1])
+    for r in (a, b):
+        times = np.concatenate(
+            [
+                perf.onset[r.match.wrong[:, 0]],
+                perf.onset[r.extra],
+                r.match.to_performance_time(snotes.onset[r.missed]),
+            ]
+        )
+        if np.any((times >= lo - 0.05) & (times <= hi + 0.05)):
+            return True
+    return False
+
+
 def _n_errors(results: list[PassResult]) -> int:
     return sum(len(r.match.wrong) + len(r.missed) + len(r.extra) for r in results)
 
@@ -244,6 +303,8 @@ def assess(
         ready = _passes(ready_spans, perf, snotes, grace, orn, lower, config, transcribed, evidence)
         if _n_errors(ready) + PASS_COST * (len(ready) - len(results)) < _n_errors(results):
             results = ready
+    if len(results) > 1:
+        results = _settle_boundaries(results, perf, snotes, grace, orn, lower, config, transcribed, evidence)
     results = [
         _drop_stumble(a, b, perf, snotes, score) for a, b in zip(results, [*results[1:], None], strict=True)
     ]
