@@ -548,6 +548,7 @@ def _bars(
     extra_bar = score.bar_index(extra_score_t) if r.extra.size else np.zeros(0, dtype=np.int64)
     reports: list[BarReport] = []
     paces: list[float | None] = []  # per bar (see _tempo_flags), None where not measured
+    typical_bar = float(np.median(score.bar_ends - score.downbeats))
     pass_start = float(perf.onset[sp.p_start])
     pass_end = float(perf.offset[sp.p_start : sp.p_end].max())
     for b in bars_here:
@@ -568,9 +569,10 @@ def _bars(
         )
         tempo = score.beats_in_bar(b) / (t1 - t0) * 60.0 if covered and t1 > t0 else None
         # rushing and dragging compare pace, score seconds per second played: unlike beats per minute it
-        # does not jump where the beat's unit changes (2/2 to 2/4); a pickup's one or two notes give no pace
-        pickup = b == 0 and score.pickup_beats > 0
-        paces.append((s1 - s0) / (t1 - t0) if tempo and not pickup else None)
+        # does not jump where the beat's unit changes (2/2 to 2/4); a pickup's one or two notes give no pace,
+        # nor does a first bar under half the usual length (a MIDI score writes a pickup as a bar of 1/8)
+        short = b == 0 and (score.pickup_beats > 0 or (s1 - s0) < 0.5 * typical_bar)
+        paces.append((s1 - s0) / (t1 - t0) if tempo and not short else None)
         devs = dev[(ev_bar == b) & np.isfinite(dev)] if n_ev else np.zeros(0)
         spreads = ev_spread[(ev_bar == b) & np.isfinite(ev_spread)] if n_ev else np.zeros(0)
         played_idx = np.concatenate(

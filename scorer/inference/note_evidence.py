@@ -100,6 +100,7 @@ def verify_claims(
         else:
             struck_beside.append(int(p))
     extra_kept = [p for p in [*map(int, extra), *struck_beside] if _strong_extra(p, perf, evidence)]
+    extra_kept = [p for p in extra_kept if not _overtone_of_notated(p, perf, snotes, match)]
     missed_kept = _without_octave_doublings(missed_kept, match, snotes)
     missed_kept = _in_heard_registers(
         missed_kept, match, snotes, np.arange(snotes.pitch.size) if pass_notes is None else pass_notes
@@ -131,6 +132,22 @@ def is_overtone(p: int, perf: Notes) -> bool:
     t = perf.onset[p]
     sounding = (perf.onset <= t + 0.05) & (perf.offset >= t) & (np.arange(perf.pitch.size) != p)
     return bool(np.isin(perf.pitch[p] - perf.pitch[sounding], OVERTONES).any())
+
+
+LOW_NOTE = 48  # under C3 a transcriber often misses the fundamental but hears its upper harmonics
+HIGH_HARMONICS = np.array([19, 24, 28, 31])  # the 3rd to 6th harmonics (not the octave: a plausible slip)
+
+
+def _overtone_of_notated(p: int, perf: Notes, snotes: Notes, match: NoteMatch) -> bool:
+    """Played note ``p`` sits at an upper harmonic of a low notated note sounding then (through the time
+    map): the transcriber left the low note out but heard its harmonics (an "extra E3" above a repeated A1
+    that basic-pitch did not transcribe: probe, 2026-12-07)."""
+    t = float(perf.onset[p])
+    low = snotes.pitch < LOW_NOTE
+    start = match.to_performance_time(snotes.onset[low])
+    end = match.to_performance_time(snotes.offset[low])
+    sounding = (start <= t + 0.05) & (end >= t)
+    return bool(np.isin(perf.pitch[p] - snotes.pitch[low][sounding], HIGH_HARMONICS).any())
 
 
 def _strong_extra(p: int, perf: Notes, evidence: Posteriorgram) -> bool:

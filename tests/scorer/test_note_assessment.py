@@ -562,3 +562,14 @@ def test_a_played_repeat_hands_no_note_across_the_jump(shared_dir: Path, take: s
     own = claims(untouched.note_errors)
     own_in_repeat = claims(e for e in untouched.note_errors if e.bar <= 2)  # played twice: reported twice
     assert not claims(result.note_errors) - own - own_in_repeat
+
+
+def test_a_pickup_written_as_a_short_first_bar_has_no_pace(shared_dir: Path) -> None:
+    """Schubert D935 no. 3's score MIDI opens with a bar of 1/8 (the upbeat): its one note gave a "pace" of
+    46% and the feedback told the player to take bar 1 "with more energy and speed" (probe, 2026-12-07)."""
+    p = shared_dir / "data" / "percepiano"
+    score = load_score(p / "score_midi" / "Schubert_D935_no.3_4bars_Score_25.mid")
+    assert score.downbeats[1] - score.downbeats[0] < 0.5 * np.median(np.diff(score.downbeats))
+    bars = assess(_read(p / "performance_midi" / "Schubert_D935_no.3_4bars_12_25.mid"), score).bars
+    first = next(b for b in bars if b.bar == int(score.numbers[0]))
+    assert first.tempo_ratio is None and not {"rushed", "dragged"} & set(first.flags)
