@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.generation.attribution import is_echo, word_ngrams, word_trigrams
-from rag.generation.citations import split_sentences
-from rag.generation.dimension_words import plain_name
+from rag.generation.citations import split_sentences, strip_markers
+from rag.generation.dimension_words import mentions, plain_name
 from rag.generation.evidence import Evidence, Problem
 from rag.generation.fallback import quote_of
 from rag.generation.grounding import copied_share
@@ -326,8 +326,21 @@ def problem_head(problem: Problem) -> str:
     return head + "."
 
 
-def render_strength(value: str) -> str:
-    return f"Strength: {_sentence(value)}"
+def render_strength(value: str, evidence: Evidence | None = None) -> str:
+    """The model's strength, unless it praises one of this take's problems; then Cadenza's own line for the
+    evidence's strength (the 1.5B model wrote "Your clean pedalling was excellent: the dynamic range was
+    well-balanced" for a take whose weak spot was flat dynamics: probe, 2026-12-07)."""
+    text = _sentence(value)
+    if evidence is None or faithful_strength(text, evidence):
+        return f"Strength: {text}"
+    return f"Strength: your {evidence.strength}." if evidence.strength else ""
+
+
+def faithful_strength(text: str, evidence: Evidence) -> bool:
+    """Does ``text`` leave every problem of the evidence unpraised (no problem's dimension named)?"""
+    return not any(
+        mentions(text, p.dimension) for p in evidence.problems if p.dimension != evidence.strength_dimension
+    )
 
 
 @dataclass(frozen=True)
@@ -403,6 +416,8 @@ def render_problem(
     phrasing, timing and dynamics problems: eval/results/preference.md) or names bars the evidence does not
     give gives way to Cadenza's own, uncited."""
     step = _own_sentences(_string(item.get("step")), problem)
+    if passage is not None:
+        step = _readable(step, passage)
     if passage is None:
         return f"{problem_head(problem)} {step or _cadenza_step(problem)}"
     if not step:
@@ -441,12 +456,60 @@ def names_other_bars(sentence: str, bars: Sequence[int]) -> bool:
     return bool(named) and (not bars or any(b < min(bars) - 1 or b > max(bars) + 1 for b in named))
 
 
+COPIED = 0.8  # share of a sentence's words in runs of its passage: the book's words, not the model's
+# the student has no passage in front of them: "Follow the instructions in the passage: '…'" (probe, 2026-12-07)
+_PROMPT_WORDS = re.compile(
+    r"\b(?:the|this|that|your)\s+(?:passage|excerpt|source|instructions?|text)\b", re.I
+)
+_CUT_OFF = re.compile(r"\b(?:which|that|the|a|an|of|and|or|to|in|on|by|with|for|as|is|are|be)\W*$", re.I)
+
+
+def _readable(step: str, passage: CitedPassage) -> str:
+    """The step less the sentences that talk about the prompt's passage, and less the book's words copied up
+    to where the prompt cut the passage off ("… in one of the many ways which"): Cadenza quotes the book
+    itself, whole."""
+    kept = []
+    for sentence in split_sentences(step):
+        if _PROMPT_WORDS.search(sentence):
+            continue
+        if copied_share(sentence, passage.text) >= COPIED and _CUT_OFF.search(
+            strip_markers(sentence).rstrip(" .")
+        ):
+            continue
+        kept.append(sentence)
+    return " ".join(kept)
+
+
+# a practice step says what to do; a sentence judging this playing good says the opposite of the problem it
+# is the step for ("Clean pedalling at bars 1-5 is better than before": probe, 2026-12-07)
+_PRAISE = re.compile(
+    r"\b(?:is|was|are|were|sounds?|sounded|looks?|seems?|felt|feels?)\s+(?:now\s+|already\s+|much\s+|very\s+"
+    r"|quite\s+|really\s+|so\s+)?(?:better|clearer|cleaner|good|great|excellent|fine|nice|well|improved|"
+    r"beautiful|perfect|clean|clear|smooth|even)\b|\bbetter than before\b|\b(?:has|have)\s+(?:already\s+)?"
+    r"improved\b|\bwell done\b",
+    re.IGNORECASE,
+)
+
+
+# ... unless it is the goal of the step: "until every note is even", "so that the tone is good"
+_GOAL = re.compile(
+    r"\b(?:until|till|so that|so|once|when|whenever|before|after|if|unless|as long as|make sure|ensure|check|"
+    r"whether|listen for|aim|want|should|must|can|will)\b[^.;:!?]*$",
+    re.IGNORECASE,
+)
+
+
+def praises(sentence: str) -> bool:
+    """Does ``sentence`` judge the playing good (not set that as the goal of a step)?"""
+    return any(not _GOAL.search(sentence[: m.start()]) for m in _PRAISE.finditer(sentence))
+
+
 def _own_sentences(text: str, problem: Problem) -> str:
     """The model's text less any sentence that names bars the evidence does not give and any clause (between
     semicolons) that rewrites the worked example ('' when nothing is left)."""
     kept = []
     for sentence in split_sentences(" ".join(text.split())):
-        if names_other_bars(sentence, problem.bars):
+        if names_other_bars(sentence, problem.bars) or praises(sentence):
             continue
         clauses = [c for c in re.split(r"\s*;\s*", sentence) if c.strip(" .") and not _echoes_example(c)]
         if clauses:
@@ -488,7 +551,7 @@ def render_part(
     """A scanned part as the student reads it; None for a part the evidence has no place for.
     ``passages[i]``: problem i's passage (with no problem, ``passages[0]`` is the refinement's)."""
     if part.kind == "strength" and isinstance(part.value, str):
-        return render_strength(part.value)
+        return render_strength(part.value, evidence)
     if part.kind == "refine" and isinstance(part.value, str):
         return render_refine(part.value, _at(passages, 0), evidence.refine, check)
     if part.kind == "problem" and isinstance(part.value, dict) and part.index < len(evidence.problems):
@@ -503,7 +566,7 @@ def render_answer(
     check: SupportCheck | None = None,
 ) -> list[str]:
     """The whole parsed answer as parts, in order."""
-    parts = [render_strength(answer["strength"])]
+    parts = [render_strength(answer["strength"], evidence)]
     if evidence.problems:
         for i, problem in enumerate(evidence.problems):
             parts.append(render_problem(problem, answer["problems"][i], _at(passages, i), check))

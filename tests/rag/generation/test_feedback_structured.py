@@ -380,3 +380,52 @@ def test_tutor_chat_sees_the_evidence(service, standin):
     prompt = standin.requests[0]["messages"][-1]["content"]
     assert "Rushed: bar 12 at 118% of your tempo" in prompt and "F4 instead of F#4" in prompt
     assert result.generator == "llm" and result.citations
+
+
+def test_the_step_never_praises_the_problem_nor_talks_about_the_passage():
+    """Seen in a probe of the served feedback (2026-12-07): the step for a measured pedal blur began "Clean
+    pedalling at bars 1-5 is better than before", and an extra-notes step was "Follow the instructions in the
+    passage: '…'" with the book's words copied up to where the prompt had cut them. Such sentences go; a goal
+    ("until every note is even") stays."""
+    from rag.generation.evidence import Problem
+    from rag.generation.structured import praises, render_problem
+
+    assert praises("Clean pedalling at bars 1–5 is better than before: the harmonies are clearer.")
+    assert praises("Your timing has improved.") and praises("The melody was excellent, keep it.")
+    assert not praises("Play the passage slowly until every note is even.")
+    assert not praises("Keep the wrist loose so that the tone is good.") and not praises("It is not good.")
+    pedal = Problem(
+        "pedal_clarity", "0:00–0:18 (bars 1–5)", "pedal blurs the harmonies", "r", bars=(1, 2, 3, 4, 5)
+    )
+    item = {"step": "Clean pedalling at bars 1–5 is better than before. Lift the pedal at each new harmony."}
+    text = render_problem(pedal, item, PASSAGE_1)
+    assert "better than before" not in text and "Lift the pedal at each new harmony [1]." in text
+    book = (
+        "The finger-tip should reach the key-surface gently, and you may follow-up this contact by acting "
+        "against the key. This action should be for the purpose of making it move in one of the many ways which"
+    )
+    passage = CitedPassage(1, book + " we shall study.", "Tobias Matthay", None)
+    extra = Problem("extra_notes", "0:04–0:06 (bar 4)", "extra notes struck by accident", "r", bars=(4,))
+    copied = render_problem(extra, {"step": f"Follow the instructions in the passage: '{book}."}, passage)
+    assert "instructions" not in copied and "many ways which [1]" not in copied
+    assert "Practise that passage slowly" in copied and copied.count("Tobias Matthay writes:") == 1
+
+
+def test_a_strength_that_names_a_problem_or_another_dimension_gives_way_to_cadenzas():
+    """Seen in the probe: flat dynamics measured, and the model's strength read "Your clean pedalling was
+    excellent: the dynamic range was well-balanced". A strength that names one of the take's problems gives
+    way to Cadenza's line for the evidence's strength."""
+    from rag.generation.dimension_words import plain_name
+    from rag.generation.structured import faithful_strength, render_strength
+
+    report = make_report({"dynamic_range": 0.30, "timing_stability": 0.36})
+    evidence = build_evidence(report)
+    assert evidence.strength_dimension is not None and evidence.problems
+    own = render_strength("Your dynamic range was wide and bold throughout.", evidence)
+    assert own == f"Strength: your {evidence.strength}."
+    mixed = "Your clean pedalling was excellent: the dynamic range was well-balanced and varied."
+    assert not faithful_strength(mixed, evidence)
+    faithful = f"Your {plain_name(evidence.strength_dimension)} was a pleasure to hear throughout."
+    assert faithful_strength(faithful, evidence) and render_strength(faithful, evidence).startswith(
+        "Strength: Your"
+    )
