@@ -493,8 +493,9 @@ _PRAISE = re.compile(
 
 # ... unless it is the goal of the step: "until every note is even", "so that the tone is good"
 _GOAL = re.compile(
-    r"\b(?:until|till|so that|so|once|when|whenever|before|after|if|unless|as long as|make sure|ensure|check|"
-    r"whether|listen for|aim|want|should|must|can|will)\b[^.;:!?]*$",
+    r"\b(?:until|till|so that|so|once|when|whenever|before|after|if|unless|as long as|make sure|making sure|"
+    r"ensure|ensuring|check|checking|whether|listen for|listening for|aim|want|should|must|can|will|to)\b"
+    r"[^.;:!?]*$",
     re.IGNORECASE,
 )
 
