@@ -131,6 +131,21 @@ def _score_view(score: NotatedScore) -> tuple[Notes, np.ndarray, np.ndarray, np.
     return notes, grace[idx], orn[idx], lower
 
 
+@dataclass(frozen=True)
+class _Take:
+    """What every pass of one assessment is matched and judged with: the played notes, the score view (notes,
+    grace, ornament and lower-hand flags), the thresholds, and how the notes were made."""
+
+    perf: Notes
+    snotes: Notes
+    grace: np.ndarray
+    orn: np.ndarray
+    lower: np.ndarray
+    config: NoteConfig
+    transcribed: bool
+    evidence: Posteriorgram | None
+
+
 def _match_without_ornaments(
     p_idx: np.ndarray,
     s_idx: np.ndarray,
@@ -174,17 +189,7 @@ def _match_without_ornaments(
 BOUNDARY_SHIFT = 3  # notes a boundary between two passes may move, to where it leaves fewest errors
 
 
-def _settle_boundaries(
-    results: list[PassResult],
-    perf: Notes,
-    snotes: Notes,
-    grace: np.ndarray,
-    orn: np.ndarray,
-    lower: np.ndarray,
-    config: NoteConfig,
-    transcribed: bool,
-    evidence: Posteriorgram | None,
-) -> list[PassResult]:
+def _settle_boundaries(results: list[PassResult], take: _Take) -> list[PassResult]:
     """Move each boundary between two passes by up to ``BOUNDARY_SHIFT`` notes where that leaves fewer errors
     in the two. Where a pass jumps back to music like the bar it left (a repeat's first bar and the bar after
     its end), the segmentation can hand the next pass's first note to the pass before as a wrong note, and
@@ -192,7 +197,7 @@ def _settle_boundaries(
     out = list(results)
     for i in range(len(out) - 1):
         a, b = out[i], out[i + 1]
-        if a.span.p_end != b.span.p_start or not _errors_near(a, b, perf, snotes):
+        if a.span.p_end != b.span.p_start or not _errors_near(a, b, take.perf, take.snotes):
             continue
         best, best_errors = (a, b), _n_errors([a, b])
         for shift in range(-BOUNDARY_SHIFT, BOUNDARY_SHIFT + 1):
@@ -203,7 +208,7 @@ def _settle_boundaries(
                 PassSpan(a.span.p_start, cut, a.span.s_start, a.span.s_end),
                 PassSpan(cut, b.span.p_end, b.span.s_start, b.span.s_end),
             ]
-            pair = _passes(spans, perf, snotes, grace, orn, lower, config, transcribed, evidence)
+            pair = _passes(spans, take)
             if _n_errors(pair) < best_errors:
                 best = (replace(pair[0], number=a.number), replace(pair[1], number=b.number))
                 best_errors = _n_errors(pair)
@@ -233,18 +238,10 @@ def _n_errors(results: list[PassResult]) -> int:
     return sum(len(r.match.wrong) + len(r.missed) + len(r.extra) for r in results)
 
 
-def _passes(
-    spans: list[PassSpan],
-    perf: Notes,
-    snotes: Notes,
-    grace: np.ndarray,
-    orn: np.ndarray,
-    lower: np.ndarray,
-    config: NoteConfig,
-    transcribed: bool,
-    evidence: Posteriorgram | None = None,
-) -> list[PassResult]:
+def _passes(spans: list[PassSpan], take: _Take) -> list[PassResult]:
     """Match each pass and filter its errors."""
+    perf, snotes, grace, orn, config = take.perf, take.snotes, take.grace, take.orn, take.config
+    lower, transcribed, evidence = take.lower, take.transcribed, take.evidence
     results: list[PassResult] = []
     for k, span in enumerate(spans, start=1):
         s_idx = np.arange(span.s_start, span.s_end)
@@ -297,14 +294,15 @@ def assess(
     # wins only when its extra passes each remove more than PASS_COST errors (a replay of similar bars
     # otherwise reads as a pile of extra notes; an untouched take must not gain a false restart)
     spans = segment_passes(perf, snotes, config.jump_penalty)
-    results = _passes(spans, perf, snotes, grace, orn, lower, config, transcribed, evidence)
+    take = _Take(perf, snotes, grace, orn, lower, config, transcribed, evidence)
+    results = _passes(spans, take)
     ready_spans = segment_passes(perf, snotes, config.jump_penalty / 2)
     if len(ready_spans) > len(spans):
-        ready = _passes(ready_spans, perf, snotes, grace, orn, lower, config, transcribed, evidence)
+        ready = _passes(ready_spans, take)
         if _n_errors(ready) + PASS_COST * (len(ready) - len(results)) < _n_errors(results):
             results = ready
     if len(results) > 1:
-        results = _settle_boundaries(results, perf, snotes, grace, orn, lower, config, transcribed, evidence)
+        results = _settle_boundaries(results, take)
     results = [
         _drop_stumble(a, b, perf, snotes, score) for a, b in zip(results, [*results[1:], None], strict=True)
     ]
