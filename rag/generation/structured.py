@@ -416,10 +416,9 @@ def render_problem(
     phrasing, timing and dynamics problems: eval/results/preference.md) or names bars the evidence does not
     give gives way to Cadenza's own, uncited."""
     step = _own_sentences(_string(item.get("step")), problem)
-    if passage is not None:
-        step = _readable(step, passage)
     if passage is None:
         return f"{problem_head(problem)} {step or _cadenza_step(problem)}"
+    step = _readable(step, passage)
     if not step:
         return f"{problem_head(problem)} {_cadenza_step(problem)} {quote_sentence(passage)}"
     return f"{problem_head(problem)} {_with_the_book(step, passage, check)}"

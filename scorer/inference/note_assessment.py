@@ -147,21 +147,17 @@ class _Take:
 
 
 def _match_without_ornaments(
-    p_idx: np.ndarray,
-    s_idx: np.ndarray,
-    perf: Notes,
-    snotes: Notes,
-    grace: np.ndarray,
-    orn: np.ndarray,
-    widest: int,
+    p_idx: np.ndarray, s_idx: np.ndarray, take: _Take
 ) -> tuple[np.ndarray, NoteMatch]:
-    """One pass's match, with the strokes of the ornaments the score marks (``orn``) left out: the
+    """One pass's match, with the strokes of the ornaments the score marks (``take.orn``) left out: the
     pass is matched again without them. A stroke that turns out to be a notated note (a trill resolving to
     its neighbour) comes back: one of its key, near where a notated note left unmatched should sound."""
+    perf, snotes, orn = take.perf, take.snotes, take.orn
+    widest = take.config.transcribed_wrong_interval if take.transcribed else 12
 
     def match(p: np.ndarray) -> NoteMatch:
         return match_notes(
-            _subset(perf, p), _subset(snotes, s_idx), optional=grace[s_idx], max_wrong_interval=widest
+            _subset(perf, p), _subset(snotes, s_idx), optional=take.grace[s_idx], max_wrong_interval=widest
         )
 
     m = match(p_idx)
@@ -209,9 +205,9 @@ def _settle_boundaries(results: list[PassResult], take: _Take) -> list[PassResul
                 PassSpan(cut, b.span.p_end, b.span.s_start, b.span.s_end),
             ]
             pair = _passes(spans, take)
-            if _n_errors(pair) < best_errors:
+            if (errors := _n_errors(pair)) < best_errors:
                 best = (replace(pair[0], number=a.number), replace(pair[1], number=b.number))
-                best_errors = _n_errors(pair)
+                best_errors = errors
         out[i], out[i + 1] = best
     return out
 
@@ -245,10 +241,7 @@ def _passes(spans: list[PassSpan], take: _Take) -> list[PassResult]:
     results: list[PassResult] = []
     for k, span in enumerate(spans, start=1):
         s_idx = np.arange(span.s_start, span.s_end)
-        widest = config.transcribed_wrong_interval if transcribed else 12
-        p_idx, m = _match_without_ornaments(
-            np.arange(span.p_start, span.p_end), s_idx, perf, snotes, grace, orn, widest
-        )
+        p_idx, m = _match_without_ornaments(np.arange(span.p_start, span.p_end), s_idx, take)
         g = NoteMatch(
             np.column_stack([p_idx[m.pairs[:, 0]], s_idx[m.pairs[:, 1]]]).astype(np.int64),
             np.column_stack([p_idx[m.wrong[:, 0]], s_idx[m.wrong[:, 1]]]).astype(np.int64),

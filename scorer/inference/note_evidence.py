@@ -100,7 +100,7 @@ def verify_claims(
         else:
             struck_beside.append(int(p))
     extra_kept = [p for p in [*map(int, extra), *struck_beside] if _strong_extra(p, perf, evidence)]
-    extra_kept = [p for p in extra_kept if not _overtone_of_notated(p, perf, snotes, match)]
+    extra_kept = _without_harmonics_of_low_notes(extra_kept, perf, snotes, match)
     missed_kept = _without_octave_doublings(missed_kept, match, snotes)
     missed_kept = _in_heard_registers(
         missed_kept, match, snotes, np.arange(snotes.pitch.size) if pass_notes is None else pass_notes
@@ -138,16 +138,24 @@ LOW_NOTE = 48  # under C3 a transcriber often misses the fundamental but hears i
 HIGH_HARMONICS = np.array([19, 24, 28, 31])  # the 3rd to 6th harmonics (not the octave: a plausible slip)
 
 
-def _overtone_of_notated(p: int, perf: Notes, snotes: Notes, match: NoteMatch) -> bool:
-    """Played note ``p`` sits at an upper harmonic of a low notated note sounding then (through the time
-    map): the transcriber left the low note out but heard its harmonics (an "extra E3" above a repeated A1
-    that basic-pitch did not transcribe: probe, 2026-12-07)."""
-    t = float(perf.onset[p])
+def _without_harmonics_of_low_notes(
+    extra: list[int], perf: Notes, snotes: Notes, match: NoteMatch
+) -> list[int]:
+    """Extra notes less those at an upper harmonic of a low notated note sounding then (through the time map):
+    the transcriber left the low note out but heard its harmonics (an "extra E3" above a repeated A1 that
+    basic-pitch did not transcribe: probe, 2026-12-07)."""
+    if not extra:
+        return extra
     low = snotes.pitch < LOW_NOTE
     start = match.to_performance_time(snotes.onset[low])
     end = match.to_performance_time(snotes.offset[low])
-    sounding = (start <= t + 0.05) & (end >= t)
-    return bool(np.isin(perf.pitch[p] - snotes.pitch[low][sounding], HIGH_HARMONICS).any())
+    kept = []
+    for p in extra:
+        t = float(perf.onset[p])
+        sounding = (start <= t + 0.05) & (end >= t)
+        if not np.isin(perf.pitch[p] - snotes.pitch[low][sounding], HIGH_HARMONICS).any():
+            kept.append(p)
+    return kept
 
 
 def _strong_extra(p: int, perf: Notes, evidence: Posteriorgram) -> bool:
