@@ -53,6 +53,7 @@ class Components:
         self._feedback: FeedbackJob | None = None
         self._warm_up_asked = False
         self._llm_warming: threading.Thread | None = None
+        self._closing = threading.Event()  # stops the background fill of sentence vectors
         # One lock per component: loading the scorer must not block a search.
         self._locks = {name: threading.Lock() for name in ("scorer", "retriever", "feedback", "warm_up")}
 
@@ -99,9 +100,18 @@ class Components:
 
     def _open_retriever_quietly(self) -> None:
         try:
-            self.retriever()
+            retriever = self.retriever()
         except Exception:  # noqa: BLE001 - best effort: the request that needs it opens it again and says why
             log.warning("opening the retriever ahead of feedback failed", exc_info=True)
+            return
+        try:
+            # a first `cadenza feedback` left the corpus's sentence vectors to the searches: fill them now,
+            # so a search of this service does not pay for them (a batch at a time: searches go first)
+            if retriever.fill_sentence_vectors(stop=self._closing):
+                log.info("sentence vectors of the index filled")
+        except Exception:  # noqa: BLE001 - the searches embed what they need themselves
+            if not self._closing.is_set():
+                log.warning("filling the sentence vectors in the background failed", exc_info=True)
 
     @property
     def llm_warming(self) -> threading.Thread | None:
@@ -118,6 +128,7 @@ class Components:
     def close(self) -> None:
         from rag.generation.local_llm import LocalLLMServer
 
+        self._closing.set()
         if self._retriever is not None:
             self._retriever.close()
             self._retriever = None

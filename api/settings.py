@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from corpus.vectors import MINILM_CORPUS_VECTORS
 from rag.generation.config import GenerationConfig
 from rag.retrieval.config import DEFAULT_MODELS_DIR, MINILM_PACKAGE, MPNET_NAME, RetrievalConfig
 from scorer.config import NoteConfig, ScorerConfig
@@ -53,8 +54,9 @@ class Settings(BaseSettings):
         None, ge=1, description="llama.cpp threads for nomic-embed-text-v1.5; None = all cores."
     )
     vector_file: Path | None = Field(
-        None,
-        description="Precomputed chunk vectors (python -m rag.retrieval.vector_file build) seeded into the embedding cache.",
+        MINILM_CORPUS_VECTORS,
+        description="Precomputed chunk vectors (python -m rag.retrieval.vector_file build) read before embedding; "
+        "the default holds MiniLM's vectors of the shared corpus (corpus/vectors/).",
     )
     reranker_model: str | None = Field(
         None, description="Cross-encoder name or path; None = no second stage."

@@ -47,6 +47,10 @@ def load_for_index(path: Path, entries: dict[str, ManifestEntry]) -> LoadedDocum
     )
 
 
+# A marker in the index folder: some chunks were indexed without their sentence vectors (see _embed_chunks).
+SENTENCES_DEFERRED = "sentence-vectors-deferred"
+
+
 class Indexer:
     def __init__(
         self,
@@ -69,17 +73,19 @@ class Indexer:
     def chunks_for(self, document_id: str, doc: LoadedDocument) -> list[NewChunk]:
         return chunk_document(document_id, doc, self.config, self._embedder)
 
-    def _embed_chunks(self, chunks: Sequence[NewChunk]) -> None:
-        """Everything a search may need from these chunks, into the embedding cache."""
+    def _embed_chunks(self, chunks: Sequence[NewChunk], *, sentence_vectors: bool = True) -> None:
+        """Everything a search may need from these chunks, into the embedding cache. Without
+        ``sentence_vectors`` the second stage embeds a chunk's sentences the first time it ranks the chunk
+        (``SentenceVectors.entries``): the shared corpus's ~73k sentences cost a first run ~5 minutes."""
         embed_with_cache(self._embedder, self._cache, [c.embed_text for c in chunks])
-        if self.config.rescore and self.config.rescore_weight_sentence > 0:
+        if sentence_vectors and self.config.rescore and self.config.rescore_weight_sentence > 0:
             self._sentences.fill([c.text for c in chunks])
         # The second model's chunk vectors at index time (rescore_model_at_index) so queries only read
         # them; without it the first query that ranks a chunk embeds it.
         if self._rescore_embedder is not None and self.config.rescore_model_at_index:
             embed_with_cache(self._rescore_embedder, self._cache, [c.embed_text for c in chunks])
 
-    def index_loaded(self, doc: LoadedDocument) -> tuple[str, IndexReport]:
+    def index_loaded(self, doc: LoadedDocument, *, sentence_vectors: bool = True) -> tuple[str, IndexReport]:
         report = IndexReport()
         sha = hashlib.sha256(normalise_for_hash(doc.text).encode("utf-8")).hexdigest()
         document_id = slugify(doc.slug or doc.title)
@@ -93,7 +99,7 @@ class Indexer:
                 raise QueryError(f"{doc.filename or doc.title}: no indexable text")
             # Embed before the catalogue write: the slow part runs while searches go on, and a crash
             # here leaves nothing behind but cached vectors.
-            self._embed_chunks(chunks)
+            self._embed_chunks(chunks, sentence_vectors=sentence_vectors)
             row = DocumentRow(
                 document_id=document_id,
                 slug=doc.slug or document_id,
@@ -156,7 +162,12 @@ class Indexer:
         return self.index_loaded(doc)
 
     def index_paths(
-        self, paths: Sequence[Path], *, manifest: Path | None = None, progress: bool = False
+        self,
+        paths: Sequence[Path],
+        *,
+        manifest: Path | None = None,
+        progress: bool = False,
+        sentence_vectors: bool = True,
     ) -> IndexReport:
         files = expand_paths(paths)
         if not files:
@@ -170,9 +181,14 @@ class Indexer:
         total = IndexReport()
         from tqdm import tqdm
 
+        if not sentence_vectors:
+            # whoever opens this index later (the service) fills them in the background
+            self.config.index_dir.mkdir(parents=True, exist_ok=True)
+            (self.config.index_dir / SENTENCES_DEFERRED).touch()
         bar = tqdm(files, disable=not progress, unit="doc", desc="indexing", dynamic_ncols=True)
         for path in bar:
-            _, report = self.index_loaded(load_for_index(path, entries))
+            doc = load_for_index(path, entries)
+            _, report = self.index_loaded(doc, sentence_vectors=sentence_vectors)
             for field in IndexReport.model_fields:
                 setattr(total, field, getattr(total, field) + getattr(report, field))
             bar.set_postfix(

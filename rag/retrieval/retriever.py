@@ -5,6 +5,7 @@ the catalogue (index_sync.py), sentence vectors (sentence_vectors.py) and search
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -22,11 +23,11 @@ from rag.retrieval.embedder import (
 from rag.retrieval.embedding_cache import EmbeddingCache
 from rag.retrieval.errors import IndexMismatch
 from rag.retrieval.index_sync import IndexSync
-from rag.retrieval.indexing import Indexer
+from rag.retrieval.indexing import SENTENCES_DEFERRED, Indexer
 from rag.retrieval.search import MODES, Mode, Searcher
 from rag.retrieval.sentence_vectors import SentenceVectors
 from rag.retrieval.types import FlaggedChunk, IndexReport, SearchHit
-from rag.retrieval.vector_file import seed_cache
+from rag.retrieval.vector_file import PrecomputedVectors
 from rag.retrieval.vectorstore import FaissStore, QdrantStore, VectorStore
 
 __all__ = ["MODES", "DocumentInfo", "Mode", "Retriever"]
@@ -45,7 +46,9 @@ class Retriever:
         self.cache = EmbeddingCache.in_dir(config.embedding_cache_dir)
         if config.vector_file is not None and config.vector_file.is_file():
             # Precomputed corpus vectors for this model: indexing the shared corpus then embeds nothing.
-            seed_cache(self.cache, config.vector_file, self.embedder.name)
+            source = PrecomputedVectors(config.vector_file)
+            if source.model == self.embedder.name:
+                self.cache.add_source(source)
         state = self.catalogue.state(CATALOGUE_STATE)
         if state is not None and state.model_name and state.model_name != self.embedder.name:
             raise IndexMismatch(
@@ -126,12 +129,37 @@ class Retriever:
         )
 
     def index_paths(
-        self, paths: Sequence[Path], *, manifest: Path | None = None, progress: bool = False
+        self,
+        paths: Sequence[Path],
+        *,
+        manifest: Path | None = None,
+        progress: bool = False,
+        sentence_vectors: bool = True,
     ) -> IndexReport:
-        return self.indexer.index_paths(paths, manifest=manifest, progress=progress)
+        return self.indexer.index_paths(
+            paths, manifest=manifest, progress=progress, sentence_vectors=sentence_vectors
+        )
 
     def remove_document(self, document_id: str) -> None:
         self.indexer.remove_document(document_id)
+
+    def fill_sentence_vectors(self, *, stop: threading.Event | None = None) -> int:
+        """Embed the sentences a first run's index left to the searches (``index_paths(sentence_vectors=False)``
+        marks the index), 32 chunks at a time, so searches wait for one batch at most; the service calls it in
+        the background as it starts. Returns the chunks gone through (0: nothing was deferred)."""
+        marker = self.config.index_dir / SENTENCES_DEFERRED
+        if not marker.exists():
+            return 0
+        if not (self.config.rescore and self.config.rescore_weight_sentence > 0):
+            marker.unlink(missing_ok=True)  # no search reads them
+            return 0
+        texts = [c.text for c in list(self.sync.chunks.values())]
+        for start in range(0, len(texts), 32):
+            if stop is not None and stop.is_set():
+                return start
+            self.sentences.fill(texts[start : start + 32])
+        marker.unlink(missing_ok=True)
+        return len(texts)
 
     def rebuild(self, *, progress: bool = False) -> IndexReport:
         """Re-chunk every stored document for the current model and rebuild both indexes."""

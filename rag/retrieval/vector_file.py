@@ -1,11 +1,12 @@
-"""A precomputed vector file for the shared corpus, so that a first run need not embed it with a slow model.
+"""A precomputed vector file for the shared corpus, so that a first run need not embed it.
 
-nomic-embed-text-v1.5 embeds a 250-word-piece chunk in ~1-15 s on a 2-core CPU (idle to busy), so the ~10k
-chunks of the shared corpus take hours; a first `cadenza feedback` must not. The file holds, for one model
-name (the name the index records, so a Matryoshka size is part of it), the SHA-256 of every chunk's embed
-text and its vector as float16 (768-d × 10k chunks ≈ 15 MB; float16 keeps cosines within ~1e-3). The Retriever
-seeds its (model, text-hash) embedding cache from it when it opens, so indexing finds those chunks embedded
-and only new or edited documents reach the model.
+Embedding the ~10k chunks of the shared corpus takes MiniLM ~9 minutes on a 2-core CPU and nomic-embed-text
+hours; a first `cadenza feedback` must not wait for either. The file holds, for one model name (the name the
+index records, so a Matryoshka size is part of it), the SHA-256 of every chunk's embed text and its vector as
+float16 (384-d × 10k chunks ≈ 7.4 MB, 768-d ≈ 15 MB; float16 keeps cosines within ~1e-3). The Retriever
+adds it to its (model, text-hash) embedding cache as a read-only source, so indexing finds those chunks
+embedded and only new or edited documents reach the model. The MiniLM file of the shared corpus ships in
+``corpus/vectors/`` (the default ``vector_file``).
 
     python -m rag.retrieval.vector_file build --corpus DIR [--manifest FILE] --model nomic-embed-text-v1.5 \\
         [--dimension 768] [--models-dir DIR] [--cache FILE] --out FILE
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -61,18 +63,55 @@ def read_vector_file(path: Path) -> tuple[str, list[str], np.ndarray]:
     return model, shas, vectors
 
 
-def seed_cache(cache: EmbeddingCache, path: Path, model: str) -> int:
-    """Copy the file's vectors into ``cache`` when the file is for ``model``; returns how many it holds (0 for
-    another model). Cheap when already seeded: one lookup of the first hash."""
-    file_model, shas, vectors = read_vector_file(path)
-    if file_model != model or not shas:
-        return 0
-    if not cache.get_many(model, shas[:1]):
-        # float16 → float32, renormalised (the rounding moves the norm by ~1e-4)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        vectors = vectors / np.where(norms > 0, norms, 1.0)
-        cache.put_many(model, list(zip(shas, vectors, strict=True)))
-    return len(shas)
+class PrecomputedVectors:
+    """A vector file as a read-only source of the embedding cache (``EmbeddingCache.add_source``): a text the
+    cache lacks is looked up here by its SHA before it is embedded. The model name is read at open (a file
+    that is not a vector file fails there); the vectors on the first lookup, once per process and file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.model = _file_model(path)
+
+    def vectors_for(self, model: str, shas: Sequence[str]) -> dict[str, np.ndarray]:
+        if model != self.model:
+            return {}
+        rows, vectors = _table(self.path, _stamp(self.path))
+        return {sha: _unit(vectors[rows[sha]]) for sha in shas if sha in rows}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _file_model(path: Path) -> str:
+    try:
+        with np.load(path, allow_pickle=False) as data:  # lazy: reads only the members asked for
+            version, model = int(data["version"]), str(data["model"])
+    except (OSError, KeyError, ValueError) as err:
+        raise RetrievalConfigError(f"{path}: not a vector file ({err})") from err
+    if version != FORMAT_VERSION:
+        raise RetrievalConfigError(f"{path}: vector file version {version}, expected {FORMAT_VERSION}")
+    return model
+
+
+@lru_cache(maxsize=4)
+def _table(path: Path, stamp: tuple[int, int]) -> tuple[dict[str, int], np.ndarray]:
+    """SHA -> row, and the float16 rows (``stamp`` reloads a file rewritten in place)."""
+    del stamp
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            shas, vectors = data["shas"], data["vectors"]
+    except (OSError, KeyError, ValueError) as err:
+        raise RetrievalConfigError(f"{path}: not a vector file ({err})") from err
+    return {row.tobytes().hex(): i for i, row in enumerate(shas)}, vectors
+
+
+def _unit(row: np.ndarray) -> np.ndarray:
+    """float16 → float32, renormalised (the rounding moves the norm by ~1e-4)."""
+    v = row.astype(np.float32)
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 0 else v
 
 
 def corpus_embed_texts(config: RetrievalConfig, corpus: Path, manifest: Path | None) -> list[str]:

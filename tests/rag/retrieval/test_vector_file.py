@@ -1,5 +1,5 @@
-"""The precomputed vector file (rag/retrieval/vector_file.py): format round trip and cache seeding on synthetic
-vectors; with the real nomic model, a file built from a small corpus matches fresh vectors and lets the
+"""The precomputed vector file (rag/retrieval/vector_file.py): format round trip and the file as the embedding
+cache's source on synthetic vectors; with the real nomic model, a file built from a small corpus matches fresh vectors and lets the
 Retriever index that corpus without embedding a chunk."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from rag.retrieval.embedding_cache import EmbeddingCache, text_sha
 from rag.retrieval.errors import RetrievalConfigError
 from rag.retrieval.retriever import Retriever
 from rag.retrieval.vector_file import (
+    PrecomputedVectors,
     build,
     corpus_embed_texts,
     read_vector_file,
-    seed_cache,
     write_vector_file,
 )
 
@@ -35,7 +35,7 @@ def _unit_rows(n: int, d: int) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def test_round_trip_and_seeding(tmp_path: Path) -> None:
+def test_round_trip_and_lookup_before_encoding(tmp_path: Path) -> None:
     texts = [f"passage {i}" for i in range(50)]
     vectors = _unit_rows(50, 256)
     path = tmp_path / "vectors.npz"
@@ -43,14 +43,44 @@ def test_round_trip_and_seeding(tmp_path: Path) -> None:
     model, shas, back = read_vector_file(path)
     assert model == "m-d256" and shas == [text_sha(t) for t in texts]
     assert np.abs(back - vectors).max() < 1e-3  # float16
+    source = PrecomputedVectors(path)
+    assert source.model == "m-d256"
+    assert source.vectors_for("another-model", shas) == {}
     cache = EmbeddingCache(tmp_path / "cache.sqlite")
-    assert seed_cache(cache, path, "another-model") == 0
-    assert seed_cache(cache, path, "m-d256") == 50
-    got = cache.get_many("m-d256", shas)
-    assert len(got) == 50
-    assert min(float(got[s] @ v) for s, v in zip(shas, vectors, strict=True)) > 0.9999
-    assert seed_cache(cache, path, "m-d256") == 50  # idempotent
+    cache.add_source(source)
+    encoded: list[str] = []
+
+    def encode(batch: list[str]) -> np.ndarray:
+        encoded.extend(batch)
+        return _unit_rows(len(batch), 256)
+
+    # two texts the file holds and one it does not: only the new one reaches the model
+    got = cache.embed("m-d256", [texts[3], "a new passage", texts[7]], encode, batch=8)
+    assert encoded == ["a new passage"]
+    assert float(got[0] @ vectors[3]) > 0.9999 and float(got[2] @ vectors[7]) > 0.9999
+    assert abs(float(np.linalg.norm(got[0])) - 1.0) < 1e-6  # renormalised after float16
+    # the file's vectors are stored in the cache as they are used, and another model gets none of them
+    assert set(cache.get_many("m-d256", shas)) == {shas[3], shas[7]}
+    cache.embed("other", [texts[3]], encode, batch=8)
+    assert encoded == ["a new passage", texts[3]]
     cache.close()
+
+
+def test_batches_are_length_ordered_whatever_the_callers_order(tmp_path: Path) -> None:
+    texts = ["x" * n for n in (5, 120, 9, 60, 200, 7, 33, 90)]
+    batches: list[list[str]] = []
+
+    def encode(batch: list[str]) -> np.ndarray:
+        batches.append(batch)
+        return _unit_rows(len(batch), 8)
+
+    for order, name in ((texts, "a.sqlite"), (texts[::-1], "b.sqlite")):
+        batches.clear()
+        cache = EmbeddingCache(tmp_path / name)
+        cache.embed("m", order, encode, batch=3)
+        cache.close()
+        assert [len(t) for b in batches for t in b] == sorted(len(t) for t in texts)
+        assert [len(b) for b in batches] == [3, 3, 2]
 
 
 def test_a_file_that_is_not_a_vector_file_fails_clearly(tmp_path: Path) -> None:
@@ -58,6 +88,8 @@ def test_a_file_that_is_not_a_vector_file_fails_clearly(tmp_path: Path) -> None:
     bad.write_bytes(b"not numpy")
     with pytest.raises(RetrievalConfigError, match="not a vector file"):
         read_vector_file(bad)
+    with pytest.raises(RetrievalConfigError, match="not a vector file"):
+        PrecomputedVectors(bad)
 
 
 @pytest.mark.needs_setup
