@@ -100,14 +100,25 @@ class Components:
 
     def _open_retriever_quietly(self) -> None:
         try:
-            retriever = self.retriever()
+            self.retriever()
         except Exception:  # noqa: BLE001 - best effort: the request that needs it opens it again and says why
             log.warning("opening the retriever ahead of feedback failed", exc_info=True)
-            return
+
+    def fill_sentence_vectors_in_background(self) -> threading.Thread | None:
+        """A first `cadenza feedback` leaves the corpus's sentence vectors to the searches (and marks the
+        index): the service fills them as it starts, so its searches do not pay for them (a batch at a time,
+        searches first; one worker of several does it). None when nothing was left."""
+        from rag.retrieval.indexing import SENTENCES_DEFERRED
+
+        if not (self.settings.retrieval_config().index_dir / SENTENCES_DEFERRED).exists():
+            return None
+        thread = threading.Thread(target=self._fill_quietly, name="sentence-vectors", daemon=True)
+        thread.start()
+        return thread
+
+    def _fill_quietly(self) -> None:
         try:
-            # a first `cadenza feedback` left the corpus's sentence vectors to the searches: fill them now,
-            # so a search of this service does not pay for them (a batch at a time: searches go first)
-            if retriever.fill_sentence_vectors(stop=self._closing):
+            if self.retriever().fill_sentence_vectors(stop=self._closing):
                 log.info("sentence vectors of the index filled")
         except Exception:  # noqa: BLE001 - the searches embed what they need themselves
             if not self._closing.is_set():

@@ -62,6 +62,7 @@ class AppState:
         # In the background: /healthz answers at once, and the web page's first feedback (asked as soon as its
         # upload is scored, seconds later) finds the model loaded instead of paying ~25 s for it.
         self.components.warm_up_feedback()
+        self.components.fill_sentence_vectors_in_background()
         self.started = True
 
     def shutdown(self) -> None:

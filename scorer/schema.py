@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scorer.pitch_names import pitch_name
+
 # Note-level spot dimensions (issue 17): not PercePiano dimensions, so not in scorer.dimensions.
 NOTE_SPOT_DIMENSIONS = (
     "wrong_notes",
@@ -106,6 +108,29 @@ class NoteError(BaseModel):
     expected_pitch: int | None = Field(description="MIDI pitch in the score; None for an extra note.")
     played_pitch: int | None = Field(description="MIDI pitch played; None for a missed note.")
     pass_: int = Field(1, alias="pass", description="Which pass through the score (1-based).")
+    expected_name: str | None = Field(
+        None, description="expected_pitch spelled for the bar's key signature, e.g. 'Bb4' (None: no pitch)."
+    )
+    played_name: str | None = Field(
+        None, description="played_pitch spelled for the bar's key signature, e.g. 'F#4' (None: no pitch)."
+    )
+
+    def what(self) -> str:
+        """The error in words: 'F4 instead of F#4', 'G4 missed', 'extra G4' (a report stored before names
+        were written is spelled as in C major)."""
+        expected = self.expected_name or (
+            pitch_name(self.expected_pitch) if self.expected_pitch is not None else None
+        )
+        played = self.played_name or (
+            pitch_name(self.played_pitch) if self.played_pitch is not None else None
+        )
+        if self.type == "wrong" and played and expected:
+            return f"{played} instead of {expected}"
+        if self.type == "missed" and expected:
+            return f"{expected} missed"
+        if played:
+            return f"extra {played}"
+        return f"{self.type} note"
 
 
 class BarReport(BaseModel):

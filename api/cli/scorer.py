@@ -65,14 +65,6 @@ def format_report(report) -> str:  # report: ScoreReport
     return "\n".join(out)
 
 
-_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
-
-def note_name(pitch: int) -> str:
-    """MIDI pitch -> name with octave (60 -> C4, 66 -> F#4)."""
-    return f"{_NAMES[pitch % 12]}{pitch // 12 - 1}"
-
-
 def _format_notes(report) -> list[str]:  # report: ScoreReport
     """Per-bar table and the note errors, when a score was given."""
     if report.bars is None:
@@ -113,13 +105,7 @@ def _format_notes(report) -> list[str]:  # report: ScoreReport
             else f"{e.time_s:.2f} s"
         )
         where += f" (pass {e.pass_})" if multi else ""
-        if e.type == "wrong":
-            what = f"{note_name(e.played_pitch)} instead of {note_name(e.expected_pitch)}"
-        elif e.type == "missed":
-            what = f"{note_name(e.expected_pitch)} missed"
-        else:
-            what = f"extra {note_name(e.played_pitch)}"
-        out.append(f"  {where}: {what}  [{e.time_s:.2f} s]")
+        out.append(f"  {where}: {e.what()}  [{e.time_s:.2f} s]")
     return out
 
 

@@ -29,12 +29,6 @@ from scorer.schema import MEASURED, BarReport, NoteError, ScoreReport, Spot
 
 MAX_PROBLEMS = 2
 MAX_EXAMPLES = 3
-_NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
-
-def pitch_name(midi: int) -> str:
-    """MIDI 66 -> 'F#4' (middle C = C4)."""
-    return f"{_NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
 
 
 def clock(seconds: float) -> str:
@@ -121,13 +115,7 @@ def note_error_text(error: NoteError) -> str:
     at = f"bar {error.bar}" if error.bar is not None else clock(error.time_s)
     if error.beat is not None and error.bar is not None:
         at += f", beat {error.beat:g}"
-    if error.type == "wrong" and error.played_pitch is not None and error.expected_pitch is not None:
-        return f"{at}: {pitch_name(error.played_pitch)} instead of {pitch_name(error.expected_pitch)}"
-    if error.type == "missed" and error.expected_pitch is not None:
-        return f"{at}: {pitch_name(error.expected_pitch)} missed"
-    if error.played_pitch is not None:
-        return f"{at}: extra {pitch_name(error.played_pitch)}"
-    return f"{at}: {error.type} note"
+    return f"{at}: {error.what()}"
 
 
 def bar_timing_text(bar: BarReport) -> str:

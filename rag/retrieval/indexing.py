@@ -76,7 +76,7 @@ class Indexer:
     def _embed_chunks(self, chunks: Sequence[NewChunk], *, sentence_vectors: bool = True) -> None:
         """Everything a search may need from these chunks, into the embedding cache. Without
         ``sentence_vectors`` the second stage embeds a chunk's sentences the first time it ranks the chunk
-        (``SentenceVectors.entries``): the shared corpus's ~73k sentences cost a first run ~5 minutes."""
+        (``SentenceVectors.entries``): the shared corpus's ~73k sentences cost a first run ~10 minutes."""
         embed_with_cache(self._embedder, self._cache, [c.embed_text for c in chunks])
         if sentence_vectors and self.config.rescore and self.config.rescore_weight_sentence > 0:
             self._sentences.fill([c.text for c in chunks])
@@ -181,14 +181,16 @@ class Indexer:
         total = IndexReport()
         from tqdm import tqdm
 
-        if not sentence_vectors:
-            # whoever opens this index later (the service) fills them in the background
-            self.config.index_dir.mkdir(parents=True, exist_ok=True)
-            (self.config.index_dir / SENTENCES_DEFERRED).touch()
+        marker = self.config.index_dir / SENTENCES_DEFERRED
         bar = tqdm(files, disable=not progress, unit="doc", desc="indexing", dynamic_ncols=True)
         for path in bar:
             doc = load_for_index(path, entries)
             _, report = self.index_loaded(doc, sentence_vectors=sentence_vectors)
+            if not sentence_vectors:
+                # whoever opens this index later (the service) fills them in the background; marked after
+                # each document, so a fill that ran meanwhile and finished does not leave this one out
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
             for field in IndexReport.model_fields:
                 setattr(total, field, getattr(total, field) + getattr(report, field))
             bar.set_postfix(

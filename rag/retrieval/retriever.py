@@ -5,6 +5,7 @@ the catalogue (index_sync.py), sentence vectors (sentence_vectors.py) and search
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -21,7 +22,7 @@ from rag.retrieval.embedder import (
     load_sentence_embedder,
 )
 from rag.retrieval.embedding_cache import EmbeddingCache
-from rag.retrieval.errors import IndexMismatch
+from rag.retrieval.errors import IndexMismatch, RetrievalConfigError
 from rag.retrieval.index_sync import IndexSync
 from rag.retrieval.indexing import SENTENCES_DEFERRED, Indexer
 from rag.retrieval.search import MODES, Mode, Searcher
@@ -29,6 +30,8 @@ from rag.retrieval.sentence_vectors import SentenceVectors
 from rag.retrieval.types import FlaggedChunk, IndexReport, SearchHit
 from rag.retrieval.vector_file import PrecomputedVectors
 from rag.retrieval.vectorstore import FaissStore, QdrantStore, VectorStore
+
+log = logging.getLogger(__name__)
 
 __all__ = ["MODES", "DocumentInfo", "Mode", "Retriever"]
 
@@ -45,10 +48,11 @@ class Retriever:
         )
         self.cache = EmbeddingCache.in_dir(config.embedding_cache_dir)
         if config.vector_file is not None and config.vector_file.is_file():
-            # Precomputed corpus vectors for this model: indexing the shared corpus then embeds nothing.
-            source = PrecomputedVectors(config.vector_file)
-            if source.model == self.embedder.name:
-                self.cache.add_source(source)
+            # Precomputed corpus vectors (a speed-up only: a file that cannot be read is passed over, said once)
+            try:
+                self.cache.add_source(PrecomputedVectors(config.vector_file))
+            except RetrievalConfigError as err:
+                log.warning("precomputed vectors not used: %s", err)
         state = self.catalogue.state(CATALOGUE_STATE)
         if state is not None and state.model_name and state.model_name != self.embedder.name:
             raise IndexMismatch(
@@ -146,20 +150,36 @@ class Retriever:
     def fill_sentence_vectors(self, *, stop: threading.Event | None = None) -> int:
         """Embed the sentences a first run's index left to the searches (``index_paths(sentence_vectors=False)``
         marks the index), 32 chunks at a time, so searches wait for one batch at most; the service calls it in
-        the background as it starts. Returns the chunks gone through (0: nothing was deferred)."""
+        the background as it starts. One process at a time fills (a lock file beside the marker: the other
+        workers return at once); chunks indexed meanwhile are filled too before the marker goes. Returns the
+        chunks gone through (0: nothing was deferred, or another process is filling)."""
+        import fcntl
+
         marker = self.config.index_dir / SENTENCES_DEFERRED
         if not marker.exists():
             return 0
         if not (self.config.rescore and self.config.rescore_weight_sentence > 0):
             marker.unlink(missing_ok=True)  # no search reads them
             return 0
-        texts = [c.text for c in list(self.sync.chunks.values())]
-        for start in range(0, len(texts), 32):
-            if stop is not None and stop.is_set():
-                return start
-            self.sentences.fill(texts[start : start + 32])
-        marker.unlink(missing_ok=True)
-        return len(texts)
+        with open(marker.with_suffix(".lock"), "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return 0
+            done: set[int] = set()
+            while True:
+                self.catch_up()  # chunks another process indexed since this one opened
+                todo = [c for seq, c in list(self.sync.chunks.items()) if seq not in done]
+                if not todo:
+                    break
+                for start in range(0, len(todo), 32):
+                    if stop is not None and stop.is_set():
+                        return len(done)
+                    batch = todo[start : start + 32]
+                    self.sentences.fill([c.text for c in batch])
+                    done.update(c.seq for c in batch)
+            marker.unlink(missing_ok=True)
+        return len(done)
 
     def rebuild(self, *, progress: bool = False) -> IndexReport:
         """Re-chunk every stored document for the current model and rebuild both indexes."""

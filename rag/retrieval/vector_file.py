@@ -18,7 +18,9 @@ an embedding cache (``--cache``), so a stopped build resumes where it stopped.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import zipfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +32,7 @@ from rag.retrieval.embedding_cache import EmbeddingCache, text_sha
 from rag.retrieval.errors import RetrievalConfigError
 
 FORMAT_VERSION = 1
+log = logging.getLogger(__name__)
 
 
 def write_vector_file(path: Path, model: str, texts: Sequence[str], vectors: np.ndarray) -> None:
@@ -58,7 +61,7 @@ def read_vector_file(path: Path) -> tuple[str, list[str], np.ndarray]:
             model = str(data["model"])
             shas = [row.tobytes().hex() for row in data["shas"]]
             vectors = data["vectors"].astype(np.float32)
-    except (OSError, KeyError, ValueError) as err:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise RetrievalConfigError(f"{path}: not a vector file ({err})") from err
     return model, shas, vectors
 
@@ -71,11 +74,19 @@ class PrecomputedVectors:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.model = _file_model(path)
+        self._failed = False
 
     def vectors_for(self, model: str, shas: Sequence[str]) -> dict[str, np.ndarray]:
-        if model != self.model:
+        """The file's vectors of these texts (for another model, none). A file gone or broken since it was
+        opened gives none either, said once: it only spares embedding, so embedding goes on without it."""
+        if model != self.model or self._failed:
             return {}
-        rows, vectors = _table(self.path, _stamp(self.path))
+        try:
+            rows, vectors = _table(self.path, _stamp(self.path))
+        except (OSError, RetrievalConfigError) as err:
+            self._failed = True
+            log.warning("precomputed vectors no longer read: %s", err)
+            return {}
         return {sha: _unit(vectors[rows[sha]]) for sha in shas if sha in rows}
 
 
@@ -88,7 +99,7 @@ def _file_model(path: Path) -> str:
     try:
         with np.load(path, allow_pickle=False) as data:  # lazy: reads only the members asked for
             version, model = int(data["version"]), str(data["model"])
-    except (OSError, KeyError, ValueError) as err:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise RetrievalConfigError(f"{path}: not a vector file ({err})") from err
     if version != FORMAT_VERSION:
         raise RetrievalConfigError(f"{path}: vector file version {version}, expected {FORMAT_VERSION}")
@@ -102,7 +113,7 @@ def _table(path: Path, stamp: tuple[int, int]) -> tuple[dict[str, int], np.ndarr
     try:
         with np.load(path, allow_pickle=False) as data:
             shas, vectors = data["shas"], data["vectors"]
-    except (OSError, KeyError, ValueError) as err:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise RetrievalConfigError(f"{path}: not a vector file ({err})") from err
     return {row.tobytes().hex(): i for i, row in enumerate(shas)}, vectors
 

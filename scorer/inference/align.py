@@ -18,6 +18,7 @@ import numpy as np
 
 from scorer.errors import RecordingError
 from scorer.inference.features import Notes
+from scorer.pitch_names import C_MAJOR, Key
 
 EVENT_GAP_S = 0.035
 # DTW keeps two (performance events x score events) matrices: 25M cells is ~400 MB, about 10 minutes of
@@ -69,6 +70,7 @@ class NotatedScore:
     pickup_beats: float = 0.0  # beats missing from the first bar (a pickup's beats count from its end)
     end_s: float | None = None  # end of the last bar (default: the last note's end)
     repeats: tuple[tuple[float, float], ...] = ()  # notated repeat spans (score seconds)
+    keys: tuple[Key, ...] = ()  # per bar: the key signature in effect (fifths, minor), for note names
     source_format: str = "midi"
 
     @property
@@ -81,6 +83,10 @@ class NotatedScore:
         if self.bar_numbers is not None:
             return self.bar_numbers
         return np.arange(1, self.n_bars + 1)
+
+    def key(self, bar_index: int) -> Key:
+        """The key signature in effect in the bar (C major when the score writes none)."""
+        return self.keys[bar_index] if bar_index < len(self.keys) else C_MAJOR
 
     def signature(self, bar_index: int) -> tuple[int, int]:
         return self.time_signatures[bar_index] if self.time_signatures else (4, 4)

@@ -61,6 +61,7 @@ from scorer.inference.note_match import NEAR_TOL_S, NoteMatch, events, map_time,
 from scorer.inference.ornaments import ornament_strokes
 from scorer.inference.passes import PassSpan, segment_passes
 from scorer.inference.score_input import DYNAMIC_LEVELS
+from scorer.pitch_names import pitch_name
 from scorer.schema import BarReport, NoteError, ScorePass
 
 _MIDDLE_C = 60
@@ -454,6 +455,8 @@ def _errors(
     beats = score.beat_of(snotes.onset)
     numbers = score.numbers
     for p, s in r.match.wrong:
+        key = score.key(int(bar_of[s]))
+        expected_name = pitch_name(int(snotes.pitch[s]), key)
         out.append(
             NoteError(
                 type="wrong",
@@ -463,6 +466,8 @@ def _errors(
                 expected_pitch=int(snotes.pitch[s]),
                 played_pitch=int(perf.pitch[p]),
                 pass_=r.number,
+                expected_name=expected_name,
+                played_name=pitch_name(int(perf.pitch[p]), key),
             )
         )
     predicted = r.match.to_performance_time(snotes.onset)
@@ -476,6 +481,7 @@ def _errors(
                 expected_pitch=int(snotes.pitch[s]),
                 played_pitch=None,
                 pass_=r.number,
+                expected_name=pitch_name(int(snotes.pitch[s]), score.key(int(bar_of[s]))),
             )
         )
     score_t = r.match.to_score_time(perf.onset)
@@ -492,6 +498,7 @@ def _errors(
                 expected_pitch=None,
                 played_pitch=int(perf.pitch[p]),
                 pass_=r.number,
+                played_name=pitch_name(int(perf.pitch[p]), score.key(b)),
             )
         )
     return out

@@ -30,6 +30,7 @@ import numpy as np
 from scorer.errors import RecordingError
 from scorer.inference.align import NotatedScore
 from scorer.inference.features import Notes, notes_from_midi
+from scorer.pitch_names import C_MAJOR, Key, key_of_name, mode_from_notes
 
 # MusicXML has no clock: quarters are laid out at this tempo (only ratios matter to the alignment, and
 # 100 qpm keeps a 32nd note (75 ms) above the 35 ms event gap).
@@ -111,12 +112,64 @@ def score_from_midi_bytes(data: bytes, name: str) -> NotatedScore:
         current = [x for x in ts if x.time <= t + 1e-6]
         num, den = (current[-1].numerator, current[-1].denominator) if current else (4, 4)
         beats.append((num, den))
+    changes = _midi_key_changes(data, midi)
+    signed = [next((k for t_k, k in reversed(changes) if t_k <= t + 1e-6), None) for t in downbeats]
+    # a MIDI key named major is often minor (C minor is written "Eb" as often as "Cm"): the notes decide;
+    # one named minor is taken at its word
+    keys = _modes_from_notes(
+        [(k[0], True if k[1] else None) if k else None for k in signed], notes, downbeats
+    )
     return NotatedScore(
         notes,
         downbeats,
         bar_numbers=np.arange(1, downbeats.size + 1),
         time_signatures=tuple(beats),
+        keys=keys,
     )
+
+
+def _modes_from_notes(
+    signed: list[tuple[int, bool | None] | None], notes: Notes, downbeats: np.ndarray
+) -> tuple[Key, ...]:
+    """Per bar: its signature with the mode the score states, or, where it states none, the mode the notes
+    written under that signature sound in (``mode_from_notes``); C major where there is no signature."""
+    bar_of_note = np.clip(np.searchsorted(downbeats, notes.onset + 1e-6, side="right") - 1, 0, None)
+    decided: dict[int, bool] = {}
+    out: list[Key] = []
+    for k in signed:
+        if k is None:
+            out.append(C_MAJOR)
+            continue
+        fifths, minor = k
+        if minor is None:
+            if fifths not in decided:
+                bars = [i for i, other in enumerate(signed) if other is not None and other[0] == fifths]
+                sel = np.isin(bar_of_note, bars)
+                decided[fifths] = mode_from_notes(
+                    fifths, notes.pitch[sel], notes.offset[sel] - notes.onset[sel]
+                )
+            minor = decided[fifths]
+        out.append((fifths, minor))
+    return tuple(out)
+
+
+def _midi_key_changes(data: bytes, midi: Any) -> list[tuple[float, Key]]:
+    """(seconds, key) of every key-signature event, in time order. Read with mido, whose key names keep
+    the spelling (pretty_midi's key numbers do not tell G♭ major from F♯ major)."""
+    import mido
+
+    try:
+        found: list[tuple[float, Key]] = []
+        for track in mido.MidiFile(file=io.BytesIO(data)).tracks:
+            tick = 0
+            for msg in track:
+                tick += msg.time
+                key = key_of_name(msg.key) if msg.type == "key_signature" else None
+                if key is not None:
+                    found.append((float(midi.tick_to_time(tick)), key))
+    except Exception:  # noqa: BLE001 - pretty_midi read the file; names then stay in C major's spelling
+        return []
+    return sorted(found, key=lambda x: x[0])
 
 
 def score_from_musicxml(data: bytes, name: str) -> NotatedScore:
@@ -318,6 +371,16 @@ def _from_part(part: object, name: str) -> NotatedScore:
         (float(to_s(qmap(np.array([float(r.start.t)])))[0]), float(to_s(qmap(np.array([float(r.end.t)])))[0]))
         for r in part.iter_all(pt.score.Repeat)  # type: ignore[attr-defined]
     )
+    signatures = sorted(part.iter_all(pt.score.KeySignature), key=lambda k: k.start.t)  # type: ignore[attr-defined]
+    signed: list[tuple[int, bool | None] | None] = []
+    for m in measures:
+        cur_keys = [k for k in signatures if k.start.t <= m.start.t]
+        fifths = getattr(cur_keys[-1], "fifths", None) if cur_keys else None
+        if not isinstance(fifths, (int, np.integer)) or not -7 <= fifths <= 7:  # no usable signature
+            signed.append(None)
+            continue
+        mode = str(cur_keys[-1].mode or "").lower()
+        signed.append((int(fifths), True if mode == "minor" else False if mode == "major" else None))
     return NotatedScore(
         notes,
         to_s(starts_q),
@@ -332,5 +395,6 @@ def _from_part(part: object, name: str) -> NotatedScore:
         pickup_beats=pickup_beats,
         end_s=float(to_s(ends_q[-1:])[0]),
         repeats=repeats,
+        keys=_modes_from_notes(signed, notes, to_s(starts_q)),
         source_format="musicxml",
     )

@@ -60,6 +60,13 @@ def test_the_acceptance_case_names_the_substituted_notes_and_their_bars(data) ->
     wrong = [e for e in bad.note_errors if e.type == "wrong" and e.bar in true_bars]
     assert len(wrong) >= 0.95 * hit.sum()
     assert sum(e.played_pitch == (e.expected_pitch or 0) + 1 for e in wrong) >= 0.95 * len(wrong)
+    # names spelled for the score's key: its MIDI writes "Eb"; the notes say C minor (a B natural is the
+    # leading tone, never "A#"/"Cb"; an E-flat is "Eb", never "D#")
+    assert set(score.keys) == {(-3, True)}
+    names = [n for e in wrong for n in (e.expected_name, e.played_name)]
+    assert all(names) and not {n[:2] for n in names if n} & {"D#", "A#", "G#", "Cb", "Fb"}
+    assert any(n.startswith(("Eb", "Ab", "Bb")) for n in names if n)
+    assert all(e.what() == f"{e.played_name} instead of {e.expected_name}" for e in wrong)
     # the untouched performance: no wrong-note claim in those bars, and no substitution becomes two errors
     assert not [e for e in clean.note_errors if e.type == "wrong" and e.bar in true_bars]
     c_clean = Counter((e.type, e.bar) for e in clean.note_errors)

@@ -38,6 +38,7 @@ def test_musicxml_bars_beats_and_markings(minuet: NotatedScore) -> None:
     assert s.ornament is not None and s.notes.pitch[s.ornament].tolist() == [76]
     assert s.dynamics == ("p", "p", "p", "p", "p", "f", "f", "p", "p")
     assert len(s.repeats) == 1 and s.repeats[0][0] == pytest.approx(s.downbeats[1])
+    assert set(s.keys) == {(1, False)}  # one sharp, no <mode>: the notes say G major
 
 
 def test_compressed_mxl_reads_the_same(minuet: NotatedScore, tmp_path: Path) -> None:

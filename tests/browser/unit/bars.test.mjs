@@ -31,6 +31,9 @@ test("note errors in words, as the issue words them", () => {
   assert.equal(describeNoteError(extra, true), "bar 2 (pass 2), beat 1: extra C5");
   assert.equal(describeNoteError(nowhere), "at 0:12.3: extra D4");
   assert.deepEqual(errorCounts(report.note_errors), { wrong: 1, missed: 1, extra: 2 });
+  // the scorer's names, spelled for the key, win over the page's sharps
+  const spelled = { ...wrong, played_pitch: 70, expected_pitch: 71, played_name: "Bb4", expected_name: "B4" };
+  assert.equal(describeNoteError(spelled), "bar 5, beat 2: Bb4 instead of B4");
 });
 
 test("bar severity: note errors as a share of the bar, timing flags add", () => {

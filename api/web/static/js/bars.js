@@ -33,9 +33,12 @@ export function describeNoteError(e, manyPasses = false) {
     where = `bar ${e.bar}${manyPasses ? ` (pass ${e.pass ?? 1})` : ""}`;
     if (e.beat !== null && e.beat !== undefined) where += `, beat ${formatBeat(e.beat)}`;
   }
-  if (e.type === "wrong") return `${where}: ${pitchName(e.played_pitch)} instead of ${pitchName(e.expected_pitch)}`;
-  if (e.type === "missed") return `${where}: missed ${pitchName(e.expected_pitch)}`;
-  return `${where}: extra ${pitchName(e.played_pitch)}`;
+  // the scorer spells the names for the bar's key ("Bb4" in B-flat major); older reports carry pitches only
+  const expected = e.expected_name || pitchName(e.expected_pitch);
+  const played = e.played_name || pitchName(e.played_pitch);
+  if (e.type === "wrong") return `${where}: ${played} instead of ${expected}`;
+  if (e.type === "missed") return `${where}: missed ${expected}`;
+  return `${where}: extra ${played}`;
 }
 
 /** How bad a bar is: note errors as a share of its notes, plus timing/dynamics flags; level 0 (clean) … 3. */
