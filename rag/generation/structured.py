@@ -504,12 +504,49 @@ def praises(sentence: str) -> bool:
     return any(not _GOAL.search(sentence[: m.start()]) for m in _PRAISE.finditer(sentence))
 
 
+# a step that pushes the tempo the way the problem already goes ("if you drag, slow down": probe, 2026-12-07)
+_SLOWER = re.compile(
+    r"\b(?:slow(?:s|ing)?\s+(?:it\s+|things\s+)?down|play(?:ing)?\s+(?:it\s+|them\s+|this\s+)?(?:more\s+)?"
+    r"slow(?:er|ly)|hold(?:ing)?\s+back|take\s+(?:more|your)\s+time|broaden\w*|a\s+slower\s+tempo|"
+    r"lingers?|linger(?:ing)?)\b",
+    re.IGNORECASE,
+)
+_FASTER = re.compile(
+    r"\b(?:speed(?:s|ing)?\s+(?:it\s+)?up|play(?:ing)?\s+(?:it\s+|them\s+|this\s+)?(?:a\s+bit\s+)?faster|"
+    r"push(?:ing)?\s+(?:it\s+)?(?:forward|ahead|on)|more\s+(?:speed|drive|momentum)|a\s+faster\s+tempo|"
+    r"quicken\w*|accelerat\w*|hurry\w*)\b",
+    re.IGNORECASE,
+)
+_WRONG_WAY = {"dragging": _SLOWER, "rushing": _FASTER}
+# ... unless it is said not to ("don't slow down") or the sentence is about how to practise ("practise it
+# slowly", "speed up gradually with the metronome"): a way to practise, not the tempo to play at
+_NOT_THAT = re.compile(
+    r"\b(?:do\s*n[o']t|never|not|avoid\w*|without|instead\s+of|rather\s+than|resist\w*|no)\b[^.;:!?]{0,25}$",
+    re.IGNORECASE,
+)
+_PRACTICE = re.compile(
+    r"\b(?:practi[sc]\w*|metronome|gradually|step\s+by\s+step|at\s+first)\b", re.IGNORECASE
+)
+
+
+def pushes_the_wrong_way(sentence: str, dimension: str) -> bool:
+    """Does ``sentence`` tell a student who rushes to go faster, or one who drags to slow down?"""
+    pattern = _WRONG_WAY.get(dimension)
+    if pattern is None or _PRACTICE.search(sentence):
+        return False
+    return any(not _NOT_THAT.search(sentence[: m.start()]) for m in pattern.finditer(sentence))
+
+
 def _own_sentences(text: str, problem: Problem) -> str:
     """The model's text less any sentence that names bars the evidence does not give and any clause (between
     semicolons) that rewrites the worked example ('' when nothing is left)."""
     kept = []
     for sentence in split_sentences(" ".join(text.split())):
-        if names_other_bars(sentence, problem.bars) or praises(sentence):
+        if (
+            names_other_bars(sentence, problem.bars)
+            or praises(sentence)
+            or pushes_the_wrong_way(sentence, problem.dimension)
+        ):
             continue
         clauses = [c for c in re.split(r"\s*;\s*", sentence) if c.strip(" .") and not _echoes_example(c)]
         if clauses:

@@ -214,6 +214,27 @@ def test_a_sentence_naming_bars_the_evidence_does_not_give_is_left_out():
     assert "Shade bars 9–15 with two different touches" in render_problem(scored, item, PASSAGE_1)
 
 
+def test_a_step_that_pushes_the_tempo_the_wrong_way_is_left_out() -> None:
+    """Seen in the served-feedback probe: "if you drag, slow down". A step that tells a student who rushes
+    to go faster, or one who drags to slow down, is dropped; saying not to, or a way to practise, stays."""
+    from rag.generation.evidence import Problem
+    from rag.generation.structured import render_problem
+
+    rushing = Problem("rushing", "0:20–0:24 (bar 12)", "rushed", "bar 12 at 118% of your tempo", bars=(12,))
+    dragging = Problem("dragging", "0:20–0:24 (bar 12)", "dragged", "bar 12 at 84% of your tempo", bars=(12,))
+    text = render_problem(
+        rushing, {"step": "Push forward through bar 12. Count the beats aloud in bar 12."}, None
+    )
+    assert "Push forward" not in text and "Count the beats aloud in bar 12." in text
+    text = render_problem(dragging, {"step": "If you drag, slow down in bar 12."}, None)
+    assert "slow down" not in text and "Practise that passage slowly" in text  # nothing left: Cadenza's step
+    kept = "Don't slow down in bar 12; practise it with a metronome, then at tempo."
+    assert kept in render_problem(dragging, {"step": kept}, None)
+    assert "Push forward through bar 12." in render_problem(
+        dragging, {"step": "Push forward through bar 12."}, None
+    )
+
+
 def test_only_sentences_the_passage_supports_are_cited(shared_dir, tmp_path):
     """The citation is checked before it is given (the configured strict check, real MiniLM, a real Hofmann
     passage): a step sentence that does what the passage advises is cited; one of the model's own routine
