@@ -63,4 +63,7 @@ def test_heat_map_seeks_to_a_bar_and_lists_the_wrong_notes(tmp_path: Path, share
     assert report["bars_summary"].startswith("bars 1–8 played") and "heard by" not in report["bars_summary"]
     assert report["without_score"] == {"bars": False, "notes": False, "tempo": True, "cells": 0}
     wrong = [line for line in report["note_errors"] if "instead of" in line]
-    assert wrong and all(re.search(r"bar \d+, beat [\d.]+: [A-G](?:##|#|bb|b)?\d instead of [A-G](?:##|#|bb|b)?\d", w) for w in wrong)
+    assert wrong and all(
+        re.search(r"bar \d+, beat [\d.]+: [A-G](?:##|#|bb|b)?\d instead of [A-G](?:##|#|bb|b)?\d", w)
+        for w in wrong
+    )
