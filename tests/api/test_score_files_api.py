@@ -132,7 +132,12 @@ def _check_note_report(report: dict) -> None:
         assert first <= bar["bar"] <= last and bar["start_s"] < bar["end_s"]
     assert isinstance(report["note_errors"], list)
     for error in report["note_errors"]:
-        assert set(error) == {"type", "bar", "beat", "time_s", "expected_pitch", "played_pitch", "pass"}
+        assert set(error) == {
+            "type", "bar", "beat", "time_s", "expected_pitch", "played_pitch", "pass", "expected_name", "played_name"
+        }  # fmt: skip
+        # names spelled for the score's key, present exactly where there is a pitch
+        assert (error["expected_name"] is None) == (error["expected_pitch"] is None)
+        assert (error["played_name"] is None) == (error["played_pitch"] is None)
 
 
 def test_percepiano_midi_with_its_score_midi_names_the_wrong_notes_and_plays_back(
