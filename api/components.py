@@ -108,9 +108,9 @@ class Components:
         """A first `cadenza feedback` leaves the corpus's sentence vectors to the searches (and marks the
         index): the service fills them as it starts, so its searches do not pay for them (a batch at a time,
         searches first; one worker of several does it). None when nothing was left."""
-        from rag.retrieval.indexing import SENTENCES_DEFERRED
+        from rag.retrieval.indexing import deferred_marker
 
-        if not (self.settings.retrieval_config().index_dir / SENTENCES_DEFERRED).exists():
+        if not deferred_marker(self.settings.retrieval_config()).exists():
             return None
         thread = threading.Thread(target=self._fill_quietly, name="sentence-vectors", daemon=True)
         thread.start()

@@ -31,6 +31,8 @@ MINOR_FIFTHS = {
 }  # fmt: skip
 # spellings a student reads badly for a note the key does not hold: the plain enharmonic is named instead
 AWKWARD = ("E#", "B#", "Fb", "Cb")
+SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
 MIN_NOTES_FOR_MODE = 16
 
 Key = tuple[int, bool]  # (fifths, minor)
@@ -95,7 +97,4 @@ def _spelled(pitch: int, letter: str) -> str:
 
 def _plain(pitch: int, *, flats: bool) -> str:
     """The natural, or one sharp / one flat (by the key's side): C# or Db, never E#, B#, Cb or Fb."""
-    pc = pitch % 12
-    names = ("C", "Db" if flats else "C#", "D", "Eb" if flats else "D#", "E", "F", "Gb" if flats else "F#", "G",
-             "Ab" if flats else "G#", "A", "Bb" if flats else "A#", "B")  # fmt: skip
-    return f"{names[pc]}{pitch // 12 - 1}"
+    return f"{(FLAT_NAMES if flats else SHARP_NAMES)[pitch % 12]}{pitch // 12 - 1}"

@@ -501,14 +501,20 @@ _GOAL = re.compile(
 
 def praises(sentence: str) -> bool:
     """Does ``sentence`` judge the playing good (not set that as the goal of a step)?"""
-    return any(not _GOAL.search(sentence[: m.start()]) for m in _PRAISE.finditer(sentence))
+    return _said_outright(_PRAISE, sentence, unless_after=_GOAL)
+
+
+def _said_outright(pattern: re.Pattern[str], sentence: str, *, unless_after: re.Pattern[str]) -> bool:
+    """Does ``pattern`` occur in ``sentence`` somewhere the text before it does not qualify (end with
+    ``unless_after``)?"""
+    return any(not unless_after.search(sentence[: m.start()]) for m in pattern.finditer(sentence))
 
 
 # a step that pushes the tempo the way the problem already goes ("if you drag, slow down": probe, 2026-12-07)
 _SLOWER = re.compile(
     r"\b(?:slow(?:s|ing)?\s+(?:it\s+|things\s+)?down|play(?:ing)?\s+(?:it\s+|them\s+|this\s+)?(?:more\s+)?"
     r"slow(?:er|ly)|hold(?:ing)?\s+back|take\s+(?:more|your)\s+time|broaden\w*|a\s+slower\s+tempo|"
-    r"lingers?|linger(?:ing)?)\b",
+    r"linger(?:s|ing)?)\b",
     re.IGNORECASE,
 )
 _FASTER = re.compile(
@@ -534,12 +540,13 @@ def pushes_the_wrong_way(sentence: str, dimension: str) -> bool:
     pattern = _WRONG_WAY.get(dimension)
     if pattern is None or _PRACTICE.search(sentence):
         return False
-    return any(not _NOT_THAT.search(sentence[: m.start()]) for m in pattern.finditer(sentence))
+    return _said_outright(pattern, sentence, unless_after=_NOT_THAT)
 
 
 def _own_sentences(text: str, problem: Problem) -> str:
-    """The model's text less any sentence that names bars the evidence does not give and any clause (between
-    semicolons) that rewrites the worked example ('' when nothing is left)."""
+    """The model's text less any sentence that names bars the evidence does not give, praises the playing or
+    pushes the tempo the way the problem already goes, and any clause (between semicolons) that rewrites the
+    worked example ('' when nothing is left)."""
     kept = []
     for sentence in split_sentences(" ".join(text.split())):
         if (

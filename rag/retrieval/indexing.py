@@ -51,6 +51,11 @@ def load_for_index(path: Path, entries: dict[str, ManifestEntry]) -> LoadedDocum
 SENTENCES_DEFERRED = "sentence-vectors-deferred"
 
 
+def deferred_marker(config: RetrievalConfig) -> Path:
+    """The marker's path for the index these settings describe."""
+    return config.index_dir / SENTENCES_DEFERRED
+
+
 class Indexer:
     def __init__(
         self,
@@ -181,7 +186,7 @@ class Indexer:
         total = IndexReport()
         from tqdm import tqdm
 
-        marker = self.config.index_dir / SENTENCES_DEFERRED
+        marker = deferred_marker(self.config)
         bar = tqdm(files, disable=not progress, unit="doc", desc="indexing", dynamic_ncols=True)
         for path in bar:
             doc = load_for_index(path, entries)

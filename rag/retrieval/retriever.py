@@ -24,7 +24,7 @@ from rag.retrieval.embedder import (
 from rag.retrieval.embedding_cache import EmbeddingCache
 from rag.retrieval.errors import IndexMismatch, RetrievalConfigError
 from rag.retrieval.index_sync import IndexSync
-from rag.retrieval.indexing import SENTENCES_DEFERRED, Indexer
+from rag.retrieval.indexing import Indexer, deferred_marker
 from rag.retrieval.search import MODES, Mode, Searcher
 from rag.retrieval.sentence_vectors import SentenceVectors
 from rag.retrieval.types import FlaggedChunk, IndexReport, SearchHit
@@ -155,7 +155,7 @@ class Retriever:
         chunks gone through (0: nothing was deferred, or another process is filling)."""
         import fcntl
 
-        marker = self.config.index_dir / SENTENCES_DEFERRED
+        marker = deferred_marker(self.config)
         if not marker.exists():
             return 0
         if not (self.config.rescore and self.config.rescore_weight_sentence > 0):

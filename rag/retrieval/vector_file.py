@@ -32,6 +32,8 @@ from rag.retrieval.embedding_cache import EmbeddingCache, text_sha
 from rag.retrieval.errors import RetrievalConfigError
 
 FORMAT_VERSION = 1
+# what numpy raises for a file that is not a whole .npz of the right members
+_UNREADABLE = (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile)
 log = logging.getLogger(__name__)
 
 
@@ -52,18 +54,9 @@ def write_vector_file(path: Path, model: str, texts: Sequence[str], vectors: np.
 
 def read_vector_file(path: Path) -> tuple[str, list[str], np.ndarray]:
     """(model name, text SHA-256 hex digests, float32 vectors)."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if int(data["version"]) != FORMAT_VERSION:
-                raise RetrievalConfigError(
-                    f"{path}: vector file version {int(data['version'])}, expected {FORMAT_VERSION}"
-                )
-            model = str(data["model"])
-            shas = [row.tobytes().hex() for row in data["shas"]]
-            vectors = data["vectors"].astype(np.float32)
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise RetrievalConfigError(f"{path}: not a vector file ({err})") from err
-    return model, shas, vectors
+    model = _file_model(path)
+    shas, vectors = _rows(path)
+    return model, shas, vectors.astype(np.float32)
 
 
 class PrecomputedVectors:
@@ -99,23 +92,28 @@ def _file_model(path: Path) -> str:
     try:
         with np.load(path, allow_pickle=False) as data:  # lazy: reads only the members asked for
             version, model = int(data["version"]), str(data["model"])
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
+    except _UNREADABLE as err:
         raise RetrievalConfigError(f"{path}: not a vector file ({err})") from err
     if version != FORMAT_VERSION:
         raise RetrievalConfigError(f"{path}: vector file version {version}, expected {FORMAT_VERSION}")
     return model
 
 
+def _rows(path: Path) -> tuple[list[str], np.ndarray]:
+    """Text SHA-256 hex digests and the float16 vectors, in file order."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return [row.tobytes().hex() for row in data["shas"]], data["vectors"]
+    except _UNREADABLE as err:
+        raise RetrievalConfigError(f"{path}: not a vector file ({err})") from err
+
+
 @lru_cache(maxsize=4)
 def _table(path: Path, stamp: tuple[int, int]) -> tuple[dict[str, int], np.ndarray]:
     """SHA -> row, and the float16 rows (``stamp`` reloads a file rewritten in place)."""
     del stamp
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            shas, vectors = data["shas"], data["vectors"]
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise RetrievalConfigError(f"{path}: not a vector file ({err})") from err
-    return {row.tobytes().hex(): i for i, row in enumerate(shas)}, vectors
+    shas, vectors = _rows(path)
+    return {sha: i for i, sha in enumerate(shas)}, vectors
 
 
 def _unit(row: np.ndarray) -> np.ndarray:
